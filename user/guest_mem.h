@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Guest memory table: maps the regions a vhost-user frontend shares and
+ * translates guest-physical and frontend-virtual addresses with bounds checks.
+ */
+#ifndef VXDP_GUEST_MEM_H
+#define VXDP_GUEST_MEM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stddef.h>
+
+/* VHOST_MEMORY_BASELINE_NREGIONS in the vhost-user spec. */
+#define GUEST_MEM_MAX_REGIONS 8
+
+struct guest_region {
+	uint64_t gpa;		/* guest physical start */
+	uint64_t size;
+	uint64_t uva;		/* frontend (QEMU) virtual start */
+	uint8_t *hva;		/* our mapping of gpa */
+	void *map_base;		/* what to munmap; NULL when not ours */
+	size_t map_len;
+};
+
+struct guest_mem {
+	unsigned int nregions;
+	struct guest_region r[GUEST_MEM_MAX_REGIONS];
+};
+
+void guest_mem_init(struct guest_mem *m);
+
+/* mmap @fd (shared) at @mmap_offset and add it as a region. Takes no
+ * ownership of @fd; the caller closes it. Rejects overlapping, empty and
+ * wrapping regions with -EINVAL, a full table with -E2BIG.
+ */
+int guest_mem_add_fd(struct guest_mem *m, uint64_t gpa, uint64_t size,
+		     uint64_t uva, uint64_t mmap_offset, int fd);
+
+/* Add a region backed by memory the caller owns (tests, fuzzers). */
+int guest_mem_add_ptr(struct guest_mem *m, uint64_t gpa, uint64_t size,
+		      uint64_t uva, void *hva);
+
+/* Unmap every region we mapped and empty the table. */
+void guest_mem_reset(struct guest_mem *m);
+
+/* Host pointer for [gpa, gpa+len) when it lies wholly inside one region,
+ * else NULL. len 0 is valid inside a region.
+ */
+void *guest_mem_gpa(const struct guest_mem *m, uint64_t gpa, uint64_t len);
+
+/* Same for a frontend virtual address (vring addresses from SET_VRING_ADDR). */
+void *guest_mem_uva(const struct guest_mem *m, uint64_t uva, uint64_t len);
+
+/* Host pointer for gpa and, in *len, how many of the *len bytes asked for are
+ * contiguous there; for buffers that span two regions. NULL when gpa is not
+ * guest memory.
+ */
+void *guest_mem_gpa_part(const struct guest_mem *m, uint64_t gpa,
+			 uint64_t *len);
+
+#endif

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* vhost-user backend device state: feature negotiation, memory table and
+ * per-vring state driven by frontend messages. Knows nothing of the event
+ * loop or the datapath: it reports vring state changes through callbacks.
+ */
+#ifndef VXDP_VHOST_USER_DEV_H
+#define VXDP_VHOST_USER_DEV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "guest_mem.h"
+#include "vhost_user_msg.h"
+#include "vring_split.h"
+
+/* virtio-net has one rx and one tx queue per pair; index 0 is rx. */
+#define VHOST_DEV_MAX_VRINGS 2
+
+struct vhost_vring {
+	struct vring_split vr;
+	int kickfd;		/* -1 when none */
+	int callfd;		/* -1 when none (polling mode or unset) */
+	int errfd;
+	uint16_t num;
+	uint16_t base;		/* from SET_VRING_BASE */
+	struct vhost_user_vring_addr addr;
+	bool addr_set;
+	bool enabled;		/* SET_VRING_ENABLE, or kicked without F_PROTOCOL_FEATURES */
+	bool started;		/* kick fd received and ring mapped */
+};
+
+struct vhost_dev;
+
+struct vhost_dev_ops {
+	/* Called after any message that may have changed whether vring @qidx
+	 * is runnable or which kick/call fd it uses; before GET_VRING_BASE's
+	 * reply, so the datapath stops touching the ring first.
+	 */
+	void (*vring_changed)(struct vhost_dev *d, unsigned int qidx);
+	/* Memory table about to be replaced or dropped: stop the datapath. */
+	void (*mem_changing)(struct vhost_dev *d);
+};
+
+struct vhost_dev {
+	const char *name;		/* for log messages */
+	uint64_t supported_features;	/* offered in GET_FEATURES */
+	uint64_t supported_protocol_features;
+	uint64_t features;		/* acked */
+	uint64_t protocol_features;	/* acked */
+	bool owner;
+	uint16_t mtu;
+	struct guest_mem mem;
+	struct vhost_vring vq[VHOST_DEV_MAX_VRINGS];
+	const struct vhost_dev_ops *ops;
+	void *priv;			/* the datapath's */
+};
+
+void vhost_dev_init(struct vhost_dev *d, const char *name,
+		    uint64_t features, uint64_t protocol_features,
+		    const struct vhost_dev_ops *ops, void *priv);
+
+/* Handle one validated-or-not message from the frontend, sending the reply
+ * (and the REPLY_ACK ack when asked for) on @sock. Takes ownership of the fds
+ * in @m. Returns 0, or a negative errno when the connection must be dropped
+ * (the frontend broke the protocol badly enough that state is unknown).
+ * Recoverable errors (bad queue index in a request, say) are logged and
+ * answered with a failure ack where REPLY_ACK allows, and return 0.
+ */
+int vhost_dev_handle_msg(struct vhost_dev *d, int sock, struct vhost_user_msg *m);
+
+/* Frontend went away: stop every vring, close fds, unmap memory, forget
+ * negotiated state. The device can serve a new connection afterwards.
+ */
+void vhost_dev_reset(struct vhost_dev *d);
+
+/* True when the datapath may process vring @qidx. */
+bool vhost_vring_ready(const struct vhost_vring *vq);
+
+static inline bool vhost_dev_has_feature(const struct vhost_dev *d, unsigned int bit)
+{
+	return d->features & (1ull << bit);
+}
+
+#endif

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The XDP steering program on a VF: load (skeleton), pin maps under
+ * /sys/fs/bpf/vxdp/<relay>/, attach, read counters, detach.
+ */
+#ifndef VXDP_XDP_STEER_H
+#define VXDP_XDP_STEER_H
+
+#include <stdint.h>
+
+struct xdp_steer;
+
+enum xdp_steer_mode {
+	XDP_STEER_AUTO = 0,	/* native, falling back to generic (skb) */
+	XDP_STEER_NATIVE,
+	XDP_STEER_SKB,
+};
+
+struct xdp_steer_stats {
+	uint64_t redirected, redirected_bytes;
+	uint64_t passed, passed_bytes;
+	uint64_t dropped, dropped_bytes;
+};
+
+/* @mac NULL: every frame goes to the VM. Otherwise only frames to @mac and
+ * broadcast/multicast do; the rest pass to the host stack.
+ * Fails with -EBUSY (and a clear log line) when the interface already has an
+ * XDP program, -EOPNOTSUPP when the mode asked for is not supported.
+ */
+int xdp_steer_open(struct xdp_steer **sp, const char *relay_name,
+		   const char *ifname, const uint8_t mac[6],
+		   enum xdp_steer_mode mode);
+int xdp_steer_xskmap_fd(const struct xdp_steer *s);
+int xdp_steer_read_stats(const struct xdp_steer *s, struct xdp_steer_stats *st);
+/* Detach, unpin, free. */
+void xdp_steer_close(struct xdp_steer *s);
+
+#endif

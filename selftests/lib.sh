@@ -1,0 +1,656 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# selftests/lib.sh - shared helpers for vxdp-relay's end-to-end tests.
+#
+# Source it from a bash test (selftests/e2e/test_*.sh) or tool (tools/*.sh):
+#
+#	. "$(dirname "$0")/../lib.sh"
+#	vxdp_init			# root check, names, temp dir, cleanup trap
+#	ktap_plan 3
+#	topo_setup			# netns "relay" (VF end) + netns "peer"
+#	relay_start "$TMPD/relay.log" --relay "vf=$VF,socket=$TMPD/vhost.sock"
+#	...
+#	ktap_finish
+#
+# Conventions (kselftest):
+#  - TAP on stdout: "TAP version 13", "1..N", "ok N - name" / "not ok N - name",
+#    diagnostics as "# ...";
+#  - exit 0 = pass, 1 = fail, 4 = skip ("1..0 # SKIP reason"), the latter only
+#    when the machine lacks a capability (root, netns, qemu, hugepages ...).
+#
+# Everything a test creates is named with its PID ($$), so parallel runs and
+# leftovers of killed runs never collide, and everything is torn down by the
+# EXIT trap, on success, failure, ^C or SIGTERM alike.
+#
+# Synchronisation is always "await an event with a bounded timeout"
+# (wait_for*); a fixed sleep is used only as a measurement window.
+
+# ---------------------------------------------------------------------------
+# Paths
+# ---------------------------------------------------------------------------
+VXDP_SELFTESTS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+VXDP_SRC=$(cd "$VXDP_SELFTESTS/.." && pwd)
+# The top-level Makefile exports BUILD as an absolute path; default to the
+# source tree's build/ when a test is run by hand.
+BUILD=${BUILD:-$VXDP_SRC/build}
+RELAY_BIN=${RELAY_BIN:-$BUILD/vxdp-relay}
+VXDPCTL_BIN=${VXDPCTL_BIN:-$BUILD/vxdpctl}
+VXDP_PIN_ROOT=/sys/fs/bpf/vxdp
+
+KSFT_PASS=0
+KSFT_FAIL=1
+KSFT_SKIP=4
+
+# ---------------------------------------------------------------------------
+# TAP output
+# ---------------------------------------------------------------------------
+KTAP_PLANNED=0		# from ktap_plan
+KTAP_NR=0		# results printed so far
+KTAP_FAILED=0		# "not ok" results so far
+
+ktap_plan()
+{
+	KTAP_PLANNED=$1
+	echo "TAP version 13"
+	echo "1..$1"
+}
+
+# ktap_diag TEXT... - one "# " line per line of TEXT.
+ktap_diag()
+{
+	local line
+
+	printf '%s\n' "$*" | while IFS= read -r line; do
+		echo "# $line"
+	done
+}
+
+# ktap_diag_file FILE [LINES] [TITLE] - the tail of a log as diagnostics.
+ktap_diag_file()
+{
+	local file=$1 n=${2:-20} title=${3:-$1}
+
+	[ -s "$file" ] || { echo "# ($title: empty)"; return 0; }
+	echo "# --- last $n lines of $title ---"
+	tail -n "$n" "$file" | tr -d '\r' | sed 's/^/#   /'
+}
+
+ktap_ok()
+{
+	KTAP_NR=$((KTAP_NR + 1))
+	echo "ok $KTAP_NR - $*"
+}
+
+ktap_fail()
+{
+	KTAP_NR=$((KTAP_NR + 1))
+	KTAP_FAILED=$((KTAP_FAILED + 1))
+	echo "not ok $KTAP_NR - $*"
+}
+
+# ktap_skip NAME REASON - one test skipped (not the whole file).
+ktap_skip()
+{
+	KTAP_NR=$((KTAP_NR + 1))
+	echo "ok $KTAP_NR - $1 # SKIP $2"
+}
+
+# ktap_result STATUS NAME - ok when STATUS is 0; returns STATUS.
+ktap_result()
+{
+	if [ "$1" -eq 0 ]; then ktap_ok "$2"; else ktap_fail "$2"; fi
+	return "$1"
+}
+
+# ktap_check NAME CMD [ARGS...] - run CMD; ok when it succeeds.
+ktap_check()
+{
+	local name=$1
+
+	shift
+	if "$@"; then
+		ktap_ok "$name"
+	else
+		ktap_fail "$name"
+		return 1
+	fi
+}
+
+# ktap_skip_all REASON - before the plan: skip the whole test (exit 4).
+# Only for a capability the machine lacks; say which in REASON.
+ktap_skip_all()
+{
+	echo "TAP version 13"
+	echo "1..0 # SKIP $*"
+	exit $KSFT_SKIP
+}
+
+# ktap_abort REASON - a step everything else depends on failed: report the
+# remaining planned tests as failed (not "Bail out!", which would stop the
+# other test files under prove) and exit 1.
+ktap_abort()
+{
+	ktap_diag "aborting: $*"
+	while [ "$KTAP_NR" -lt "$KTAP_PLANNED" ]; do
+		ktap_fail "not run: $*"
+	done
+	ktap_finish
+}
+
+# ktap_finish - exit 0 when every planned test ran and passed, else 1.
+ktap_finish()
+{
+	if [ "$KTAP_NR" -ne "$KTAP_PLANNED" ]; then
+		ktap_diag "planned $KTAP_PLANNED tests but ran $KTAP_NR"
+		exit $KSFT_FAIL
+	fi
+	[ "$KTAP_FAILED" -eq 0 ] && exit $KSFT_PASS
+	ktap_diag "$KTAP_FAILED of $KTAP_PLANNED failed"
+	exit $KSFT_FAIL
+}
+
+# ---------------------------------------------------------------------------
+# Resource names, temp dir, cleanup
+# ---------------------------------------------------------------------------
+# vxdp_names - per-run names; interface names stay within IFNAMSIZ-1 (15).
+vxdp_names()
+{
+	VXDP_ID=$$			# <= 7 digits (pid_max <= 4194304)
+	NS_RELAY=vxdp-r$VXDP_ID		# relay side: holds the VF stand-in
+	NS_PEER=vxdp-p$VXDP_ID		# far end of the "wire"
+	VF=vxvf$VXDP_ID			# veth end the relay attaches to
+	PEER_IF=vxpe$VXDP_ID		# veth end in the peer netns
+	RELAY_NAME=$VF			# the daemon's default relay name
+	PEER_IP=192.0.2.1
+	GUEST_IP=192.0.2.2
+	PREFIX_LEN=24
+	GUEST_MAC=52:54:00:12:34:56
+}
+
+VXDP_PIDS=()		# background processes to kill on cleanup
+VXDP_NETNS=()		# netns to delete on cleanup
+VXDP_PINS=()		# relay names whose /sys/fs/bpf/vxdp/<name> to remove
+VXDP_HOOKS=()		# extra cleanup commands (eval'ed, last first)
+VXDP_CLEANED=0
+
+# vxdp_on_cleanup CMD - run CMD (a string, eval'ed) on cleanup.
+vxdp_on_cleanup()
+{
+	VXDP_HOOKS+=("$1")
+}
+
+# vxdp_init - common prologue: capabilities, names, temp dir and the trap.
+# Skips the test (exit 4) when the machine can't run it at all.
+vxdp_init()
+{
+	[ "$(id -u)" -eq 0 ] || ktap_skip_all "needs root (netns, XDP, AF_XDP)"
+	command -v ip >/dev/null || ktap_skip_all "iproute2 (ip) not installed"
+	vxdp_names
+	TMPD=$(mktemp -d "/tmp/vxdp-e2e.$VXDP_ID.XXXXXX") ||
+		ktap_skip_all "cannot create a temp dir in /tmp"
+	trap vxdp_cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	# A netns is the minimum this suite needs from the kernel.
+	if ! ip netns add "vxdp-probe$VXDP_ID" 2>/dev/null; then
+		ktap_skip_all "kernel/privileges do not allow network namespaces"
+	fi
+	ip netns del "vxdp-probe$VXDP_ID"
+	vxdp_reap_stale
+}
+
+# proc_alive PID - true while PID exists and is not a zombie.
+proc_alive()
+{
+	local stat
+
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	stat=${stat##*) }		# the state letter follows "(comm) "
+	[ "${stat:0:1}" != Z ]
+}
+
+# vxdp_kill_wait TIMEOUT PID... - SIGTERM, wait up to TIMEOUT s, then SIGKILL.
+vxdp_kill_wait()
+{
+	local t=$1 pid left i
+
+	shift
+	for pid in "$@"; do
+		kill -TERM "$pid" 2>/dev/null
+	done
+	for ((i = 0; i < t * 10; i++)); do
+		left=0
+		for pid in "$@"; do
+			proc_alive "$pid" && left=1
+		done
+		[ "$left" -eq 0 ] && break
+		sleep 0.1
+	done
+	for pid in "$@"; do
+		proc_alive "$pid" && kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
+	return 0
+}
+
+vxdp_cleanup()
+{
+	local rc=$? i pids ns name
+
+	[ "$VXDP_CLEANED" -eq 1 ] && return
+	VXDP_CLEANED=1
+	trap - EXIT INT TERM
+	# 1. every process this test started (relay, qemu, testpmd, iperf3)
+	pids=()
+	for i in "${VXDP_PIDS[@]}"; do
+		proc_alive "$i" && pids+=("$i")
+	done
+	[ "${#pids[@]}" -gt 0 ] && vxdp_kill_wait 5 "${pids[@]}"
+	# 2. anything still running inside our namespaces
+	for ns in "${VXDP_NETNS[@]}"; do
+		for i in $(ip netns pids "$ns" 2>/dev/null); do
+			kill -KILL "$i" 2>/dev/null
+		done
+	done
+	# 3. extra hooks, last registered first (hugepages, DPDK runtime dirs)
+	for ((i = ${#VXDP_HOOKS[@]} - 1; i >= 0; i--)); do
+		eval "${VXDP_HOOKS[i]}" 2>/dev/null
+	done
+	# 4. namespaces (their veth ends go with them)
+	for ns in "${VXDP_NETNS[@]}"; do
+		ip netns del "$ns" 2>/dev/null
+	done
+	# 5. pinned maps the relay may have left behind
+	for name in "${VXDP_PINS[@]}"; do
+		[ -n "$name" ] && rm -rf "${VXDP_PIN_ROOT:?}/$name"
+	done
+	# 6. temp dir (VXDP_KEEP_TMP=1 keeps logs for a post-mortem)
+	if [ -n "$TMPD" ] && [ -d "$TMPD" ]; then
+		if [ "${VXDP_KEEP_TMP:-0}" = 1 ]; then
+			echo "# logs kept in $TMPD"
+		else
+			rm -rf "$TMPD"
+		fi
+	fi
+	exit "$rc"
+}
+
+# vxdp_reap_stale - remove namespaces and pins left by earlier runs that were
+# SIGKILLed (their PID, embedded in the name, is gone). Never touches a live
+# run's resources.
+vxdp_reap_stale()
+{
+	local ns id d
+
+	for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
+		case $ns in
+		vxdp-[rp][0-9]*) id=${ns#vxdp-?} ;;
+		*) continue ;;
+		esac
+		[ -d "/proc/$id" ] && continue
+		for d in $(ip netns pids "$ns" 2>/dev/null); do
+			kill -KILL "$d" 2>/dev/null
+		done
+		ip netns del "$ns" 2>/dev/null
+	done
+	for d in "$VXDP_PIN_ROOT"/vxvf[0-9]*; do
+		[ -d "$d" ] || continue
+		id=${d##*/vxvf}
+		case $id in *[!0-9]*) continue ;; esac
+		[ -d "/proc/$id" ] || rm -rf "$d"
+	done
+}
+
+# vxdp_bg LOG CMD [ARGS...] - start CMD in the background with stdout+stderr
+# to LOG and stdin from /dev/null, register it for cleanup; its PID is left
+# in VXDP_LAST_PID. SIGINT/SIGQUIT are reset to default (a non-interactive
+# bash would start background jobs with them ignored, and a daemon blocking
+# them for a signalfd would never see them).
+vxdp_bg()
+{
+	local log=$1
+
+	shift
+	env --default-signal=INT,QUIT "$@" </dev/null >"$log" 2>&1 &
+	VXDP_LAST_PID=$!
+	VXDP_PIDS+=("$VXDP_LAST_PID")
+}
+
+# vxdp_stop PID [SIGNAL] [TIMEOUT] - signal PID (default TERM), wait for it
+# to exit (default 15 s), SIGKILL it after that. Sets VXDP_STOP_RC to its
+# exit status (128+N when killed by signal N; 255 when it had to be killed).
+vxdp_stop()
+{
+	local pid=$1 sig=${2:-TERM} t=${3:-15} i
+
+	VXDP_STOP_RC=255
+	kill -"$sig" "$pid" 2>/dev/null
+	for ((i = 0; i < t * 10; i++)); do
+		proc_alive "$pid" || break
+		sleep 0.1
+	done
+	if proc_alive "$pid"; then
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		return 1
+	fi
+	wait "$pid" 2>/dev/null
+	VXDP_STOP_RC=$?
+	return 0
+}
+
+# ---------------------------------------------------------------------------
+# Awaiting events (bounded polling, never a blind sleep)
+# ---------------------------------------------------------------------------
+# wait_for TIMEOUT CMD [ARGS...] - poll CMD every 0.1 s until it succeeds;
+# 1 on timeout.
+wait_for()
+{
+	local t=$1 i
+
+	shift
+	for ((i = 0; i <= t * 10; i++)); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# wait_for_log FILE PATTERN TIMEOUT [PID] - await an extended regexp in a log.
+# Returns 0 when found, 1 on timeout, 2 as soon as PID (the writer) has died.
+wait_for_log()
+{
+	local file=$1 pat=$2 t=$3 pid=$4 i
+
+	for ((i = 0; i <= t * 10; i++)); do
+		grep -Eq -- "$pat" "$file" 2>/dev/null && return 0
+		if [ -n "$pid" ] && ! proc_alive "$pid"; then
+			# one last look: it may have logged the marker and exited
+			grep -Eq -- "$pat" "$file" 2>/dev/null && return 0
+			return 2
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+
+# wait_for_socket PATH TIMEOUT - await a unix socket.
+wait_for_socket()
+{
+	wait_for "$2" test -S "$1"
+}
+
+# wait_for_exit PID TIMEOUT - await a process's end (does not reap it).
+wait_for_exit()
+{
+	local pid=$1
+
+	wait_for "$2" eval "! proc_alive $pid"
+}
+
+# ---------------------------------------------------------------------------
+# Topology: two namespaces joined by a veth pair (the "VF" and the "wire")
+#
+#   netns $NS_RELAY                     netns $NS_PEER
+#   [vxdp-relay] --AF_XDP-- $VF ====veth==== $PEER_IF 192.0.2.1/24
+#
+# The guest (or DPDK's virtio-user) behind the relay is 192.0.2.2/24.
+# Nothing is created in, or sent from, the root namespace.
+# ---------------------------------------------------------------------------
+ns_exec_relay() { netns_exec "$NS_RELAY" "$@"; }
+ns_exec_peer() { ip netns exec "$NS_PEER" "$@"; }
+
+# netns_exec NS CMD [ARGS...] - `ip netns exec`, but keeping the host's bpffs.
+# `ip netns exec` gives CMD a private mount namespace with a fresh /sys for
+# NS, and so no /sys/fs/bpf: a daemon mounting bpffs there gets a private
+# instance whose pins nobody else sees and which vanish with it. Here CMD gets
+# NS's sysfs *and* the host's bpffs at /sys/fs/bpf, so the relay's pins under
+# /sys/fs/bpf/vxdp/ are visible to vxdpctl and to the test. CMD keeps this
+# shell's PID (every step execs).
+netns_exec()
+{
+	netns_argv "$1"
+	shift
+	"${NETNS_ARGV[@]}" "$@"
+}
+
+# netns_argv NS - the netns_exec prefix as an array in NETNS_ARGV (for
+# vxdp_bg, which needs a command, not a shell function).
+netns_argv()
+{
+	NETNS_ARGV=(nsenter --net="/run/netns/$1" unshare --mount sh -c '
+		b=$(mktemp -d /tmp/vxdp-bpf.XXXXXX) || exit 125
+		mount --bind /sys/fs/bpf "$b" &&
+		mount -t sysfs sysfs /sys &&
+		mount --bind "$b" /sys/fs/bpf &&
+		umount "$b" && rmdir "$b" ||
+			{ echo "netns_exec: mount setup failed" >&2; exit 125; }
+		exec "$@"' netns_exec)
+}
+
+topo_setup()
+{
+	local ns
+
+	for ns in "$NS_RELAY" "$NS_PEER"; do
+		ip netns add "$ns" || return 1
+		VXDP_NETNS+=("$ns")
+		ip -n "$ns" link set dev lo up || return 1
+		# No IPv6 autoconf/DAD/RS chatter: keeps the wire quiet for the
+		# idle-CPU check and the counters.
+		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+			net.ipv6.conf.default.disable_ipv6=1 >/dev/null 2>&1
+	done
+	ip link add "$VF" netns "$NS_RELAY" type veth \
+		peer name "$PEER_IF" netns "$NS_PEER" || return 1
+	# A real NIC puts complete checksums on the wire; veth would hand the
+	# relay's XDP program TCP frames with only a partial checksum, which the
+	# guest then drops. Make the peer compute them in software.
+	ip netns exec "$NS_PEER" ethtool -K "$PEER_IF" tx off >/dev/null 2>&1
+	ip -n "$NS_PEER" addr add "$PEER_IP/$PREFIX_LEN" dev "$PEER_IF" || return 1
+	ip -n "$NS_PEER" link set dev "$PEER_IF" up || return 1
+	ip -n "$NS_RELAY" link set dev "$VF" up || return 1
+	VXDP_PINS+=("$RELAY_NAME")
+}
+
+# xdp_attached NS IFNAME - true when IFNAME has any XDP program.
+xdp_attached()
+{
+	ip -n "$1" -d link show dev "$2" 2>/dev/null | grep -Eq '(^|[[:space:]])xdp'
+}
+
+# bpffs_ensure - mount bpffs if nothing is mounted at /sys/fs/bpf.
+bpffs_ensure()
+{
+	if ! grep -q ' /sys/fs/bpf bpf ' /proc/mounts; then
+		mount -t bpf bpf /sys/fs/bpf 2>/dev/null || return 1
+	fi
+	return 0
+}
+
+# ---------------------------------------------------------------------------
+# The relay daemon
+# ---------------------------------------------------------------------------
+# relay_bin_check - fail (not skip) the whole test when the daemon isn't
+# built: that is a build problem, not a missing machine capability.
+relay_bin_check()
+{
+	[ -x "$RELAY_BIN" ] && return 0
+	ktap_diag "$RELAY_BIN not found: run 'make' first"
+	return 1
+}
+
+# relay_start LOG ARGS... - run the daemon in $NS_RELAY (AF_XDP must live in
+# the VF's netns; see netns_exec) and await its "ready:" line. Sets RELAY_PID and RELAY_LOG.
+# Returns 0 when ready, 1 on timeout, 2 when it exited early.
+relay_start()
+{
+	local log=$1 rc
+
+	shift
+	bpffs_ensure
+	RELAY_LOG=$log
+	netns_argv "$NS_RELAY"
+	vxdp_bg "$log" "${NETNS_ARGV[@]}" "$RELAY_BIN" "$@"
+	RELAY_PID=$VXDP_LAST_PID
+	wait_for_log "$log" 'ready:' "${RELAY_READY_TIMEOUT:-30}" "$RELAY_PID"
+	rc=$?
+	case $rc in
+	1) ktap_diag "relay not ready after ${RELAY_READY_TIMEOUT:-30} s" ;;
+	2) ktap_diag "relay exited before it was ready" ;;
+	esac
+	[ "$rc" -ne 0 ] && ktap_diag_file "$log" 30 "relay log"
+	return $rc
+}
+
+# sanitizer_clean LOG - no ASan/UBSan/LSan report in a daemon log
+# (`make check SANITIZE=1`).
+sanitizer_clean()
+{
+	! grep -Eq 'AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:' "$1" 2>/dev/null
+}
+
+# relay_stats NAME - `vxdpctl stats NAME` run in the relay netns.
+relay_stats()
+{
+	netns_exec "$NS_RELAY" "$VXDPCTL_BIN" stats "$1"
+}
+
+# stat_value TEXT KEY - the first number after KEY in vxdpctl's output
+# ("redirected: 12", "redirected 12", "redirected=12 packets", ...).
+stat_value()
+{
+	printf '%s\n' "$1" | tr -d '\r' | grep -Eio -- "$2[^0-9]*[0-9]+" | head -n 1 |
+		grep -Eo '[0-9]+$'
+}
+
+# proc_cpu_ticks PID - utime+stime of all of PID's threads, in clock ticks.
+proc_cpu_ticks()
+{
+	local f s sum=0 a
+
+	for f in /proc/"$1"/task/*/stat; do
+		s=$(cat "$f" 2>/dev/null) || continue
+		s=${s##*) }			# fields from 3 (state) on
+		read -r -a a <<<"$s"
+		# utime and stime are fields 14 and 15 of stat(5): a[11], a[12]
+		sum=$((sum + a[11] + a[12]))
+	done
+	echo "$sum"
+}
+
+# ---------------------------------------------------------------------------
+# The QEMU guest
+# ---------------------------------------------------------------------------
+# guest_prepare - build (or take from the cache) the tiny initramfs; sets
+# GUEST_KERNEL and GUEST_INITRD. Returns 1 when it can't.
+guest_prepare()
+{
+	local out
+
+	out=$("$VXDP_SRC/tools/mkguest.sh" "$BUILD/guest" 2>"$TMPD/mkguest.log") || {
+		ktap_diag_file "$TMPD/mkguest.log" 20 "mkguest.sh"
+		return 1
+	}
+	eval "$out"
+	[ -r "$GUEST_KERNEL" ] && [ -r "$GUEST_INITRD" ]
+}
+
+# guest_boot SOCK SCRIPT LOG [KERNEL-ARGS...] - boot the tiny guest under TCG
+# with its virtio-net on the vhost-user socket SOCK; the guest's /init runs
+# scenario SCRIPT (see tools/mkguest.sh). Serial console to LOG. Awaits
+# "VXDP-READY" (guest network up). Sets QEMU_PID, GUEST_LOG.
+guest_boot()
+{
+	local sock=$1 script=$2 log=$3 rc
+
+	shift 3
+	GUEST_LOG=$log
+	: >"$log"
+	vxdp_bg "$TMPD/qemu.out" qemu-system-x86_64 \
+		-machine pc -accel tcg -cpu max -smp 1 -m 512 \
+		-object memory-backend-memfd,id=mem,size=512M,share=on \
+		-numa node,memdev=mem \
+		-chardev "socket,id=chr0,path=$sock" \
+		-netdev vhost-user,id=net0,chardev=chr0 \
+		-device "virtio-net-pci,netdev=net0,vectors=0,mac=$GUEST_MAC" \
+		-kernel "$GUEST_KERNEL" -initrd "$GUEST_INITRD" \
+		-append "console=ttyS0 quiet loglevel=3 panic=-1 ipv6.disable=1 vxdp.ip=$GUEST_IP/$PREFIX_LEN vxdp.peer=$PEER_IP vxdp.script=$script $*" \
+		-nodefaults -display none -serial "file:$log" -no-reboot
+	QEMU_PID=$VXDP_LAST_PID
+	wait_for_log "$log" 'VXDP-READY|VXDP-FAIL' "${GUEST_BOOT_TIMEOUT:-120}" "$QEMU_PID"
+	rc=$?
+	if [ "$rc" -eq 0 ] && grep -q 'VXDP-FAIL' "$log"; then
+		rc=3
+	fi
+	if [ "$rc" -ne 0 ]; then
+		ktap_diag "guest did not come up (rc=$rc)"
+		ktap_diag_file "$TMPD/qemu.out" 10 "qemu output"
+		ktap_diag_file "$log" 30 "guest console"
+	fi
+	return $rc
+}
+
+# guest_result NAME - the guest's "VXDP-RESULT NAME k=v ..." line (k=v part).
+guest_result()
+{
+	tr -d '\r' <"$GUEST_LOG" | sed -n "s/^.*VXDP-RESULT $1 //p" | tail -n 1
+}
+
+# kv LINE KEY - the value of KEY=value in a "k=v k=v" line.
+kv()
+{
+	printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n 1
+}
+
+# ping_loss OUTPUT - packet loss percentage from ping's summary (busybox and
+# iputils both print "..., N% packet loss"); empty when there's no summary.
+ping_loss()
+{
+	printf '%s\n' "$1" | sed -n 's/.* \([0-9.]*\)% packet loss.*/\1/p' | head -n 1
+}
+
+# ping_received OUTPUT - "N received" / "N packets received" from the summary.
+ping_received()
+{
+	printf '%s\n' "$1" | sed -n 's/.*, \([0-9]*\) \(packets \)\{0,1\}received.*/\1/p' | head -n 1
+}
+
+# ---------------------------------------------------------------------------
+# Hugepages (DPDK)
+# ---------------------------------------------------------------------------
+HP_NR=/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages
+HP_FREE=/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages
+
+# hugepages_ensure N - make at least N free 2 MiB hugepages available; the old
+# pool size is restored on cleanup if we raised it. 1 when the kernel can't.
+hugepages_ensure()
+{
+	local want=$1 nr free
+
+	[ -w "$HP_NR" ] || return 1
+	# DPDK needs a hugetlbfs mount; mount one at /dev/hugepages if none is
+	if ! awk '$3 == "hugetlbfs" { f = 1 } END { exit !f }' /proc/mounts; then
+		mkdir -p /dev/hugepages
+		mount -t hugetlbfs nodev /dev/hugepages || return 1
+		vxdp_on_cleanup "umount /dev/hugepages"
+	fi
+	nr=$(cat "$HP_NR")
+	free=$(cat "$HP_FREE")
+	[ "$free" -ge "$want" ] && return 0
+	echo $((nr + want - free)) >"$HP_NR" 2>/dev/null
+	vxdp_on_cleanup "echo $nr > $HP_NR"
+	[ "$(cat "$HP_FREE")" -ge "$want" ]
+}
+
+# dpdk_cleanup_prefix PREFIX - remove a dead DPDK process's runtime dir and
+# hugepage files (--file-prefix PREFIX).
+dpdk_cleanup_prefix()
+{
+	local p=$1
+
+	[ -n "$p" ] || return 0
+	rm -rf "/var/run/dpdk/$p"
+	rm -f /dev/hugepages/"$p"map_* /dev/hugepages/"$p"-*
+}

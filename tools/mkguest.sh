@@ -1,0 +1,271 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# tools/mkguest.sh - build the tiny test guest's initramfs from Debian's files.
+#
+#   tools/mkguest.sh [OUTDIR]		(default: build/guest)
+#
+# Prints, for `eval`:
+#   GUEST_KERNEL=/boot/vmlinuz-6.1.0-N-amd64
+#   GUEST_INITRD=OUTDIR/initramfs-<key>.cpio.gz
+#
+# The initramfs holds busybox-static, the guest kernel's virtio/virtio_net
+# modules, iperf3 with the shared libraries ldd lists (and the dynamic loader),
+# and an /init that brings up eth0 and runs a scenario chosen on the kernel
+# command line. It is cached: <key> hashes this script (so the /init below)
+# and every input file, so a second run with the same inputs only prints.
+#
+# Guest kernel command line (set by selftests/lib.sh guest_boot):
+#   vxdp.ip=192.0.2.2/24	guest address on eth0
+#   vxdp.peer=192.0.2.1		the peer to ping
+#   vxdp.script=NAME		idle | ping | e2e (below)
+#   vxdp.count=10 vxdp.interval=0.2	ping count and interval
+#   vxdp.iperf_timeout=90	bound for the iperf3 server run
+#
+# Serial console markers (one per line, at the start of the line):
+#   VXDP-READY ip=... mac=...			eth0 is up with its address
+#   VXDP-FAIL reason				/init could not set up
+#   VXDP-RESULT warmup ok=1 tries=N		first reply from the peer
+#   VXDP-RESULT ping64 size=22 tx=N rx=N loss=N% rc=N
+#   VXDP-RESULT ping1400 size=1358 tx=N rx=N loss=N% rc=N
+#   VXDP-IPERF-READY name			iperf3 -s -1 is listening
+#   VXDP-RESULT name rc=N mbps=X		the server's summary (e2e runs
+#						iperf_rx, then iperf_tx)
+#   VXDP-BEGIN name / VXDP-END name		raw ping/iperf3 output between
+#   VXDP-IDLE					e2e: done, guest now quiet
+#   VXDP-DONE					ping: done, powering off
+#
+# Override the guest kernel with GUEST_KVER=6.1.0-N-amd64.
+set -eu
+
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+OUT=${1:-$SRC/build/guest}
+MODS="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci failover net_failover virtio_net"
+
+die() { echo "mkguest: $*" >&2; exit 1; }
+
+# --- inputs -------------------------------------------------------------------
+if [ -n "${GUEST_KVER:-}" ]; then
+	KVER=$GUEST_KVER
+else
+	# newest Debian 6.1 kernel that has both its image and its modules
+	KVER=
+	for k in $(ls /boot/vmlinuz-6.1.* 2>/dev/null | sort -V); do
+		v=${k#/boot/vmlinuz-}
+		[ -d "/lib/modules/$v/kernel" ] && KVER=$v
+	done
+	[ -n "$KVER" ] || die "no /boot/vmlinuz-6.1.* with /lib/modules (apt-get install linux-image-amd64)"
+fi
+KERNEL=/boot/vmlinuz-$KVER
+MODDIR=/lib/modules/$KVER
+[ -r "$KERNEL" ] || die "$KERNEL not readable"
+
+BUSYBOX=/bin/busybox
+[ -x "$BUSYBOX" ] || die "$BUSYBOX missing (apt-get install busybox-static)"
+if ldd "$BUSYBOX" >/dev/null 2>&1; then
+	die "$BUSYBOX is dynamically linked; the guest needs busybox-static"
+fi
+IPERF3=$(command -v iperf3) || die "iperf3 missing (apt-get install iperf3)"
+
+# module files, in load order; .ko or compressed .ko.{xz,zst,gz}
+MODFILES=
+for m in $MODS; do
+	f=$(find "$MODDIR/kernel" -name "$m.ko" -o -name "$m.ko.*" | head -n 1)
+	if [ -z "$f" ]; then
+		grep -q "/$m.ko\$" "$MODDIR/modules.builtin" 2>/dev/null && continue
+		die "module $m not found under $MODDIR"
+	fi
+	MODFILES="$MODFILES $f"
+done
+
+# iperf3's shared libraries and the dynamic loader, as ldd lists them
+LIBS=$(ldd "$IPERF3" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' | sort -u)
+[ -n "$LIBS" ] || die "ldd found no libraries for $IPERF3"
+
+# --- cache --------------------------------------------------------------------
+KEY=$({
+	cat "$0"
+	echo "$KVER"
+	for f in "$BUSYBOX" "$IPERF3" $LIBS $MODFILES; do
+		echo "$f"
+		sha256sum <"$f"
+	done
+} | sha256sum | cut -c1-16)
+INITRD=$OUT/initramfs-$KEY.cpio.gz
+
+if [ ! -s "$INITRD" ]; then
+	mkdir -p "$OUT"
+	STAGE=$(mktemp -d "$OUT/.stage.XXXXXX")
+	trap 'rm -rf "$STAGE" "$INITRD.tmp.$$"' EXIT INT TERM
+	mkdir -p "$STAGE/bin" "$STAGE/sbin" "$STAGE/dev" "$STAGE/proc" \
+		"$STAGE/sys" "$STAGE/tmp" "$STAGE/etc" "$STAGE/lib/modules" \
+		"$STAGE/root"
+	chmod 1777 "$STAGE/tmp"
+
+	# busybox and a link per applet
+	cp "$BUSYBOX" "$STAGE/bin/busybox"
+	for a in $("$BUSYBOX" --list); do
+		[ -e "$STAGE/bin/$a" ] || ln -s busybox "$STAGE/bin/$a"
+	done
+
+	# kernel modules, decompressed (busybox insmod takes plain .ko)
+	for f in $MODFILES; do
+		b=$(basename "$f")
+		case $f in
+		*.ko) cp "$f" "$STAGE/lib/modules/$b" ;;
+		*.ko.xz) xz -dc "$f" >"$STAGE/lib/modules/${b%.xz}" ;;
+		*.ko.zst) zstd -qdc "$f" >"$STAGE/lib/modules/${b%.zst}" ;;
+		*.ko.gz) gzip -dc "$f" >"$STAGE/lib/modules/${b%.gz}" ;;
+		*) die "unknown module format: $f" ;;
+		esac
+	done
+
+	# iperf3 + libraries at the paths the loader looks for them
+	cp "$IPERF3" "$STAGE/bin/iperf3"
+	for l in $LIBS; do
+		mkdir -p "$STAGE$(dirname "$l")"
+		cp -L "$l" "$STAGE$l"
+	done
+
+	echo "root:x:0:0:root:/root:/bin/sh" >"$STAGE/etc/passwd"
+	echo "root:x:0:" >"$STAGE/etc/group"
+	# the kernel opens /dev/console for init before devtmpfs is mounted
+	mknod -m 600 "$STAGE/dev/console" c 5 1 2>/dev/null || true
+
+	cat >"$STAGE/init" <<'EOF'
+#!/bin/sh
+# /init of the vxdp-relay test guest (generated by tools/mkguest.sh).
+PATH=/bin:/sbin
+export PATH
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+mount -t tmpfs tmpfs /tmp
+exec </dev/console >/dev/console 2>&1
+# keep kernel messages from splitting our marker lines
+echo 1 >/proc/sys/kernel/printk
+
+IP= PEER= SCRIPT=idle COUNT=10 INTERVAL=0.2 IPERF_TIMEOUT=90
+for arg in $(cat /proc/cmdline); do
+	case $arg in
+	vxdp.ip=*) IP=${arg#*=} ;;
+	vxdp.peer=*) PEER=${arg#*=} ;;
+	vxdp.script=*) SCRIPT=${arg#*=} ;;
+	vxdp.count=*) COUNT=${arg#*=} ;;
+	vxdp.interval=*) INTERVAL=${arg#*=} ;;
+	vxdp.iperf_timeout=*) IPERF_TIMEOUT=${arg#*=} ;;
+	esac
+done
+
+halt_guest() { sync; poweroff -f; sleep 10; }
+fail() { echo "VXDP-FAIL $*"; halt_guest; }
+idle_forever() { while :; do sleep 3600; done; }
+
+for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev \
+	 virtio_pci failover net_failover virtio_net; do
+	[ -f /lib/modules/$m.ko ] || continue	# built into this kernel
+	insmod /lib/modules/$m.ko || fail "insmod $m"
+done
+
+i=0
+while [ ! -e /sys/class/net/eth0 ]; do
+	i=$((i + 1))
+	[ $i -gt 100 ] && fail "no eth0 after 10 s"
+	sleep 0.1
+done
+[ -n "$IP" ] || fail "no vxdp.ip= on the kernel command line"
+ip link set lo up
+ip link set eth0 up || fail "eth0 up"
+ip addr add "$IP" dev eth0 || fail "address $IP"
+echo "VXDP-READY ip=$IP mac=$(cat /sys/class/net/eth0/address) script=$SCRIPT"
+
+# warmup: first reply from the peer (ARP through the relay included)
+warmup() {
+	t=0
+	while [ $t -lt 10 ]; do
+		t=$((t + 1))
+		if ping -c 1 -W 2 "$PEER" >/dev/null 2>&1; then
+			echo "VXDP-RESULT warmup ok=1 tries=$t"
+			return 0
+		fi
+	done
+	echo "VXDP-RESULT warmup ok=0 tries=$t"
+	return 1
+}
+
+# ping_run NAME SIZE: COUNT pings of SIZE data bytes to the peer
+ping_run() {
+	out=/tmp/ping.$1
+	ping -c "$COUNT" -i "$INTERVAL" -s "$2" -w $((COUNT + 10)) "$PEER" >$out 2>&1
+	rc=$?
+	echo "VXDP-BEGIN $1"
+	cat $out
+	echo "VXDP-END $1"
+	tx=$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' $out)
+	rx=$(sed -n 's/.*, \([0-9]*\) packets received.*/\1/p' $out)
+	loss=$(sed -n 's/.* \([0-9]*\)% packet loss.*/\1/p' $out)
+	echo "VXDP-RESULT $1 size=$2 tx=${tx:-0} rx=${rx:-0} loss=${loss:-100}% rc=$rc"
+}
+
+# iperf_server NAME: serve one TCP test to the peer's iperf3 client
+iperf_server() {
+	timeout "$IPERF_TIMEOUT" iperf3 -s -1 -4 -f m --forceflush >/tmp/iperf.log 2>&1 &
+	pid=$!
+	t=0
+	while ! grep -q listening /tmp/iperf.log; do
+		t=$((t + 1))
+		[ $t -gt 100 ] && break
+		sleep 0.1
+	done
+	echo "VXDP-IPERF-READY $1"
+	wait $pid
+	rc=$?
+	mbps=$(grep -E 'sender|receiver' /tmp/iperf.log | tail -n 1 |
+		awk '{ for (i = 1; i < NF; i++) if ($(i + 1) == "Mbits/sec") print $i }')
+	echo "VXDP-BEGIN $1"
+	cat /tmp/iperf.log
+	echo "VXDP-END $1"
+	echo "VXDP-RESULT $1 rc=$rc mbps=${mbps:-0}"
+}
+
+case $SCRIPT in
+idle)
+	idle_forever
+	;;
+ping)
+	warmup
+	ping_run ping64 22
+	ping_run ping1400 1358
+	echo "VXDP-DONE"
+	halt_guest
+	;;
+e2e)
+	warmup
+	ping_run ping64 22
+	ping_run ping1400 1358
+	iperf_server iperf_rx	# peer -> guest
+	iperf_server iperf_tx	# guest -> peer (client runs -R)
+	echo "VXDP-IDLE"
+	idle_forever
+	;;
+*)
+	fail "unknown vxdp.script=$SCRIPT"
+	;;
+esac
+EOF
+	chmod 755 "$STAGE/init"
+
+	(cd "$STAGE" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) |
+		gzip -6 >"$INITRD.tmp.$$"
+	# drop older builds, then publish atomically
+	for old in "$OUT"/initramfs-*.cpio.gz; do
+		[ -e "$old" ] && [ "$old" != "$INITRD" ] && rm -f "$old"
+	done
+	mv "$INITRD.tmp.$$" "$INITRD"
+	rm -rf "$STAGE"
+	trap - EXIT INT TERM
+	echo "mkguest: built $INITRD ($(du -k "$INITRD" | cut -f1) KiB)" >&2
+fi
+
+echo "GUEST_KERNEL=$KERNEL"
+echo "GUEST_INITRD=$INITRD"

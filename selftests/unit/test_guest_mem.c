@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Unit tests for guest_mem: region validation, mapping by fd and bounds-safe
+ * translation of guest-physical and frontend-virtual addresses.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "guest_mem.h"
+#include "log.h"
+#include "ktap.h"
+
+#define PAGE 4096
+
+static uint8_t *page_alloc(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED) {
+		ktap_diag("mmap: %s", strerror(errno));
+		exit(KSFT_FAIL);
+	}
+	return p;
+}
+
+static bool mapped(void *p)
+{
+	unsigned char vec;
+
+	return mincore(p, PAGE, &vec) == 0;
+}
+
+static void test_add_checks(uint8_t *buf)
+{
+	struct guest_mem m;
+	unsigned int i;
+	int ok = 1;
+
+	guest_mem_init(&m);
+	KTAP_CHECK(guest_mem_add_ptr(&m, 0x10000, 0x1000, 0x7f0000010000, buf) == 0,
+		   "add_ptr: plain region accepted");
+	KTAP_CHECK(guest_mem_add_ptr(&m, 0x20000, 0, 0x7f0000020000, buf) == -EINVAL,
+		   "add_ptr: zero size rejected");
+	KTAP_CHECK(guest_mem_add_ptr(&m, 0x20000, 0x1000, 0x7f0000020000, NULL) == -EINVAL,
+		   "add_ptr: NULL host pointer rejected");
+	KTAP_CHECK(guest_mem_add_ptr(&m, UINT64_MAX - 0xfff, 0x1000, 0x1000, buf) == -EINVAL,
+		   "add_ptr: gpa range ending at 2^64 rejected as wrapping");
+	KTAP_CHECK(guest_mem_add_ptr(&m, 0x20000, 0x1000, UINT64_MAX - 0x7ff, buf) == -EINVAL,
+		   "add_ptr: wrapping uva range rejected");
+	KTAP_CHECK(guest_mem_add_ptr(&m, 0x10000, 0x1000, 0x1000, buf) == -EINVAL,
+		   "add_ptr: identical gpa range rejected");
+	KTAP_CHECK(guest_mem_add_ptr(&m, 0xf800, 0x1000, 0x1000, buf) == -EINVAL,
+		   "add_ptr: range overlapping the start rejected");
+	KTAP_CHECK(guest_mem_add_ptr(&m, 0x10fff, 0x1000, 0x1000, buf) == -EINVAL,
+		   "add_ptr: range overlapping the last byte rejected");
+	KTAP_CHECK(guest_mem_add_ptr(&m, 0x8000, 0x10000, 0x1000, buf) == -EINVAL,
+		   "add_ptr: range containing another rejected");
+	KTAP_CHECK(m.nregions == 1, "add_ptr: rejected regions not added");
+	KTAP_CHECK(guest_mem_add_ptr(&m, 0x11000, 0x1000, 0x7f0000011000, buf + PAGE) == 0,
+		   "add_ptr: region right after another accepted");
+	KTAP_CHECK(guest_mem_add_ptr(&m, 0xf000, 0x1000, 0x7f000000f000, buf) == 0,
+		   "add_ptr: region right before another accepted");
+
+	for (i = m.nregions; i < GUEST_MEM_MAX_REGIONS; i++)
+		ok &= guest_mem_add_ptr(&m, 0x100000 * (i + 1), 0x1000,
+					0x7f1000000000 + 0x100000 * i, buf) == 0;
+	KTAP_CHECK(ok && m.nregions == GUEST_MEM_MAX_REGIONS,
+		   "add_ptr: table fills to GUEST_MEM_MAX_REGIONS");
+	KTAP_CHECK(guest_mem_add_ptr(&m, 0x40000000, 0x1000, 0x1000, buf) == -E2BIG,
+		   "add_ptr: full table gives -E2BIG");
+	guest_mem_reset(&m);
+}
+
+static void test_translate(uint8_t *buf)
+{
+	const uint64_t top = 0xffffffffffffe000ULL;
+	uint8_t *a = buf, *b = buf + 2 * PAGE, *t = buf + 4 * PAGE;
+	struct guest_mem m;
+	uint64_t len;
+	void *p;
+
+	guest_mem_init(&m);
+	/* A and B are contiguous in GPA but not in host memory. */
+	guest_mem_add_ptr(&m, 0x1000, 0x1000, 0x555500000000, a);
+	guest_mem_add_ptr(&m, 0x2000, 0x1000, 0x555600000000, b);
+	guest_mem_add_ptr(&m, top, 0x1000, 0x555700000000, t);
+
+	KTAP_CHECK(guest_mem_gpa(&m, 0x1000, 0x1000) == a, "gpa: whole region");
+	KTAP_CHECK(guest_mem_gpa(&m, 0x1fff, 1) == a + 0xfff, "gpa: last byte");
+	KTAP_CHECK(guest_mem_gpa(&m, 0x1800, 0) == a + 0x800, "gpa: len 0 inside");
+	KTAP_CHECK(guest_mem_gpa(&m, 0x1800, 0x801) == NULL,
+		   "gpa: range crossing into the next region refused");
+	KTAP_CHECK(guest_mem_gpa(&m, 0xfff, 1) == NULL, "gpa: below region refused");
+	KTAP_CHECK(guest_mem_gpa(&m, 0x3000, 0) == NULL, "gpa: past last region refused");
+	KTAP_CHECK(guest_mem_gpa(&m, 0x2800, UINT64_MAX) == NULL,
+		   "gpa: gpa+len wrapping 2^64 refused");
+	KTAP_CHECK(guest_mem_gpa(&m, top + 0x800, UINT64_MAX - top) == NULL,
+		   "gpa: top region, gpa+len wrapping 2^64 refused");
+	KTAP_CHECK(guest_mem_gpa(&m, top + 0xff0, 0x10) == t + 0xff0,
+		   "gpa: top region, tail translated");
+
+	len = 0x1000;
+	p = guest_mem_gpa_part(&m, 0x1800, &len);
+	KTAP_CHECK(p == a + 0x800 && len == 0x800,
+		   "gpa_part: clamps at the region end");
+	len = 0x800;
+	p = guest_mem_gpa_part(&m, 0x2000, &len);
+	KTAP_CHECK(p == b && len == 0x800, "gpa_part: second region");
+	len = 0x10;
+	p = guest_mem_gpa_part(&m, 0x1800, &len);
+	KTAP_CHECK(p == a + 0x800 && len == 0x10, "gpa_part: short len untouched");
+	len = UINT64_MAX;
+	p = guest_mem_gpa_part(&m, top + 0x10, &len);
+	KTAP_CHECK(p == t + 0x10 && len == 0xff0, "gpa_part: huge len clamped");
+	len = 0x10;
+	KTAP_CHECK(guest_mem_gpa_part(&m, 0x3000, &len) == NULL,
+		   "gpa_part: unmapped gpa refused");
+
+	KTAP_CHECK(guest_mem_uva(&m, 0x555600000010, 0x10) == b + 0x10,
+		   "uva: translated through the uva, not the gpa");
+	KTAP_CHECK(guest_mem_uva(&m, 0x2000, 0x10) == NULL,
+		   "uva: a gpa is not a uva");
+	KTAP_CHECK(guest_mem_uva(&m, 0x555500001000, 0) == NULL,
+		   "uva: region end is outside");
+	KTAP_CHECK(guest_mem_uva(&m, 0x555500000800, 0x801) == NULL,
+		   "uva: range past the region end refused");
+	KTAP_CHECK(guest_mem_uva(&m, 0x555500000800, UINT64_MAX) == NULL,
+		   "uva: uva+len wrapping 2^64 refused");
+	guest_mem_reset(&m);
+}
+
+static void test_fd(uint8_t *buf)
+{
+	static const char pat[] = "vxdp";
+	struct guest_mem m;
+	char back[4] = { 0 };
+	uint8_t *p;
+	void *base;
+	int fd;
+
+	fd = memfd_create("guest_mem_test", 0);
+	if (fd < 0 || ftruncate(fd, 3 * PAGE) < 0) {
+		ktap_diag("memfd: %s", strerror(errno));
+		exit(KSFT_FAIL);
+	}
+	if (pwrite(fd, pat, 4, PAGE + 100 + 5) != 4)
+		exit(KSFT_FAIL);
+
+	guest_mem_init(&m);
+	/* An offset that is not page aligned still maps: we map from 0. */
+	KTAP_CHECK(guest_mem_add_fd(&m, 0x100000, 2 * PAGE - 100, 0x7f0000100000,
+				    PAGE + 100, fd) == 0,
+		   "add_fd: memfd region at an unaligned offset");
+	p = guest_mem_gpa(&m, 0x100005, 4);
+	KTAP_CHECK(p && !memcmp(p, pat, 4), "add_fd: gpa maps file offset + mmap_offset");
+	if (p)
+		memcpy(p, "XDP!", 4);
+	KTAP_CHECK(pread(fd, back, 4, PAGE + 100 + 5) == 4 && !memcmp(back, "XDP!", 4),
+		   "add_fd: mapping is shared with the file");
+	KTAP_CHECK(guest_mem_gpa(&m, 0x100000, 2 * PAGE - 99) == NULL,
+		   "add_fd: translation stops at the region size");
+	KTAP_CHECK(guest_mem_add_fd(&m, 0x200000, 3 * PAGE, 0x7f0000200000,
+				    UINT64_MAX - PAGE, fd) == -EINVAL,
+		   "add_fd: mmap_offset + size wrapping rejected");
+	KTAP_CHECK(guest_mem_add_fd(&m, 0x200000, 3 * PAGE, 0x7f0000200000,
+				    PAGE, fd) == -EINVAL,
+		   "add_fd: region beyond the end of the file rejected");
+	KTAP_CHECK(guest_mem_add_fd(&m, 0x100000 + PAGE, PAGE, 0x7f0000200000,
+				    0, fd) == -EINVAL,
+		   "add_fd: overlapping region rejected before mapping");
+	KTAP_CHECK(guest_mem_add_fd(&m, 0x200000, PAGE, 0x7f0000200000, 0, -1) < 0,
+		   "add_fd: bad fd fails");
+	KTAP_CHECK(m.nregions == 1, "add_fd: failures add no region");
+	close(fd);
+
+	guest_mem_add_ptr(&m, 0x300000, PAGE, 0x7f0000300000, buf);
+	base = m.r[0].map_base;
+	guest_mem_reset(&m);
+	KTAP_CHECK(m.nregions == 0 && guest_mem_gpa(&m, 0x100005, 1) == NULL,
+		   "reset: table emptied");
+	KTAP_CHECK(base && !mapped(base), "reset: fd mapping unmapped");
+	KTAP_CHECK(mapped(buf), "reset: caller-owned memory left alone");
+}
+
+int main(void)
+{
+	uint8_t *buf = page_alloc(8 * PAGE);
+
+	/* Rejections are expected here; keep the TAP output readable. */
+	log_level = LOG_CRIT;
+	ktap_plan(45);
+	test_add_checks(buf);
+	test_translate(buf);
+	test_fd(buf);
+	return ktap_finish();
+}

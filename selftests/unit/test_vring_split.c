@@ -1,0 +1,879 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Unit tests for the split virtqueue: an in-memory driver plays the guest,
+ * well-behaved and hostile, in fake guest memory registered with guest_mem.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "vring_split.h"
+#include "ktap.h"
+
+/* Guest memory: RAM1 follows RAM0 in GPA but not in host memory, so a buffer
+ * across the boundary must come back as two iovs. BIG is only for the chain
+ * length cap and never touched; TOP sits just below 2^64 for the overflow
+ * cases; HOLE is no memory at all.
+ */
+#define RAM0_GPA	0x100000ULL
+#define RAM0_UVA	0x7f1200000000ULL
+#define RAM0_SIZE	(2u << 20)
+#define RAM1_GPA	(RAM0_GPA + RAM0_SIZE)
+#define RAM1_UVA	0x7f3400000000ULL
+#define RAM1_SIZE	0x10000u
+#define BIG_GPA		0x40000000ULL
+#define BIG_UVA		0x7f5600000000ULL
+#define BIG_SIZE	(16u << 20)
+#define TOP_GPA		0xffffffffffffe000ULL
+#define TOP_UVA		0x7f7800000000ULL
+#define TOP_SIZE	0x1000u
+#define HOLE_GPA	0x10000000ULL
+
+/* Ring layout inside RAM0, addressed through the UVA like SET_VRING_ADDR. */
+#define DESC_OFF	0x00000
+#define AVAIL_OFF	0x80000
+#define USED_OFF	0xa0000
+#define DATA_OFF	0xe0000
+
+static uint8_t *ram0, *ram1, *big, *top;
+
+struct drv {
+	struct guest_mem mem;
+	struct vring_split vq;
+	uint16_t num;
+	struct vring_desc *desc;
+	struct vring_avail *avail;
+	struct vring_used *used;
+	uint16_t avail_idx;	/* driver's shadow of avail->idx */
+	uint16_t free_desc;	/* next descriptor to hand out */
+	uint64_t free_gpa;	/* next free buffer byte in RAM0 */
+};
+
+struct seg {
+	uint64_t gpa;
+	uint32_t len;
+	bool write;
+};
+
+static void die(const char *what)
+{
+	ktap_diag("test setup failed: %s", what);
+	exit(KSFT_FAIL);
+}
+
+static uint8_t *map_anon(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (p == MAP_FAILED)
+		die("mmap");
+	return p;
+}
+
+static void drv_setup(struct drv *d, uint16_t num, uint16_t base,
+		      bool event_idx, bool indirect)
+{
+	memset(d, 0, sizeof(*d));
+	memset(ram0, 0, RAM0_SIZE);
+	memset(ram1, 0, RAM1_SIZE);
+	guest_mem_init(&d->mem);
+	if (guest_mem_add_ptr(&d->mem, RAM0_GPA, RAM0_SIZE, RAM0_UVA, ram0) ||
+	    guest_mem_add_ptr(&d->mem, RAM1_GPA, RAM1_SIZE, RAM1_UVA, ram1) ||
+	    guest_mem_add_ptr(&d->mem, BIG_GPA, BIG_SIZE, BIG_UVA, big) ||
+	    guest_mem_add_ptr(&d->mem, TOP_GPA, TOP_SIZE, TOP_UVA, top))
+		die("guest_mem_add_ptr");
+
+	d->num = num;
+	d->desc = guest_mem_uva(&d->mem, RAM0_UVA + DESC_OFF,
+				vring_split_desc_size(num));
+	d->avail = guest_mem_uva(&d->mem, RAM0_UVA + AVAIL_OFF,
+				 vring_split_avail_size(num));
+	d->used = guest_mem_uva(&d->mem, RAM0_UVA + USED_OFF,
+				vring_split_used_size(num));
+	if (!d->desc || !d->avail || !d->used)
+		die("ring translation");
+	d->avail_idx = base;
+	d->avail->idx = base;
+	d->used->idx = base;
+	d->free_gpa = RAM0_GPA + DATA_OFF;
+	if (vring_split_init(&d->vq, num, d->desc, d->avail, d->used, base,
+			     event_idx, indirect))
+		die("vring_split_init");
+}
+
+static void *hva(struct drv *d, uint64_t gpa)
+{
+	return guest_mem_gpa(&d->mem, gpa, 0);
+}
+
+/* Bump allocator for buffers and indirect tables in RAM0. */
+static uint64_t drv_buf(struct drv *d, uint32_t len)
+{
+	uint64_t gpa = d->free_gpa;
+
+	d->free_gpa = (gpa + len + 15) & ~15ULL;
+	if (d->free_gpa > RAM0_GPA + RAM0_SIZE)
+		die("out of guest memory");
+	return gpa;
+}
+
+static struct seg out_seg(struct drv *d, uint32_t len)
+{
+	return (struct seg){ .gpa = drv_buf(d, len), .len = len };
+}
+
+static struct seg in_seg(struct drv *d, uint32_t len)
+{
+	return (struct seg){ .gpa = drv_buf(d, len), .len = len, .write = true };
+}
+
+static void set_desc(struct vring_desc *t, uint16_t i, uint64_t addr,
+		     uint32_t len, uint16_t flags, uint16_t next)
+{
+	t[i].addr = addr;
+	t[i].len = len;
+	t[i].flags = flags;
+	t[i].next = next;
+}
+
+/* Lay @n segments out as a linked chain at t[first], t[first+1], ... */
+static void chain_at(struct vring_desc *t, uint16_t first, uint16_t tsize,
+		     const struct seg *s, unsigned int n)
+{
+	unsigned int k;
+
+	for (k = 0; k < n; k++) {
+		uint16_t i = (first + k) % tsize;
+		uint16_t flags = s[k].write ? VRING_DESC_F_WRITE : 0;
+
+		if (k + 1 < n)
+			flags |= VRING_DESC_F_NEXT;
+		set_desc(t, i, s[k].gpa, s[k].len, flags, (i + 1) % tsize);
+	}
+}
+
+static uint16_t drv_chain(struct drv *d, const struct seg *s, unsigned int n)
+{
+	uint16_t head = d->free_desc % d->num;
+
+	chain_at(d->desc, head, d->num, s, n);
+	d->free_desc += n;
+	return head;
+}
+
+/* Indirect table of @n segments; returns its gpa. */
+static uint64_t drv_table(struct drv *d, const struct seg *s, unsigned int n)
+{
+	uint64_t gpa = drv_buf(d, n * sizeof(struct vring_desc));
+
+	chain_at(hva(d, gpa), 0, n, s, n);
+	return gpa;
+}
+
+static uint16_t drv_indirect(struct drv *d, const struct seg *s,
+			     unsigned int n)
+{
+	uint16_t head = d->free_desc++ % d->num;
+
+	set_desc(d->desc, head, drv_table(d, s, n),
+		 n * sizeof(struct vring_desc), VRING_DESC_F_INDIRECT, 0);
+	return head;
+}
+
+static void drv_post(struct drv *d, uint16_t head)
+{
+	d->avail->ring[d->avail_idx % d->num] = head;
+	d->avail_idx++;
+}
+
+static void drv_kick(struct drv *d)
+{
+	__atomic_store_n(&d->avail->idx, d->avail_idx, __ATOMIC_RELEASE);
+}
+
+static void drv_add(struct drv *d, uint16_t head)
+{
+	drv_post(d, head);
+	drv_kick(d);
+}
+
+static uint16_t *used_event(struct drv *d)
+{
+	return &d->avail->ring[d->num];
+}
+
+static uint16_t *avail_event(struct drv *d)
+{
+	return (uint16_t *)&d->used->ring[d->num];
+}
+
+static int pop(struct drv *d, struct vq_chain *c)
+{
+	return vring_split_pop(&d->vq, &d->mem, c);
+}
+
+/* The guest offers @n one-byte chains; we take, return and publish them. */
+static void drv_complete(struct drv *d, unsigned int n)
+{
+	struct vq_chain c;
+	unsigned int k;
+
+	for (k = 0; k < n; k++) {
+		struct seg s = out_seg(d, 1);
+
+		drv_add(d, drv_chain(d, &s, 1));
+		if (pop(d, &c))
+			die("pop in drv_complete");
+		vring_split_push(&d->vq, c.head, 0);
+	}
+	vring_split_flush(&d->vq);
+}
+
+/* What every malformed ring must get: -EIO, marked broken, nothing taken. */
+static bool refused(struct drv *d)
+{
+	uint16_t before = d->vq.last_avail_idx;
+	struct vq_chain c;
+
+	return pop(d, &c) == -EIO && d->vq.broken &&
+	       d->vq.last_avail_idx == before;
+}
+
+static bool iov_is(const struct vq_chain *c, unsigned int i, const void *base,
+		   uint32_t len)
+{
+	return c->iov[i].base == base && c->iov[i].len == len;
+}
+
+static void test_init(void)
+{
+	struct vring_split vq;
+	uint8_t *u = ram0 + USED_OFF, *a = ram0 + AVAIL_OFF;
+
+	KTAP_CHECK(vring_split_desc_size(256) == 4096 &&
+		   vring_split_avail_size(256) == 4 + 512 + 2 &&
+		   vring_split_used_size(256) == 4 + 2048 + 2,
+		   "init: ring part sizes include the event fields");
+	KTAP_CHECK(vring_split_init(&vq, 0, ram0, a, u, 0, false, false) == -EINVAL,
+		   "init: num 0 rejected");
+	KTAP_CHECK(vring_split_init(&vq, 48, ram0, a, u, 0, false, false) == -EINVAL,
+		   "init: num not a power of 2 rejected");
+	KTAP_CHECK(vring_split_init(&vq, 8, ram0 + 8, a, u, 0, false, false) == -EINVAL,
+		   "init: desc table not 16-byte aligned rejected");
+	KTAP_CHECK(vring_split_init(&vq, 8, ram0, a, u + 2, 0, false, false) == -EINVAL,
+		   "init: used ring not 4-byte aligned rejected");
+	KTAP_CHECK(vring_split_init(&vq, VQ_MAX_SIZE, ram0, a, u, 7, true, true) == 0 &&
+		   vq.num == VQ_MAX_SIZE && vq.last_avail_idx == 7 &&
+		   vq.used_idx == 7 && !vq.broken,
+		   "init: largest queue accepted, base sets both indices");
+}
+
+static void test_basic(void)
+{
+	struct vq_chain c;
+	struct drv d;
+	struct seg s[4];
+	uint16_t head;
+	int ok, k;
+
+	drv_setup(&d, 8, 0, false, false);
+	KTAP_CHECK(pop(&d, &c) == -EAGAIN && !d.vq.broken,
+		   "pop: empty ring gives -EAGAIN");
+
+	s[0] = out_seg(&d, 100);
+	head = drv_chain(&d, s, 1);
+	drv_post(&d, head);
+	KTAP_CHECK(pop(&d, &c) == -EAGAIN,
+		   "pop: entry not visible before avail->idx moves");
+	drv_kick(&d);
+	KTAP_CHECK(vring_split_avail(&d.vq) == 1, "avail: counts one chain");
+	KTAP_CHECK(pop(&d, &c) == 0 && c.head == head && c.niov == 1 &&
+		   c.nout == 1 && c.out_len == 100 && c.in_len == 0 &&
+		   iov_is(&c, 0, hva(&d, s[0].gpa), 100),
+		   "pop: single readable descriptor");
+	KTAP_CHECK(d.vq.last_avail_idx == 1 && vring_split_avail(&d.vq) == 0 &&
+		   pop(&d, &c) == -EAGAIN, "pop: consumed exactly one entry");
+
+	s[0] = out_seg(&d, 10);
+	s[1] = out_seg(&d, 20);
+	s[2] = in_seg(&d, 30);
+	s[3] = in_seg(&d, 40);
+	head = drv_chain(&d, s, 4);
+	drv_add(&d, head);
+	ok = pop(&d, &c) == 0 && c.head == head && c.niov == 4 &&
+	     c.nout == 2 && c.out_len == 30 && c.in_len == 70;
+	for (k = 0; k < 4; k++)
+		ok = ok && iov_is(&c, k, hva(&d, s[k].gpa), s[k].len);
+	KTAP_CHECK(ok, "pop: readable then writable chain, iovs in order");
+
+	vring_split_push(&d.vq, head, 55);
+	KTAP_CHECK(d.used->idx == 0, "push: not visible before flush");
+	vring_split_flush(&d.vq);
+	KTAP_CHECK(d.used->idx == 1 && d.used->ring[0].id == head &&
+		   d.used->ring[0].len == 55, "flush: used element published");
+}
+
+static void test_copy(void)
+{
+	static const char pat[] = "abcdefghij";
+	uint8_t buf[32] = { 0 };
+	struct vq_chain c;
+	struct seg s[5];
+	struct drv d;
+	uint8_t *in0, *in1, *in2;
+
+	drv_setup(&d, 8, 0, false, false);
+	s[0] = out_seg(&d, 5);
+	s[1] = out_seg(&d, 7);
+	s[2] = in_seg(&d, 3);
+	s[3] = in_seg(&d, 4);
+	s[4] = in_seg(&d, 6);
+	memcpy(hva(&d, s[0].gpa), "hello", 5);
+	memcpy(hva(&d, s[1].gpa), "world!!", 7);
+	drv_add(&d, drv_chain(&d, s, 5));
+	if (pop(&d, &c))
+		die("pop in test_copy");
+	in0 = hva(&d, s[2].gpa);
+	in1 = hva(&d, s[3].gpa);
+	in2 = hva(&d, s[4].gpa);
+
+	KTAP_CHECK(vq_chain_read(&c, 3, buf, sizeof(buf)) == 9 &&
+		   !memcmp(buf, "loworld!!", 9),
+		   "chain_read: from an offset across iovs, stops at the end");
+	KTAP_CHECK(vq_chain_read(&c, 2, buf, 4) == 4 && !memcmp(buf, "llow", 4),
+		   "chain_read: honours len");
+	KTAP_CHECK(vq_chain_read(&c, 12, buf, 4) == 0,
+		   "chain_read: offset at the end reads nothing");
+	KTAP_CHECK(vq_chain_write(&c, 2, pat, 10) == 10 && in0[2] == 'a' &&
+		   !memcmp(in1, "bcde", 4) && !memcmp(in2, "fghij", 5) &&
+		   in0[0] == 0 && in2[5] == 0,
+		   "chain_write: from an offset across iovs");
+	KTAP_CHECK(vq_chain_write(&c, 10, "XYZW", 4) == 3 &&
+		   !memcmp(in2 + 3, "XYZ", 3),
+		   "chain_write: short when the chain is");
+	KTAP_CHECK(!memcmp(hva(&d, s[0].gpa), "hello", 5) &&
+		   !memcmp(hva(&d, s[1].gpa), "world!!", 7),
+		   "chain_write: readable part untouched");
+}
+
+static void test_regions_and_zero_len(void)
+{
+	uint8_t data[300];
+	struct vq_chain c;
+	struct seg s[3];
+	struct drv d;
+	int k;
+
+	drv_setup(&d, 8, 0, false, false);
+	s[0] = (struct seg){ .gpa = RAM1_GPA - 100, .len = 300, .write = true };
+	drv_add(&d, drv_chain(&d, s, 1));
+	KTAP_CHECK(pop(&d, &c) == 0 && c.niov == 2 && c.nout == 0 &&
+		   c.in_len == 300 &&
+		   iov_is(&c, 0, ram0 + RAM0_SIZE - 100, 100) &&
+		   iov_is(&c, 1, ram1, 200),
+		   "pop: buffer across two regions becomes two iovs");
+	for (k = 0; k < 300; k++)
+		data[k] = k;
+	KTAP_CHECK(vq_chain_write(&c, 0, data, 300) == 300 &&
+		   !memcmp(ram0 + RAM0_SIZE - 100, data, 100) &&
+		   !memcmp(ram1, data + 100, 200),
+		   "chain_write: lands in both regions");
+
+	/* Zero-length descriptors are legal and need no valid address. */
+	s[0] = (struct seg){ .gpa = HOLE_GPA, .len = 0 };
+	s[1] = out_seg(&d, 8);
+	s[2] = (struct seg){ .gpa = HOLE_GPA, .len = 0, .write = true };
+	drv_add(&d, drv_chain(&d, s, 3));
+	KTAP_CHECK(pop(&d, &c) == 0 && c.niov == 1 && c.nout == 1 &&
+		   c.out_len == 8 && c.in_len == 0 &&
+		   iov_is(&c, 0, hva(&d, s[1].gpa), 8),
+		   "pop: zero-length descriptors produce no iov");
+}
+
+static void test_indirect(void)
+{
+	struct vq_chain c;
+	struct seg s[3], t[2];
+	struct vring_desc one;
+	struct drv d;
+	uint16_t head, mid;
+	uint64_t tgpa;
+
+	drv_setup(&d, 8, 0, false, true);
+	s[0] = out_seg(&d, 16);
+	s[1] = in_seg(&d, 32);
+	s[2] = in_seg(&d, 64);
+	head = drv_indirect(&d, s, 3);
+	drv_add(&d, head);
+	KTAP_CHECK(pop(&d, &c) == 0 && c.head == head && c.niov == 3 &&
+		   c.nout == 1 && c.out_len == 16 && c.in_len == 96 &&
+		   iov_is(&c, 0, hva(&d, s[0].gpa), 16) &&
+		   iov_is(&c, 1, hva(&d, s[1].gpa), 32) &&
+		   iov_is(&c, 2, hva(&d, s[2].gpa), 64),
+		   "indirect: table walked, head is the ring descriptor");
+
+	/* 2.7.5.3.2: direct descriptors followed by one indirect one. */
+	s[0] = out_seg(&d, 8);
+	t[0] = in_seg(&d, 24);
+	t[1] = in_seg(&d, 40);
+	head = drv_chain(&d, s, 1);
+	mid = d.free_desc++ % d.num;
+	d.desc[head].flags |= VRING_DESC_F_NEXT;
+	d.desc[head].next = mid;
+	set_desc(d.desc, mid, drv_table(&d, t, 2), 32, VRING_DESC_F_INDIRECT, 0);
+	drv_add(&d, head);
+	KTAP_CHECK(pop(&d, &c) == 0 && c.head == head && c.niov == 3 &&
+		   c.nout == 1 && c.out_len == 8 && c.in_len == 64 &&
+		   iov_is(&c, 2, hva(&d, t[1].gpa), 40),
+		   "indirect: after direct descriptors");
+
+	/* The device must ignore WRITE on the descriptor naming the table. */
+	t[0] = out_seg(&d, 12);
+	head = drv_indirect(&d, t, 1);
+	d.desc[head].flags |= VRING_DESC_F_WRITE;
+	drv_add(&d, head);
+	KTAP_CHECK(pop(&d, &c) == 0 && c.nout == 1 && c.out_len == 12,
+		   "indirect: WRITE on the table descriptor ignored");
+
+	/* The table only needs to be in guest memory, not aligned. */
+	t[0] = in_seg(&d, 4);
+	tgpa = drv_buf(&d, 64) + 3;
+	chain_at(&one, 0, 1, t, 1);
+	memcpy(hva(&d, tgpa), &one, sizeof(one));
+	head = d.free_desc++ % d.num;
+	set_desc(d.desc, head, tgpa, 16, VRING_DESC_F_INDIRECT, 0);
+	drv_add(&d, head);
+	KTAP_CHECK(pop(&d, &c) == 0 && c.niov == 1 && c.in_len == 4 &&
+		   iov_is(&c, 0, hva(&d, t[0].gpa), 4),
+		   "indirect: unaligned table read safely");
+}
+
+static void test_wrap(void)
+{
+	uint16_t heads[8];
+	struct vq_chain c;
+	struct drv d;
+	struct seg s;
+	int ok, k, round;
+
+	drv_setup(&d, 8, 65530, false, false);
+	for (round = 0; round < 2; round++) {
+		uint16_t start = d.vq.used_idx;
+
+		for (k = 0; k < 8; k++) {
+			s = out_seg(&d, 1 + k);
+			heads[k] = drv_chain(&d, &s, 1);
+			drv_post(&d, heads[k]);
+		}
+		drv_kick(&d);
+		KTAP_CHECK(vring_split_avail(&d.vq) == 8,
+			   "wrap: a full ring of chains available");
+		ok = 1;
+		for (k = 0; k < 8; k++) {
+			ok = ok && pop(&d, &c) == 0 && c.head == heads[k] &&
+			     c.out_len == 1u + k;
+			vring_split_push(&d.vq, c.head, 1000 + k);
+		}
+		KTAP_CHECK(ok && pop(&d, &c) == -EAGAIN,
+			   "wrap: all chains popped in order across the wrap");
+		vring_split_flush(&d.vq);
+		ok = d.used->idx == (uint16_t)(start + 8);
+		for (k = 0; k < 8; k++) {
+			struct vring_used_elem *e =
+				&d.used->ring[(uint16_t)(start + k) % 8];
+
+			ok = ok && e->id == heads[k] && e->len == 1000u + k;
+		}
+		KTAP_CHECK(ok, "wrap: used ring and idx right across the wrap");
+	}
+	KTAP_CHECK(d.vq.last_avail_idx == 10 && d.vq.used_idx == 10,
+		   "wrap: indices wrapped to 10");
+}
+
+static void test_unpop(void)
+{
+	uint16_t h[3];
+	struct vq_chain c;
+	struct drv d;
+	struct seg s;
+	int k;
+
+	drv_setup(&d, 8, 65535, false, false);
+	for (k = 0; k < 3; k++) {
+		s = out_seg(&d, 4);
+		h[k] = drv_chain(&d, &s, 1);
+		drv_post(&d, h[k]);
+	}
+	drv_kick(&d);
+	pop(&d, &c);
+	pop(&d, &c);
+	vring_split_unpop(&d.vq, 2);
+	KTAP_CHECK(d.vq.last_avail_idx == 65535 && vring_split_avail(&d.vq) == 3,
+		   "unpop: gives chains back");
+	KTAP_CHECK(pop(&d, &c) == 0 && c.head == h[0] &&
+		   pop(&d, &c) == 0 && c.head == h[1] &&
+		   pop(&d, &c) == 0 && c.head == h[2],
+		   "unpop: the same chains pop again in order");
+}
+
+static void test_event_idx(void)
+{
+	struct drv d;
+	struct seg s;
+
+	drv_setup(&d, 8, 0, true, false);
+	*used_event(&d) = 5;
+	drv_complete(&d, 1);			/* used 1 */
+	KTAP_CHECK(vring_split_should_notify(&d.vq),
+		   "event_idx: first notification always sent");
+	drv_complete(&d, 1);			/* used 2 */
+	KTAP_CHECK(!vring_split_should_notify(&d.vq),
+		   "event_idx: suppressed before used_event");
+	drv_complete(&d, 3);			/* used 5 */
+	KTAP_CHECK(!vring_split_should_notify(&d.vq),
+		   "event_idx: suppressed until used_event is consumed");
+	drv_complete(&d, 1);			/* used 6 */
+	KTAP_CHECK(vring_split_should_notify(&d.vq),
+		   "event_idx: notify once used idx passes used_event");
+	drv_complete(&d, 1);			/* used 7 */
+	KTAP_CHECK(!vring_split_should_notify(&d.vq),
+		   "event_idx: no second notification for the same event");
+	*used_event(&d) = 6;
+	KTAP_CHECK(!vring_split_should_notify(&d.vq),
+		   "event_idx: nothing new published, no notification");
+	d.avail->flags = VRING_AVAIL_F_NO_INTERRUPT;
+	*used_event(&d) = 7;
+	drv_complete(&d, 2);			/* used 9 */
+	KTAP_CHECK(vring_split_should_notify(&d.vq),
+		   "event_idx: event in a batch notifies, NO_INTERRUPT ignored");
+
+	*avail_event(&d) = 0xdead;
+	KTAP_CHECK(!vring_split_notify_enable(&d.vq) &&
+		   *avail_event(&d) == d.vq.last_avail_idx,
+		   "event_idx: notify_enable writes avail_event, no race");
+	s = out_seg(&d, 1);
+	drv_add(&d, drv_chain(&d, &s, 1));
+	KTAP_CHECK(vring_split_notify_enable(&d.vq) &&
+		   *avail_event(&d) == d.vq.last_avail_idx,
+		   "event_idx: notify_enable reports buffers added meanwhile");
+	vring_split_notify_disable(&d.vq);
+	KTAP_CHECK(d.used->flags == 0,
+		   "event_idx: notify_disable leaves used->flags alone");
+}
+
+static void test_no_event_idx(void)
+{
+	struct drv d;
+	struct seg s;
+
+	drv_setup(&d, 8, 0, false, false);
+	*used_event(&d) = 100;
+	drv_complete(&d, 1);
+	KTAP_CHECK(vring_split_should_notify(&d.vq),
+		   "flags: notify without event idx, used_event ignored");
+	d.avail->flags = VRING_AVAIL_F_NO_INTERRUPT;
+	drv_complete(&d, 1);
+	KTAP_CHECK(!vring_split_should_notify(&d.vq),
+		   "flags: NO_INTERRUPT suppresses");
+	d.avail->flags = 0;
+	drv_complete(&d, 1);
+	KTAP_CHECK(vring_split_should_notify(&d.vq),
+		   "flags: cleared NO_INTERRUPT notifies again");
+
+	vring_split_notify_disable(&d.vq);
+	KTAP_CHECK(d.used->flags & VRING_USED_F_NO_NOTIFY,
+		   "flags: notify_disable sets NO_NOTIFY");
+	*avail_event(&d) = 0x1234;
+	KTAP_CHECK(!vring_split_notify_enable(&d.vq) &&
+		   !(d.used->flags & VRING_USED_F_NO_NOTIFY) &&
+		   *avail_event(&d) == 0x1234,
+		   "flags: notify_enable clears NO_NOTIFY, no race");
+	vring_split_notify_disable(&d.vq);
+	s = out_seg(&d, 1);
+	drv_add(&d, drv_chain(&d, &s, 1));
+	KTAP_CHECK(vring_split_notify_enable(&d.vq),
+		   "flags: notify_enable reports buffers added meanwhile");
+}
+
+/* Chains the ring walk must refuse; each would pop fine without its check. */
+static void test_hostile_direct(void)
+{
+	struct vq_chain c;
+	struct seg s[2];
+	struct drv d;
+	int k;
+
+	drv_setup(&d, 8, 0, false, false);
+	drv_add(&d, 8);
+	KTAP_CHECK(refused(&d), "hostile: head == num");
+
+	drv_setup(&d, 8, 0, false, false);
+	drv_add(&d, 0xffff);
+	KTAP_CHECK(refused(&d), "hostile: head 0xffff");
+
+	drv_setup(&d, 8, 0, false, false);
+	set_desc(d.desc, 0, drv_buf(&d, 8), 8, VRING_DESC_F_NEXT, 8);
+	drv_add(&d, 0);
+	KTAP_CHECK(refused(&d), "hostile: next == num");
+
+	drv_setup(&d, 8, 0, false, false);
+	set_desc(d.desc, 0, 0, 0, VRING_DESC_F_NEXT, 1);
+	set_desc(d.desc, 1, 0, 0, VRING_DESC_F_NEXT, 0);
+	drv_add(&d, 0);
+	KTAP_CHECK(refused(&d), "hostile: two-descriptor loop");
+
+	drv_setup(&d, 8, 0, false, false);
+	set_desc(d.desc, 3, 0, 0, VRING_DESC_F_NEXT, 3);
+	drv_add(&d, 3);
+	KTAP_CHECK(refused(&d), "hostile: descriptor pointing at itself");
+
+	/* A chain of every descriptor is the longest legal one... */
+	drv_setup(&d, 8, 0, false, false);
+	for (k = 0; k < 8; k++)
+		set_desc(d.desc, k, drv_buf(&d, 1), 1, VRING_DESC_F_NEXT, k + 1);
+	d.desc[7].flags = 0;
+	drv_add(&d, 0);
+	KTAP_CHECK(pop(&d, &c) == 0 && c.niov == 8 && c.out_len == 8,
+		   "hostile: chain of exactly num descriptors accepted");
+	/* ...one more step means a descriptor was visited twice. */
+	drv_setup(&d, 8, 0, false, false);
+	for (k = 0; k < 8; k++)
+		set_desc(d.desc, k, 0, 0, VRING_DESC_F_NEXT, (k + 1) % 8);
+	drv_add(&d, 0);
+	KTAP_CHECK(refused(&d), "hostile: chain longer than num");
+
+	drv_setup(&d, 8, 0, false, false);
+	s[0] = in_seg(&d, 8);
+	s[1] = out_seg(&d, 8);
+	drv_add(&d, drv_chain(&d, s, 2));
+	KTAP_CHECK(refused(&d), "hostile: readable after writable");
+
+	drv_setup(&d, 8, 0, false, false);
+	s[0] = (struct seg){ .len = 0, .write = true };
+	s[1] = out_seg(&d, 8);
+	drv_add(&d, drv_chain(&d, s, 2));
+	KTAP_CHECK(refused(&d), "hostile: readable after zero-length writable");
+
+	drv_setup(&d, 8, 0, false, false);
+	s[0] = (struct seg){ .gpa = HOLE_GPA, .len = 8 };
+	drv_add(&d, drv_chain(&d, s, 1));
+	KTAP_CHECK(refused(&d), "hostile: address outside guest memory");
+
+	drv_setup(&d, 8, 0, false, false);
+	s[0] = (struct seg){ .gpa = RAM1_GPA + RAM1_SIZE - 4, .len = 8 };
+	drv_add(&d, drv_chain(&d, s, 1));
+	KTAP_CHECK(refused(&d), "hostile: buffer running off guest memory");
+
+	drv_setup(&d, 8, 0, false, false);
+	s[0] = (struct seg){ .gpa = TOP_GPA + TOP_SIZE - 8, .len = 16 };
+	drv_add(&d, drv_chain(&d, s, 1));
+	KTAP_CHECK(refused(&d), "hostile: buffer past the top guest region");
+
+	drv_setup(&d, 8, 0, false, false);
+	s[0] = (struct seg){ .gpa = UINT64_MAX - 3, .len = 8 };
+	drv_add(&d, drv_chain(&d, s, 1));
+	KTAP_CHECK(refused(&d), "hostile: address + len overflows 64 bits");
+
+	drv_setup(&d, 8, 0, false, false);
+	s[0] = out_seg(&d, 8);
+	for (k = 0; k < 8; k++)
+		drv_post(&d, drv_chain(&d, s, 1));
+	d.avail_idx++;
+	drv_kick(&d);
+	KTAP_CHECK(refused(&d), "hostile: avail idx more than num ahead");
+
+	drv_setup(&d, 128, 0, false, false);
+	for (k = 0; k < VQ_CHAIN_MAX_IOV; k++)
+		set_desc(d.desc, k, drv_buf(&d, 1), 1, VRING_DESC_F_NEXT, k + 1);
+	d.desc[VQ_CHAIN_MAX_IOV - 1].flags = 0;
+	drv_add(&d, 0);
+	KTAP_CHECK(pop(&d, &c) == 0 && c.niov == VQ_CHAIN_MAX_IOV,
+		   "hostile: VQ_CHAIN_MAX_IOV descriptors accepted");
+	drv_setup(&d, 128, 0, false, false);
+	for (k = 0; k <= VQ_CHAIN_MAX_IOV; k++)
+		set_desc(d.desc, k, drv_buf(&d, 1), 1, VRING_DESC_F_NEXT, k + 1);
+	d.desc[VQ_CHAIN_MAX_IOV].flags = 0;
+	drv_add(&d, 0);
+	KTAP_CHECK(refused(&d), "hostile: more than VQ_CHAIN_MAX_IOV iovs");
+
+	/* Length cap (16 MiB in total): both descriptors may alias BIG. */
+	drv_setup(&d, 8, 0, false, false);
+	s[0] = (struct seg){ .gpa = BIG_GPA, .len = 8u << 20 };
+	s[1] = (struct seg){ .gpa = BIG_GPA, .len = 8u << 20, .write = true };
+	drv_add(&d, drv_chain(&d, s, 2));
+	KTAP_CHECK(pop(&d, &c) == 0 && c.out_len + c.in_len == 16u << 20,
+		   "hostile: 16 MiB chain accepted");
+	drv_setup(&d, 8, 0, false, false);
+	s[0] = (struct seg){ .gpa = BIG_GPA, .len = 9u << 20 };
+	s[1] = (struct seg){ .gpa = BIG_GPA, .len = 9u << 20, .write = true };
+	drv_add(&d, drv_chain(&d, s, 2));
+	KTAP_CHECK(refused(&d), "hostile: chain over 16 MiB");
+}
+
+static void test_hostile_indirect(void)
+{
+	struct vring_desc *t;
+	struct vq_chain c;
+	struct seg s[2];
+	struct drv d;
+	uint64_t tgpa;
+	uint16_t head;
+	int k;
+
+	drv_setup(&d, 8, 0, false, false);
+	s[0] = out_seg(&d, 8);
+	drv_add(&d, drv_indirect(&d, s, 1));
+	KTAP_CHECK(refused(&d), "hostile: indirect not negotiated");
+
+	drv_setup(&d, 8, 0, false, true);
+	s[0] = out_seg(&d, 8);
+	tgpa = drv_table(&d, s, 1);
+	s[0] = (struct seg){ .gpa = tgpa, .len = 16 };
+	head = drv_indirect(&d, s, 1);
+	t = hva(&d, d.desc[head].addr);
+	t[0].flags = VRING_DESC_F_INDIRECT;
+	drv_add(&d, head);
+	KTAP_CHECK(refused(&d), "hostile: indirect inside indirect");
+
+	drv_setup(&d, 8, 0, false, true);
+	s[0] = out_seg(&d, 8);
+	head = drv_indirect(&d, s, 1);
+	d.desc[head].flags |= VRING_DESC_F_NEXT;
+	d.desc[head].next = head + 1;
+	set_desc(d.desc, head + 1, drv_buf(&d, 8), 8, 0, 0);
+	drv_add(&d, head);
+	KTAP_CHECK(refused(&d), "hostile: indirect with NEXT");
+
+	drv_setup(&d, 8, 0, false, true);
+	s[0] = out_seg(&d, 8);
+	s[1] = out_seg(&d, 8);
+	head = drv_indirect(&d, s, 2);
+	t = hva(&d, d.desc[head].addr);
+	t[0].flags = 0;
+	d.desc[head].len = 24;
+	drv_add(&d, head);
+	KTAP_CHECK(refused(&d), "hostile: indirect len not a multiple of 16");
+
+	drv_setup(&d, 8, 0, false, true);
+	s[0] = out_seg(&d, 8);
+	head = drv_indirect(&d, s, 1);
+	d.desc[head].len = 0;
+	drv_add(&d, head);
+	KTAP_CHECK(refused(&d), "hostile: indirect len 0");
+
+	/* The largest table allowed, then one entry more. */
+	drv_setup(&d, 8, 0, false, true);
+	s[0] = out_seg(&d, 8);
+	tgpa = drv_buf(&d, (VQ_MAX_SIZE + 1) * sizeof(struct vring_desc));
+	chain_at(hva(&d, tgpa), 0, 1, s, 1);
+	set_desc(d.desc, 0, tgpa, VQ_MAX_SIZE * sizeof(struct vring_desc),
+		 VRING_DESC_F_INDIRECT, 0);
+	drv_add(&d, 0);
+	KTAP_CHECK(pop(&d, &c) == 0 && c.out_len == 8,
+		   "hostile: indirect table of VQ_MAX_SIZE entries accepted");
+	d.desc[0].len += sizeof(struct vring_desc);
+	drv_add(&d, 0);
+	KTAP_CHECK(refused(&d), "hostile: indirect table over VQ_MAX_SIZE entries");
+
+	drv_setup(&d, 8, 0, false, true);
+	set_desc(d.desc, 0, HOLE_GPA, 32, VRING_DESC_F_INDIRECT, 0);
+	drv_add(&d, 0);
+	KTAP_CHECK(refused(&d), "hostile: indirect table outside guest memory");
+
+	drv_setup(&d, 8, 0, false, true);
+	set_desc(d.desc, 0, RAM1_GPA - 16, 32, VRING_DESC_F_INDIRECT, 0);
+	drv_add(&d, 0);
+	KTAP_CHECK(refused(&d), "hostile: indirect table across regions");
+
+	/* Entry 2 exists in memory but lies beyond the table's len. */
+	drv_setup(&d, 8, 0, false, true);
+	tgpa = drv_buf(&d, 3 * sizeof(struct vring_desc));
+	t = hva(&d, tgpa);
+	set_desc(t, 0, drv_buf(&d, 4), 4, VRING_DESC_F_NEXT, 1);
+	set_desc(t, 1, drv_buf(&d, 4), 4, VRING_DESC_F_NEXT, 2);
+	set_desc(t, 2, drv_buf(&d, 4), 4, 0, 0);
+	set_desc(d.desc, 0, tgpa, 2 * sizeof(struct vring_desc),
+		 VRING_DESC_F_INDIRECT, 0);
+	drv_add(&d, 0);
+	KTAP_CHECK(refused(&d), "hostile: indirect next beyond the table");
+
+	/* The loop bound inside a table is its size, not the queue size. */
+	drv_setup(&d, 8, 0, false, true);
+	tgpa = drv_buf(&d, 16 * sizeof(struct vring_desc));
+	t = hva(&d, tgpa);
+	for (k = 0; k < 16; k++)
+		set_desc(t, k, drv_buf(&d, 1), 1, VRING_DESC_F_NEXT, k + 1);
+	t[15].flags = 0;
+	set_desc(d.desc, 0, tgpa, 16 * sizeof(struct vring_desc),
+		 VRING_DESC_F_INDIRECT, 0);
+	drv_add(&d, 0);
+	KTAP_CHECK(pop(&d, &c) == 0 && c.niov == 16,
+		   "hostile: indirect chain longer than num but within table");
+	for (k = 0; k < 16; k++)
+		t[k].next = (k + 1) % 16;
+	t[15].flags = VRING_DESC_F_NEXT;
+	drv_add(&d, 0);
+	KTAP_CHECK(refused(&d), "hostile: loop inside an indirect table");
+
+	drv_setup(&d, 8, 0, false, true);
+	s[0] = in_seg(&d, 8);
+	head = drv_chain(&d, s, 1);
+	s[0] = out_seg(&d, 8);
+	d.desc[head].flags |= VRING_DESC_F_NEXT;
+	d.desc[head].next = d.free_desc;
+	drv_indirect(&d, s, 1);
+	drv_add(&d, head);
+	KTAP_CHECK(refused(&d), "hostile: readable in table after direct writable");
+}
+
+static void test_broken_stays(void)
+{
+	struct vq_chain c;
+	struct drv d;
+	struct seg s;
+
+	drv_setup(&d, 8, 0, true, false);
+	drv_add(&d, 8);
+	KTAP_CHECK(refused(&d), "broken: bad head breaks the ring");
+	s = out_seg(&d, 8);
+	d.avail->ring[0] = drv_chain(&d, &s, 1);
+	KTAP_CHECK(pop(&d, &c) == -EIO && vring_split_avail(&d.vq) == 0,
+		   "broken: stays broken after the guest repairs the ring");
+	/* Touching guest memory now would crash. */
+	d.vq.desc = NULL;
+	d.vq.avail = NULL;
+	d.vq.used = NULL;
+	KTAP_CHECK(pop(&d, &c) == -EIO && !vring_split_notify_enable(&d.vq),
+		   "broken: pop and notify_enable leave guest memory alone");
+	vring_split_notify_disable(&d.vq);
+	vring_split_init(&d.vq, 8, d.desc, d.avail, d.used, 0, true, false);
+	KTAP_CHECK(pop(&d, &c) == 0 && c.out_len == 8 && !d.vq.broken,
+		   "broken: re-initialising clears it");
+}
+
+int main(void)
+{
+	ram0 = map_anon(RAM0_SIZE);
+	ram1 = map_anon(RAM1_SIZE);
+	big = map_anon(BIG_SIZE);
+	top = map_anon(TOP_SIZE);
+	/* A walk that fails to detect a loop hangs: make that a failure. */
+	alarm(60);
+
+	ktap_plan(87);
+	test_init();
+	test_basic();
+	test_copy();
+	test_regions_and_zero_len();
+	test_indirect();
+	test_wrap();
+	test_unpop();
+	test_event_idx();
+	test_no_event_idx();
+	test_hostile_direct();
+	test_hostile_indirect();
+	test_broken_stays();
+	return ktap_finish();
+}

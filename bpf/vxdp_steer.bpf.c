@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: GPL-2.0
+/* XDP program on the VF: hands the VM's frames to the relay's AF_XDP socket on
+ * the same rx queue and leaves everything else to the host stack.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "vxdp_shared.h"
+
+#define ETH_HLEN 14
+
+/* rx queue index -> the relay's AF_XDP socket bound to that queue. */
+struct {
+	__uint(type, BPF_MAP_TYPE_XSKMAP);
+	__uint(max_entries, VXDP_MAX_QUEUES);
+	__type(key, __u32);
+	__type(value, __u32);
+} xsks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, VXDP_STAT_MAX);
+	__type(key, __u32);
+	__type(value, struct vxdp_counter);
+} stats SEC(".maps");
+
+/* Set by the loader before load; rodata lets the verifier prune the
+ * MAC compare away entirely when steering is off.
+ */
+const volatile bool steer_by_mac = false;
+const volatile __u8 steer_mac[6] = {};
+
+static __always_inline void count(__u32 idx, __u64 bytes)
+{
+	struct vxdp_counter *c = bpf_map_lookup_elem(&stats, &idx);
+
+	/* Per-CPU slot and XDP runs with preemption off: no atomics needed. */
+	if (c) {
+		c->packets++;
+		c->bytes += bytes;
+	}
+}
+
+static __always_inline bool is_steer_mac(const __u8 *d)
+{
+	return d[0] == steer_mac[0] && d[1] == steer_mac[1] &&
+	       d[2] == steer_mac[2] && d[3] == steer_mac[3] &&
+	       d[4] == steer_mac[4] && d[5] == steer_mac[5];
+}
+
+SEC("xdp")
+int vxdp_steer(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u64 len = data_end - data;
+	const __u8 *dst = data;
+	long act;
+
+	if (data + ETH_HLEN > data_end) {
+		count(VXDP_STAT_DROPPED, len);
+		return XDP_DROP;
+	}
+
+	/* Group addresses (broadcast, multicast: I/G bit) go to the VM too:
+	 * it needs ARP, ND and its own multicast groups.
+	 */
+	if (steer_by_mac && !(dst[0] & 1) && !is_steer_mac(dst)) {
+		count(VXDP_STAT_PASSED, len);
+		return XDP_PASS;
+	}
+
+	/* No socket on this queue (relay not up yet, or fewer sockets than
+	 * queues): the low bits of flags make the frame pass instead of drop.
+	 */
+	act = bpf_redirect_map(&xsks, ctx->rx_queue_index, XDP_PASS);
+	count(act == XDP_REDIRECT ? VXDP_STAT_REDIRECTED : VXDP_STAT_PASSED, len);
+	return act;
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,435 @@
+// SPDX-License-Identifier: GPL-2.0
+/* One AF_XDP socket with a private umem on one VF queue: rx frames cycle
+ * between the fill and rx rings, tx frames between a free stack and tx/comp.
+ */
+#include <errno.h>
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <linux/types.h>
+#include <linux/if_xdp.h>
+#include <bpf/bpf.h>
+#include <xdp/xsk.h>
+
+#include "log.h"
+#include "xsk_port.h"
+
+/* 2048 page-sized frames = 8 MiB, the default RLIMIT_MEMLOCK, so a port
+ * still registers without CAP_IPC_LOCK. Page-sized frames are what
+ * zero-copy drivers like best and leave 3840 bytes for a frame after the
+ * kernel's XDP_PACKET_HEADROOM.
+ */
+#define FRAME_SIZE	XSK_UMEM__DEFAULT_FRAME_SIZE
+#define NUM_FRAMES	2048u
+#define RX_FRAMES	(NUM_FRAMES / 2)
+#define TX_FRAMES	(NUM_FRAMES - RX_FRAMES)
+
+/* Ring sizes are chosen so that a ring can always hold every frame that could
+ * be queued on it: the fill ring all rx frames, the tx and completion rings
+ * all tx frames. Reserving on them therefore never fails, which keeps the hot
+ * path free of "ring full, now what" branches that could lose a buffer.
+ */
+#define FILL_SIZE	RX_FRAMES
+#define RX_SIZE		RX_FRAMES
+#define TX_SIZE		TX_FRAMES
+#define COMP_SIZE	TX_FRAMES
+
+/* In aligned mode every descriptor address lies inside one frame. */
+#define FRAME_BASE(a)	(xsk_umem__extract_addr(a) & ~(uint64_t)(FRAME_SIZE - 1))
+
+struct xsk_port {
+	struct xsk_ring_cons rx;
+	struct xsk_ring_prod tx;
+	struct xsk_ring_prod fill;
+	struct xsk_ring_cons comp;
+	struct xsk_umem *umem;
+	struct xsk_socket *xsk;
+	void *area;
+	int fd;
+	bool zerocopy;
+	bool warned_kick;
+	bool warned_fill;
+	bool warned_tx;
+	char ifname[IF_NAMESIZE];
+	uint32_t qid;
+	uint32_t rx_idx;	/* rx ring index returned by the last peek */
+	uint32_t tx_nfree;
+	uint64_t tx_free[TX_FRAMES];	/* stack of free tx frame addresses */
+};
+
+static const char *mode_name(enum xsk_port_mode mode)
+{
+	switch (mode) {
+	case XSK_PORT_AUTO:	return "auto";
+	case XSK_PORT_COPY:	return "copy";
+	case XSK_PORT_ZEROCOPY:	return "zero-copy";
+	}
+	return "?";
+}
+
+static int create_socket(struct xsk_port *p, enum xsk_port_mode mode)
+{
+	struct xsk_socket_config cfg = {
+		.rx_size = RX_SIZE,
+		.tx_size = TX_SIZE,
+		/* vxdp_steer is attached by xdp_steer.c, not by libxdp. */
+		.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD,
+		.bind_flags = XDP_USE_NEED_WAKEUP,
+	};
+	struct xdp_options opts = {};
+	socklen_t optlen = sizeof(opts);
+	int err;
+
+	/* With neither XDP_COPY nor XDP_ZEROCOPY the kernel itself tries
+	 * zero-copy and falls back to copy, which is exactly AUTO and avoids
+	 * re-binding a socket whose rings are already set up.
+	 */
+	if (mode == XSK_PORT_COPY)
+		cfg.bind_flags |= XDP_COPY;
+	else if (mode == XSK_PORT_ZEROCOPY)
+		cfg.bind_flags |= XDP_ZEROCOPY;
+
+	err = xsk_socket__create(&p->xsk, p->ifname, p->qid, p->umem,
+				 &p->rx, &p->tx, &cfg);
+	if (err) {
+		if (mode == XSK_PORT_ZEROCOPY && err == -EOPNOTSUPP)
+			pr_err("xsk_port: %s does not support AF_XDP zero-copy; use copy or auto mode",
+			       p->ifname);
+		else if (err == -EBUSY)
+			pr_err("xsk_port: %s queue %u already has an AF_XDP socket (another relay?)",
+			       p->ifname, p->qid);
+		else if (err == -EINVAL)
+			pr_err("xsk_port: binding to %s queue %u failed: %s (queue out of range?)",
+			       p->ifname, p->qid, strerror(-err));
+		else
+			pr_err("xsk_port: AF_XDP socket on %s queue %u (%s mode): %s",
+			       p->ifname, p->qid, mode_name(mode), strerror(-err));
+		p->xsk = NULL;
+		return err;
+	}
+	p->fd = xsk_socket__fd(p->xsk);
+
+	if (getsockopt(p->fd, SOL_XDP, XDP_OPTIONS, &opts, &optlen) == 0)
+		p->zerocopy = opts.flags & XDP_OPTIONS_ZEROCOPY;
+	else
+		p->zerocopy = mode == XSK_PORT_ZEROCOPY;
+	return 0;
+}
+
+int xsk_port_open(struct xsk_port **pp, const char *ifname, uint32_t qid,
+		  int xskmap_fd, enum xsk_port_mode mode)
+{
+	struct xsk_umem_config ucfg = {
+		.fill_size = FILL_SIZE,
+		.comp_size = COMP_SIZE,
+		.frame_size = FRAME_SIZE,
+		.frame_headroom = 0,
+		.flags = 0,
+	};
+	size_t size = (size_t)NUM_FRAMES * FRAME_SIZE;
+	struct xsk_port *p;
+	uint32_t idx, i;
+	int err, fd;
+
+	*pp = NULL;
+	if (!ifname || !*ifname || strlen(ifname) >= IF_NAMESIZE) {
+		pr_err("xsk_port: invalid interface name '%s'", ifname ? ifname : "(null)");
+		return -EINVAL;
+	}
+	if (mode != XSK_PORT_AUTO && mode != XSK_PORT_COPY && mode != XSK_PORT_ZEROCOPY) {
+		pr_err("xsk_port: unknown mode %d", mode);
+		return -EINVAL;
+	}
+
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->fd = -1;
+	p->qid = qid;
+	memcpy(p->ifname, ifname, strlen(ifname) + 1);
+
+	/* mmap, not malloc: page alignment for the umem, and the kernel pins
+	 * these pages for the socket's lifetime.
+	 */
+	p->area = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p->area == MAP_FAILED) {
+		err = -errno;
+		p->area = NULL;
+		pr_err("xsk_port: mmap %zu bytes for the umem: %s", size, strerror(errno));
+		goto fail;
+	}
+
+	err = xsk_umem__create(&p->umem, p->area, size, &p->fill, &p->comp, &ucfg);
+	if (err) {
+		p->umem = NULL;
+		if (err == -ENOBUFS || err == -EPERM || err == -ENOMEM)
+			pr_err("xsk_port: registering a %zu MiB umem failed: %s (needs CAP_IPC_LOCK or RLIMIT_MEMLOCK >= %zu MiB)",
+			       size >> 20, strerror(-err), size >> 20);
+		else
+			pr_err("xsk_port: registering the umem failed: %s", strerror(-err));
+		goto fail;
+	}
+
+	/* Give the kernel its rx buffers before bind so no early frame finds
+	 * the fill ring empty. Frames [0, RX_FRAMES) are rx, the rest tx.
+	 */
+	if (xsk_ring_prod__reserve(&p->fill, RX_FRAMES, &idx) != RX_FRAMES) {
+		pr_err("xsk_port: fill ring smaller than %u", RX_FRAMES);
+		err = -ENOSPC;
+		goto fail;
+	}
+	for (i = 0; i < RX_FRAMES; i++)
+		*xsk_ring_prod__fill_addr(&p->fill, idx + i) = (uint64_t)i * FRAME_SIZE;
+	xsk_ring_prod__submit(&p->fill, RX_FRAMES);
+	for (i = 0; i < TX_FRAMES; i++)
+		p->tx_free[i] = (uint64_t)(RX_FRAMES + i) * FRAME_SIZE;
+	p->tx_nfree = TX_FRAMES;
+
+	err = create_socket(p, mode);
+	if (err)
+		goto fail;
+
+	fd = p->fd;
+	if (bpf_map_update_elem(xskmap_fd, &qid, &fd, BPF_ANY)) {
+		err = -errno;
+		pr_err("xsk_port: adding the socket for %s queue %u to the XSKMAP failed: %s",
+		       ifname, qid, strerror(errno));
+		goto fail;
+	}
+
+	pr_info("xsk_port: %s queue %u: AF_XDP socket in %s mode (%u rx + %u tx frames of %u bytes)",
+		ifname, qid, p->zerocopy ? "zero-copy" : "copy", RX_FRAMES, TX_FRAMES,
+		FRAME_SIZE);
+	*pp = p;
+	return 0;
+fail:
+	xsk_port_close(p);
+	return err;
+}
+
+void xsk_port_close(struct xsk_port *p)
+{
+	if (!p)
+		return;
+	/* Closing the socket also drops it from the XSKMAP: the kernel
+	 * removes a socket from every map it is in when it is released.
+	 */
+	xsk_socket__delete(p->xsk);
+	if (p->umem && xsk_umem__delete(p->umem))
+		pr_warn("xsk_port: %s queue %u: umem still in use", p->ifname, p->qid);
+	if (p->area)
+		munmap(p->area, (size_t)NUM_FRAMES * FRAME_SIZE);
+	free(p);
+}
+
+int xsk_port_fd(const struct xsk_port *p)
+{
+	return p->fd;
+}
+
+bool xsk_port_zerocopy(const struct xsk_port *p)
+{
+	return p->zerocopy;
+}
+
+/* The kernel puts received data XDP_PACKET_HEADROOM into the frame, so that
+ * is what rx can carry; tx is held to the same so a frame fits both ways.
+ */
+uint32_t xsk_port_frame_room(const struct xsk_port *p)
+{
+	(void)p;
+	return FRAME_SIZE - XDP_PACKET_HEADROOM;
+}
+
+/* The kernel sets need_wakeup on the fill ring when a driver ran dry
+ * (zero-copy); copy mode never sets it, so this is free there.
+ */
+static void kick_fill(struct xsk_port *p)
+{
+	if (xsk_ring_prod__needs_wakeup(&p->fill))
+		recvfrom(p->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
+}
+
+unsigned int xsk_port_rx_peek(struct xsk_port *p, struct xsk_pkt *pkts,
+			      unsigned int max)
+{
+	const struct xdp_desc *d;
+	uint32_t idx, n, i;
+
+	n = xsk_ring_cons__peek(&p->rx, max, &idx);
+	if (!n) {
+		kick_fill(p);
+		return 0;
+	}
+	p->rx_idx = idx;
+	for (i = 0; i < n; i++) {
+		d = xsk_ring_cons__rx_desc(&p->rx, idx + i);
+		pkts[i].addr = d->addr;
+		pkts[i].len = d->len;
+		pkts[i].data = xsk_umem__get_data(p->area, xsk_umem__add_offset_to_addr(d->addr));
+	}
+	return n;
+}
+
+void xsk_port_rx_release(struct xsk_port *p, unsigned int done,
+			 unsigned int peeked)
+{
+	uint32_t idx = 0, i;
+
+	if (done > peeked)
+		done = peeked;
+	if (done) {
+		/* Cannot fail: the fill ring holds all RX_FRAMES. Read the
+		 * addresses before releasing the rx slots, which the kernel
+		 * may overwrite as soon as they are released.
+		 */
+		if (xsk_ring_prod__reserve(&p->fill, done, &idx) == done) {
+			for (i = 0; i < done; i++) {
+				const struct xdp_desc *d =
+					xsk_ring_cons__rx_desc(&p->rx, p->rx_idx + i);
+
+				*xsk_ring_prod__fill_addr(&p->fill, idx + i) = FRAME_BASE(d->addr);
+			}
+			xsk_ring_prod__submit(&p->fill, done);
+		} else if (!p->warned_fill) {
+			p->warned_fill = true;
+			pr_err("xsk_port: %s queue %u: fill ring full, rx buffers lost (bug)",
+			       p->ifname, p->qid);
+		}
+		xsk_ring_cons__release(&p->rx, done);
+	}
+	/* The rest go back to the kernel's view of "unread": the next peek
+	 * returns them again, starting right after the last consumed one.
+	 */
+	if (peeked > done)
+		xsk_ring_cons__cancel(&p->rx, peeked - done);
+	p->rx_idx += done;
+	if (done)
+		kick_fill(p);
+}
+
+/* Frames whose transmission finished come back on the completion ring. */
+static void reap_completions(struct xsk_port *p)
+{
+	uint32_t idx, n, i;
+
+	n = xsk_ring_cons__peek(&p->comp, COMP_SIZE, &idx);
+	if (!n)
+		return;
+	for (i = 0; i < n; i++)
+		p->tx_free[p->tx_nfree++] = FRAME_BASE(*xsk_ring_cons__comp_addr(&p->comp, idx + i));
+	xsk_ring_cons__release(&p->comp, n);
+}
+
+unsigned int xsk_port_tx_alloc(struct xsk_port *p, struct xsk_pkt *pkts,
+			       unsigned int max)
+{
+	uint32_t room = xsk_port_frame_room(p);
+	unsigned int n, i;
+
+	reap_completions(p);
+	n = max < p->tx_nfree ? max : p->tx_nfree;
+	for (i = 0; i < n; i++) {
+		uint64_t addr = p->tx_free[--p->tx_nfree];
+
+		pkts[i].addr = addr;
+		pkts[i].len = room;
+		pkts[i].data = xsk_umem__get_data(p->area, addr);
+	}
+	return n;
+}
+
+/* Wake the kernel to transmit. In copy mode need_wakeup stays set for good
+ * and every sendto() sends one bounded batch; EAGAIN (budget used up, more
+ * left), EBUSY and ENOBUFS (driver queue full) just mean "kick again later",
+ * which xsk_port_tx_pending() exists for.
+ */
+static void kick_tx(struct xsk_port *p)
+{
+	if (!xsk_ring_prod__needs_wakeup(&p->tx))
+		return;
+	if (sendto(p->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) >= 0)
+		return;
+	switch (errno) {
+	case EAGAIN:
+	case EBUSY:
+	case ENOBUFS:
+	case EINTR:
+		return;
+	default:
+		/* e.g. ENETDOWN while the VF is down: frames stay queued. */
+		if (!p->warned_kick) {
+			p->warned_kick = true;
+			pr_warn("xsk_port: %s queue %u: tx wakeup failed: %s (further failures not logged)",
+				p->ifname, p->qid, strerror(errno));
+		}
+	}
+}
+
+void xsk_port_tx_submit(struct xsk_port *p, struct xsk_pkt *pkts,
+			unsigned int alloced, unsigned int used)
+{
+	uint32_t room = xsk_port_frame_room(p);
+	unsigned int i, n = 0;
+	uint32_t idx = 0;
+	bool queued;
+
+	if (used > alloced)
+		used = alloced;
+	/* A descriptor the kernel finds invalid is dropped without a
+	 * completion, i.e. the frame would leak from the pool: keep bad
+	 * lengths (caller bugs) out of the ring.
+	 */
+	for (i = 0; i < used; i++)
+		n += pkts[i].len && pkts[i].len <= room;
+
+	/* Cannot fail: the tx ring holds all TX_FRAMES. */
+	queued = n && xsk_ring_prod__reserve(&p->tx, n, &idx) == n;
+	if (n && !queued && !p->warned_tx) {
+		p->warned_tx = true;
+		pr_err("xsk_port: %s queue %u: tx ring full, frames not sent (bug)",
+		       p->ifname, p->qid);
+	}
+
+	for (i = 0; i < alloced; i++) {
+		struct xdp_desc *d;
+
+		if (!queued || i >= used || !pkts[i].len || pkts[i].len > room) {
+			p->tx_free[p->tx_nfree++] = FRAME_BASE(pkts[i].addr);
+			continue;
+		}
+		d = xsk_ring_prod__tx_desc(&p->tx, idx++);
+		d->addr = pkts[i].addr;
+		d->len = pkts[i].len;
+		d->options = 0;
+	}
+	if (queued) {
+		xsk_ring_prod__submit(&p->tx, n);
+		kick_tx(p);
+	}
+}
+
+/* Whether the kernel has still not taken everything we produced on the tx
+ * ring. libxdp has no accessor for the kernel's consumer index, so this
+ * reads the shared ring's producer/consumer words directly. Copy mode moves
+ * at most one batch (32 frames, MAX_PER_SOCKET_BUDGET) per sendto(), so a
+ * burst bigger than that needs further kicks; this gives them and returns
+ * true until the ring is drained. Also recycles completed frames, so a
+ * caller that only polls this while idle still gets its buffers back.
+ */
+bool xsk_port_tx_pending(struct xsk_port *p)
+{
+	reap_completions(p);
+	if (*p->tx.producer == __atomic_load_n(p->tx.consumer, __ATOMIC_ACQUIRE))
+		return false;
+	kick_tx(p);
+	return *p->tx.producer != __atomic_load_n(p->tx.consumer, __ATOMIC_ACQUIRE);
+}

@@ -654,3 +654,97 @@ dpdk_cleanup_prefix()
 	rm -rf "/var/run/dpdk/$p"
 	rm -f /dev/hugepages/"$p"map_* /dev/hugepages/"$p"-*
 }
+
+# ---------------------------------------------------------------------------
+# XDP helpers on the peer end (bpf/vxdp_reflect.bpf.c, bpf/vxdp_sink.bpf.c)
+# ---------------------------------------------------------------------------
+# xdp_attach NS IFNAME OBJ - attach OBJ's SEC("xdp") in native mode,
+# replacing whatever program is there.
+xdp_attach()
+{
+	ip -n "$1" link set dev "$2" xdp off 2>/dev/null
+	ip -n "$1" link set dev "$2" xdpdrv obj "$3" sec xdp
+}
+
+# xdp_prog_counter NS IFNAME [FIELD] - sum over CPUs of stats[0].FIELD
+# (packets by default, or bytes) of IFNAME's XDP program's per-CPU "stats"
+# map (struct vxdp_counter). Prints nothing and fails without a program.
+xdp_prog_counter()
+{
+	local id map m
+
+	id=$(ip -n "$1" link show dev "$2" 2>/dev/null |
+		sed -n 's/.*prog\/xdp id \([0-9]*\).*/\1/p' | head -n 1)
+	[ -n "$id" ] || return 1
+	for m in $(bpftool -j prog show id "$id" |
+		perl -MJSON::PP -0777 -ne 'print join(" ", @{decode_json($_)->{map_ids} || []})'); do
+		if bpftool -j map show id "$m" | grep -q '"name":"stats"'; then
+			map=$m
+			break
+		fi
+	done
+	[ -n "$map" ] || return 1
+	bpftool -j map lookup id "$map" key 0 0 0 0 | FIELD=${3:-packets} perl -MJSON::PP -0777 -ne '
+		my $d = decode_json($_);
+		my $f = $ENV{FIELD};
+		my $sum = 0;
+		if ($d->{formatted}) {		# with BTF: named fields
+			$sum += $_->{value}{$f} for @{$d->{formatted}{values}};
+		} else {			# raw bytes: packets then bytes, u64 LE
+			my $off = $f eq "bytes" ? 8 : 0;
+			for my $v (@{$d->{values}}) {
+				my @b = map { hex } @{$v->{value}};
+				my $n = 0;
+				$n = $n * 256 + $b[$off + $_] for reverse 0 .. 7;
+				$sum += $n;
+			}
+		}
+		print "$sum\n";'
+}
+
+# ---------------------------------------------------------------------------
+# DPDK testpmd as a vhost-user client (net_virtio_user)
+# ---------------------------------------------------------------------------
+# testpmd_start LOG PREFIX SOCK TESTPMD-ARGS... - start dpdk-testpmd with a
+# virtio-user port on the vhost-user socket SOCK and await forwarding.
+# Sets TESTPMD_PID and TESTPMD_T0 (start of forwarding, ns since epoch).
+testpmd_start()
+{
+	local log=$1 prefix=$2 sock=$3 rc
+
+	shift 3
+	vxdp_on_cleanup "dpdk_cleanup_prefix $prefix"
+	vxdp_bg "$log" dpdk-testpmd -l 0,1 --main-lcore 0 --no-pci \
+		--file-prefix "$prefix" -m 256 --single-file-segments \
+		--vdev "net_virtio_user0,path=$sock,queues=1" -- \
+		--total-num-mbufs=8192 --stats-period 1 "$@"
+	TESTPMD_PID=$VXDP_LAST_PID
+	wait_for_log "$log" 'Start automatic packet forwarding|packet forwarding - ports=' \
+		30 "$TESTPMD_PID"
+	rc=$?
+	TESTPMD_T0=$(date +%s%N)
+	[ "$rc" -ne 0 ] && ktap_diag_file "$log" 20 "testpmd output"
+	return $rc
+}
+
+# testpmd_stop LOG PREFIX - SIGINT, await its exit (it prints its final
+# forward statistics), remove its runtime files. Sets TESTPMD_SECS (time it
+# was forwarding), TESTPMD_RX/TESTPMD_TX (accumulated forward statistics)
+# and TESTPMD_PEAK_PPS (highest Rx-pps of its periodic port statistics).
+testpmd_stop()
+{
+	local log=$1 prefix=$2 clean=$TMPD/testpmd.clean
+
+	TESTPMD_SECS=$(awk -v a="$TESTPMD_T0" -v b="$(date +%s%N)" 'BEGIN { printf "%.2f", (b - a) / 1e9 }')
+	vxdp_stop "$TESTPMD_PID" INT 20
+	dpdk_cleanup_prefix "$prefix"
+	# strip the terminal escapes testpmd puts around its periodic stats
+	tr -d '\r' <"$log" | sed 's/\x1b\[[0-9;]*[A-Za-z]//g' >"$clean"
+	TESTPMD_RX=$(sed -n '/Accumulated forward statistics/,/+++++++/s/.*RX-packets: *\([0-9]*\).*/\1/p' "$clean" | tail -n 1)
+	TESTPMD_TX=$(sed -n '/Accumulated forward statistics/,/+++++++/s/.*TX-packets: *\([0-9]*\).*/\1/p' "$clean" | tail -n 1)
+	# no final summary (killed?): fall back to the last periodic counters
+	[ -n "$TESTPMD_RX" ] || TESTPMD_RX=$(sed -n 's/.*RX-packets: *\([0-9]*\).*/\1/p' "$clean" | tail -n 1)
+	[ -n "$TESTPMD_TX" ] || TESTPMD_TX=$(sed -n 's/.*TX-packets: *\([0-9]*\).*/\1/p' "$clean" | tail -n 1)
+	TESTPMD_PEAK_PPS=$(sed -n 's/.*Rx-pps: *\([0-9]*\).*/\1/p' "$clean" | sort -n | tail -n 1)
+	: "${TESTPMD_RX:=0}" "${TESTPMD_TX:=0}" "${TESTPMD_PEAK_PPS:=0}"
+}

@@ -49,6 +49,7 @@ struct vhost_dev {
 	uint64_t protocol_features;	/* acked */
 	bool owner;
 	uint16_t mtu;
+	uint8_t status;			/* virtio device status (SET_STATUS) */
 	struct guest_mem mem;
 	struct vhost_vring vq[VHOST_DEV_MAX_VRINGS];
 	const struct vhost_dev_ops *ops;

@@ -1,0 +1,971 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Unit tests for the vhost-user message and device layers: a socketpair
+ * plays QEMU, memfd plays guest RAM, and hostile messages must be refused
+ * without crashes or leaked fds.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_net.h>
+
+#include "ktap.h"
+#include "log.h"
+#include "vhost_user_dev.h"
+#include "vhost_user_msg.h"
+
+#define NR_TESTS 126
+
+#define MEM_SIZE	(1u << 20)
+#define UVA0		0x7f1200000000ull	/* where "QEMU" has guest RAM */
+#define GPA0		0x0ull
+#define RING_NUM	256
+
+#define FEATURES ((1ull << VIRTIO_NET_F_MRG_RXBUF) |			\
+		  (1ull << VIRTIO_RING_F_EVENT_IDX) |			\
+		  (1ull << VIRTIO_RING_F_INDIRECT_DESC) |		\
+		  (1ull << VIRTIO_F_VERSION_1) |			\
+		  (1ull << VHOST_USER_F_PROTOCOL_FEATURES))
+#define PROTO ((1ull << VHOST_USER_PROTOCOL_F_MQ) |			\
+	       (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK) |		\
+	       (1ull << VHOST_USER_PROTOCOL_F_RARP) |			\
+	       (1ull << VHOST_USER_PROTOCOL_F_NET_MTU) |		\
+	       (1ull << VHOST_USER_PROTOCOL_F_STATUS))
+
+/* Ring i lives at UVA0 + RING_OFF(i): desc, then avail, then used. */
+#define RING_OFF(i)	(0x10000ull * ((i) + 1))
+
+struct tdev {
+	int fe, be;			/* frontend ("QEMU") and backend ends */
+	struct vhost_dev d;
+	unsigned int changed[VHOST_DEV_MAX_VRINGS];
+	unsigned int mem_changing;
+	bool reply_before_cb;		/* a reply was readable in a callback */
+	int memfd;
+	int kick[VHOST_DEV_MAX_VRINGS];	/* frontend's ends of the eventfds */
+	int call[VHOST_DEV_MAX_VRINGS];
+};
+
+/* Big: keep them off the stack. */
+static struct vhost_user_msg fmsg, bmsg, rmsg;
+
+static void die(const char *what)
+{
+	ktap_diag("harness: %s: %s", what, strerror(errno));
+	exit(KSFT_FAIL);
+}
+
+static int count_fds(void)
+{
+	DIR *dir = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	if (!dir)
+		die("opendir /proc/self/fd");
+	while ((e = readdir(dir)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(dir);
+	return n;
+}
+
+static bool reply_pending(int sock)
+{
+	struct pollfd p = { .fd = sock, .events = POLLIN };
+
+	return poll(&p, 1, 0) == 1;
+}
+
+static void cb_vring_changed(struct vhost_dev *d, unsigned int qidx)
+{
+	struct tdev *t = d->priv;
+
+	if (qidx < VHOST_DEV_MAX_VRINGS)
+		t->changed[qidx]++;
+	if (reply_pending(t->fe))
+		t->reply_before_cb = true;
+}
+
+static void cb_mem_changing(struct vhost_dev *d)
+{
+	struct tdev *t = d->priv;
+
+	t->mem_changing++;
+}
+
+static const struct vhost_dev_ops test_ops = {
+	.vring_changed = cb_vring_changed,
+	.mem_changing = cb_mem_changing,
+};
+
+static void tdev_open(struct tdev *t)
+{
+	int sv[2], i;
+
+	memset(t, 0, sizeof(*t));
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+		die("socketpair");
+	t->fe = sv[0];
+	t->be = sv[1];
+	t->memfd = memfd_create("guest", MFD_CLOEXEC);
+	if (t->memfd < 0 || ftruncate(t->memfd, MEM_SIZE))
+		die("memfd");
+	for (i = 0; i < VHOST_DEV_MAX_VRINGS; i++) {
+		t->kick[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		t->call[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (t->kick[i] < 0 || t->call[i] < 0)
+			die("eventfd");
+	}
+	vhost_dev_init(&t->d, "test", FEATURES, PROTO, &test_ops, t);
+}
+
+static void tdev_close(struct tdev *t)
+{
+	int i;
+
+	vhost_dev_reset(&t->d);
+	close(t->fe);
+	close(t->be);
+	close(t->memfd);
+	for (i = 0; i < VHOST_DEV_MAX_VRINGS; i++) {
+		close(t->kick[i]);
+		close(t->call[i]);
+	}
+}
+
+static struct vhost_user_msg *msg(uint32_t req, uint32_t flags, uint32_t size)
+{
+	memset(&fmsg, 0, sizeof(fmsg));
+	fmsg.hdr.request = req;
+	fmsg.hdr.flags = VHOST_USER_VERSION | flags;
+	fmsg.hdr.size = size;
+	return &fmsg;
+}
+
+static struct vhost_user_msg *msg_u64(uint32_t req, uint32_t flags, uint64_t v)
+{
+	struct vhost_user_msg *m = msg(req, flags, sizeof(uint64_t));
+
+	m->payload.u64 = v;
+	return m;
+}
+
+static struct vhost_user_msg *msg_state(uint32_t req, uint32_t flags,
+					uint32_t index, uint32_t num)
+{
+	struct vhost_user_msg *m = msg(req, flags, sizeof(m->payload.state));
+
+	m->payload.state.index = index;
+	m->payload.state.num = num;
+	return m;
+}
+
+static struct vhost_user_msg *msg_addr(uint32_t flags, uint32_t index,
+				       uint64_t desc, uint64_t avail,
+				       uint64_t used)
+{
+	struct vhost_user_msg *m = msg(VHOST_USER_SET_VRING_ADDR, flags,
+				       sizeof(m->payload.addr));
+
+	m->payload.addr.index = index;
+	m->payload.addr.desc_user_addr = desc;
+	m->payload.addr.avail_user_addr = avail;
+	m->payload.addr.used_user_addr = used;
+	return m;
+}
+
+static struct vhost_user_msg *msg_ring_addr(uint32_t flags, uint32_t index)
+{
+	uint64_t base = UVA0 + RING_OFF(index);
+
+	return msg_addr(flags, index, base, base + 0x1000, base + 0x2000);
+}
+
+/* SET_VRING_KICK/CALL/ERR carrying @fd (-1: the NOFD bit instead). */
+static struct vhost_user_msg *msg_vring_fd(uint32_t req, uint32_t flags,
+					   uint64_t index, int fd)
+{
+	struct vhost_user_msg *m;
+
+	m = msg_u64(req, flags, index | (fd < 0 ? VHOST_USER_VRING_NOFD_MASK : 0));
+	if (fd >= 0) {
+		m->fds[0] = fd;
+		m->nfds = 1;
+	}
+	return m;
+}
+
+/* A memory table of @n regions all backed by @fd, @nfds fds passed. */
+static struct vhost_user_msg *msg_mem(uint32_t flags, uint32_t n,
+				      const struct vhost_user_region *regs,
+				      int fd, unsigned int nfds)
+{
+	struct vhost_user_msg *m = msg(VHOST_USER_SET_MEM_TABLE, flags,
+				       8 + n * sizeof(struct vhost_user_region));
+	unsigned int i;
+
+	m->payload.memory.nregions = n;
+	for (i = 0; i < n && i < VHOST_USER_MAX_REGIONS; i++)
+		m->payload.memory.regions[i] = regs[i];
+	for (i = 0; i < nfds; i++)
+		m->fds[i] = fd;
+	m->nfds = nfds;
+	return m;
+}
+
+static struct vhost_user_msg *msg_mem1(uint32_t flags, int fd, uint64_t uva)
+{
+	struct vhost_user_region r = {
+		.guest_phys_addr = GPA0,
+		.memory_size = MEM_SIZE,
+		.userspace_addr = uva,
+		.mmap_offset = 0,
+	};
+
+	return msg_mem(flags, 1, &r, fd, 1);
+}
+
+/* Frontend sends @m; the backend receives and handles it. Returns what
+ * receive or handling returned.
+ */
+static int xfer(struct tdev *t, const struct vhost_user_msg *m)
+{
+	int err;
+
+	if (vhost_user_msg_send(t->fe, m))
+		die("send");
+	err = vhost_user_msg_recv(t->be, &bmsg);
+	if (err)
+		return err;
+	return vhost_dev_handle_msg(&t->d, t->be, &bmsg);
+}
+
+static int read_reply(struct tdev *t, struct vhost_user_msg *r)
+{
+	struct pollfd p = { .fd = t->fe, .events = POLLIN };
+
+	if (poll(&p, 1, 1000) != 1)
+		return -ETIMEDOUT;
+	return vhost_user_msg_recv(t->fe, r);
+}
+
+/* Read a REPLY_ACK ack for @req: 0 success, 1 failure, -1 none/garbled. */
+static int read_ack(struct tdev *t, uint32_t req)
+{
+	if (read_reply(t, &rmsg))
+		return -1;
+	if (rmsg.hdr.request != req || rmsg.hdr.size != 8 ||
+	    !(rmsg.hdr.flags & VHOST_USER_REPLY_MASK))
+		return -1;
+	return rmsg.payload.u64 ? 1 : 0;
+}
+
+/* Read a u64 reply to @req; returns false when there is none. */
+static bool read_u64(struct tdev *t, uint32_t req, uint64_t *v)
+{
+	if (read_reply(t, &rmsg) || rmsg.hdr.request != req ||
+	    rmsg.hdr.size != 8 || !(rmsg.hdr.flags & VHOST_USER_REPLY_MASK) ||
+	    (rmsg.hdr.flags & VHOST_USER_VERSION_MASK) != VHOST_USER_VERSION)
+		return false;
+	*v = rmsg.payload.u64;
+	return true;
+}
+
+/* Send raw bytes with optional fds, for framing no well-formed sender makes. */
+static void raw_send(int sock, const void *buf, size_t len, const int *fds,
+		     unsigned int nfds)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * 16)];
+		struct cmsghdr align;
+	} cbuf;
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (nfds) {
+		struct cmsghdr *c;
+
+		memset(&cbuf, 0, sizeof(cbuf));
+		mh.msg_control = cbuf.buf;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
+	}
+	if (sendmsg(sock, &mh, MSG_NOSIGNAL) != (ssize_t)len)
+		die("raw sendmsg");
+}
+
+/* Bring both rings up the way QEMU 7.2 does for a started virtio-net
+ * device; returns how many steps went wrong (0 = all fine).
+ */
+static int handshake(struct tdev *t, uint16_t base0, uint16_t base1)
+{
+	uint64_t v;
+	int bad = 0, i;
+
+	bad += xfer(t, msg(VHOST_USER_GET_FEATURES, 0, 0)) != 0;
+	bad += !read_u64(t, VHOST_USER_GET_FEATURES, &v) || v != FEATURES;
+	bad += xfer(t, msg(VHOST_USER_GET_PROTOCOL_FEATURES, 0, 0)) != 0;
+	bad += !read_u64(t, VHOST_USER_GET_PROTOCOL_FEATURES, &v) || v != PROTO;
+	bad += xfer(t, msg_u64(VHOST_USER_SET_PROTOCOL_FEATURES, 0, PROTO)) != 0;
+	bad += xfer(t, msg(VHOST_USER_GET_QUEUE_NUM, 0, 0)) != 0;
+	bad += !read_u64(t, VHOST_USER_GET_QUEUE_NUM, &v) || v != 1;
+	bad += xfer(t, msg(VHOST_USER_SET_OWNER, VHOST_USER_NEED_REPLY_MASK, 0)) != 0;
+	bad += read_ack(t, VHOST_USER_SET_OWNER) != 0;
+	for (i = 0; i < VHOST_DEV_MAX_VRINGS; i++)
+		bad += xfer(t, msg_vring_fd(VHOST_USER_SET_VRING_CALL, 0, i, t->call[i])) != 0;
+	bad += xfer(t, msg_u64(VHOST_USER_SET_FEATURES,
+			       VHOST_USER_NEED_REPLY_MASK, FEATURES)) != 0;
+	bad += read_ack(t, VHOST_USER_SET_FEATURES) != 0;
+	bad += xfer(t, msg_mem1(VHOST_USER_NEED_REPLY_MASK, t->memfd, UVA0)) != 0;
+	bad += read_ack(t, VHOST_USER_SET_MEM_TABLE) != 0;
+	for (i = 0; i < VHOST_DEV_MAX_VRINGS; i++) {
+		uint16_t base = i ? base1 : base0;
+
+		bad += xfer(t, msg_state(VHOST_USER_SET_VRING_NUM, 0, i, RING_NUM)) != 0;
+		bad += xfer(t, msg_state(VHOST_USER_SET_VRING_BASE, 0, i, base)) != 0;
+		bad += xfer(t, msg_ring_addr(0, i)) != 0;
+		bad += xfer(t, msg_vring_fd(VHOST_USER_SET_VRING_KICK, 0, i, t->kick[i])) != 0;
+		bad += xfer(t, msg_vring_fd(VHOST_USER_SET_VRING_CALL, 0, i, t->call[i])) != 0;
+	}
+	for (i = 0; i < VHOST_DEV_MAX_VRINGS; i++) {
+		bad += xfer(t, msg_state(VHOST_USER_SET_VRING_ENABLE,
+					 VHOST_USER_NEED_REPLY_MASK, i, 1)) != 0;
+		bad += read_ack(t, VHOST_USER_SET_VRING_ENABLE) != 0;
+	}
+	bad += reply_pending(t->fe);	/* nothing unasked for */
+	return bad;
+}
+
+/* Does the backend's copy of frontend eventfd @fe_fd see a write to it? */
+static bool fd_linked(int fe_fd, int be_fd)
+{
+	uint64_t one = 1, got = 0;
+
+	if (be_fd < 0 || write(fe_fd, &one, sizeof(one)) != sizeof(one))
+		return false;
+	return read(be_fd, &got, sizeof(got)) == sizeof(got) && got == 1;
+}
+
+static void test_handshake(void)
+{
+	struct tdev t;
+	struct vhost_vring *vq;
+	unsigned int changed0;
+	int fds0 = count_fds(), i, bad;
+	uint8_t *hva;
+
+	tdev_open(&t);
+	bad = handshake(&t, 5, 9);
+	KTAP_CHECK(bad == 0, "handshake: every step answered as QEMU expects");
+	KTAP_CHECK(t.d.features == FEATURES, "handshake: features acked");
+	KTAP_CHECK(t.d.protocol_features == PROTO, "handshake: protocol features acked");
+	KTAP_CHECK(t.d.owner, "handshake: owner set");
+	KTAP_CHECK(t.d.mem.nregions == 1 && t.mem_changing == 1,
+		   "handshake: memory table mapped after mem_changing");
+	for (i = 0; i < VHOST_DEV_MAX_VRINGS; i++) {
+		vq = &t.d.vq[i];
+		hva = t.d.mem.nregions ? t.d.mem.r[0].hva : NULL;
+		KTAP_CHECK(vhost_vring_ready(vq), "handshake: vring ready");
+		KTAP_CHECK(t.changed[i] >= 3, "handshake: vring_changed observed");
+		KTAP_CHECK(hva && (uint8_t *)vq->vr.desc == hva + RING_OFF(i) &&
+			   (uint8_t *)vq->vr.avail == hva + RING_OFF(i) + 0x1000 &&
+			   (uint8_t *)vq->vr.used == hva + RING_OFF(i) + 0x2000,
+			   "handshake: ring translated into the mapping");
+		KTAP_CHECK(vq->vr.num == RING_NUM &&
+			   vq->vr.last_avail_idx == (i ? 9 : 5) &&
+			   vq->vr.event_idx && vq->vr.indirect,
+			   "handshake: ring size, base, event_idx, indirect");
+		KTAP_CHECK(fd_linked(t.kick[i], vq->kickfd) &&
+			   fd_linked(t.call[i], vq->callfd),
+			   "handshake: kick and call fds are the frontend's");
+	}
+	/* 1 memfd + 4 eventfds sent; the backend keeps 4 (kick/call) and
+	 * must have closed the memfd it got and the first two call fds.
+	 */
+	KTAP_CHECK(count_fds() == fds0 + 2 + 1 + 4 + 4,
+		   "handshake: no fds leaked");
+
+	/* The datapath got somewhere; GET_VRING_BASE must report that and
+	 * stop the ring before answering.
+	 */
+	vq = &t.d.vq[0];
+	vq->vr.last_avail_idx = 42;
+	changed0 = t.changed[0];
+	t.reply_before_cb = false;
+	KTAP_CHECK(xfer(&t, msg_state(VHOST_USER_GET_VRING_BASE,
+				      VHOST_USER_NEED_REPLY_MASK, 0, 0)) == 0,
+		   "get_vring_base: handled");
+	KTAP_CHECK(read_reply(&t, &rmsg) == 0 &&
+		   rmsg.hdr.request == VHOST_USER_GET_VRING_BASE &&
+		   rmsg.hdr.size == sizeof(rmsg.payload.state) &&
+		   rmsg.payload.state.index == 0 && rmsg.payload.state.num == 42,
+		   "get_vring_base: replies {0, last_avail_idx}");
+	KTAP_CHECK(!reply_pending(t.fe), "get_vring_base: no extra ack");
+	KTAP_CHECK(!vq->started && !vq->enabled && !vhost_vring_ready(vq) &&
+		   vq->kickfd == -1, "get_vring_base: ring stopped, kick fd closed");
+	KTAP_CHECK(t.changed[0] > changed0 && !t.reply_before_cb,
+		   "get_vring_base: vring_changed before the reply");
+	KTAP_CHECK(vhost_vring_ready(&t.d.vq[1]), "get_vring_base: other ring untouched");
+
+	/* QEMU restarts with the base it was given. */
+	KTAP_CHECK(xfer(&t, msg_vring_fd(VHOST_USER_SET_VRING_KICK, 0, 0, t.kick[0])) == 0 &&
+		   vq->started && !vq->enabled && vq->vr.last_avail_idx == 42,
+		   "restart: resumes at 42, disabled until SET_VRING_ENABLE");
+	KTAP_CHECK(xfer(&t, msg_state(VHOST_USER_SET_VRING_ENABLE, 0, 0, 1)) == 0 &&
+		   vhost_vring_ready(vq), "restart: ready again");
+	KTAP_CHECK(xfer(&t, msg_state(VHOST_USER_SET_VRING_ENABLE, 0, 1, 0)) == 0 &&
+		   !vhost_vring_ready(&t.d.vq[1]) && t.d.vq[1].started,
+		   "set_vring_enable 0: ring disabled but still started");
+
+	/* A new kick fd for a running ring must not rewind it. */
+	vq->vr.last_avail_idx = 50;
+	KTAP_CHECK(xfer(&t, msg_vring_fd(VHOST_USER_SET_VRING_KICK, 0, 0, t.kick[0])) == 0 &&
+		   vhost_vring_ready(vq) && vq->vr.last_avail_idx == 50 &&
+		   fd_linked(t.kick[0], vq->kickfd),
+		   "kick fd replaced on a running ring: indexes kept");
+	vq->vr.last_avail_idx = 42;
+
+	/* A running ring refuses a new size or base. */
+	KTAP_CHECK(xfer(&t, msg_state(VHOST_USER_SET_VRING_NUM,
+				      VHOST_USER_NEED_REPLY_MASK, 0, 128)) == 0 &&
+		   read_ack(&t, VHOST_USER_SET_VRING_NUM) == 1 &&
+		   vq->num == RING_NUM && vq->vr.num == RING_NUM,
+		   "set_vring_num on a running ring: refused");
+
+	/* Same memory again at a new place: running rings follow it. */
+	changed0 = t.changed[0];
+	KTAP_CHECK(xfer(&t, msg_mem1(VHOST_USER_NEED_REPLY_MASK, t.memfd, UVA0)) == 0 &&
+		   read_ack(&t, VHOST_USER_SET_MEM_TABLE) == 0 &&
+		   t.mem_changing == 2 && t.changed[0] > changed0,
+		   "new mem table: mem_changing and vring_changed called");
+	hva = t.d.mem.nregions ? t.d.mem.r[0].hva : NULL;
+	KTAP_CHECK(vq->started && hva && (uint8_t *)vq->vr.desc == hva + RING_OFF(0) &&
+		   vq->vr.last_avail_idx == 42,
+		   "new mem table: running ring remapped, indexes kept");
+
+	/* Memory moved to where the rings are not: they must stop. */
+	KTAP_CHECK(xfer(&t, msg_mem1(VHOST_USER_NEED_REPLY_MASK, t.memfd,
+				     UVA0 + (1ull << 30))) == 0 &&
+		   read_ack(&t, VHOST_USER_SET_MEM_TABLE) == 0,
+		   "mem table without the rings: accepted");
+	KTAP_CHECK(!t.d.vq[0].started && !t.d.vq[1].started &&
+		   !vhost_vring_ready(&t.d.vq[0]),
+		   "mem table without the rings: rings stopped");
+	KTAP_CHECK(xfer(&t, msg_state(VHOST_USER_GET_VRING_BASE, 0, 0, 0)) == 0 &&
+		   read_reply(&t, &rmsg) == 0 && rmsg.payload.state.num == 42,
+		   "stopped ring still reports where it got to");
+
+	tdev_close(&t);
+	KTAP_CHECK(count_fds() == fds0, "reset: every fd closed");
+	KTAP_CHECK(t.d.mem.nregions == 0 && t.d.features == 0 &&
+		   t.d.vq[0].kickfd == -1 && t.d.vq[1].callfd == -1,
+		   "reset: state forgotten");
+}
+
+/* Without F_PROTOCOL_FEATURES (old DPDK/QEMU) the kick enables the ring. */
+static void test_legacy_enable(void)
+{
+	uint64_t f = FEATURES & ~((1ull << VHOST_USER_F_PROTOCOL_FEATURES) |
+				  (1ull << VIRTIO_RING_F_EVENT_IDX));
+	struct tdev t;
+
+	tdev_open(&t);
+	KTAP_CHECK(xfer(&t, msg_u64(VHOST_USER_SET_FEATURES, 0, f)) == 0 &&
+		   xfer(&t, msg_mem1(0, t.memfd, UVA0)) == 0 &&
+		   xfer(&t, msg_state(VHOST_USER_SET_VRING_NUM, 0, 0, RING_NUM)) == 0 &&
+		   xfer(&t, msg_ring_addr(0, 0)) == 0,
+		   "legacy: setup");
+	KTAP_CHECK(xfer(&t, msg_vring_fd(VHOST_USER_SET_VRING_KICK, 0, 0, -1)) == 0 &&
+		   vhost_vring_ready(&t.d.vq[0]) && t.d.vq[0].kickfd == -1,
+		   "legacy: NOFD kick starts and enables the ring (polling)");
+	KTAP_CHECK(!t.d.vq[0].vr.event_idx, "legacy: event_idx only when acked");
+	KTAP_CHECK(xfer(&t, msg_vring_fd(VHOST_USER_SET_VRING_CALL, 0, 0, -1)) == 0 &&
+		   t.d.vq[0].callfd == -1, "legacy: NOFD call");
+	tdev_close(&t);
+}
+
+static void test_reply_ack(void)
+{
+	struct tdev t;
+	uint64_t v;
+
+	tdev_open(&t);
+	/* Before REPLY_ACK is negotiated NEED_REPLY means nothing. */
+	KTAP_CHECK(xfer(&t, msg(VHOST_USER_SET_OWNER, VHOST_USER_NEED_REPLY_MASK, 0)) == 0 &&
+		   !reply_pending(t.fe), "reply_ack: no ack before negotiation");
+	KTAP_CHECK(xfer(&t, msg_u64(VHOST_USER_SET_PROTOCOL_FEATURES, 0,
+				    1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK)) == 0 &&
+		   !reply_pending(t.fe), "reply_ack: negotiated");
+	KTAP_CHECK(xfer(&t, msg(VHOST_USER_SET_OWNER, VHOST_USER_NEED_REPLY_MASK, 0)) == 0 &&
+		   read_ack(&t, VHOST_USER_SET_OWNER) == 0, "reply_ack: 0 on success");
+	KTAP_CHECK(xfer(&t, msg(VHOST_USER_SET_OWNER, 0, 0)) == 0 &&
+		   !reply_pending(t.fe), "reply_ack: no ack unless asked");
+	KTAP_CHECK(xfer(&t, msg_state(VHOST_USER_SET_VRING_NUM,
+				      VHOST_USER_NEED_REPLY_MASK, 0, 3)) == 0 &&
+		   read_ack(&t, VHOST_USER_SET_VRING_NUM) == 1,
+		   "reply_ack: non-zero on failure, connection kept");
+	KTAP_CHECK(xfer(&t, msg(VHOST_USER_GET_FEATURES, VHOST_USER_NEED_REPLY_MASK, 0)) == 0 &&
+		   read_u64(&t, VHOST_USER_GET_FEATURES, &v) && v == FEATURES &&
+		   !reply_pending(t.fe), "reply_ack: GET_* gets its reply only");
+	KTAP_CHECK(xfer(&t, msg(77, VHOST_USER_NEED_REPLY_MASK, 0)) == 0 &&
+		   read_ack(&t, 77) == 1, "unknown request + need_reply: failure ack");
+	KTAP_CHECK(xfer(&t, msg(VHOST_USER_SET_LOG_FD, VHOST_USER_NEED_REPLY_MASK, 0)) < 0 &&
+		   read_ack(&t, VHOST_USER_SET_LOG_FD) == 1,
+		   "malformed (fd missing) + need_reply: failure ack, then drop");
+	/* An unadvertised feature-gated request fails, an advertised one works. */
+	KTAP_CHECK(xfer(&t, msg_u64(VHOST_USER_NET_SET_MTU, VHOST_USER_NEED_REPLY_MASK, 1500)) == 0 &&
+		   read_ack(&t, VHOST_USER_NET_SET_MTU) == 1 && t.d.mtu == 0,
+		   "net_set_mtu without NET_MTU negotiated: refused");
+	KTAP_CHECK(xfer(&t, msg_u64(VHOST_USER_SET_PROTOCOL_FEATURES, 0, PROTO)) == 0 &&
+		   xfer(&t, msg_u64(VHOST_USER_NET_SET_MTU, VHOST_USER_NEED_REPLY_MASK, 9000)) == 0 &&
+		   read_ack(&t, VHOST_USER_NET_SET_MTU) == 0 && t.d.mtu == 9000,
+		   "net_set_mtu: stored");
+	KTAP_CHECK(xfer(&t, msg_u64(VHOST_USER_NET_SET_MTU, VHOST_USER_NEED_REPLY_MASK, 70000)) == 0 &&
+		   read_ack(&t, VHOST_USER_NET_SET_MTU) == 1 && t.d.mtu == 9000,
+		   "net_set_mtu: out of range refused");
+	KTAP_CHECK(xfer(&t, msg_u64(VHOST_USER_SET_STATUS, VHOST_USER_NEED_REPLY_MASK, 0xf)) == 0 &&
+		   read_ack(&t, VHOST_USER_SET_STATUS) == 0 &&
+		   xfer(&t, msg(VHOST_USER_GET_STATUS, 0, 0)) == 0 &&
+		   read_u64(&t, VHOST_USER_GET_STATUS, &v) && v == 0xf,
+		   "set/get_status round trip");
+	KTAP_CHECK(xfer(&t, msg_u64(VHOST_USER_SEND_RARP, VHOST_USER_NEED_REPLY_MASK, 0x563412005452ull)) == 0 &&
+		   read_ack(&t, VHOST_USER_SEND_RARP) == 0, "send_rarp: accepted");
+	KTAP_CHECK(xfer(&t, msg(VHOST_USER_GET_MAX_MEM_SLOTS, 0, 0)) < 0 &&
+		   !reply_pending(t.fe), "get_max_mem_slots (not advertised): refused");
+	tdev_close(&t);
+}
+
+static void test_bad_features(void)
+{
+	struct tdev t;
+
+	tdev_open(&t);
+	KTAP_CHECK(xfer(&t, msg_u64(VHOST_USER_SET_FEATURES, 0,
+				    FEATURES | (1ull << 63))) < 0 &&
+		   t.d.features == 0, "set_features with unoffered bit: dropped");
+	KTAP_CHECK(xfer(&t, msg_u64(VHOST_USER_SET_PROTOCOL_FEATURES, 0,
+				    1ull << VHOST_USER_PROTOCOL_F_LOG_SHMFD)) < 0 &&
+		   t.d.protocol_features == 0,
+		   "set_protocol_features with unoffered bit: dropped");
+	tdev_close(&t);
+
+	/* Features the vhost-user layer cannot honour are never offered. */
+	vhost_dev_init(&t.d, "test", FEATURES | (1ull << VHOST_F_LOG_ALL) |
+		       (1ull << VIRTIO_F_RING_PACKED),
+		       PROTO | (1ull << VHOST_USER_PROTOCOL_F_LOG_SHMFD),
+		       NULL, NULL);
+	KTAP_CHECK(t.d.supported_features == FEATURES &&
+		   t.d.supported_protocol_features == PROTO,
+		   "init: unimplemented features not offered");
+}
+
+/* Each check: a malformed message is refused (negative return, so the
+ * caller drops the connection) and every fd it carried is closed.
+ */
+static void test_malformed(void)
+{
+	struct vhost_user_region regs[VHOST_USER_MAX_REGIONS];
+	struct vhost_user_msg *m;
+	struct tdev t;
+	int fds0, efd, ret;
+
+	tdev_open(&t);
+	handshake(&t, 0, 0);
+	fds0 = count_fds();
+	efd = eventfd(0, EFD_CLOEXEC);
+
+	m = msg_u64(VHOST_USER_SET_FEATURES, 0, FEATURES);
+	m->hdr.size = 4;
+	KTAP_CHECK(xfer(&t, m) < 0, "wrong size: SET_FEATURES of 4 bytes");
+	m = msg_state(VHOST_USER_SET_VRING_NUM, 0, 0, 64);
+	m->hdr.size = 12;
+	KTAP_CHECK(xfer(&t, m) < 0 && t.d.vq[0].num == RING_NUM,
+		   "wrong size: SET_VRING_NUM of 12 bytes");
+	KTAP_CHECK(xfer(&t, msg(VHOST_USER_GET_FEATURES, 0, 8)) < 0 &&
+		   !reply_pending(t.fe), "wrong size: GET_FEATURES with payload");
+	m = msg_ring_addr(0, 0);
+	m->hdr.size = 32;
+	KTAP_CHECK(xfer(&t, m) < 0, "wrong size: SET_VRING_ADDR of 32 bytes");
+	KTAP_CHECK(xfer(&t, msg(VHOST_USER_SET_VRING_KICK, 0, 0)) < 0,
+		   "wrong size: SET_VRING_KICK without payload");
+	m = msg(VHOST_USER_SET_OWNER, 0, 0);
+	m->hdr.flags = 2;
+	KTAP_CHECK(xfer(&t, m) < 0, "bad version: refused");
+
+	m = msg_u64(VHOST_USER_SET_FEATURES, 0, FEATURES);
+	m->fds[0] = efd;
+	m->nfds = 1;
+	KTAP_CHECK(xfer(&t, m) < 0, "fd on SET_FEATURES: refused");
+	KTAP_CHECK(count_fds() == fds0 + 1, "fd on SET_FEATURES: closed");
+
+	m = msg_vring_fd(VHOST_USER_SET_VRING_CALL, 0, 0, efd);
+	m->fds[1] = efd;
+	m->nfds = 2;
+	KTAP_CHECK(xfer(&t, m) < 0 && fd_linked(t.call[0], t.d.vq[0].callfd),
+		   "two fds on SET_VRING_CALL: refused, old call fd kept");
+	KTAP_CHECK(count_fds() == fds0 + 1, "two fds on SET_VRING_CALL: closed");
+
+	m = msg_u64(VHOST_USER_SET_VRING_KICK, 0, 0);
+	KTAP_CHECK(xfer(&t, m) < 0, "missing fd: SET_VRING_KICK without NOFD");
+	m = msg_vring_fd(VHOST_USER_SET_VRING_KICK, 0, 0, -1);
+	m->fds[0] = efd;
+	m->nfds = 1;
+	KTAP_CHECK(xfer(&t, m) < 0, "fd with NOFD: refused");
+	KTAP_CHECK(count_fds() == fds0 + 1, "fd with NOFD: closed");
+
+	m = msg_mem1(0, t.memfd, UVA0);
+	m->nfds = 0;
+	KTAP_CHECK(xfer(&t, m) < 0, "missing fd: SET_MEM_TABLE without fds");
+	memset(regs, 0, sizeof(regs));
+	regs[0].memory_size = regs[1].memory_size = 0x1000;
+	regs[1].guest_phys_addr = 0x1000;
+	regs[0].userspace_addr = UVA0;
+	regs[1].userspace_addr = UVA0 + 0x1000;
+	KTAP_CHECK(xfer(&t, msg_mem(0, 2, regs, t.memfd, 1)) < 0,
+		   "missing fd: 2 regions, 1 fd");
+	KTAP_CHECK(xfer(&t, msg_mem(0, 1, regs, t.memfd, 2)) < 0,
+		   "extra fd: 1 region, 2 fds");
+	KTAP_CHECK(xfer(&t, msg_mem(0, 0, regs, t.memfd, 0)) < 0, "nregions 0: refused");
+	m = msg_mem(0, 8, regs, t.memfd, 8);
+	m->payload.memory.nregions = 9;
+	m->hdr.size = 8 + 9 * 32;
+	KTAP_CHECK(xfer(&t, m) < 0, "nregions 9: refused");
+	m = msg_mem1(0, t.memfd, UVA0);
+	m->hdr.size = 8 + 2 * 32;
+	KTAP_CHECK(xfer(&t, m) < 0, "mem table size not 8 + n * 32: refused");
+	KTAP_CHECK(count_fds() == fds0 + 1, "malformed mem tables: fds closed");
+	KTAP_CHECK(t.d.mem.nregions == 1 && vhost_vring_ready(&t.d.vq[0]),
+		   "malformed messages left the device alone");
+
+	/* Valid framing, invalid content: old memory is gone, so drop. */
+	regs[1].guest_phys_addr = 0x800;
+	ret = xfer(&t, msg_mem(0, 2, regs, t.memfd, 2));
+	KTAP_CHECK(ret < 0 && t.d.mem.nregions == 0, "overlapping regions: refused");
+	KTAP_CHECK(!t.d.vq[0].started && !t.d.vq[1].started,
+		   "overlapping regions: rings stopped");
+	KTAP_CHECK(count_fds() == fds0 + 1, "overlapping regions: fds closed");
+	regs[0].memory_size = 2 * MEM_SIZE;
+	KTAP_CHECK(xfer(&t, msg_mem(0, 1, regs, t.memfd, 1)) < 0 &&
+		   t.d.mem.nregions == 0, "region larger than its file: refused");
+
+	m = msg(99, 0, 0);
+	m->fds[0] = efd;
+	m->nfds = 1;
+	KTAP_CHECK(xfer(&t, m) == 0 && count_fds() == fds0 + 1,
+		   "unknown request: ignored, fd closed");
+
+	close(efd);
+	tdev_close(&t);
+}
+
+static void test_bad_index(void)
+{
+	struct tdev t;
+	int fds0, efd;
+
+	tdev_open(&t);
+	xfer(&t, msg_u64(VHOST_USER_SET_PROTOCOL_FEATURES, 0, PROTO));
+	fds0 = count_fds();
+	efd = eventfd(0, EFD_CLOEXEC);
+
+	KTAP_CHECK(xfer(&t, msg_state(VHOST_USER_SET_VRING_NUM,
+				      VHOST_USER_NEED_REPLY_MASK, 2, 256)) == 0 &&
+		   read_ack(&t, VHOST_USER_SET_VRING_NUM) == 1,
+		   "index 2: SET_VRING_NUM failure ack");
+	KTAP_CHECK(xfer(&t, msg_state(VHOST_USER_SET_VRING_BASE,
+				      VHOST_USER_NEED_REPLY_MASK, 0xffffffffu, 0)) == 0 &&
+		   read_ack(&t, VHOST_USER_SET_VRING_BASE) == 1,
+		   "index 2^32-1: SET_VRING_BASE failure ack");
+	KTAP_CHECK(xfer(&t, msg_addr(VHOST_USER_NEED_REPLY_MASK, 7, UVA0, UVA0, UVA0)) == 0 &&
+		   read_ack(&t, VHOST_USER_SET_VRING_ADDR) == 1,
+		   "index 7: SET_VRING_ADDR failure ack");
+	KTAP_CHECK(xfer(&t, msg_vring_fd(VHOST_USER_SET_VRING_KICK,
+					 VHOST_USER_NEED_REPLY_MASK, 255, efd)) == 0 &&
+		   read_ack(&t, VHOST_USER_SET_VRING_KICK) == 1,
+		   "index 255: SET_VRING_KICK failure ack");
+	KTAP_CHECK(xfer(&t, msg_vring_fd(VHOST_USER_SET_VRING_ERR,
+					 VHOST_USER_NEED_REPLY_MASK, 2, efd)) == 0 &&
+		   read_ack(&t, VHOST_USER_SET_VRING_ERR) == 1,
+		   "index 2: SET_VRING_ERR failure ack");
+	KTAP_CHECK(count_fds() == fds0 + 1, "bad index: passed fds closed");
+	KTAP_CHECK(xfer(&t, msg_state(VHOST_USER_SET_VRING_ENABLE,
+				      VHOST_USER_NEED_REPLY_MASK, 2, 1)) == 0 &&
+		   read_ack(&t, VHOST_USER_SET_VRING_ENABLE) == 1,
+		   "index 2: SET_VRING_ENABLE failure ack");
+	KTAP_CHECK(xfer(&t, msg_state(VHOST_USER_GET_VRING_BASE, 0, 2, 0)) < 0 &&
+		   !reply_pending(t.fe),
+		   "index 2: GET_VRING_BASE cannot be answered: dropped");
+	KTAP_CHECK(t.changed[0] == 0 && t.changed[1] == 0,
+		   "bad index: no vring touched");
+	close(efd);
+	tdev_close(&t);
+}
+
+static void test_vring_num(void)
+{
+	static const uint32_t bad[] = { 0, 3, 100, 65536, 65535, 0x80000000u };
+	struct tdev t;
+	unsigned int i;
+	bool ok = true;
+
+	tdev_open(&t);
+	xfer(&t, msg_u64(VHOST_USER_SET_PROTOCOL_FEATURES, 0, PROTO));
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (xfer(&t, msg_state(VHOST_USER_SET_VRING_NUM,
+				       VHOST_USER_NEED_REPLY_MASK, 0, bad[i])) ||
+		    read_ack(&t, VHOST_USER_SET_VRING_NUM) != 1 ||
+		    t.d.vq[0].num != 0) {
+			ktap_diag("num %u accepted", bad[i]);
+			ok = false;
+		}
+	}
+	KTAP_CHECK(ok, "vring num 0, 3, 100, 65535, 65536, 2^31: refused");
+	KTAP_CHECK(xfer(&t, msg_state(VHOST_USER_SET_VRING_NUM,
+				      VHOST_USER_NEED_REPLY_MASK, 0, 32768)) == 0 &&
+		   read_ack(&t, VHOST_USER_SET_VRING_NUM) == 0 &&
+		   t.d.vq[0].num == 32768, "vring num 32768: accepted");
+	KTAP_CHECK(xfer(&t, msg_state(VHOST_USER_SET_VRING_NUM,
+				      VHOST_USER_NEED_REPLY_MASK, 1, 1)) == 0 &&
+		   read_ack(&t, VHOST_USER_SET_VRING_NUM) == 0 &&
+		   t.d.vq[1].num == 1, "vring num 1: accepted");
+	KTAP_CHECK(xfer(&t, msg_state(VHOST_USER_SET_VRING_BASE,
+				      VHOST_USER_NEED_REPLY_MASK, 0, 0x10000)) == 0 &&
+		   read_ack(&t, VHOST_USER_SET_VRING_BASE) == 1,
+		   "vring base above 16 bits: refused");
+	tdev_close(&t);
+}
+
+/* Try to start ring 0 at the given addresses; true if it started. */
+static bool try_start(struct tdev *t, uint16_t num, uint64_t desc,
+		      uint64_t avail, uint64_t used, int *ack)
+{
+	xfer(t, msg_state(VHOST_USER_SET_VRING_NUM, 0, 0, num));
+	xfer(t, msg_addr(0, 0, desc, avail, used));
+	xfer(t, msg_vring_fd(VHOST_USER_SET_VRING_KICK,
+			     VHOST_USER_NEED_REPLY_MASK, 0, t->kick[0]));
+	*ack = read_ack(t, VHOST_USER_SET_VRING_KICK);
+	return t->d.vq[0].started;
+}
+
+static void test_ring_bounds(void)
+{
+	uint64_t end = UVA0 + MEM_SIZE;
+	struct tdev t;
+	int ack;
+
+	tdev_open(&t);
+	xfer(&t, msg_u64(VHOST_USER_SET_PROTOCOL_FEATURES, 0, PROTO));
+	xfer(&t, msg_u64(VHOST_USER_SET_FEATURES, 0, FEATURES));
+
+	KTAP_CHECK(!try_start(&t, RING_NUM, UVA0, UVA0 + 0x1000, UVA0 + 0x2000, &ack) &&
+		   ack == 1, "ring before any memory table: not started");
+	xfer(&t, msg_mem1(0, t.memfd, UVA0));
+	KTAP_CHECK(!try_start(&t, RING_NUM, UVA0 - 0x10000, UVA0 + 0x1000,
+			      UVA0 + 0x2000, &ack) && ack == 1,
+		   "desc below guest memory: not started");
+	KTAP_CHECK(!try_start(&t, RING_NUM, UVA0, UVA0 + 0x1000, end, &ack) &&
+		   ack == 1, "used at end of guest memory: not started");
+	KTAP_CHECK(!try_start(&t, RING_NUM, end - 0x800, UVA0 + 0x1000,
+			      UVA0 + 0x2000, &ack) && ack == 1,
+		   "desc straddling the end: not started");
+	KTAP_CHECK(!try_start(&t, 32768, UVA0 + MEM_SIZE / 2 + 0x1000, UVA0 + 0x1000,
+			      UVA0 + 0x2000, &ack) && ack == 1,
+		   "32768-entry desc table past the end: not started");
+	KTAP_CHECK(!try_start(&t, RING_NUM, UVA0, UVA0 + 0x1000,
+			      end - 0x10, &ack) && ack == 1,
+		   "used straddling the end: not started");
+	KTAP_CHECK(!try_start(&t, RING_NUM, UVA0, end - 0x10,
+			      UVA0 + 0x2000, &ack) && ack == 1,
+		   "avail straddling the end: not started");
+	KTAP_CHECK(!try_start(&t, RING_NUM, UVA0, UVA0 + 0x1000,
+			      0xfffffffffffff000ull, &ack) && ack == 1,
+		   "used near 2^64: not started");
+	KTAP_CHECK(!try_start(&t, RING_NUM, UVA0 + 8, UVA0 + 0x1000,
+			      UVA0 + 0x2000, &ack) && ack == 1,
+		   "misaligned desc: not started");
+	KTAP_CHECK(!vhost_vring_ready(&t.d.vq[0]), "bad rings never ready");
+	KTAP_CHECK(try_start(&t, RING_NUM, end - 0x3000, end - 0x2000,
+			     end - 0x1000, &ack) && ack == 0,
+		   "ring at the very end of memory: started");
+	/* Moving a running ring outside memory stops it. */
+	KTAP_CHECK(xfer(&t, msg_addr(VHOST_USER_NEED_REPLY_MASK, 0, end,
+				     end - 0x2000, end - 0x1000)) == 0 &&
+		   read_ack(&t, VHOST_USER_SET_VRING_ADDR) == 1 &&
+		   !t.d.vq[0].started, "running ring moved outside memory: stopped");
+	tdev_close(&t);
+}
+
+static void test_framing(void)
+{
+	struct vhost_user_hdr h = { VHOST_USER_SET_FEATURES, VHOST_USER_VERSION, 8 };
+	uint8_t buf[VHOST_USER_HDR_SIZE + 4];
+	struct tdev t;
+	int fds[9], fds0, i;
+	struct timespec t0, t1;
+	long ms;
+
+	/* Payload larger than anything we accept. */
+	tdev_open(&t);
+	fds0 = count_fds();
+	h.size = VHOST_USER_PAYLOAD_MAX + 1;
+	fds[0] = eventfd(0, EFD_CLOEXEC);
+	raw_send(t.fe, &h, sizeof(h), fds, 1);
+	close(fds[0]);
+	KTAP_CHECK(vhost_user_msg_recv(t.be, &bmsg) == -EBADMSG && bmsg.nfds == 0,
+		   "payload size 4097: -EBADMSG");
+	KTAP_CHECK(count_fds() == fds0, "payload size 4097: fd closed");
+	tdev_close(&t);
+
+	/* More fds than any message may carry: cut by the kernel. */
+	tdev_open(&t);
+	fds0 = count_fds();
+	h.request = VHOST_USER_SET_MEM_TABLE;
+	h.size = 0;
+	for (i = 0; i < 9; i++)
+		fds[i] = eventfd(0, EFD_CLOEXEC);
+	raw_send(t.fe, &h, sizeof(h), fds, 9);
+	for (i = 0; i < 9; i++)
+		close(fds[i]);
+	KTAP_CHECK(vhost_user_msg_recv(t.be, &bmsg) == -EBADMSG,
+		   "9 fds: -EBADMSG");
+	KTAP_CHECK(count_fds() == fds0, "9 fds: every received fd closed");
+	tdev_close(&t);
+
+	/* Fds riding on two segments of one message, 9 in all. */
+	tdev_open(&t);
+	fds0 = count_fds();
+	for (i = 0; i < 9; i++)
+		fds[i] = eventfd(0, EFD_CLOEXEC);
+	raw_send(t.fe, &h, 6, fds, 8);
+	raw_send(t.fe, (uint8_t *)&h + 6, sizeof(h) - 6, fds + 8, 1);
+	for (i = 0; i < 9; i++)
+		close(fds[i]);
+	KTAP_CHECK(vhost_user_msg_recv(t.be, &bmsg) == -EBADMSG,
+		   "8 + 1 fds over two segments: -EBADMSG");
+	KTAP_CHECK(count_fds() == fds0, "8 + 1 fds over two segments: all closed");
+	tdev_close(&t);
+
+	/* Truncated payload then EOF. */
+	tdev_open(&t);
+	h.request = VHOST_USER_SET_FEATURES;
+	h.size = 8;
+	memcpy(buf, &h, sizeof(h));
+	memset(buf + sizeof(h), 0, 4);
+	raw_send(t.fe, buf, sizeof(buf), NULL, 0);
+	shutdown(t.fe, SHUT_WR);
+	KTAP_CHECK(vhost_user_msg_recv(t.be, &bmsg) == -EBADMSG,
+		   "truncated payload then EOF: -EBADMSG");
+	tdev_close(&t);
+
+	/* Truncated header then EOF, with an fd riding on it. */
+	tdev_open(&t);
+	fds0 = count_fds();
+	fds[0] = eventfd(0, EFD_CLOEXEC);
+	raw_send(t.fe, &h, 5, fds, 1);
+	close(fds[0]);
+	shutdown(t.fe, SHUT_WR);
+	KTAP_CHECK(vhost_user_msg_recv(t.be, &bmsg) == -EBADMSG &&
+		   count_fds() == fds0, "truncated header then EOF: -EBADMSG, fd closed");
+	tdev_close(&t);
+
+	/* Orderly EOF between messages. */
+	tdev_open(&t);
+	shutdown(t.fe, SHUT_WR);
+	KTAP_CHECK(vhost_user_msg_recv(t.be, &bmsg) == -ECONNRESET,
+		   "EOF between messages: -ECONNRESET");
+	tdev_close(&t);
+
+	/* Header split across writes is still one message. */
+	tdev_open(&t);
+	h.size = 8;
+	memcpy(buf, &h, sizeof(h));
+	raw_send(t.fe, buf, 7, NULL, 0);
+	raw_send(t.fe, buf + 7, sizeof(h) - 7, NULL, 0);
+	raw_send(t.fe, "\x01\x00\x00\x00\x00\x00\x00\x00", 8, NULL, 0);
+	KTAP_CHECK(vhost_user_msg_recv(t.be, &bmsg) == 0 && bmsg.hdr.size == 8 &&
+		   bmsg.payload.u64 == 1, "split message reassembled");
+
+	/* A frontend stalling mid-message is dropped, not waited for. */
+	raw_send(t.fe, buf, 6, NULL, 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	KTAP_CHECK(vhost_user_msg_recv(t.be, &bmsg) == -ETIMEDOUT,
+		   "stall mid-header: -ETIMEDOUT");
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	KTAP_CHECK(ms < 5000, "stall mid-header: bounded wait");
+	tdev_close(&t);
+}
+
+static void test_reset_owner(void)
+{
+	struct tdev t;
+	int fds0;
+
+	tdev_open(&t);
+	fds0 = count_fds();
+	handshake(&t, 0, 0);
+	KTAP_CHECK(xfer(&t, msg(VHOST_USER_RESET_OWNER, VHOST_USER_NEED_REPLY_MASK, 0)) == 0 &&
+		   read_ack(&t, VHOST_USER_RESET_OWNER) == 0,
+		   "reset_owner: acked (protocol features kept)");
+	KTAP_CHECK(!t.d.vq[0].started && !t.d.vq[1].started &&
+		   t.d.vq[0].kickfd == -1 && t.d.vq[1].callfd == -1 &&
+		   t.d.mem.nregions == 0 && t.d.features == 0,
+		   "reset_owner: rings, memory and features reset");
+	KTAP_CHECK(count_fds() == fds0, "reset_owner: backend fds closed");
+	KTAP_CHECK(xfer(&t, msg(VHOST_USER_RESET_DEVICE, VHOST_USER_NEED_REPLY_MASK, 0)) == 0 &&
+		   read_ack(&t, VHOST_USER_RESET_DEVICE) == 1,
+		   "reset_device without its feature: refused");
+	KTAP_CHECK(handshake(&t, 3, 4) == 0 && vhost_vring_ready(&t.d.vq[1]),
+		   "reset_owner: device usable again");
+	tdev_close(&t);
+}
+
+static void test_msg_api(void)
+{
+	KTAP_CHECK(!strcmp(vhost_user_req_name(VHOST_USER_SET_MEM_TABLE), "SET_MEM_TABLE") &&
+		   !strcmp(vhost_user_req_name(VHOST_USER_GET_STATUS), "GET_STATUS") &&
+		   !strcmp(vhost_user_req_name(1000), "UNKNOWN"),
+		   "request names");
+	memset(&fmsg, 0, sizeof(fmsg));
+	fmsg.hdr.size = VHOST_USER_PAYLOAD_MAX + 1;
+	KTAP_CHECK(vhost_user_msg_send(-1, &fmsg) == -EINVAL, "send: oversized refused");
+	fmsg.hdr.size = 0;
+	fmsg.nfds = VHOST_USER_MAX_FDS + 1;
+	KTAP_CHECK(vhost_user_msg_send(-1, &fmsg) == -EINVAL, "send: too many fds refused");
+}
+
+int main(void)
+{
+	if (getenv("VXDP_TEST_DEBUG"))
+		log_level = LOG_DEBUG;
+	else
+		log_level = LOG_EMERG;	/* the hostile cases log a lot */
+
+	ktap_plan(NR_TESTS);
+	test_handshake();
+	test_legacy_enable();
+	test_reply_ack();
+	test_bad_features();
+	test_malformed();
+	test_bad_index();
+	test_vring_num();
+	test_ring_bounds();
+	test_framing();
+	test_reset_owner();
+	test_msg_api();
+	return ktap_finish();
+}

@@ -61,7 +61,8 @@ $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(BPFTOOL) gen skeleton $< > $@.tmp
 	mv $@.tmp $@
 
-$(BUILD)/user/%.o $(BUILD)/tools/%.o $(BUILD)/selftests/unit/%.o: | $(BPF_SKELS)
+# Sources include the generated skeletons; build those first.
+$(LIB_OBJS) $(BUILD)/user/main.o $(patsubst %.c,$(BUILD)/%.o,$(TOOL_SRCS) $(UNIT_SRCS)): | $(BPF_SKELS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)

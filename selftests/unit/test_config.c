@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Unit tests of --relay spec parsing: good specs parse, bad ones say why. */
+#include <errno.h>
+#include <string.h>
+
+#include "config.h"
+#include "ktap.h"
+
+static int bad(const char *spec, const char *want)
+{
+	struct relay_cfg c;
+	char err[256] = "";
+
+	if (relay_cfg_parse(&c, spec, err, sizeof(err)) != -EINVAL)
+		return 0;
+	if (!strstr(err, want)) {
+		ktap_diag("'%s': message '%s' lacks '%s'", spec, err, want);
+		return 0;
+	}
+	return 1;
+}
+
+int main(void)
+{
+	struct relay_cfg c[3];
+	char err[256];
+	int ok;
+
+	ktap_plan(14);
+
+	ok = !relay_cfg_parse(&c[0], "vf=veth0,socket=/tmp/a.sock", err, sizeof(err));
+	KTAP_CHECK(ok && !strcmp(c[0].vf, "veth0") && !strcmp(c[0].socket, "/tmp/a.sock") &&
+		   !strcmp(c[0].name, "veth0") && !c[0].has_mac, "minimal spec, name defaults to vf");
+
+	ok = !relay_cfg_parse(&c[1], "socket=/tmp/b.sock,mac=52:54:00:AB:cd:01,vf=eth1,name=vm1,xdp-mode=skb,xsk-mode=copy",
+			      err, sizeof(err));
+	KTAP_CHECK(ok && c[1].has_mac && c[1].mac[3] == 0xab && c[1].mac[5] == 1 &&
+		   !strcmp(c[1].name, "vm1") && c[1].xdp_mode == XDP_STEER_SKB &&
+		   c[1].xsk_mode == XSK_PORT_COPY, "all options, any order");
+
+	KTAP_CHECK(bad("vf=veth0", "required"), "socket missing");
+	KTAP_CHECK(bad("socket=/x", "required"), "vf missing");
+	KTAP_CHECK(bad("vf=veth0,socket=/x,colour=blue", "unknown key"), "unknown key");
+	KTAP_CHECK(bad("vf=veth0,vf=veth1,socket=/x", "twice"), "duplicate key");
+	KTAP_CHECK(bad("vf=veth0,socket=/x,mac=01:00:5e:00:00:01", "unicast"), "multicast MAC refused");
+	KTAP_CHECK(bad("vf=veth0,socket=/x,mac=52:54:00:12:34", "MAC"), "short MAC");
+	KTAP_CHECK(bad("vf=averyveryverylongifname,socket=/x", "interface names"), "ifname too long");
+	KTAP_CHECK(bad("vf=veth0,socket=/x,name=../etc", "name="), "path-like name refused");
+	KTAP_CHECK(bad("vf=veth0,socket", "key=value"), "missing value");
+	KTAP_CHECK(bad("vf=veth0,socket=/x,xdp-mode=fast", "xdp-mode"), "bad xdp-mode");
+
+	relay_cfg_parse(&c[2], "vf=veth0,socket=/tmp/c.sock,name=other", err, sizeof(err));
+	KTAP_CHECK(relay_cfg_check_unique(c, 3, err, sizeof(err)) == -EINVAL &&
+		   strstr(err, "same vf"), "same vf twice refused");
+	KTAP_CHECK(relay_cfg_check_unique(c, 2, err, sizeof(err)) == 0, "distinct relays accepted");
+	return ktap_finish();
+}

@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: GPL-2.0
+/* --relay spec parsing: strict, so a typo is an error rather than a default. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+
+static int parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned int b[6];
+	char tail;
+	int i;
+
+	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3],
+		   &b[4], &b[5], &tail) != 6)
+		return -EINVAL;
+	for (i = 0; i < 6; i++)
+		mac[i] = b[i];
+	/* Steering to a multicast address would swallow every group frame. */
+	if (mac[0] & 1)
+		return -EINVAL;
+	return 0;
+}
+
+static int copy_str(char *dst, size_t size, const char *val)
+{
+	size_t len = strlen(val);
+
+	if (!len || len >= size)
+		return -EINVAL;
+	memcpy(dst, val, len + 1);
+	return 0;
+}
+
+static bool valid_name(const char *s)
+{
+	/* Becomes a directory under /sys/fs/bpf/vxdp/. */
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '-' || *s == '_' || *s == '.'))
+			return false;
+	return true;
+}
+
+static int parse_kv(struct relay_cfg *c, const char *key, const char *val,
+		    char *err, size_t errlen)
+{
+	if (!strcmp(key, "vf")) {
+		if (copy_str(c->vf, sizeof(c->vf), val)) {
+			snprintf(err, errlen, "vf=%s: interface names are 1-%zu characters",
+				 val, sizeof(c->vf) - 1);
+			return -EINVAL;
+		}
+	} else if (!strcmp(key, "socket")) {
+		if (copy_str(c->socket, sizeof(c->socket), val)) {
+			snprintf(err, errlen, "socket=%s: path must be 1-%zu bytes",
+				 val, sizeof(c->socket) - 1);
+			return -EINVAL;
+		}
+	} else if (!strcmp(key, "mac")) {
+		if (parse_mac(val, c->mac)) {
+			snprintf(err, errlen, "mac=%s: expected a unicast MAC like 52:54:00:12:34:56", val);
+			return -EINVAL;
+		}
+		c->has_mac = true;
+	} else if (!strcmp(key, "name")) {
+		if (copy_str(c->name, sizeof(c->name), val) || !valid_name(val) ||
+		    !strcmp(val, ".") || !strcmp(val, "..")) {
+			snprintf(err, errlen, "name=%s: use 1-%zu of [A-Za-z0-9._-]",
+				 val, sizeof(c->name) - 1);
+			return -EINVAL;
+		}
+	} else if (!strcmp(key, "xdp-mode")) {
+		if (!strcmp(val, "auto"))
+			c->xdp_mode = XDP_STEER_AUTO;
+		else if (!strcmp(val, "native"))
+			c->xdp_mode = XDP_STEER_NATIVE;
+		else if (!strcmp(val, "skb"))
+			c->xdp_mode = XDP_STEER_SKB;
+		else {
+			snprintf(err, errlen, "xdp-mode=%s: expected auto, native or skb", val);
+			return -EINVAL;
+		}
+	} else if (!strcmp(key, "xsk-mode")) {
+		if (!strcmp(val, "auto"))
+			c->xsk_mode = XSK_PORT_AUTO;
+		else if (!strcmp(val, "copy"))
+			c->xsk_mode = XSK_PORT_COPY;
+		else if (!strcmp(val, "zerocopy"))
+			c->xsk_mode = XSK_PORT_ZEROCOPY;
+		else {
+			snprintf(err, errlen, "xsk-mode=%s: expected auto, copy or zerocopy", val);
+			return -EINVAL;
+		}
+	} else {
+		snprintf(err, errlen, "unknown key '%s' (known: vf, socket, mac, name, xdp-mode, xsk-mode)", key);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int relay_cfg_parse(struct relay_cfg *c, const char *spec, char *err,
+		    size_t errlen)
+{
+	char buf[512], *save = NULL, *tok;
+	unsigned int seen = 0;
+	static const char *const keys[] = {
+		"vf", "socket", "mac", "name", "xdp-mode", "xsk-mode",
+	};
+
+	memset(c, 0, sizeof(*c));
+	if (strlen(spec) >= sizeof(buf)) {
+		snprintf(err, errlen, "relay spec too long");
+		return -EINVAL;
+	}
+	strcpy(buf, spec);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(tok, '=');
+		unsigned int i;
+
+		if (!eq || eq == tok) {
+			snprintf(err, errlen, "'%s': expected key=value", tok);
+			return -EINVAL;
+		}
+		*eq = '\0';
+		for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+			if (strcmp(tok, keys[i]))
+				continue;
+			if (seen & (1u << i)) {
+				snprintf(err, errlen, "'%s' given twice", tok);
+				return -EINVAL;
+			}
+			seen |= 1u << i;
+		}
+		if (parse_kv(c, tok, eq + 1, err, errlen))
+			return -EINVAL;
+	}
+	if (!c->vf[0] || !c->socket[0]) {
+		snprintf(err, errlen, "vf= and socket= are required");
+		return -EINVAL;
+	}
+	if (!c->name[0]) {
+		if (!valid_name(c->vf)) {
+			snprintf(err, errlen, "vf=%s cannot name the relay: give name=", c->vf);
+			return -EINVAL;
+		}
+		strcpy(c->name, c->vf);
+	}
+	return 0;
+}
+
+int relay_cfg_check_unique(const struct relay_cfg *c, unsigned int n,
+			   char *err, size_t errlen)
+{
+	unsigned int i, j;
+
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < i; j++) {
+			const char *what = !strcmp(c[i].vf, c[j].vf) ? "vf" :
+					   !strcmp(c[i].socket, c[j].socket) ? "socket" :
+					   !strcmp(c[i].name, c[j].name) ? "name" : NULL;
+			if (what) {
+				snprintf(err, errlen, "relays %u and %u share the same %s", j + 1, i + 1, what);
+				return -EINVAL;
+			}
+		}
+	}
+	return 0;
+}

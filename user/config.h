@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Parsing and checking of --relay specs: vf=IF,socket=PATH[,mac=..][,...]. */
+#ifndef VXDP_CONFIG_H
+#define VXDP_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <net/if.h>
+#include <sys/un.h>
+
+#include "xdp_steer.h"
+#include "xsk_port.h"
+
+#define RELAY_NAME_MAX 32
+#define SOCKET_PATH_MAX sizeof(((struct sockaddr_un *)0)->sun_path)
+
+struct relay_cfg {
+	char name[RELAY_NAME_MAX];	/* pin dir name; defaults to vf */
+	char vf[IF_NAMESIZE];
+	char socket[SOCKET_PATH_MAX];
+	bool has_mac;
+	uint8_t mac[6];
+	enum xdp_steer_mode xdp_mode;
+	enum xsk_port_mode xsk_mode;
+};
+
+/* Parse one --relay argument. On error writes a reason into @err and
+ * returns -EINVAL.
+ */
+int relay_cfg_parse(struct relay_cfg *c, const char *spec, char *err,
+		    size_t errlen);
+
+/* Reject relays that would collide (same vf, socket or name). */
+int relay_cfg_check_unique(const struct relay_cfg *c, unsigned int n,
+			   char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,499 @@
+// SPDX-License-Identifier: GPL-2.0
+/* A relay's datapath and its frontend connection: VF frames from the AF_XDP
+ * rx ring into the guest's rx virtqueue, guest tx virtqueue out through the
+ * AF_XDP tx ring. Runs only on events; never polls an idle ring.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <linux/if_ether.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_net.h>
+#include <linux/virtio_ring.h>
+
+#include "log.h"
+#include "relay.h"
+#include "vhost_user_sock.h"
+#include "xdp_steer.h"
+
+#define VQ_RX 0
+#define VQ_TX 1
+
+/* Frames per ring operation, and per direction before yielding to other
+ * relays' events.
+ */
+#define RELAY_BATCH 32
+#define RELAY_BUDGET 256
+/* Most rx buffers one frame may take with mergeable rx buffers. */
+#define RX_MAX_BUFS 64
+
+#define container_of(ptr, type, member) \
+	((type *)((char *)(ptr) - offsetof(type, member)))
+
+/* No offloads yet: the guest hands us complete frames and gets the same. */
+static const uint64_t relay_features =
+	(1ull << VIRTIO_F_VERSION_1) |
+	(1ull << VIRTIO_F_ANY_LAYOUT) |
+	(1ull << VIRTIO_NET_F_MRG_RXBUF) |
+	(1ull << VIRTIO_RING_F_EVENT_IDX) |
+	(1ull << VIRTIO_RING_F_INDIRECT_DESC) |
+	(1ull << VHOST_USER_F_PROTOCOL_FEATURES);
+
+static const uint64_t relay_protocol_features =
+	(1ull << VHOST_USER_PROTOCOL_F_MQ) |
+	(1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK);
+
+static unsigned int relay_hdr_len(const struct relay *r)
+{
+	if (vhost_dev_has_feature(&r->dev, VIRTIO_F_VERSION_1) ||
+	    vhost_dev_has_feature(&r->dev, VIRTIO_NET_F_MRG_RXBUF))
+		return sizeof(struct virtio_net_hdr_mrg_rxbuf);
+	return sizeof(struct virtio_net_hdr);
+}
+
+/* The vring if the datapath may touch it now. */
+static struct vring_split *relay_vring(struct relay *r, unsigned int q)
+{
+	struct vhost_vring *vq = &r->dev.vq[q];
+
+	if (!vhost_vring_ready(vq) || vq->vr.broken)
+		return NULL;
+	return &vq->vr;
+}
+
+static void relay_notify(struct relay *r, unsigned int q)
+{
+	struct vhost_vring *vq = &r->dev.vq[q];
+
+	if (vring_split_should_notify(&vq->vr) && vq->callfd >= 0)
+		uloop_signal_eventfd(r->loop, vq->callfd);
+}
+
+static void relay_ring_broken(struct relay *r, unsigned int q, bool *logged)
+{
+	if (*logged)
+		return;
+	*logged = true;
+	pr_err("%s: guest posted a malformed descriptor chain on its %s queue; queue stopped until the guest resets it",
+	       r->cfg.name, q == VQ_RX ? "rx" : "tx");
+}
+
+/* Write bytes [from, from + len) of the stream "virtio-net header + frame"
+ * at the start of chain @c.
+ */
+static void relay_rx_write(const struct relay *r, const struct vq_chain *c,
+			   const void *hdr, const struct xsk_pkt *pkt,
+			   size_t from, size_t len)
+{
+	size_t off = 0;
+
+	if (from < r->hdr_len) {
+		off = r->hdr_len - from < len ? r->hdr_len - from : len;
+		vq_chain_write(c, 0, (const uint8_t *)hdr + from, off);
+	}
+	if (len > off)
+		vq_chain_write(c, off, (const uint8_t *)pkt->data + from + off - r->hdr_len,
+			       len - off);
+}
+
+/* Copy one frame into as many rx buffers as it takes (one without mergeable
+ * rx buffers). Returns 0; -EAGAIN when the guest has not posted enough
+ * buffers yet; -EMSGSIZE when the frame cannot fit what the guest posts (the
+ * frame is dropped, the buffers stay); -EIO when the ring is broken. Nothing
+ * is consumed from the ring unless it returns 0.
+ */
+static int relay_rx_one(struct relay *r, struct vring_split *vr,
+			const struct xsk_pkt *pkt)
+{
+	struct virtio_net_hdr_mrg_rxbuf hdr = {
+		.hdr.gso_type = VIRTIO_NET_HDR_GSO_NONE,
+		.num_buffers = 1,
+	};
+	bool mrg = vhost_dev_has_feature(&r->dev, VIRTIO_NET_F_MRG_RXBUF);
+	size_t total = r->hdr_len + pkt->len, done = 0;
+	uint16_t heads[RX_MAX_BUFS];
+	uint32_t lens[RX_MAX_BUFS];
+	unsigned int n = 0, i;
+	int err;
+
+	while (done < total) {
+		struct vq_chain *c = n ? &r->rx_chain : &r->rx_first;
+		size_t len;
+
+		if (n == RX_MAX_BUFS) {
+			err = -EMSGSIZE;
+			goto unpop;
+		}
+		err = vring_split_pop(vr, &r->dev.mem, c);
+		if (err)
+			goto unpop;
+		n++;
+		if (!c->in_len) {
+			/* A read-only buffer on the rx queue: nothing sane to do. */
+			vr->broken = true;
+			err = -EIO;
+			goto unpop;
+		}
+		if (!mrg && c->in_len < total) {
+			err = -EMSGSIZE;
+			goto unpop;
+		}
+		len = c->in_len < total - done ? c->in_len : total - done;
+		relay_rx_write(r, c, &hdr, pkt, done, len);
+		heads[n - 1] = c->head;
+		lens[n - 1] = len;
+		done += len;
+	}
+	if (n > 1) {
+		uint16_t nb = n;
+
+		vq_chain_write(&r->rx_first,
+			       offsetof(struct virtio_net_hdr_mrg_rxbuf, num_buffers),
+			       &nb, sizeof(nb));
+	}
+	for (i = 0; i < n; i++)
+		vring_split_push(vr, heads[i], lens[i]);
+	return 0;
+unpop:
+	vring_split_unpop(vr, n);
+	return err;
+}
+
+/* VF -> guest. Returns true when the budget ran out with frames left. */
+static bool relay_vf_to_guest(struct relay *r)
+{
+	struct vring_split *vr = relay_vring(r, VQ_RX);
+	struct xsk_pkt pkts[RELAY_BATCH];
+	unsigned int budget = RELAY_BUDGET;
+
+	while (budget) {
+		unsigned int n = xsk_port_rx_peek(r->port, pkts, RELAY_BATCH);
+		unsigned int done, delivered = 0;
+		int err = 0;
+
+		if (!n)
+			return false;
+		if (!vr) {
+			/* The VF's traffic is the guest's; with no guest ring
+			 * running there is nowhere for it to go.
+			 */
+			r->st.drop_no_guest += n;
+			xsk_port_rx_release(r->port, n, n);
+			budget -= n < budget ? n : budget;
+			continue;
+		}
+		for (done = 0; done < n; done++) {
+			err = relay_rx_one(r, vr, &pkts[done]);
+			if (err == -EAGAIN || err == -EIO)
+				break;
+			if (err == -EMSGSIZE) {
+				r->st.drop_guest_rx++;
+				continue;
+			}
+			delivered++;
+			r->st.to_guest++;
+			r->st.to_guest_bytes += pkts[done].len;
+		}
+		if (delivered) {
+			vring_split_flush(vr);
+			relay_notify(r, VQ_RX);
+		}
+		if (err == -EIO) {
+			relay_ring_broken(r, VQ_RX, &r->rx_broken_logged);
+			r->st.drop_no_guest += n - done;
+			xsk_port_rx_release(r->port, n, n);
+			vr = NULL;
+			continue;
+		}
+		xsk_port_rx_release(r->port, done, n);
+		if (done < n) {
+			/* Out of guest buffers: the rest waits on the XSK rx
+			 * ring (and the kernel drops beyond it) until the guest
+			 * kicks us with more.
+			 */
+			if (!vring_split_notify_enable(vr))
+				return false;
+			continue;
+		}
+		budget -= n < budget ? n : budget;
+	}
+	return true;
+}
+
+/* Guest -> VF. Returns true when there is more to do right away. */
+static bool relay_guest_to_vf(struct relay *r)
+{
+	struct vring_split *vr = relay_vring(r, VQ_TX);
+	uint32_t room = xsk_port_frame_room(r->port);
+	struct xsk_pkt pkts[RELAY_BATCH];
+	struct vq_chain *c = &r->tx_chain;
+	unsigned int budget = RELAY_BUDGET;
+
+	if (!vr)
+		return false;
+	while (budget) {
+		unsigned int m = xsk_port_tx_alloc(r->port, pkts, RELAY_BATCH);
+		unsigned int used = 0, popped = 0;
+		int err = 0;
+
+		if (!m) {
+			/* Every tx frame is in flight: push the kernel on and
+			 * come back for completions.
+			 */
+			xsk_port_tx_pending(r->port);
+			return true;
+		}
+		while (used < m) {
+			uint32_t len;
+
+			err = vring_split_pop(vr, &r->dev.mem, c);
+			if (err)
+				break;
+			popped++;
+			vring_split_push(vr, c->head, 0);
+			if (c->out_len < r->hdr_len + ETH_HLEN ||
+			    c->out_len - r->hdr_len > room) {
+				r->st.drop_guest_tx++;
+				continue;
+			}
+			len = c->out_len - r->hdr_len;
+			vq_chain_read(c, r->hdr_len, pkts[used].data, len);
+			pkts[used].len = len;
+			used++;
+			r->st.from_guest++;
+			r->st.from_guest_bytes += len;
+		}
+		xsk_port_tx_submit(r->port, pkts, m, used);
+		if (popped) {
+			vring_split_flush(vr);
+			relay_notify(r, VQ_TX);
+		}
+		if (err == -EIO) {
+			relay_ring_broken(r, VQ_TX, &r->tx_broken_logged);
+			return false;
+		}
+		if (err == -EAGAIN) {
+			if (vring_split_notify_enable(vr))
+				continue;
+			return xsk_port_tx_pending(r->port);
+		}
+		budget -= popped < budget ? popped : budget;
+	}
+	return true;
+}
+
+static void relay_poll(struct relay *r)
+{
+	bool more;
+
+	r->hdr_len = relay_hdr_len(r);
+	more = relay_vf_to_guest(r);
+	more |= relay_guest_to_vf(r);
+	if (more)
+		uloop_defer(r->loop, &r->work);
+}
+
+static void relay_on_work(struct uloop_work *w)
+{
+	relay_poll(container_of(w, struct relay, work));
+}
+
+static void relay_on_xsk(struct uloop_src *s, int res)
+{
+	(void)res;
+	relay_poll(container_of(s, struct relay, xsk_src));
+}
+
+static void relay_on_kick(struct uloop_src *s, int res)
+{
+	if (res > 0)
+		relay_poll(container_of(s, struct relay_kick, src)->relay);
+}
+
+static void relay_vring_changed(struct vhost_dev *d, unsigned int q)
+{
+	struct relay *r = d->priv;
+	struct vhost_vring *vq = &d->vq[q];
+	struct uloop_src *kick = &r->kick[q].src;
+
+	if (!vhost_vring_ready(vq) || vq->kickfd < 0) {
+		uloop_del(r->loop, kick);
+		return;
+	}
+	if (!kick->active || kick->fd != vq->kickfd)
+		uloop_add_read(r->loop, kick, vq->kickfd, NULL, 0, relay_on_kick);
+	if (q == VQ_RX)
+		r->rx_broken_logged = false;
+	else
+		r->tx_broken_logged = false;
+	/* The guest may have queued work before the ring ran, and with
+	 * event_idx it kicks only if we asked: ask, then look.
+	 */
+	vring_split_notify_enable(&vq->vr);
+	uloop_defer(r->loop, &r->work);
+}
+
+static void relay_mem_changing(struct vhost_dev *d)
+{
+	/* Single-threaded: no datapath runs while a message is handled, and
+	 * rings are re-validated by vhost_dev before they run again.
+	 */
+	(void)d;
+}
+
+static const struct vhost_dev_ops relay_dev_ops = {
+	.vring_changed = relay_vring_changed,
+	.mem_changing = relay_mem_changing,
+};
+
+static void relay_disconnect(struct relay *r)
+{
+	uloop_del(r->loop, &r->conn_src);
+	vhost_dev_reset(&r->dev);
+	close(r->conn_fd);
+	r->conn_fd = -1;
+	pr_notice("%s: frontend disconnected (to guest %llu, from guest %llu frames so far)",
+		  r->cfg.name, (unsigned long long)r->st.to_guest,
+		  (unsigned long long)r->st.from_guest);
+}
+
+/* More bytes (or EOF) waiting on the connection? */
+static bool relay_conn_pending(int fd)
+{
+	char b;
+
+	return recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) >= 0;
+}
+
+static void relay_on_conn(struct uloop_src *s, int res)
+{
+	struct relay *r = container_of(s, struct relay, conn_src);
+	int err = res < 0 ? res : 0;
+
+	/* One poll event may stand for several queued messages. */
+	while (!err) {
+		err = vhost_user_msg_recv(r->conn_fd, &r->msg);
+		if (!err)
+			err = vhost_dev_handle_msg(&r->dev, r->conn_fd, &r->msg);
+		if (!err && !relay_conn_pending(r->conn_fd))
+			return;
+	}
+	if (err != -ECONNRESET)
+		pr_warn("%s: dropping frontend connection: %s", r->cfg.name,
+			strerror(-err));
+	relay_disconnect(r);
+}
+
+static void relay_on_listen(struct uloop_src *s, int res)
+{
+	struct relay *r = container_of(s, struct relay, listen_src);
+	int fd;
+
+	(void)res;
+	fd = vhost_user_sock_accept(r->listen_fd);
+	if (fd < 0) {
+		pr_warn("%s: accept: %s", r->cfg.name, strerror(-fd));
+		return;
+	}
+	if (r->conn_fd >= 0) {
+		pr_warn("%s: refusing a second frontend while one is connected",
+			r->cfg.name);
+		close(fd);
+		return;
+	}
+	r->conn_fd = fd;
+	r->st.connects++;
+	pr_notice("%s: frontend connected", r->cfg.name);
+	if (uloop_add_poll(r->loop, &r->conn_src, fd, POLLIN, relay_on_conn)) {
+		pr_err("%s: cannot watch the frontend connection", r->cfg.name);
+		close(fd);
+		r->conn_fd = -1;
+	}
+}
+
+int relay_open(struct relay *r, const struct relay_cfg *cfg, struct uloop *loop)
+{
+	unsigned int q;
+	int err;
+
+	memset(r, 0, sizeof(*r));
+	r->cfg = *cfg;
+	r->loop = loop;
+	r->listen_fd = -1;
+	r->conn_fd = -1;
+	r->work.fn = relay_on_work;
+	for (q = 0; q < VHOST_DEV_MAX_VRINGS; q++)
+		r->kick[q].relay = r;
+	vhost_dev_init(&r->dev, r->cfg.name, relay_features,
+		       relay_protocol_features, &relay_dev_ops, r);
+
+	err = xdp_steer_open(&r->steer, cfg->name, cfg->vf,
+			     cfg->has_mac ? cfg->mac : NULL, cfg->xdp_mode);
+	if (err)
+		goto err;
+	err = xsk_port_open(&r->port, cfg->vf, 0, xdp_steer_xskmap_fd(r->steer),
+			    cfg->xsk_mode);
+	if (err)
+		goto err_steer;
+	r->listen_fd = vhost_user_sock_listen(cfg->socket);
+	if (r->listen_fd < 0) {
+		err = r->listen_fd;
+		goto err_port;
+	}
+	err = uloop_add_poll(loop, &r->listen_src, r->listen_fd, POLLIN, relay_on_listen);
+	if (!err)
+		err = uloop_add_poll(loop, &r->xsk_src, xsk_port_fd(r->port), POLLIN,
+				     relay_on_xsk);
+	if (err) {
+		pr_err("%s: cannot register with the event loop: %s", cfg->name,
+		       strerror(-err));
+		goto err_sock;
+	}
+	pr_notice("%s: vf %s queue 0 (AF_XDP %s), vhost-user socket %s%s", cfg->name,
+		  cfg->vf, xsk_port_zerocopy(r->port) ? "zero-copy" : "copy mode",
+		  cfg->socket, cfg->has_mac ? ", MAC steering on" : "");
+	return 0;
+
+err_sock:
+	uloop_del(loop, &r->listen_src);
+	close(r->listen_fd);
+	unlink(cfg->socket);
+err_port:
+	xsk_port_close(r->port);
+err_steer:
+	xdp_steer_close(r->steer);
+err:
+	return err;
+}
+
+void relay_close(struct relay *r)
+{
+	struct xdp_steer_stats xs = { 0 };
+	unsigned int q;
+
+	uloop_del(r->loop, &r->listen_src);
+	uloop_del(r->loop, &r->xsk_src);
+	if (r->conn_fd >= 0)
+		relay_disconnect(r);
+	for (q = 0; q < VHOST_DEV_MAX_VRINGS; q++)
+		uloop_del(r->loop, &r->kick[q].src);
+	close(r->listen_fd);
+	unlink(r->cfg.socket);
+	xdp_steer_read_stats(r->steer, &xs);
+	/* Detach first so the VF stops redirecting into a closing socket. */
+	xdp_steer_close(r->steer);
+	xsk_port_close(r->port);
+	pr_notice("%s: stopped: to guest %llu frames %llu bytes, from guest %llu frames %llu bytes, "
+		  "dropped: no guest %llu, too big for guest %llu, bad guest frame %llu; "
+		  "XDP redirected %llu passed %llu dropped %llu",
+		  r->cfg.name,
+		  (unsigned long long)r->st.to_guest, (unsigned long long)r->st.to_guest_bytes,
+		  (unsigned long long)r->st.from_guest, (unsigned long long)r->st.from_guest_bytes,
+		  (unsigned long long)r->st.drop_no_guest, (unsigned long long)r->st.drop_guest_rx,
+		  (unsigned long long)r->st.drop_guest_tx,
+		  (unsigned long long)xs.redirected, (unsigned long long)xs.passed,
+		  (unsigned long long)xs.dropped);
+}

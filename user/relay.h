@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* One relay: a VF queue (XDP steering + AF_XDP socket) joined to one
+ * vhost-user virtio-net device, driven by the daemon's event loop.
+ */
+#ifndef VXDP_RELAY_H
+#define VXDP_RELAY_H
+
+#include <stdint.h>
+
+#include "config.h"
+#include "uring_loop.h"
+#include "vhost_user_dev.h"
+#include "vhost_user_msg.h"
+#include "xsk_port.h"
+
+struct xdp_steer;
+
+struct relay_stats {
+	uint64_t to_guest, to_guest_bytes;	/* VF -> guest rx queue */
+	uint64_t from_guest, from_guest_bytes;	/* guest tx queue -> VF */
+	uint64_t drop_no_guest;		/* VF frames with no guest ring running */
+	uint64_t drop_guest_rx;		/* frames larger than the guest's buffers */
+	uint64_t drop_guest_tx;		/* malformed or oversized guest frames */
+	uint64_t connects;
+};
+
+struct relay_kick {
+	struct uloop_src src;
+	struct relay *relay;
+};
+
+struct relay {
+	struct relay_cfg cfg;
+	struct uloop *loop;
+	struct xdp_steer *steer;
+	struct xsk_port *port;
+	struct vhost_dev dev;
+	int listen_fd;
+	int conn_fd;
+	struct uloop_src listen_src;
+	struct uloop_src conn_src;
+	struct uloop_src xsk_src;
+	struct relay_kick kick[VHOST_DEV_MAX_VRINGS];
+	struct uloop_work work;
+	unsigned int hdr_len;		/* virtio-net header the guest expects */
+	bool rx_broken_logged, tx_broken_logged;
+	struct relay_stats st;
+	/* Scratch, too big for the stack: the message being handled, and the
+	 * chains being copied (first rx buffer kept for its num_buffers).
+	 */
+	struct vhost_user_msg msg;
+	struct vq_chain rx_first, rx_chain, tx_chain;
+};
+
+/* Set up steering, the AF_XDP socket and the listening socket, and register
+ * with @loop. Returns 0 or a negative errno (already logged); on error
+ * nothing is left behind.
+ */
+int relay_open(struct relay *r, const struct relay_cfg *cfg, struct uloop *loop);
+
+/* Detach XDP, close sockets, remove the socket file, log final counters. */
+void relay_close(struct relay *r);
+
+#endif

@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: GPL-2.0
+/* io_uring event loop: every fd the daemon waits on is an SQE in flight, so
+ * one io_uring_submit_and_wait() is the only place the daemon sleeps.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+
+#include "log.h"
+#include "uring_loop.h"
+
+/* user_data values below this are not sources (eventfd writes, cancels). */
+#define ULOOP_TAG_NONE 0
+
+int uloop_init(struct uloop *l, unsigned int entries)
+{
+	int err;
+
+	memset(l, 0, sizeof(*l));
+	err = io_uring_queue_init(entries, &l->ring, 0);
+	if (err) {
+		pr_err("io_uring_queue_init: %s%s", strerror(-err),
+		       err == -EPERM ? " (io_uring disabled by kernel.io_uring_disabled?)" :
+		       err == -ENOSYS ? " (kernel built without CONFIG_IO_URING)" : "");
+		return err;
+	}
+	return 0;
+}
+
+void uloop_fini(struct uloop *l)
+{
+	io_uring_queue_exit(&l->ring);
+}
+
+/* An SQE, flushing the submission queue to the kernel if it is full. */
+static struct io_uring_sqe *uloop_sqe(struct uloop *l)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&l->ring);
+
+	if (!sqe) {
+		io_uring_submit(&l->ring);
+		sqe = io_uring_get_sqe(&l->ring);
+	}
+	return sqe;
+}
+
+static int uloop_arm(struct uloop *l, struct uloop_src *s)
+{
+	struct io_uring_sqe *sqe = uloop_sqe(l);
+
+	if (!sqe)
+		return -EBUSY;
+	if (s->kind == ULOOP_POLL)
+		io_uring_prep_poll_multishot(sqe, s->fd, s->events);
+	else
+		io_uring_prep_read(sqe, s->fd, s->buf, s->len, 0);
+	io_uring_sqe_set_data(sqe, s);
+	s->armed = true;
+	return 0;
+}
+
+static int uloop_add(struct uloop *l, struct uloop_src *s)
+{
+	s->active = true;
+	/* An SQE for a previous fd is still in flight: its final completion
+	 * re-arms with the new one (see uloop_complete()).
+	 */
+	if (s->armed)
+		return 0;
+	return uloop_arm(l, s);
+}
+
+int uloop_add_poll(struct uloop *l, struct uloop_src *s, int fd,
+		   unsigned int events, uloop_fn fn)
+{
+	uloop_del(l, s);
+	s->fn = fn;
+	s->fd = fd;
+	s->kind = ULOOP_POLL;
+	s->events = events;
+	return uloop_add(l, s);
+}
+
+int uloop_add_read(struct uloop *l, struct uloop_src *s, int fd, void *buf,
+		   unsigned int len, uloop_fn fn)
+{
+	uloop_del(l, s);
+	s->fn = fn;
+	s->fd = fd;
+	s->kind = ULOOP_READ;
+	s->buf = buf ? buf : &s->val;
+	s->len = buf ? len : sizeof(s->val);
+	return uloop_add(l, s);
+}
+
+void uloop_del(struct uloop *l, struct uloop_src *s)
+{
+	struct io_uring_sqe *sqe;
+
+	s->active = false;
+	if (!s->armed || s->stale)
+		return;
+	s->stale = true;
+	sqe = uloop_sqe(l);
+	if (!sqe)
+		return;	/* completes when the fd is closed or the ring torn down */
+	io_uring_prep_cancel(sqe, s, 0);
+	io_uring_sqe_set_data64(sqe, ULOOP_TAG_NONE);
+}
+
+void uloop_signal_eventfd(struct uloop *l, int fd)
+{
+	static const uint64_t one = 1;
+	struct io_uring_sqe *sqe = uloop_sqe(l);
+
+	if (!sqe)
+		return;
+	io_uring_prep_write(sqe, fd, &one, sizeof(one), 0);
+	io_uring_sqe_set_data64(sqe, ULOOP_TAG_NONE);
+	/* Nobody waits for the result; do not let it occupy a CQE slot. */
+	sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+}
+
+void uloop_defer(struct uloop *l, struct uloop_work *w)
+{
+	if (w->queued)
+		return;
+	w->queued = true;
+	w->next = l->deferred;
+	l->deferred = w;
+}
+
+static void uloop_complete(struct uloop *l, struct io_uring_cqe *cqe)
+{
+	struct uloop_src *s = io_uring_cqe_get_data(cqe);
+	bool more = cqe->flags & IORING_CQE_F_MORE;
+
+	if (!s)
+		return;
+	if (!more) {
+		s->armed = false;
+		if (s->stale) {
+			s->stale = false;
+			if (s->active)
+				uloop_arm(l, s);
+			return;
+		}
+	}
+	if (s->stale || !s->active)
+		return;
+	if (!more && cqe->res < 0) {
+		/* A dead fd: tell the owner once and stop watching it. */
+		pr_debug("event source fd %d: %s", s->fd, strerror(-cqe->res));
+		s->active = false;
+	}
+	s->fn(s, cqe->res);
+	/* After the callback, which may have deleted or re-added the source,
+	 * and which must see a read's buffer before the next read fills it.
+	 */
+	if (s->active && !s->armed)
+		uloop_arm(l, s);
+}
+
+static void uloop_run_deferred(struct uloop *l)
+{
+	struct uloop_work *w = l->deferred;
+
+	l->deferred = NULL;
+	while (w) {
+		struct uloop_work *next = w->next;
+
+		w->queued = false;
+		w->fn(w);
+		w = next;
+	}
+}
+
+int uloop_run(struct uloop *l)
+{
+	struct io_uring_cqe *cqe;
+	unsigned int head, n;
+	int err;
+
+	while (!l->stop) {
+		if (l->deferred)
+			err = io_uring_submit(&l->ring);
+		else
+			err = io_uring_submit_and_wait(&l->ring, 1);
+		if (err < 0 && err != -EINTR && err != -EBUSY && err != -EAGAIN) {
+			pr_err("io_uring_submit: %s", strerror(-err));
+			return err;
+		}
+		n = 0;
+		io_uring_for_each_cqe(&l->ring, head, cqe) {
+			uloop_complete(l, cqe);
+			n++;
+		}
+		io_uring_cq_advance(&l->ring, n);
+		uloop_run_deferred(l);
+	}
+	return 0;
+}
+
+void uloop_stop(struct uloop *l)
+{
+	l->stop = true;
+}

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The daemon's one event loop, on io_uring: fd readiness (multishot poll),
+ * small reads (eventfd kicks, signalfd), queued eventfd signals, and deferred
+ * work for handlers that stopped at their budget. It blocks in the kernel
+ * whenever nothing is pending, so an idle daemon uses no CPU.
+ */
+#ifndef VXDP_URING_LOOP_H
+#define VXDP_URING_LOOP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <liburing.h>
+
+struct uloop;
+struct uloop_src;
+
+/* @res: poll mask for a poll source, bytes read (or -errno) for a read one. */
+typedef void (*uloop_fn)(struct uloop_src *src, int res);
+
+enum uloop_kind {
+	ULOOP_POLL,
+	ULOOP_READ,
+};
+
+/* An event source. Embed it in a structure that outlives the loop's use of
+ * it (the relay); recover the container with container_of in the callback.
+ */
+struct uloop_src {
+	uloop_fn fn;
+	int fd;
+	enum uloop_kind kind;
+	unsigned int events;	/* ULOOP_POLL */
+	void *buf;		/* ULOOP_READ */
+	unsigned int len;
+	bool active;		/* the owner wants events from fd */
+	bool armed;		/* an SQE for this source is in flight */
+	bool stale;		/* in-flight SQE is for an old fd: ignore it */
+	uint64_t val;		/* default 8-byte read buffer (eventfd) */
+};
+
+struct uloop_work {
+	void (*fn)(struct uloop_work *w);
+	struct uloop_work *next;
+	bool queued;
+};
+
+struct uloop {
+	struct io_uring ring;
+	bool stop;
+	struct uloop_work *deferred;
+};
+
+int uloop_init(struct uloop *l, unsigned int entries);
+void uloop_fini(struct uloop *l);
+
+/* Watch @fd for @events until uloop_del(). */
+int uloop_add_poll(struct uloop *l, struct uloop_src *s, int fd,
+		   unsigned int events, uloop_fn fn);
+
+/* Read @len bytes into @buf (NULL: 8 bytes into s->val) each time @fd is
+ * readable, until uloop_del(). For eventfd, timerfd and signalfd.
+ */
+int uloop_add_read(struct uloop *l, struct uloop_src *s, int fd, void *buf,
+		   unsigned int len, uloop_fn fn);
+
+/* Stop delivering events from @s. Safe to call when not added; the fd may be
+ * closed right after.
+ */
+void uloop_del(struct uloop *l, struct uloop_src *s);
+
+/* Queue an eventfd signal (write of 1); it goes to the kernel with the next
+ * submission, batched with everything else.
+ */
+void uloop_signal_eventfd(struct uloop *l, int fd);
+
+/* Run @w after this round of events, before sleeping again. */
+void uloop_defer(struct uloop *l, struct uloop_work *w);
+
+/* Until uloop_stop(). Returns 0 or a negative errno from io_uring. */
+int uloop_run(struct uloop *l);
+void uloop_stop(struct uloop *l);
+
+#endif

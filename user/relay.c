@@ -373,14 +373,18 @@ static void relay_on_conn(struct uloop_src *s, int res)
 	struct relay *r = container_of(s, struct relay, conn_src);
 	int err = res < 0 ? res : 0;
 
-	/* One poll event may stand for several queued messages. */
-	while (!err) {
+	/* One poll event may stand for several queued messages, or for none:
+	 * a multishot poll reports arrivals we may already have drained. Only
+	 * receive what is there, so a blocking read never waits for the
+	 * frontend.
+	 */
+	while (!err && relay_conn_pending(r->conn_fd)) {
 		err = vhost_user_msg_recv(r->conn_fd, &r->msg);
 		if (!err)
 			err = vhost_dev_handle_msg(&r->dev, r->conn_fd, &r->msg);
-		if (!err && !relay_conn_pending(r->conn_fd))
-			return;
 	}
+	if (!err)
+		return;
 	if (err != -ECONNRESET)
 		pr_warn("%s: dropping frontend connection: %s", r->cfg.name,
 			strerror(-err));

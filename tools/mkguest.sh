@@ -179,10 +179,13 @@ ip link set eth0 up || fail "eth0 up"
 ip addr add "$IP" dev eth0 || fail "address $IP"
 echo "VXDP-READY ip=$IP mac=$(cat /sys/class/net/eth0/address) script=$SCRIPT"
 
+# a ping run's deadline: its nominal length + 5 s
+DEADLINE=$(awk -v c="$COUNT" -v i="$INTERVAL" 'BEGIN { printf "%d", c * i + 5.5 }')
+
 # warmup: first reply from the peer (ARP through the relay included)
 warmup() {
 	t=0
-	while [ $t -lt 10 ]; do
+	while [ $t -lt 5 ]; do
 		t=$((t + 1))
 		if ping -c 1 -W 2 "$PEER" >/dev/null 2>&1; then
 			echo "VXDP-RESULT warmup ok=1 tries=$t"
@@ -196,7 +199,7 @@ warmup() {
 # ping_run NAME SIZE: COUNT pings of SIZE data bytes to the peer
 ping_run() {
 	out=/tmp/ping.$1
-	ping -c "$COUNT" -i "$INTERVAL" -s "$2" -w $((COUNT + 10)) "$PEER" >$out 2>&1
+	ping -c "$COUNT" -i "$INTERVAL" -s "$2" -w "$DEADLINE" "$PEER" >$out 2>&1
 	rc=$?
 	echo "VXDP-BEGIN $1"
 	cat $out

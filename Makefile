@@ -6,13 +6,17 @@
 #   make demo       deps + build + a guest pinging through the relay
 #   make SANITIZE=1 ...   the same with ASan+UBSan
 
+SANITIZE ?= 0
+# Sanitized objects live apart so switching SANITIZE never mixes them.
+ifeq ($(SANITIZE),1)
+BUILD    ?= build/sanitize
+else
 BUILD    ?= build
+endif
 CC       ?= gcc
 CLANG    ?= clang
 BPFTOOL  ?= bpftool
-SANITIZE ?= 0
 
-ARCH_INC := /usr/include/$(shell $(CC) -dumpmachine 2>/dev/null || echo x86_64-linux-gnu)
 
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \

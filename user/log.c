@@ -2,6 +2,7 @@
 /* Levelled logging to stderr. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include "log.h"
@@ -12,18 +13,31 @@ static const char *const level_names[] = {
 	"emerg", "alert", "crit", "error", "warning", "notice", "info", "debug",
 };
 
-void log_msg(int level, const char *fmt, ...)
+void log_vmsg(int level, const char *fmt, va_list ap)
 {
 	struct timespec ts;
-	va_list ap;
+	char line[1024];
+	size_t len;
 
 	if (level > log_level)
 		return;
+	/* One write per line, without the caller's trailing newline (libbpf
+	 * supplies one), so lines from a library read like ours.
+	 */
+	vsnprintf(line, sizeof(line), fmt, ap);
+	len = strlen(line);
+	while (len && line[len - 1] == '\n')
+		line[--len] = '\0';
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	fprintf(stderr, "[%5lld.%06ld] %s: ", (long long)ts.tv_sec,
-		ts.tv_nsec / 1000, level_names[level & 7]);
+	fprintf(stderr, "[%5lld.%06ld] %s: %s\n", (long long)ts.tv_sec,
+		ts.tv_nsec / 1000, level_names[level & 7], line);
+}
+
+void log_msg(int level, const char *fmt, ...)
+{
+	va_list ap;
+
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	log_vmsg(level, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }

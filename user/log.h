@@ -5,12 +5,14 @@
 #ifndef VXDP_LOG_H
 #define VXDP_LOG_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <syslog.h>
 
 extern int log_level;
 
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void log_vmsg(int level, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 #define pr_err(...)	log_msg(LOG_ERR, __VA_ARGS__)
 #define pr_warn(...)	log_msg(LOG_WARNING, __VA_ARGS__)

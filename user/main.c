@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
+#include <bpf/libbpf.h>
 
 #include "config.h"
 #include "kcheck.h"
@@ -121,6 +122,15 @@ static int parse_args(struct vxdp_daemon *d, int argc, char **argv)
 	return 0;
 }
 
+/* libbpf's messages in our format; its warnings are often expected (a probe
+ * failing), so they are info unless they are ours to report.
+ */
+static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	log_vmsg(level == LIBBPF_DEBUG ? LOG_DEBUG : LOG_INFO, fmt, ap);
+	return 0;
+}
+
 static void on_signal(struct uloop_src *s, int res)
 {
 	struct vxdp_daemon *d = (struct vxdp_daemon *)((char *)s -
@@ -158,6 +168,7 @@ int main(int argc, char **argv)
 
 	if (parse_args(&d, argc, argv))
 		return EXIT_USAGE;
+	libbpf_set_print(libbpf_log);
 	if (kcheck_run())
 		return EXIT_FAILURE;
 

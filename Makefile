@@ -103,4 +103,7 @@ bench: deps all
 clean:
 	rm -rf $(BUILD)
 
+# libFuzzer targets and their bounded runs (selftests/fuzz/).
+-include selftests/fuzz/fuzz.mk
+
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -730,7 +730,10 @@ testpmd_start()
 # testpmd_stop LOG PREFIX - SIGINT, await its exit (it prints its final
 # forward statistics), remove its runtime files. Sets TESTPMD_SECS (time it
 # was forwarding), TESTPMD_RX/TESTPMD_TX (accumulated forward statistics)
-# and TESTPMD_PEAK_PPS (highest Rx-pps of its periodic port statistics).
+# TESTPMD_PEAK_PPS (highest Rx-pps of its periodic port statistics) and
+# TESTPMD_RX_PPS/TESTPMD_TX_PPS (mean of those 1 s samples). Rates come from
+# the samples: testpmd notices SIGINT only at its next stats tick, so its
+# totals cover up to a second more than TESTPMD_SECS.
 testpmd_stop()
 {
 	local log=$1 prefix=$2 clean=$TMPD/testpmd.clean
@@ -746,5 +749,10 @@ testpmd_stop()
 	[ -n "$TESTPMD_RX" ] || TESTPMD_RX=$(sed -n 's/.*RX-packets: *\([0-9]*\).*/\1/p' "$clean" | tail -n 1)
 	[ -n "$TESTPMD_TX" ] || TESTPMD_TX=$(sed -n 's/.*TX-packets: *\([0-9]*\).*/\1/p' "$clean" | tail -n 1)
 	TESTPMD_PEAK_PPS=$(sed -n 's/.*Rx-pps: *\([0-9]*\).*/\1/p' "$clean" | sort -n | tail -n 1)
+	# mean of the 1 s samples, the first (start-up) one left out
+	TESTPMD_RX_PPS=$(sed -n 's/.*Rx-pps: *\([0-9]*\).*/\1/p' "$clean" |
+		awk 'NR > 1 { s += $1; n++ } END { printf "%.0f", n ? s / n : 0 }')
+	TESTPMD_TX_PPS=$(sed -n 's/.*Tx-pps: *\([0-9]*\).*/\1/p' "$clean" |
+		awk 'NR > 1 { s += $1; n++ } END { printf "%.0f", n ? s / n : 0 }')
 	: "${TESTPMD_RX:=0}" "${TESTPMD_TX:=0}" "${TESTPMD_PEAK_PPS:=0}"
 }

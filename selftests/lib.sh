@@ -190,8 +190,8 @@ vxdp_init()
 	TMPD=$(mktemp -d "/tmp/vxdp-e2e.$VXDP_ID.XXXXXX") ||
 		ktap_skip_all "cannot create a temp dir in /tmp"
 	trap vxdp_cleanup EXIT
-	trap 'exit 130' INT
-	trap 'exit 143' TERM
+	trap 'ktap_diag "interrupted (SIGINT)"; exit 130' INT
+	trap 'ktap_diag "terminated (SIGTERM)"; exit 143' TERM
 	# A netns is the minimum this suite needs from the kernel.
 	if ! ip netns add "vxdp-probe$VXDP_ID" 2>/dev/null; then
 		ktap_skip_all "kernel/privileges do not allow network namespaces"
@@ -276,9 +276,11 @@ vxdp_cleanup()
 	exit "$rc"
 }
 
-# vxdp_reap_stale - remove namespaces and pins left by earlier runs that were
-# SIGKILLed (their PID, embedded in the name, is gone). Never touches a live
-# run's resources.
+# vxdp_reap_stale - remove what earlier runs left when they were SIGKILLed
+# (their PID, embedded in every name, is gone): namespaces and whatever still
+# runs in them (every process a test starts - relay, QEMU, testpmd, iperf3 -
+# runs inside its namespaces for this reason), pins, DPDK runtime files, temp
+# dirs. Never touches a live run's resources.
 vxdp_reap_stale()
 {
 	local ns id d
@@ -297,6 +299,19 @@ vxdp_reap_stale()
 	for d in "$VXDP_PIN_ROOT"/vxvf[0-9]*; do
 		[ -d "$d" ] || continue
 		id=${d##*/vxvf}
+		case $id in *[!0-9]*) continue ;; esac
+		[ -d "/proc/$id" ] || rm -rf "$d"
+	done
+	for d in /var/run/dpdk/vxdpt[0-9]*; do
+		[ -d "$d" ] || continue
+		id=${d##*/vxdpt}
+		case $id in *[!0-9]*) continue ;; esac
+		[ -d "/proc/$id" ] || dpdk_cleanup_prefix "vxdpt$id"
+	done
+	for d in /tmp/vxdp-e2e.[0-9]*.*; do
+		[ -d "$d" ] || continue
+		id=${d#/tmp/vxdp-e2e.}
+		id=${id%%.*}
 		case $id in *[!0-9]*) continue ;; esac
 		[ -d "/proc/$id" ] || rm -rf "$d"
 	done
@@ -568,7 +583,9 @@ guest_boot()
 	shift 3
 	GUEST_LOG=$log
 	: >"$log"
-	vxdp_bg "$TMPD/qemu.out" qemu-system-x86_64 \
+	# QEMU needs no network of its own (the vhost-user socket is a path);
+	# it runs in the relay netns only so a leftover can be found and reaped.
+	vxdp_bg "$TMPD/qemu.out" ip netns exec "$NS_RELAY" qemu-system-x86_64 \
 		-machine pc -accel tcg -cpu max -smp 1 -m 512 \
 		-object memory-backend-memfd,id=mem,size=512M,share=on \
 		-numa node,memdev=mem \
@@ -714,7 +731,8 @@ testpmd_start()
 
 	shift 3
 	vxdp_on_cleanup "dpdk_cleanup_prefix $prefix"
-	vxdp_bg "$log" dpdk-testpmd -l 0,1 --main-lcore 0 --no-pci \
+	# in the relay netns only so that a leftover can be found and reaped
+	vxdp_bg "$log" ip netns exec "$NS_RELAY" dpdk-testpmd -l 0,1 --main-lcore 0 --no-pci \
 		--file-prefix "$prefix" -m 256 --single-file-segments \
 		--vdev "net_virtio_user0,path=$sock,queues=1" -- \
 		--total-num-mbufs=8192 --stats-period 1 "$@"

@@ -268,6 +268,7 @@ vxdp_cleanup()
 	# 6. temp dir (VXDP_KEEP_TMP=1 keeps logs for a post-mortem)
 	if [ -n "$TMPD" ] && [ -d "$TMPD" ]; then
 		if [ "${VXDP_KEEP_TMP:-0}" = 1 ]; then
+			touch "$TMPD/.kept"	# vxdp_reap_stale leaves it alone
 			echo "# logs kept in $TMPD"
 		else
 			rm -rf "$TMPD"
@@ -288,8 +289,10 @@ vxdp_reap_stale()
 	for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
 		case $ns in
 		vxdp-[rp][0-9]*) id=${ns#vxdp-?} ;;
+		vxdp-probe[0-9]*) id=${ns#vxdp-probe} ;;
 		*) continue ;;
 		esac
+		case $id in *[!0-9]*) continue ;; esac
 		[ -d "/proc/$id" ] && continue
 		for d in $(ip netns pids "$ns" 2>/dev/null); do
 			kill -KILL "$d" 2>/dev/null
@@ -309,7 +312,7 @@ vxdp_reap_stale()
 		[ -d "/proc/$id" ] || dpdk_cleanup_prefix "vxdpt$id"
 	done
 	for d in /tmp/vxdp-e2e.[0-9]*.*; do
-		[ -d "$d" ] || continue
+		[ -d "$d" ] && [ ! -e "$d/.kept" ] || continue
 		id=${d#/tmp/vxdp-e2e.}
 		id=${id%%.*}
 		case $id in *[!0-9]*) continue ;; esac

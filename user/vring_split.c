@@ -80,17 +80,15 @@ static void read_desc(const uint8_t *table, uint16_t i, struct vring_desc *d)
 	barrier();
 }
 
-/* Append one data descriptor to the chain, split at region boundaries.
+/* Append one data buffer to the chain, split at region boundaries.
  * A zero-length one adds no iov and its address is never looked at.
  */
-static int chain_add(struct vq_chain *c, const struct guest_mem *mem,
-		     const struct vring_desc *d)
+int vq_chain_add(struct vq_chain *c, const struct guest_mem *mem,
+		 uint64_t addr, uint32_t len, bool write)
 {
-	bool write = d->flags & VRING_DESC_F_WRITE;
-	uint64_t addr = d->addr;
-	uint64_t left = d->len;
+	uint64_t left = len;
 
-	if (d->len > VQ_CHAIN_MAX_LEN - c->out_len - c->in_len)
+	if (len > VQ_CHAIN_MAX_LEN - c->out_len - c->in_len)
 		return -EIO;
 	/* guest_mem has no region ending at 2^64, so walking the regions
 	 * would refuse this too; say it here rather than rely on that.
@@ -98,9 +96,9 @@ static int chain_add(struct vq_chain *c, const struct guest_mem *mem,
 	if (left > UINT64_MAX - addr)
 		return -EIO;
 	if (write)
-		c->in_len += d->len;
+		c->in_len += len;
 	else
-		c->out_len += d->len;
+		c->out_len += len;
 
 	while (left) {
 		uint64_t part = left;
@@ -176,7 +174,8 @@ static int chain_walk(struct vring_split *vq, const struct guest_mem *mem,
 			seen_write = true;
 		else if (seen_write)
 			return -EIO;
-		err = chain_add(c, mem, &d);
+		err = vq_chain_add(c, mem, d.addr, d.len,
+				   d.flags & VRING_DESC_F_WRITE);
 		if (err)
 			return err;
 

@@ -102,6 +102,14 @@ bool vring_split_notify_enable(struct vring_split *vq);
 /* Tell the guest kicks are not needed (we are polling the ring anyway). */
 void vring_split_notify_disable(struct vring_split *vq);
 
+/* Append the guest buffer [@addr, @addr + @len) to @c as device-readable or
+ * -writable iovs, split at guest memory region boundaries. Enforces the
+ * chain caps (VQ_CHAIN_MAX_IOV, 16 MiB in total) and address bounds; -EIO
+ * when the buffer breaks them. Shared with the packed ring.
+ */
+int vq_chain_add(struct vq_chain *c, const struct guest_mem *mem,
+		 uint64_t addr, uint32_t len, bool write);
+
 /* Copy @len bytes from @src into the device-writable part of @c starting at
  * byte @off of that part. Returns bytes copied (short when the chain is).
  */

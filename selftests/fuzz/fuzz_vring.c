@@ -1,0 +1,380 @@
+// SPDX-License-Identifier: GPL-2.0
+/* libFuzzer target for the split virtqueue walker: the input is a guest
+ * memory image holding a ring, plus a few bytes choosing its shape and a
+ * script of device operations to run over it.
+ *
+ * Input layout (little endian):
+ *   struct fz_hdr, then hdr.nops script bytes, then the memory image.
+ * The image is copied into one or two malloc'd buffers of exactly its size,
+ * so ASan reports any access the walker makes outside guest memory; on top
+ * of that every popped chain is checked against what the API promises.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "guest_mem.h"
+#include "log.h"
+#include "vring_split.h"
+
+struct fz_hdr {
+	uint8_t qlog;		/* queue size is 1 << (qlog % 16) */
+	uint8_t flags;		/* FZ_F_* */
+	uint16_t base;		/* SET_VRING_BASE */
+	uint16_t desc_off;	/* ring parts: byte offsets into the image */
+	uint16_t avail_off;
+	uint16_t used_off;
+	uint16_t split;		/* with FZ_F_TWO_REGIONS: size of region 0 */
+	uint8_t gpa_page;	/* region 0 starts at gpa_page << 12 */
+	uint8_t nops;		/* script bytes following the header */
+} __attribute__((packed));
+
+#define FZ_F_EVENT_IDX		0x01
+#define FZ_F_INDIRECT		0x02
+#define FZ_F_TWO_REGIONS	0x04
+#define FZ_F_GPA_GAP		0x08	/* region 1 not right after region 0 */
+#define FZ_F_GPA_TOP		0x10	/* region 1 just below 2^64 */
+
+/* Frontend virtual addresses: the image is contiguous here, so ring offsets
+ * in the header do not depend on the split.
+ */
+#define FZ_UVA		0x7f0000000000ull
+#define FZ_GPA_GAP	0x100000ull
+
+/* Script operations: op byte = arg << 3 | op. */
+enum {
+	OP_POP,
+	OP_READ,
+	OP_WRITE,
+	OP_PUSH,
+	OP_FLUSH,		/* flush + should_notify */
+	OP_NOTIFY,		/* arg & 1: enable, else disable */
+	OP_UNPOP,
+	OP_GUEST,		/* the guest moves avail->idx or its flags */
+};
+
+/* Without a script: what the relay does for each frame. */
+static const uint8_t default_ops[] = {
+	OP_POP, OP_READ | 8 << 3, OP_WRITE | 5 << 3, OP_PUSH | 1 << 3,
+	OP_FLUSH, OP_NOTIFY | 1 << 3,
+};
+
+#define FZ_MAX_STEPS	512
+#define FZ_MAX_OUTSTANDING 64
+
+struct fz {
+	struct guest_mem mem;
+	struct vring_split vq;
+	uint8_t *buf[2];
+	size_t len[2];
+	/* Popped chains not yet pushed, oldest first. */
+	struct vq_chain chain[FZ_MAX_OUTSTANDING];
+	unsigned int first, count;
+};
+
+static void fail(const char *what)
+{
+	fprintf(stderr, "fuzz_vring: invariant broken: %s\n", what);
+	abort();
+}
+
+static bool in_buf(const struct fz *f, const uint8_t *p, size_t len)
+{
+	unsigned int i;
+
+	for (i = 0; i < 2; i++) {
+		if (f->buf[i] && p >= f->buf[i] &&
+		    len <= f->len[i] && (size_t)(p - f->buf[i]) <= f->len[i] - len)
+			return true;
+	}
+	return false;
+}
+
+/* What vring_split_pop() promises about a chain it returns. */
+static void check_chain(const struct fz *f, const struct vq_chain *c)
+{
+	uint64_t out = 0, in = 0;
+	unsigned int i;
+
+	if (c->head >= f->vq.num)
+		fail("head outside the ring");
+	if (c->niov > VQ_CHAIN_MAX_IOV || c->nout > c->niov)
+		fail("iov counts");
+	for (i = 0; i < c->niov; i++) {
+		if (!c->iov[i].len)
+			fail("empty iov");
+		if (!in_buf(f, c->iov[i].base, c->iov[i].len))
+			fail("iov outside guest memory");
+		if (i < c->nout)
+			out += c->iov[i].len;
+		else
+			in += c->iov[i].len;
+	}
+	if (out != c->out_len || in != c->in_len)
+		fail("chain lengths do not add up");
+	if (out + in > (1u << 24))
+		fail("chain longer than the cap");
+}
+
+static struct vq_chain *newest(struct fz *f)
+{
+	if (!f->count)
+		return NULL;
+	return &f->chain[(f->first + f->count - 1) % FZ_MAX_OUTSTANDING];
+}
+
+static void op_pop(struct fz *f)
+{
+	uint16_t before = f->vq.last_avail_idx;
+	bool was_broken = f->vq.broken;
+	struct vq_chain *c;
+	int err;
+
+	if (f->count == FZ_MAX_OUTSTANDING)
+		return;
+	c = &f->chain[(f->first + f->count) % FZ_MAX_OUTSTANDING];
+	err = vring_split_pop(&f->vq, &f->mem, c);
+	if (!err) {
+		pr_debug("chain %u: %u iovs, out %u in %u", c->head, c->niov,
+			 c->out_len, c->in_len);
+		if (was_broken || f->vq.last_avail_idx != (uint16_t)(before + 1))
+			fail("pop succeeded oddly");
+		check_chain(f, c);
+		f->count++;
+		return;
+	}
+	pr_debug("pop: %s", strerror(-err));
+	if (err != -EAGAIN && err != -EIO)
+		fail("pop error code");
+	if (f->vq.last_avail_idx != before)
+		fail("failed pop moved last_avail_idx");
+	if (err == -EIO && !f->vq.broken)
+		fail("-EIO without marking the ring broken");
+	if (was_broken && err != -EIO)
+		fail("broken ring popped");
+}
+
+static void op_read(struct fz *f, unsigned int arg)
+{
+	const struct vq_chain *c = newest(f);
+	uint8_t tmp[256];
+	size_t off = arg * 8, n, want;
+
+	if (!c)
+		return;
+	n = vq_chain_read(c, off, tmp, sizeof(tmp));
+	want = off < c->out_len ? c->out_len - off : 0;
+	if (n != (want < sizeof(tmp) ? want : sizeof(tmp)))
+		fail("vq_chain_read length");
+}
+
+static void op_write(struct fz *f, unsigned int arg)
+{
+	const struct vq_chain *c = newest(f);
+	uint8_t tmp[8 * 40 + 12];
+	size_t off = (arg & 3) * 12, len = (arg >> 2) * 40 + 12, n, want;
+
+	if (!c)
+		return;
+	memset(tmp, 0xa5, sizeof(tmp));
+	n = vq_chain_write(c, off, tmp, len);
+	want = off < c->in_len ? c->in_len - off : 0;
+	if (n != (want < len ? want : len))
+		fail("vq_chain_write length");
+}
+
+static void op_push(struct fz *f, unsigned int arg)
+{
+	const struct vq_chain *c;
+
+	if (!f->count)
+		return;
+	c = &f->chain[f->first];
+	vring_split_push(&f->vq, c->head, arg ? c->in_len : 0);
+	f->first = (f->first + 1) % FZ_MAX_OUTSTANDING;
+	f->count--;
+}
+
+static void op_unpop(struct fz *f, unsigned int arg)
+{
+	unsigned int n = (arg & 3) + 1;
+
+	if (n > f->count)
+		n = f->count;
+	vring_split_unpop(&f->vq, n);
+	f->count -= n;
+	(void)vring_split_avail(&f->vq);
+}
+
+/* The guest publishes more (possibly bogus) entries or flips its
+ * notification controls between our operations.
+ */
+static void op_guest(struct fz *f, unsigned int arg)
+{
+	struct vring_avail *avail = f->vq.avail;
+
+	switch (arg & 3) {
+	case 0:
+		avail->idx += (arg >> 2) + 1;
+		break;
+	case 1:
+		avail->flags ^= VRING_AVAIL_F_NO_INTERRUPT;
+		break;
+	case 2:
+		/* used_event */
+		avail->ring[f->vq.num] = f->vq.used_idx + (arg >> 2);
+		break;
+	default:
+		avail->idx = f->vq.last_avail_idx + (arg >> 2);
+		break;
+	}
+}
+
+static void run(struct fz *f, const uint8_t *ops, unsigned int nops)
+{
+	unsigned int step;
+
+	for (step = 0; step < FZ_MAX_STEPS; step++) {
+		uint8_t op = ops[step % nops];
+		unsigned int arg = op >> 3;
+
+		/* Once the ring is empty or broken, finish the script once
+		 * (pushes and notifications on such a ring must stay safe)
+		 * and stop.
+		 */
+		if (step >= nops && step % nops == 0 &&
+		    (f->vq.broken || !vring_split_avail(&f->vq)))
+			break;
+		switch (op & 7) {
+		case OP_POP:
+			op_pop(f);
+			break;
+		case OP_READ:
+			op_read(f, arg);
+			break;
+		case OP_WRITE:
+			op_write(f, arg);
+			break;
+		case OP_PUSH:
+			op_push(f, arg);
+			break;
+		case OP_FLUSH:
+			vring_split_flush(&f->vq);
+			(void)vring_split_should_notify(&f->vq);
+			break;
+		case OP_NOTIFY:
+			if (arg & 1)
+				(void)vring_split_notify_enable(&f->vq);
+			else
+				vring_split_notify_disable(&f->vq);
+			break;
+		case OP_UNPOP:
+			op_unpop(f, arg);
+			break;
+		default:
+			op_guest(f, arg);
+			break;
+		}
+	}
+	/* Hand everything back, as the relay does before it sleeps. */
+	while (f->count)
+		op_push(f, 1);
+	vring_split_flush(&f->vq);
+	(void)vring_split_should_notify(&f->vq);
+	(void)vring_split_notify_enable(&f->vq);
+}
+
+static int setup_mem(struct fz *f, const struct fz_hdr *h,
+		     const uint8_t *img, size_t len)
+{
+	uint64_t gpa0 = (uint64_t)h->gpa_page << 12, gpa1;
+	size_t split = len;
+
+	if ((h->flags & FZ_F_TWO_REGIONS) && h->split && h->split < len)
+		split = h->split;
+	f->len[0] = split;
+	f->len[1] = len - split;
+	f->buf[0] = malloc(f->len[0]);
+	f->buf[1] = f->len[1] ? malloc(f->len[1]) : NULL;
+	if (!f->buf[0] || (f->len[1] && !f->buf[1]))
+		return -ENOMEM;
+	memcpy(f->buf[0], img, f->len[0]);
+	if (f->len[1])
+		memcpy(f->buf[1], img + split, f->len[1]);
+
+	guest_mem_init(&f->mem);
+	if (guest_mem_add_ptr(&f->mem, gpa0, f->len[0], FZ_UVA, f->buf[0]))
+		return -EINVAL;
+	if (!f->len[1])
+		return 0;
+	if (h->flags & FZ_F_GPA_TOP)
+		gpa1 = (UINT64_MAX - f->len[1]) & ~0xfffull;
+	else
+		gpa1 = gpa0 + split + (h->flags & FZ_F_GPA_GAP ? FZ_GPA_GAP : 0);
+	return guest_mem_add_ptr(&f->mem, gpa1, f->len[1], FZ_UVA + split,
+				 f->buf[1]);
+}
+
+static struct fz fz;
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	log_level = getenv("VXDP_FUZZ_DEBUG") ? LOG_DEBUG : LOG_EMERG;
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct fz *f = &fz;
+	const uint8_t *ops = default_ops;
+	unsigned int nops = sizeof(default_ops);
+	void *desc, *avail, *used;
+	struct fz_hdr h;
+	uint16_t num;
+
+	if (size < sizeof(h))
+		return -1;
+	memcpy(&h, data, sizeof(h));
+	data += sizeof(h);
+	size -= sizeof(h);
+	if (h.nops) {
+		if (size < h.nops)
+			return -1;
+		ops = data;
+		nops = h.nops;
+		data += h.nops;
+		size -= h.nops;
+	}
+	if (!size)
+		return -1;
+
+	memset(f, 0, sizeof(*f));
+	if (setup_mem(f, &h, data, size))
+		goto out;
+
+	num = 1u << (h.qlog % 16);
+	desc = guest_mem_uva(&f->mem, FZ_UVA + h.desc_off,
+			     vring_split_desc_size(num));
+	avail = guest_mem_uva(&f->mem, FZ_UVA + h.avail_off,
+			      vring_split_avail_size(num));
+	used = guest_mem_uva(&f->mem, FZ_UVA + h.used_off,
+			     vring_split_used_size(num));
+	/* Rings that are not wholly guest memory are refused before they
+	 * reach the walker (vhost_user_dev does the same translation).
+	 */
+	if (!desc || !avail || !used)
+		goto out;
+	if (vring_split_init(&f->vq, num, desc, avail, used, h.base,
+			     h.flags & FZ_F_EVENT_IDX, h.flags & FZ_F_INDIRECT))
+		goto out;
+	run(f, ops, nops);
+out:
+	guest_mem_reset(&f->mem);
+	free(f->buf[0]);
+	free(f->buf[1]);
+	return 0;
+}

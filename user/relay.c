@@ -40,6 +40,7 @@ static const uint64_t relay_features =
 	(1ull << VIRTIO_NET_F_MRG_RXBUF) |
 	(1ull << VIRTIO_RING_F_EVENT_IDX) |
 	(1ull << VIRTIO_RING_F_INDIRECT_DESC) |
+	(1ull << VIRTIO_F_RING_PACKED) |
 	(1ull << VHOST_USER_F_PROTOCOL_FEATURES);
 
 static const uint64_t relay_protocol_features =
@@ -55,20 +56,18 @@ static unsigned int relay_hdr_len(const struct relay *r)
 }
 
 /* The vring if the datapath may touch it now. */
-static struct vring_split *relay_vring(struct relay *r, unsigned int q)
+static struct virtqueue *relay_vring(struct relay *r, unsigned int q)
 {
 	struct vhost_vring *vq = &r->dev.vq[q];
 
-	if (!vhost_vring_ready(vq) || vq->vr.broken)
-		return NULL;
-	return &vq->vr;
+	return vhost_vring_ready(vq) ? &vq->vr : NULL;
 }
 
 static void relay_notify(struct relay *r, unsigned int q)
 {
 	struct vhost_vring *vq = &r->dev.vq[q];
 
-	if (vring_split_should_notify(&vq->vr) && vq->callfd >= 0)
+	if (vq_should_notify(&vq->vr) && vq->callfd >= 0)
 		uloop_signal_eventfd(r->loop, vq->callfd);
 }
 
@@ -105,7 +104,7 @@ static void relay_rx_write(const struct relay *r, const struct vq_chain *c,
  * frame is dropped, the buffers stay); -EIO when the ring is broken. Nothing
  * is consumed from the ring unless it returns 0.
  */
-static int relay_rx_one(struct relay *r, struct vring_split *vr,
+static int relay_rx_one(struct relay *r, struct virtqueue *vr,
 			const struct xsk_pkt *pkt)
 {
 	struct virtio_net_hdr_mrg_rxbuf hdr = {
@@ -114,7 +113,7 @@ static int relay_rx_one(struct relay *r, struct vring_split *vr,
 	};
 	bool mrg = vhost_dev_has_feature(&r->dev, VIRTIO_NET_F_MRG_RXBUF);
 	size_t total = r->hdr_len + pkt->len, done = 0;
-	uint16_t heads[RX_MAX_BUFS];
+	uint16_t heads[RX_MAX_BUFS], ndescs[RX_MAX_BUFS];
 	uint32_t lens[RX_MAX_BUFS];
 	unsigned int n = 0, i;
 	int err;
@@ -127,13 +126,13 @@ static int relay_rx_one(struct relay *r, struct vring_split *vr,
 			err = -EMSGSIZE;
 			goto unpop;
 		}
-		err = vring_split_pop(vr, &r->dev.mem, c);
+		err = vq_pop(vr, &r->dev.mem, c);
 		if (err)
 			goto unpop;
 		n++;
 		if (!c->in_len) {
 			/* A read-only buffer on the rx queue: nothing sane to do. */
-			vr->broken = true;
+			vq_set_broken(vr);
 			err = -EIO;
 			goto unpop;
 		}
@@ -144,6 +143,7 @@ static int relay_rx_one(struct relay *r, struct vring_split *vr,
 		len = c->in_len < total - done ? c->in_len : total - done;
 		relay_rx_write(r, c, &hdr, pkt, done, len);
 		heads[n - 1] = c->head;
+		ndescs[n - 1] = c->ndesc;
 		lens[n - 1] = len;
 		done += len;
 	}
@@ -155,17 +155,17 @@ static int relay_rx_one(struct relay *r, struct vring_split *vr,
 			       &nb, sizeof(nb));
 	}
 	for (i = 0; i < n; i++)
-		vring_split_push(vr, heads[i], lens[i]);
+		vq_push(vr, heads[i], lens[i], ndescs[i]);
 	return 0;
 unpop:
-	vring_split_unpop(vr, n);
+	vq_unpop(vr, n);
 	return err;
 }
 
 /* VF -> guest. Returns true when the budget ran out with frames left. */
 static bool relay_vf_to_guest(struct relay *r)
 {
-	struct vring_split *vr = relay_vring(r, VQ_RX);
+	struct virtqueue *vr = relay_vring(r, VQ_RX);
 	struct xsk_pkt pkts[RELAY_BATCH];
 	unsigned int budget = RELAY_BUDGET;
 
@@ -198,7 +198,7 @@ static bool relay_vf_to_guest(struct relay *r)
 			r->st.to_guest_bytes += pkts[done].len;
 		}
 		if (delivered) {
-			vring_split_flush(vr);
+			vq_flush(vr);
 			relay_notify(r, VQ_RX);
 		}
 		if (err == -EIO) {
@@ -214,7 +214,7 @@ static bool relay_vf_to_guest(struct relay *r)
 			 * ring (and the kernel drops beyond it) until the guest
 			 * kicks us with more.
 			 */
-			if (!vring_split_notify_enable(vr))
+			if (!vq_notify_enable(vr))
 				return false;
 			continue;
 		}
@@ -226,7 +226,7 @@ static bool relay_vf_to_guest(struct relay *r)
 /* Guest -> VF. Returns true when there is more to do right away. */
 static bool relay_guest_to_vf(struct relay *r)
 {
-	struct vring_split *vr = relay_vring(r, VQ_TX);
+	struct virtqueue *vr = relay_vring(r, VQ_TX);
 	uint32_t room = xsk_port_frame_room(r->port);
 	struct xsk_pkt pkts[RELAY_BATCH];
 	struct vq_chain *c = &r->tx_chain;
@@ -249,11 +249,11 @@ static bool relay_guest_to_vf(struct relay *r)
 		while (used < m) {
 			uint32_t len;
 
-			err = vring_split_pop(vr, &r->dev.mem, c);
+			err = vq_pop(vr, &r->dev.mem, c);
 			if (err)
 				break;
 			popped++;
-			vring_split_push(vr, c->head, 0);
+			vq_push(vr, c->head, 0, c->ndesc);
 			if (c->out_len < r->hdr_len + ETH_HLEN ||
 			    c->out_len - r->hdr_len > room) {
 				r->st.drop_guest_tx++;
@@ -268,7 +268,7 @@ static bool relay_guest_to_vf(struct relay *r)
 		}
 		xsk_port_tx_submit(r->port, pkts, m, used);
 		if (popped) {
-			vring_split_flush(vr);
+			vq_flush(vr);
 			relay_notify(r, VQ_TX);
 		}
 		if (err == -EIO) {
@@ -276,7 +276,7 @@ static bool relay_guest_to_vf(struct relay *r)
 			return false;
 		}
 		if (err == -EAGAIN) {
-			if (vring_split_notify_enable(vr))
+			if (vq_notify_enable(vr))
 				continue;
 			return xsk_port_tx_pending(r->port);
 		}
@@ -323,8 +323,15 @@ static void relay_vring_changed(struct vhost_dev *d, unsigned int q)
 		uloop_del(r->loop, kick);
 		return;
 	}
-	if (!kick->active || kick->fd != vq->kickfd)
+	if (!kick->active || kick->fd != vq->kickfd) {
 		uloop_add_read(r->loop, kick, vq->kickfd, NULL, 0, relay_on_kick);
+		pr_info("%s: %s queue running: %u entries, %s ring%s%s%s", r->cfg.name,
+			q == VQ_RX ? "rx" : "tx", vq->num,
+			vq->vr.packed ? "packed" : "split",
+			vhost_dev_has_feature(d, VIRTIO_NET_F_MRG_RXBUF) ? ", mrg_rxbuf" : "",
+			vhost_dev_has_feature(d, VIRTIO_RING_F_EVENT_IDX) ? ", event_idx" : "",
+			vhost_dev_has_feature(d, VIRTIO_RING_F_INDIRECT_DESC) ? ", indirect" : "");
+	}
 	if (q == VQ_RX)
 		r->rx_broken_logged = false;
 	else
@@ -332,7 +339,7 @@ static void relay_vring_changed(struct vhost_dev *d, unsigned int q)
 	/* The guest may have queued work before the ring ran, and with
 	 * event_idx it kicks only if we asked: ask, then look.
 	 */
-	vring_split_notify_enable(&vq->vr);
+	vq_notify_enable(&vq->vr);
 	uloop_defer(r->loop, &r->work);
 }
 

@@ -22,12 +22,11 @@
 	 (1ull << VHOST_USER_PROTOCOL_F_STATUS))
 
 /* Device features that need vhost-user support we do not have: dirty
- * logging (migration), an IOTLB, and packed rings (vring_split only).
+ * logging (migration) and an IOTLB.
  */
 #define VHOST_DEV_FEATURES_UNIMPL					\
 	((1ull << VHOST_F_LOG_ALL) |					\
-	 (1ull << VIRTIO_F_ACCESS_PLATFORM) |				\
-	 (1ull << VIRTIO_F_RING_PACKED))
+	 (1ull << VIRTIO_F_ACCESS_PLATFORM))
 
 /* virtio-net without VIRTIO_NET_F_MQ: one rx/tx pair. */
 #define VHOST_DEV_QUEUE_PAIRS 1
@@ -125,14 +124,20 @@ static int vring_translate(const struct vhost_dev *d,
 			   const struct vhost_vring *vq, uint16_t num,
 			   void **desc, void **avail, void **used)
 {
+	bool packed = vhost_dev_has_feature(d, VIRTIO_F_RING_PACKED);
+
 	if (!vq->addr_set || !num)
 		return -EINVAL;
+	/* Packed rings: "avail" is the driver event area, "used" the device's. */
 	*desc = guest_mem_uva(&d->mem, vq->addr.desc_user_addr,
-			      vring_split_desc_size(num));
+			      packed ? vring_packed_desc_size(num) :
+				       vring_split_desc_size(num));
 	*avail = guest_mem_uva(&d->mem, vq->addr.avail_user_addr,
-			       vring_split_avail_size(num));
+			       packed ? vring_packed_event_size() :
+					vring_split_avail_size(num));
 	*used = guest_mem_uva(&d->mem, vq->addr.used_user_addr,
-			      vring_split_used_size(num));
+			      packed ? vring_packed_event_size() :
+				       vring_split_used_size(num));
 	if (!*desc || !*avail || !*used)
 		return -EFAULT;
 	return 0;
@@ -152,6 +157,26 @@ static void log_ring_error(const struct vhost_dev *d, unsigned int idx,
 			!vq->num ? "no ring size" : "misaligned ring");
 }
 
+static int vq_init(const struct vhost_dev *d, struct virtqueue *vr,
+		   uint16_t num, void *desc, void *avail, void *used,
+		   uint32_t base)
+{
+	bool event_idx = vhost_dev_has_feature(d, VIRTIO_RING_F_EVENT_IDX);
+	bool indirect = vhost_dev_has_feature(d, VIRTIO_RING_F_INDIRECT_DESC);
+
+	vr->packed = vhost_dev_has_feature(d, VIRTIO_F_RING_PACKED);
+	if (vr->packed)
+		return vring_packed_init(&vr->pk, num, desc, avail, used, base,
+					 event_idx, indirect);
+	return vring_split_init(&vr->split, num, desc, avail, used, base,
+				event_idx, indirect);
+}
+
+static uint16_t vq_num(const struct virtqueue *vr)
+{
+	return vr->packed ? vr->pk.num : vr->split.num;
+}
+
 /* Start ring @idx from its stored size, addresses and base. */
 static int vring_start(struct vhost_dev *d, unsigned int idx)
 {
@@ -161,10 +186,7 @@ static int vring_start(struct vhost_dev *d, unsigned int idx)
 
 	err = vring_translate(d, vq, vq->num, &desc, &avail, &used);
 	if (!err)
-		err = vring_split_init(&vq->vr, vq->num, desc, avail, used,
-				       vq->base,
-				       vhost_dev_has_feature(d, VIRTIO_RING_F_EVENT_IDX),
-				       vhost_dev_has_feature(d, VIRTIO_RING_F_INDIRECT_DESC));
+		err = vq_init(d, &vq->vr, vq->num, desc, avail, used, vq->base);
 	if (err) {
 		log_ring_error(d, idx, vq, err);
 		return err;
@@ -186,22 +208,27 @@ static int vring_start(struct vhost_dev *d, unsigned int idx)
 static int vring_remap(struct vhost_dev *d, unsigned int idx)
 {
 	struct vhost_vring *vq = &d->vq[idx];
-	struct vring_split check;
+	struct virtqueue check;
 	void *desc, *avail, *used;
 	int err;
 
-	err = vring_translate(d, vq, vq->vr.num, &desc, &avail, &used);
-	/* vring_split_init() on a scratch ring checks the alignments. */
+	err = vring_translate(d, vq, vq_num(&vq->vr), &desc, &avail, &used);
+	/* Initialising a scratch ring checks the alignments. */
 	if (!err)
-		err = vring_split_init(&check, vq->vr.num, desc, avail, used,
-				       0, false, false);
+		err = vq_init(d, &check, vq_num(&vq->vr), desc, avail, used, 0);
 	if (err) {
 		log_ring_error(d, idx, vq, err);
 		return err;
 	}
-	vq->vr.desc = desc;
-	vq->vr.avail = avail;
-	vq->vr.used = used;
+	if (vq->vr.packed) {
+		vq->vr.pk.desc = desc;
+		vq->vr.pk.driver_event = avail;
+		vq->vr.pk.device_event = used;
+	} else {
+		vq->vr.split.desc = desc;
+		vq->vr.split.avail = avail;
+		vq->vr.split.used = used;
+	}
 	return 0;
 }
 
@@ -211,7 +238,8 @@ static int vring_remap(struct vhost_dev *d, unsigned int idx)
  */
 static void vring_save_base(struct vhost_vring *vq)
 {
-	vq->base = vq->vr.last_avail_idx;
+	vq->base = vq->vr.packed ? vring_packed_base(&vq->vr.pk) :
+				   vq->vr.split.last_avail_idx;
 }
 
 /* Stop every ring and drop fds and memory. @keep_conn keeps what belongs to
@@ -380,7 +408,10 @@ static int h_set_vring_num(struct vh_req *r)
 		dev_err(r->d, "SET_VRING_NUM: vring %u is running", s->index);
 		return -EBUSY;
 	}
-	if (!s->num || (s->num & (s->num - 1)) || s->num > VQ_MAX_SIZE) {
+	/* Packed rings may have any size; split ones a power of two. */
+	if (!s->num || s->num > VQ_MAX_SIZE ||
+	    (!vhost_dev_has_feature(r->d, VIRTIO_F_RING_PACKED) &&
+	     (s->num & (s->num - 1)))) {
 		dev_err(r->d, "SET_VRING_NUM: vring %u: bad size %u", s->index,
 			s->num);
 		return -EINVAL;
@@ -424,8 +455,11 @@ static int h_set_vring_base(struct vh_req *r)
 		dev_err(r->d, "SET_VRING_BASE: vring %u is running", s->index);
 		return -EBUSY;
 	}
-	/* A split ring's index is 16 bits; higher bits are packed-ring only. */
-	if (s->num > UINT16_MAX) {
+	/* A split ring's index is 16 bits; packed rings carry wrap counters
+	 * and the used index in the rest.
+	 */
+	if (s->num > UINT16_MAX &&
+	    !vhost_dev_has_feature(r->d, VIRTIO_F_RING_PACKED)) {
 		dev_err(r->d, "SET_VRING_BASE: vring %u: bad base 0x%x",
 			s->index, s->num);
 		return -EINVAL;
@@ -685,5 +719,5 @@ void vhost_dev_reset(struct vhost_dev *d)
 
 bool vhost_vring_ready(const struct vhost_vring *vq)
 {
-	return vq->started && vq->enabled && !vq->vr.broken;
+	return vq->started && vq->enabled && !vq_broken(&vq->vr);
 }

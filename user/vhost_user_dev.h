@@ -11,18 +11,18 @@
 
 #include "guest_mem.h"
 #include "vhost_user_msg.h"
-#include "vring_split.h"
+#include "virtqueue.h"
 
 /* virtio-net has one rx and one tx queue per pair; index 0 is rx. */
 #define VHOST_DEV_MAX_VRINGS 2
 
 struct vhost_vring {
-	struct vring_split vr;
+	struct virtqueue vr;
 	int kickfd;		/* -1 when none */
 	int callfd;		/* -1 when none (polling mode or unset) */
 	int errfd;
 	uint16_t num;
-	uint16_t base;		/* from SET_VRING_BASE */
+	uint32_t base;		/* from SET_VRING_BASE; packed rings use 32 bits */
 	struct vhost_user_vring_addr addr;
 	bool addr_set;
 	bool enabled;		/* SET_VRING_ENABLE, or kicked without F_PROTOCOL_FEATURES */

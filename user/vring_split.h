@@ -30,6 +30,7 @@ struct vq_iov {
  */
 struct vq_chain {
 	uint16_t head;
+	uint16_t ndesc;		/* ring slots taken (packed rings complete by it) */
 	uint16_t niov;
 	uint16_t nout;
 	uint32_t out_len;

@@ -381,13 +381,13 @@ static void test_handshake(void)
 		hva = t.d.mem.nregions ? t.d.mem.r[0].hva : NULL;
 		KTAP_CHECK(vhost_vring_ready(vq), "handshake: vring ready");
 		KTAP_CHECK(t.changed[i] >= 3, "handshake: vring_changed observed");
-		KTAP_CHECK(hva && (uint8_t *)vq->vr.desc == hva + RING_OFF(i) &&
-			   (uint8_t *)vq->vr.avail == hva + RING_OFF(i) + 0x1000 &&
-			   (uint8_t *)vq->vr.used == hva + RING_OFF(i) + 0x2000,
+		KTAP_CHECK(hva && (uint8_t *)vq->vr.split.desc == hva + RING_OFF(i) &&
+			   (uint8_t *)vq->vr.split.avail == hva + RING_OFF(i) + 0x1000 &&
+			   (uint8_t *)vq->vr.split.used == hva + RING_OFF(i) + 0x2000,
 			   "handshake: ring translated into the mapping");
-		KTAP_CHECK(vq->vr.num == RING_NUM &&
-			   vq->vr.last_avail_idx == (i ? 9 : 5) &&
-			   vq->vr.event_idx && vq->vr.indirect,
+		KTAP_CHECK(vq->vr.split.num == RING_NUM &&
+			   vq->vr.split.last_avail_idx == (i ? 9 : 5) &&
+			   vq->vr.split.event_idx && vq->vr.split.indirect,
 			   "handshake: ring size, base, event_idx, indirect");
 		KTAP_CHECK(fd_linked(t.kick[i], vq->kickfd) &&
 			   fd_linked(t.call[i], vq->callfd),
@@ -403,7 +403,7 @@ static void test_handshake(void)
 	 * stop the ring before answering.
 	 */
 	vq = &t.d.vq[0];
-	vq->vr.last_avail_idx = 42;
+	vq->vr.split.last_avail_idx = 42;
 	changed0 = t.changed[0];
 	t.reply_before_cb = false;
 	KTAP_CHECK(xfer(&t, msg_state(VHOST_USER_GET_VRING_BASE,
@@ -423,7 +423,7 @@ static void test_handshake(void)
 
 	/* QEMU restarts with the base it was given. */
 	KTAP_CHECK(xfer(&t, msg_vring_fd(VHOST_USER_SET_VRING_KICK, 0, 0, t.kick[0])) == 0 &&
-		   vq->started && !vq->enabled && vq->vr.last_avail_idx == 42,
+		   vq->started && !vq->enabled && vq->vr.split.last_avail_idx == 42,
 		   "restart: resumes at 42, disabled until SET_VRING_ENABLE");
 	KTAP_CHECK(xfer(&t, msg_state(VHOST_USER_SET_VRING_ENABLE, 0, 0, 1)) == 0 &&
 		   vhost_vring_ready(vq), "restart: ready again");
@@ -432,18 +432,18 @@ static void test_handshake(void)
 		   "set_vring_enable 0: ring disabled but still started");
 
 	/* A new kick fd for a running ring must not rewind it. */
-	vq->vr.last_avail_idx = 50;
+	vq->vr.split.last_avail_idx = 50;
 	KTAP_CHECK(xfer(&t, msg_vring_fd(VHOST_USER_SET_VRING_KICK, 0, 0, t.kick[0])) == 0 &&
-		   vhost_vring_ready(vq) && vq->vr.last_avail_idx == 50 &&
+		   vhost_vring_ready(vq) && vq->vr.split.last_avail_idx == 50 &&
 		   fd_linked(t.kick[0], vq->kickfd),
 		   "kick fd replaced on a running ring: indexes kept");
-	vq->vr.last_avail_idx = 42;
+	vq->vr.split.last_avail_idx = 42;
 
 	/* A running ring refuses a new size or base. */
 	KTAP_CHECK(xfer(&t, msg_state(VHOST_USER_SET_VRING_NUM,
 				      VHOST_USER_NEED_REPLY_MASK, 0, 128)) == 0 &&
 		   read_ack(&t, VHOST_USER_SET_VRING_NUM) == 1 &&
-		   vq->num == RING_NUM && vq->vr.num == RING_NUM,
+		   vq->num == RING_NUM && vq->vr.split.num == RING_NUM,
 		   "set_vring_num on a running ring: refused");
 
 	/* Same memory again at a new place: running rings follow it. */
@@ -453,8 +453,8 @@ static void test_handshake(void)
 		   t.mem_changing == 2 && t.changed[0] > changed0,
 		   "new mem table: mem_changing and vring_changed called");
 	hva = t.d.mem.nregions ? t.d.mem.r[0].hva : NULL;
-	KTAP_CHECK(vq->started && hva && (uint8_t *)vq->vr.desc == hva + RING_OFF(0) &&
-		   vq->vr.last_avail_idx == 42,
+	KTAP_CHECK(vq->started && hva && (uint8_t *)vq->vr.split.desc == hva + RING_OFF(0) &&
+		   vq->vr.split.last_avail_idx == 42,
 		   "new mem table: running ring remapped, indexes kept");
 
 	/* Memory moved to where the rings are not: they must stop. */
@@ -492,7 +492,7 @@ static void test_legacy_enable(void)
 	KTAP_CHECK(xfer(&t, msg_vring_fd(VHOST_USER_SET_VRING_KICK, 0, 0, -1)) == 0 &&
 		   vhost_vring_ready(&t.d.vq[0]) && t.d.vq[0].kickfd == -1,
 		   "legacy: NOFD kick starts and enables the ring (polling)");
-	KTAP_CHECK(!t.d.vq[0].vr.event_idx, "legacy: event_idx only when acked");
+	KTAP_CHECK(!t.d.vq[0].vr.split.event_idx, "legacy: event_idx only when acked");
 	KTAP_CHECK(xfer(&t, msg_vring_fd(VHOST_USER_SET_VRING_CALL, 0, 0, -1)) == 0 &&
 		   t.d.vq[0].callfd == -1, "legacy: NOFD call");
 	tdev_close(&t);

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* One virtqueue, split or packed as negotiated (VIRTIO_F_RING_PACKED): thin
+ * inline dispatch so the datapath is written once for both layouts.
+ */
+#ifndef VXDP_VIRTQUEUE_H
+#define VXDP_VIRTQUEUE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vring_packed.h"
+#include "vring_split.h"
+
+struct virtqueue {
+	bool packed;
+	union {
+		struct vring_split split;
+		struct vring_packed pk;
+	};
+};
+
+static inline bool vq_broken(const struct virtqueue *vq)
+{
+	return vq->packed ? vq->pk.broken : vq->split.broken;
+}
+
+static inline void vq_set_broken(struct virtqueue *vq)
+{
+	if (vq->packed)
+		vq->pk.broken = true;
+	else
+		vq->split.broken = true;
+}
+
+/* Pop a chain; c->ndesc says how many ring slots it took (packed rings
+ * complete by slot count).
+ */
+static inline int vq_pop(struct virtqueue *vq, const struct guest_mem *mem,
+			 struct vq_chain *c)
+{
+	c->ndesc = 1;
+	if (vq->packed)
+		return vring_packed_pop(&vq->pk, mem, c, &c->ndesc);
+	return vring_split_pop(&vq->split, mem, c);
+}
+
+static inline void vq_unpop(struct virtqueue *vq, uint16_t n)
+{
+	if (vq->packed)
+		vring_packed_unpop(&vq->pk, n);
+	else
+		vring_split_unpop(&vq->split, n);
+}
+
+static inline void vq_push(struct virtqueue *vq, uint16_t head, uint32_t len,
+			   uint16_t ndesc)
+{
+	if (vq->packed)
+		vring_packed_push(&vq->pk, head, len, ndesc);
+	else
+		vring_split_push(&vq->split, head, len);
+}
+
+static inline void vq_flush(struct virtqueue *vq)
+{
+	if (vq->packed)
+		vring_packed_flush(&vq->pk);
+	else
+		vring_split_flush(&vq->split);
+}
+
+static inline bool vq_should_notify(struct virtqueue *vq)
+{
+	return vq->packed ? vring_packed_should_notify(&vq->pk) :
+			    vring_split_should_notify(&vq->split);
+}
+
+static inline bool vq_notify_enable(struct virtqueue *vq)
+{
+	return vq->packed ? vring_packed_notify_enable(&vq->pk) :
+			    vring_split_notify_enable(&vq->split);
+}
+
+#endif

@@ -349,7 +349,7 @@ static void frontend_eof(struct fz *f)
 	f->eof = true;
 }
 
-/* Play one message record; returns the bytes it used, 0 to stop. */
+/* Play one message record; returns the bytes it used. */
 static size_t play_msg(struct fz *f, uint8_t tag, const uint8_t *p,
 		       size_t left)
 {
@@ -395,11 +395,9 @@ static size_t play_msg(struct fz *f, uint8_t tag, const uint8_t *p,
 	 */
 	if (!sent || hlen < sizeof(h) || len < hlen + h.size)
 		frontend_eof(f);
-	if (!backend_step(f)) {
+	if (!backend_step(f))
 		f->dropped = true;
-		return 0;
-	}
-	return f->eof ? 0 : len;
+	return len;
 }
 
 /* The guest writes its RAM; the backend sees it through its own mapping. */
@@ -427,8 +425,43 @@ static size_t play_poke(struct fz *f, const uint8_t *p, size_t left)
 	return 5 + len;
 }
 
+static void session_open(struct fz *f)
+{
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+		fail("socketpair", errno);
+	f->fe = sv[0];
+	f->be = sv[1];
+	f->eof = false;
+	f->dropped = false;
+}
+
+/* What relay_disconnect() does; the device must come out as new. */
+static void session_close(struct fz *f)
+{
+	unsigned int q;
+
+	vhost_dev_reset(&f->d);
+	if (f->d.mem.nregions)
+		fail("memory left mapped after reset", (int)f->d.mem.nregions);
+	for (q = 0; q < VHOST_DEV_MAX_VRINGS; q++)
+		if (f->d.vq[q].started || f->d.vq[q].kickfd >= 0 ||
+		    f->d.vq[q].callfd >= 0 || f->d.vq[q].errfd >= 0)
+			fail("vring state left after reset", (int)q);
+	close(f->fe);
+	close(f->be);
+}
+
+/* A dropped connection is followed by a new one, as QEMU reconnects; the
+ * rest of the input is the new session.
+ */
+#define FZ_MAX_SESSIONS 4
+
 static void play(struct fz *f, const uint8_t *data, size_t size)
 {
+	unsigned int sessions = 1;
+
 	while (size) {
 		uint8_t tag = *data++;
 		size_t used;
@@ -449,6 +482,12 @@ static void play(struct fz *f, const uint8_t *data, size_t size)
 			break;
 		data += used;
 		size -= used;
+		if (f->dropped || f->eof) {
+			if (++sessions > FZ_MAX_SESSIONS)
+				break;
+			session_close(f);
+			session_open(f);
+		}
 	}
 	/* Orderly hang-up after the last message. */
 	if (!f->dropped) {
@@ -507,26 +546,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fz *f = &fz;
 	bool fds_before[FZ_FD_WINDOW];
-	int sv[2];
 
 	open_fds(fds_before);
 	memset(f, 0, sizeof(*f));
 	f->ram = -1;
 	f->small = -1;
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
-		fail("socketpair", errno);
-	f->fe = sv[0];
-	f->be = sv[1];
+	session_open(f);
 	vhost_dev_init(&f->d, "fuzz", FZ_FEATURES, FZ_PROTO, &fz_ops, f);
 
 	play(f, data, size);
 
-	/* What relay_disconnect() does. */
-	vhost_dev_reset(&f->d);
-	if (f->d.mem.nregions)
-		fail("memory left mapped after reset", (int)f->d.mem.nregions);
-	close(f->fe);
-	close(f->be);
+	session_close(f);
 	if (f->ram_map)
 		munmap(f->ram_map, FZ_RAM_SIZE);
 	if (f->ram >= 0)

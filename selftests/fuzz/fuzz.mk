@@ -5,8 +5,8 @@
 FUZZ_NAMES  := vhost_user vring
 FUZZ_BINS   := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_NAMES))
 # The code under test: everything a frontend's bytes reach.
-FUZZ_SRCS   := user/guest_mem.c user/vring_split.c user/vhost_user_msg.c \
-	       user/vhost_user_dev.c user/log.c
+FUZZ_SRCS   := user/guest_mem.c user/vring_split.c user/vring_packed.c \
+	       user/vhost_user_msg.c user/vhost_user_dev.c user/log.c
 FUZZ_OBJS   := $(patsubst %.c,$(BUILD)/fuzz/%.o,$(FUZZ_SRCS))
 
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \

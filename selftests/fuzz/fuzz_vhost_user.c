@@ -46,6 +46,7 @@
 		     (1ull << VIRTIO_NET_F_MRG_RXBUF) |			\
 		     (1ull << VIRTIO_RING_F_EVENT_IDX) |		\
 		     (1ull << VIRTIO_RING_F_INDIRECT_DESC) |		\
+		     (1ull << VIRTIO_F_RING_PACKED) |			\
 		     (1ull << VHOST_USER_F_PROTOCOL_FEATURES))
 #define FZ_PROTO ((1ull << VHOST_USER_PROTOCOL_F_MQ) |			\
 		  (1ull << VHOST_USER_PROTOCOL_F_RARP) |		\
@@ -111,16 +112,28 @@ static bool in_mem(const struct guest_mem *m, const void *p, size_t len)
 static void check_ring(const struct vhost_dev *d, unsigned int q)
 {
 	const struct vhost_vring *vq = &d->vq[q];
-	const struct vring_split *vr = &vq->vr;
 
 	if (!vq->started)
 		return;
-	if (!vr->num || (vr->num & (vr->num - 1)) || vr->num > VQ_MAX_SIZE)
-		fail("started ring has a bad size", vr->num);
-	if (!in_mem(&d->mem, vr->desc, vring_split_desc_size(vr->num)) ||
-	    !in_mem(&d->mem, vr->avail, vring_split_avail_size(vr->num)) ||
-	    !in_mem(&d->mem, vr->used, vring_split_used_size(vr->num)))
-		fail("started ring outside guest memory", q);
+	if (vq->vr.packed) {
+		const struct vring_packed *vr = &vq->vr.pk;
+
+		if (!vr->num || vr->num > VQ_MAX_SIZE)
+			fail("started ring has a bad size", vr->num);
+		if (!in_mem(&d->mem, vr->desc, vring_packed_desc_size(vr->num)) ||
+		    !in_mem(&d->mem, vr->driver_event, vring_packed_event_size()) ||
+		    !in_mem(&d->mem, vr->device_event, vring_packed_event_size()))
+			fail("started ring outside guest memory", q);
+	} else {
+		const struct vring_split *vr = &vq->vr.split;
+
+		if (!vr->num || (vr->num & (vr->num - 1)) || vr->num > VQ_MAX_SIZE)
+			fail("started ring has a bad size", vr->num);
+		if (!in_mem(&d->mem, vr->desc, vring_split_desc_size(vr->num)) ||
+		    !in_mem(&d->mem, vr->avail, vring_split_avail_size(vr->num)) ||
+		    !in_mem(&d->mem, vr->used, vring_split_used_size(vr->num)))
+			fail("started ring outside guest memory", q);
+	}
 }
 
 /* Roughly the relay's datapath: rx (0) takes frames into guest buffers, tx
@@ -141,7 +154,7 @@ static void run_ring(struct vhost_dev *d, unsigned int q)
 	for (n = 0; n < FZ_MAX_CHAINS; n++) {
 		uint32_t len = 0;
 
-		err = vring_split_pop(&vq->vr, &d->mem, &c);
+		err = vq_pop(&vq->vr, &d->mem, &c);
 		if (err) {
 			pr_debug("vring %u: pop: %s", q, strerror(-err));
 			break;
@@ -150,18 +163,18 @@ static void run_ring(struct vhost_dev *d, unsigned int q)
 			 c.out_len, c.in_len);
 		if (q == 0) {
 			if (c.in_len < sizeof(frame)) {
-				vring_split_unpop(&vq->vr, 1);
+				vq_unpop(&vq->vr, 1);
 				break;
 			}
 			len = vq_chain_write(&c, 0, frame, sizeof(frame));
 		} else {
 			(void)vq_chain_read(&c, 0, buf, sizeof(buf));
 		}
-		vring_split_push(&vq->vr, c.head, len);
+		vq_push(&vq->vr, c.head, len, c.ndesc);
 	}
-	vring_split_flush(&vq->vr);
-	(void)vring_split_should_notify(&vq->vr);
-	(void)vring_split_notify_enable(&vq->vr);
+	vq_flush(&vq->vr);
+	(void)vq_should_notify(&vq->vr);
+	(void)vq_notify_enable(&vq->vr);
 }
 
 static void run_datapath(struct fz *f)
@@ -187,7 +200,7 @@ static void cb_vring_changed(struct vhost_dev *d, unsigned int q)
 	check_ring(d, q);
 	if (!vhost_vring_ready(vq))
 		return;
-	(void)vring_split_notify_enable(&vq->vr);
+	(void)vq_notify_enable(&vq->vr);
 	f->work = true;
 }
 

@@ -579,6 +579,8 @@ guest_prepare()
 # with its virtio-net on the vhost-user socket SOCK; the guest's /init runs
 # scenario SCRIPT (see tools/mkguest.sh). Serial console to LOG. Awaits
 # "VXDP-READY" (guest network up). Sets QEMU_PID, GUEST_LOG.
+# GUEST_NIC_OPTS adds virtio-net-pci properties (e.g. "packed=on").
+# (vectors=0: QEMU 7.2 under TCG segfaults in vhost_net_start with MSI-X.)
 guest_boot()
 {
 	local sock=$1 script=$2 log=$3 rc
@@ -594,7 +596,7 @@ guest_boot()
 		-numa node,memdev=mem \
 		-chardev "socket,id=chr0,path=$sock" \
 		-netdev vhost-user,id=net0,chardev=chr0 \
-		-device "virtio-net-pci,netdev=net0,vectors=0,mac=$GUEST_MAC" \
+		-device "virtio-net-pci,netdev=net0,vectors=0,mac=$GUEST_MAC${GUEST_NIC_OPTS:+,$GUEST_NIC_OPTS}" \
 		-kernel "$GUEST_KERNEL" -initrd "$GUEST_INITRD" \
 		-append "console=ttyS0 quiet loglevel=3 panic=-1 ipv6.disable=1 vxdp.ip=$GUEST_IP/$PREFIX_LEN vxdp.peer=$PEER_IP vxdp.script=$script $*" \
 		-nodefaults -display none -serial "file:$log" -no-reboot
@@ -610,6 +612,20 @@ guest_boot()
 		ktap_diag_file "$log" 30 "guest console"
 	fi
 	return $rc
+}
+
+# guest_virtio_ring - "packed" or "split": the ring layout the guest's
+# virtio-net negotiated (VIRTIO_F_RING_PACKED, bit 34, from VXDP-READY).
+guest_virtio_ring()
+{
+	local f
+
+	f=$(tr -d '\r' <"$GUEST_LOG" | sed -n 's/.*VXDP-READY.* features=\([01]*\).*/\1/p' | head -n 1)
+	case ${f:34:1} in
+	1) echo packed ;;
+	0) echo split ;;
+	*) echo unknown ;;
+	esac
 }
 
 # guest_result NAME - the guest's "VXDP-RESULT NAME k=v ..." line (k=v part).

@@ -23,7 +23,8 @@
 #   vxdp.iperf_timeout=90	bound for the iperf3 server run
 #
 # Serial console markers (one per line, at the start of the line):
-#   VXDP-READY ip=... mac=...			eth0 is up with its address
+#   VXDP-READY ip=... mac=... features=0101...	eth0 is up with its address;
+#						features: the negotiated virtio bits
 #   VXDP-FAIL reason				/init could not set up
 #   VXDP-RESULT warmup ok=1 tries=N		first reply from the peer
 #   VXDP-RESULT ping64 size=22 tx=N rx=N loss=N% rc=N
@@ -177,7 +178,9 @@ done
 ip link set lo up
 ip link set eth0 up || fail "eth0 up"
 ip addr add "$IP" dev eth0 || fail "address $IP"
-echo "VXDP-READY ip=$IP mac=$(cat /sys/class/net/eth0/address) script=$SCRIPT"
+# negotiated virtio features, one char per bit from bit 0 (34: packed ring)
+feat=$(cat /sys/class/net/eth0/device/features 2>/dev/null)
+echo "VXDP-READY ip=$IP mac=$(cat /sys/class/net/eth0/address) script=$SCRIPT features=${feat:-unknown}"
 
 # a ping run's deadline: its nominal length + 5 s
 DEADLINE=$(awk -v c="$COUNT" -v i="$INTERVAL" 'BEGIN { printf "%d", c * i + 5.5 }')

@@ -15,6 +15,8 @@
 # (exit 0, socket removed, XDP detached, pins removed).
 #
 # Knobs (environment): PING_COUNT (10), IPERF_TIME (4 s), RELAY_BIN,
+# GUEST_NIC_OPTS (extra virtio-net-pci properties, e.g. packed=on),
+# GUEST_EXPECT_RING (split|packed: fail unless the guest negotiated it),
 # VXDP_KEEP_TMP=1 (keep logs).
 
 . "$(dirname "$0")/../lib.sh"
@@ -48,7 +50,17 @@ ktap_result $? "relay on $VF listens on its vhost-user socket (ready:)" ||
 # 2: the guest boots with its NIC on the relay ----------------------------
 guest_boot "$SOCK" e2e "$TMPD/guest.log" \
 	"vxdp.count=$PING_COUNT vxdp.interval=$PING_INTERVAL vxdp.iperf_timeout=$IPERF_SERVER_TIMEOUT"
-ktap_result $? "guest boots with virtio-net on the relay's socket" || {
+booted=$?
+if [ "$booted" -eq 0 ]; then
+	ring=$(guest_virtio_ring)
+	ktap_diag "guest virtio-net ring layout: $ring${GUEST_NIC_OPTS:+ (GUEST_NIC_OPTS=$GUEST_NIC_OPTS)}"
+	# a variant may insist on a layout (test_qemu_guest_packed.sh)
+	if [ -n "$GUEST_EXPECT_RING" ] && [ "$ring" != "$GUEST_EXPECT_RING" ]; then
+		ktap_diag "expected a $GUEST_EXPECT_RING ring"
+		booted=1
+	fi
+fi
+ktap_result $booted "guest boots with virtio-net${GUEST_EXPECT_RING:+ ($GUEST_EXPECT_RING ring)} on the relay's socket" || {
 	ktap_diag_file "$RELAY_LOG" 20 "relay log"
 	ktap_abort "guest did not boot"
 }

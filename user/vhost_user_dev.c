@@ -117,15 +117,13 @@ static void vring_init_state(struct vhost_vring *vq)
 	vq->errfd = -1;
 }
 
-/* Host pointers for the three parts of a ring of @num entries, each wholly
- * inside guest memory.
+/* Host pointers for the three parts of a ring of @num entries in the split
+ * or @packed layout, each wholly inside guest memory.
  */
 static int vring_translate(const struct vhost_dev *d,
 			   const struct vhost_vring *vq, uint16_t num,
-			   void **desc, void **avail, void **used)
+			   bool packed, void **desc, void **avail, void **used)
 {
-	bool packed = vhost_dev_has_feature(d, VIRTIO_F_RING_PACKED);
-
 	if (!vq->addr_set || !num)
 		return -EINVAL;
 	/* Packed rings: "avail" is the driver event area, "used" the device's. */
@@ -158,13 +156,13 @@ static void log_ring_error(const struct vhost_dev *d, unsigned int idx,
 }
 
 static int vq_init(const struct vhost_dev *d, struct virtqueue *vr,
-		   uint16_t num, void *desc, void *avail, void *used,
-		   uint32_t base)
+		   bool packed, uint16_t num, void *desc, void *avail,
+		   void *used, uint32_t base)
 {
 	bool event_idx = vhost_dev_has_feature(d, VIRTIO_RING_F_EVENT_IDX);
 	bool indirect = vhost_dev_has_feature(d, VIRTIO_RING_F_INDIRECT_DESC);
 
-	vr->packed = vhost_dev_has_feature(d, VIRTIO_F_RING_PACKED);
+	vr->packed = packed;
 	if (vr->packed)
 		return vring_packed_init(&vr->pk, num, desc, avail, used, base,
 					 event_idx, indirect);
@@ -181,12 +179,14 @@ static uint16_t vq_num(const struct virtqueue *vr)
 static int vring_start(struct vhost_dev *d, unsigned int idx)
 {
 	struct vhost_vring *vq = &d->vq[idx];
+	bool packed = vhost_dev_has_feature(d, VIRTIO_F_RING_PACKED);
 	void *desc, *avail, *used;
 	int err;
 
-	err = vring_translate(d, vq, vq->num, &desc, &avail, &used);
+	err = vring_translate(d, vq, vq->num, packed, &desc, &avail, &used);
 	if (!err)
-		err = vq_init(d, &vq->vr, vq->num, desc, avail, used, vq->base);
+		err = vq_init(d, &vq->vr, packed, vq->num, desc, avail, used,
+			      vq->base);
 	if (err) {
 		log_ring_error(d, idx, vq, err);
 		return err;
@@ -203,7 +203,10 @@ static int vring_start(struct vhost_dev *d, unsigned int idx)
 }
 
 /* Point a started ring at new host addresses (new memory table or ring
- * address) keeping its indexes. Uses the live ring's size, not vq->num.
+ * address) keeping its indexes. Uses the live ring's size and layout, not
+ * vq->num and the features: SET_FEATURES may have flipped
+ * VIRTIO_F_RING_PACKED since the ring started, and a split ring checked
+ * with packed sizes would run past guest memory.
  */
 static int vring_remap(struct vhost_dev *d, unsigned int idx)
 {
@@ -212,10 +215,12 @@ static int vring_remap(struct vhost_dev *d, unsigned int idx)
 	void *desc, *avail, *used;
 	int err;
 
-	err = vring_translate(d, vq, vq_num(&vq->vr), &desc, &avail, &used);
+	err = vring_translate(d, vq, vq_num(&vq->vr), vq->vr.packed, &desc,
+			      &avail, &used);
 	/* Initialising a scratch ring checks the alignments. */
 	if (!err)
-		err = vq_init(d, &check, vq_num(&vq->vr), desc, avail, used, 0);
+		err = vq_init(d, &check, vq->vr.packed, vq_num(&vq->vr), desc,
+			      avail, used, 0);
 	if (err) {
 		log_ring_error(d, idx, vq, err);
 		return err;

@@ -2,10 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 # Writes the seed inputs of selftests/fuzz/corpus/: QEMU-like vhost-user
 # sessions for fuzz_vhost_user and well-formed rings for fuzz_vring, in the
-# input formats those targets document. Deterministic; run after changing a
-# format:  python3 selftests/fuzz/mkseeds.py
-# Regression inputs (crash-*, named after the bug) sit beside these seeds
-# and are not generated.
+# input formats those targets document, plus readable versions of the bugs
+# fuzzing found (regress-*). Deterministic; run after changing a format:
+#   python3 selftests/fuzz/mkseeds.py
 
 import os
 import struct
@@ -26,6 +25,7 @@ NEED_REPLY = 1 << 3
 NOFD = 1 << 8
 
 F_INDIRECT, F_EVENT_IDX, F_PROTOCOL, F_VERSION_1 = 28, 29, 30, 32
+F_RING_PACKED = 34
 F_MRG_RXBUF, F_ANY_LAYOUT = 15, 27
 FEATURES = sum(1 << b for b in (F_MRG_RXBUF, F_ANY_LAYOUT, F_INDIRECT,
                                 F_EVENT_IDX, F_PROTOCOL, F_VERSION_1))
@@ -212,6 +212,16 @@ def vhost_user_seeds():
     seeds["fds-split"] = (msg(SET_OWNER) +
                           mem_table([(0, 0x1000, UVA0, 0)], kind=FD_EVENT,
                                     mode=REC_MSG_SPLIT_FDS2, nfds=7))
+    # Bug: a running split ring was re-checked with packed sizes once
+    # SET_FEATURES turned VIRTIO_F_RING_PACKED on, so a memory table
+    # holding only 4 bytes of its avail ring kept it running.
+    o = ring_off(0)
+    seeds["regress-packed-flip-remap"] = (
+        negotiate() + one_region() +
+        state(SET_VRING_NUM, 0, 256) + ring_addr(0, o, o + 0x2000, o + 0x1000) +
+        vring_fd(SET_VRING_KICK, 0) + enable_both() +
+        u64(SET_FEATURES, FEATURES | 1 << F_RING_PACKED, flags=NEED_REPLY) +
+        mem_table([(0, o + 0x2004, UVA0, 0)]) + bytes([RUN]))
     return seeds
 
 # ---------------------------------------------------------------- vring

@@ -23,7 +23,7 @@
 #include "vhost_user_dev.h"
 #include "vhost_user_msg.h"
 
-#define NR_TESTS 126
+#define NR_TESTS 128
 
 #define MEM_SIZE	(1u << 20)
 #define UVA0		0x7f1200000000ull	/* where "QEMU" has guest RAM */
@@ -809,6 +809,37 @@ static void test_ring_bounds(void)
 	tdev_close(&t);
 }
 
+/* A running ring keeps the layout it started with: re-checking it after
+ * SET_FEATURES flipped VIRTIO_F_RING_PACKED must use the split sizes, or a
+ * new memory table that only holds the (4-byte) packed event areas would
+ * leave the split used ring running past guest memory.
+ */
+static void test_layout_flip(void)
+{
+	const uint64_t packed = FEATURES | (1ull << VIRTIO_F_RING_PACKED);
+	struct vhost_user_region small = {
+		.guest_phys_addr = GPA0,
+		.memory_size = 0x2004,	/* ends 4 bytes into the used ring */
+		.userspace_addr = UVA0,
+	};
+	struct tdev t;
+	int ack;
+
+	tdev_open(&t);
+	vhost_dev_init(&t.d, "test", packed, PROTO, &test_ops, &t);
+	xfer(&t, msg_u64(VHOST_USER_SET_PROTOCOL_FEATURES, 0, PROTO));
+	xfer(&t, msg_u64(VHOST_USER_SET_FEATURES, 0, FEATURES));
+	xfer(&t, msg_mem1(0, t.memfd, UVA0));
+	KTAP_CHECK(try_start(&t, RING_NUM, UVA0, UVA0 + 0x1000, UVA0 + 0x2000,
+			     &ack) && ack == 0 && !t.d.vq[0].vr.packed,
+		   "layout flip: split ring started");
+	xfer(&t, msg_u64(VHOST_USER_SET_FEATURES, 0, packed));
+	xfer(&t, msg_mem(0, 1, &small, t.memfd, 1));
+	KTAP_CHECK(!t.d.vq[0].started,
+		   "layout flip: split ring re-checked with split sizes, stopped");
+	tdev_close(&t);
+}
+
 static void test_framing(void)
 {
 	struct vhost_user_hdr h = { VHOST_USER_SET_FEATURES, VHOST_USER_VERSION, 8 };
@@ -964,6 +995,7 @@ int main(void)
 	test_bad_index();
 	test_vring_num();
 	test_ring_bounds();
+	test_layout_flip();
 	test_framing();
 	test_reset_owner();
 	test_msg_api();

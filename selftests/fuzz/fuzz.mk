@@ -46,7 +46,8 @@ $(BUILD)/fuzz/%.o: selftests/fuzz/%.c
 	$(CLANG) $(FUZZ_CFLAGS) -c $< -o $@
 
 $(BUILD)/fuzz/fuzz_vhost_user: $(FUZZ_OBJS)
-$(BUILD)/fuzz/fuzz_vring: $(addprefix $(BUILD)/fuzz/user/,guest_mem.o vring_split.o log.o)
+$(BUILD)/fuzz/fuzz_vring: $(addprefix $(BUILD)/fuzz/user/,guest_mem.o vring_split.o \
+			   vring_packed.o log.o)
 $(BUILD)/fuzz/fuzz_%: $(BUILD)/fuzz/fuzz_%.o
 	$(CLANG) $(FUZZ_CFLAGS) -o $@ $^
 

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
-/* libFuzzer target for the split virtqueue walker: the input is a guest
- * memory image holding a ring, plus a few bytes choosing its shape and a
- * script of device operations to run over it.
+/* libFuzzer target for the virtqueue walkers (split and packed): the input
+ * is a guest memory image holding a ring, plus a few bytes choosing its
+ * shape and a script of device operations to run over it.
  *
  * Input layout (little endian):
- *   struct fz_hdr, then hdr.nops script bytes, then the memory image.
+ *   struct fz_hdr; with FZ_F_PACKED a le16, the used half of the packed
+ *   base; hdr.nops script bytes; the memory image.
  * The image is copied into one or two malloc'd buffers of exactly its size,
  * so ASan reports any access the walker makes outside guest memory; on top
  * of that every popped chain is checked against what the API promises.
@@ -17,15 +18,16 @@
 
 #include "guest_mem.h"
 #include "log.h"
-#include "vring_split.h"
+#include "virtqueue.h"
 
 struct fz_hdr {
-	uint8_t qlog;		/* queue size is 1 << (qlog % 16) */
+	uint8_t qlog;		/* split: 1 << (qlog % 16) entries; packed:
+				 * that minus qlog / 16, at least 1 */
 	uint8_t flags;		/* FZ_F_* */
-	uint16_t base;		/* SET_VRING_BASE */
+	uint16_t base;		/* SET_VRING_BASE (packed: its low half) */
 	uint16_t desc_off;	/* ring parts: byte offsets into the image */
-	uint16_t avail_off;
-	uint16_t used_off;
+	uint16_t avail_off;	/* packed: driver event area */
+	uint16_t used_off;	/* packed: device event area */
 	uint16_t split;		/* with FZ_F_TWO_REGIONS: size of region 0 */
 	uint8_t gpa_page;	/* region 0 starts at gpa_page << 12 */
 	uint8_t nops;		/* script bytes following the header */
@@ -36,6 +38,7 @@ struct fz_hdr {
 #define FZ_F_TWO_REGIONS	0x04
 #define FZ_F_GPA_GAP		0x08	/* region 1 not right after region 0 */
 #define FZ_F_GPA_TOP		0x10	/* region 1 just below 2^64 */
+#define FZ_F_PACKED		0x20	/* a packed ring, not a split one */
 
 /* Frontend virtual addresses: the image is contiguous here, so ring offsets
  * in the header do not depend on the split.
@@ -52,7 +55,8 @@ enum {
 	OP_FLUSH,		/* flush + should_notify */
 	OP_NOTIFY,		/* arg & 1: enable, else disable */
 	OP_UNPOP,
-	OP_GUEST,		/* the guest moves avail->idx or its flags */
+	OP_GUEST,		/* the guest makes buffers available or flips
+				 * its notification controls */
 };
 
 /* Without a script: what the relay does for each frame. */
@@ -66,7 +70,7 @@ static const uint8_t default_ops[] = {
 
 struct fz {
 	struct guest_mem mem;
-	struct vring_split vq;
+	struct virtqueue vq;
 	uint8_t *buf[2];
 	size_t len[2];
 	/* Popped chains not yet pushed, oldest first. */
@@ -92,14 +96,19 @@ static bool in_buf(const struct fz *f, const uint8_t *p, size_t len)
 	return false;
 }
 
-/* What vring_split_pop() promises about a chain it returns. */
+/* What a pop promises about a chain it returns. */
 static void check_chain(const struct fz *f, const struct vq_chain *c)
 {
 	uint64_t out = 0, in = 0;
 	unsigned int i;
 
-	if (c->head >= f->vq.num)
+	/* A packed ring's head is the driver's Buffer ID: any value. */
+	if (f->vq.packed) {
+		if (!c->ndesc || c->ndesc > f->vq.pk.num)
+			fail("descriptor count");
+	} else if (c->head >= f->vq.split.num) {
 		fail("head outside the ring");
+	}
 	if (c->niov > VQ_CHAIN_MAX_IOV || c->nout > c->niov)
 		fail("iov counts");
 	for (i = 0; i < c->niov; i++) {
@@ -125,32 +134,53 @@ static struct vq_chain *newest(struct fz *f)
 	return &f->chain[(f->first + f->count - 1) % FZ_MAX_OUTSTANDING];
 }
 
+/* Where the next pop starts: index, and for packed rings the wrap. */
+static uint32_t avail_pos(const struct fz *f)
+{
+	if (f->vq.packed)
+		return f->vq.pk.last_avail_idx | (uint32_t)f->vq.pk.avail_wrap << 16;
+	return f->vq.split.last_avail_idx;
+}
+
+static uint32_t pos_after(const struct fz *f, uint32_t pos, uint16_t ndesc)
+{
+	uint32_t idx = (pos & 0xffff) + ndesc, wrap = pos >> 16;
+
+	if (!f->vq.packed)
+		return (uint16_t)idx;
+	if (idx >= f->vq.pk.num) {
+		idx -= f->vq.pk.num;
+		wrap ^= 1;
+	}
+	return idx | wrap << 16;
+}
+
 static void op_pop(struct fz *f)
 {
-	uint16_t before = f->vq.last_avail_idx;
-	bool was_broken = f->vq.broken;
+	uint32_t before = avail_pos(f);
+	bool was_broken = vq_broken(&f->vq);
 	struct vq_chain *c;
 	int err;
 
 	if (f->count == FZ_MAX_OUTSTANDING)
 		return;
 	c = &f->chain[(f->first + f->count) % FZ_MAX_OUTSTANDING];
-	err = vring_split_pop(&f->vq, &f->mem, c);
+	err = vq_pop(&f->vq, &f->mem, c);
 	if (!err) {
-		pr_debug("chain %u: %u iovs, out %u in %u", c->head, c->niov,
-			 c->out_len, c->in_len);
-		if (was_broken || f->vq.last_avail_idx != (uint16_t)(before + 1))
-			fail("pop succeeded oddly");
+		pr_debug("chain %u: %u descs, %u iovs, out %u in %u", c->head,
+			 c->ndesc, c->niov, c->out_len, c->in_len);
 		check_chain(f, c);
+		if (was_broken || avail_pos(f) != pos_after(f, before, c->ndesc))
+			fail("pop succeeded oddly");
 		f->count++;
 		return;
 	}
 	pr_debug("pop: %s", strerror(-err));
 	if (err != -EAGAIN && err != -EIO)
 		fail("pop error code");
-	if (f->vq.last_avail_idx != before)
-		fail("failed pop moved last_avail_idx");
-	if (err == -EIO && !f->vq.broken)
+	if (avail_pos(f) != before)
+		fail("failed pop consumed descriptors");
+	if (err == -EIO && !vq_broken(&f->vq))
 		fail("-EIO without marking the ring broken");
 	if (was_broken && err != -EIO)
 		fail("broken ring popped");
@@ -192,7 +222,7 @@ static void op_push(struct fz *f, unsigned int arg)
 	if (!f->count)
 		return;
 	c = &f->chain[f->first];
-	vring_split_push(&f->vq, c->head, arg ? c->in_len : 0);
+	vq_push(&f->vq, c->head, arg ? c->in_len : 0, c->ndesc);
 	f->first = (f->first + 1) % FZ_MAX_OUTSTANDING;
 	f->count--;
 }
@@ -203,9 +233,52 @@ static void op_unpop(struct fz *f, unsigned int arg)
 
 	if (n > f->count)
 		n = f->count;
-	vring_split_unpop(&f->vq, n);
+	vq_unpop(&f->vq, n);
 	f->count -= n;
-	(void)vring_split_avail(&f->vq);
+}
+
+static bool has_avail(const struct fz *f)
+{
+	if (f->vq.packed)
+		return vring_packed_has_avail(&f->vq.pk);
+	return vring_split_avail(&f->vq.split);
+}
+
+static void notify_disable(struct fz *f)
+{
+	if (f->vq.packed)
+		vring_packed_notify_disable(&f->vq.pk);
+	else
+		vring_split_notify_disable(&f->vq.split);
+}
+
+/* Packed: the driver makes the next descriptors available (or takes one
+ * back), or rewrites its event suppression area.
+ */
+static void op_guest_packed(struct fz *f, unsigned int arg)
+{
+	struct vring_packed *vq = &f->vq.pk;
+	struct vring_packed_desc *d = &vq->desc[vq->last_avail_idx];
+	uint16_t avail = 1u << VRING_PACKED_DESC_F_AVAIL;
+	uint16_t used = 1u << VRING_PACKED_DESC_F_USED;
+
+	switch (arg & 3) {
+	case 0:
+		/* Mark it available in the current lap. */
+		d->flags = (d->flags & ~(avail | used)) |
+			   (vq->avail_wrap ? avail : used);
+		break;
+	case 1:
+		d->flags ^= avail;
+		break;
+	case 2:
+		vq->driver_event->flags = (arg >> 2) & 3;
+		break;
+	default:
+		vq->driver_event->off_wrap = vq->used_idx + (arg >> 2) +
+					     ((uint16_t)vq->used_wrap << 15);
+		break;
+	}
 }
 
 /* The guest publishes more (possibly bogus) entries or flips its
@@ -213,8 +286,12 @@ static void op_unpop(struct fz *f, unsigned int arg)
  */
 static void op_guest(struct fz *f, unsigned int arg)
 {
-	struct vring_avail *avail = f->vq.avail;
+	struct vring_avail *avail = f->vq.split.avail;
 
+	if (f->vq.packed) {
+		op_guest_packed(f, arg);
+		return;
+	}
 	switch (arg & 3) {
 	case 0:
 		avail->idx += (arg >> 2) + 1;
@@ -224,10 +301,10 @@ static void op_guest(struct fz *f, unsigned int arg)
 		break;
 	case 2:
 		/* used_event */
-		avail->ring[f->vq.num] = f->vq.used_idx + (arg >> 2);
+		avail->ring[f->vq.split.num] = f->vq.split.used_idx + (arg >> 2);
 		break;
 	default:
-		avail->idx = f->vq.last_avail_idx + (arg >> 2);
+		avail->idx = f->vq.split.last_avail_idx + (arg >> 2);
 		break;
 	}
 }
@@ -245,7 +322,7 @@ static void run(struct fz *f, const uint8_t *ops, unsigned int nops)
 		 * and stop.
 		 */
 		if (step >= nops && step % nops == 0 &&
-		    (f->vq.broken || !vring_split_avail(&f->vq)))
+		    (vq_broken(&f->vq) || !has_avail(f)))
 			break;
 		switch (op & 7) {
 		case OP_POP:
@@ -261,14 +338,14 @@ static void run(struct fz *f, const uint8_t *ops, unsigned int nops)
 			op_push(f, arg);
 			break;
 		case OP_FLUSH:
-			vring_split_flush(&f->vq);
-			(void)vring_split_should_notify(&f->vq);
+			vq_flush(&f->vq);
+			(void)vq_should_notify(&f->vq);
 			break;
 		case OP_NOTIFY:
 			if (arg & 1)
-				(void)vring_split_notify_enable(&f->vq);
+				(void)vq_notify_enable(&f->vq);
 			else
-				vring_split_notify_disable(&f->vq);
+				notify_disable(f);
 			break;
 		case OP_UNPOP:
 			op_unpop(f, arg);
@@ -281,9 +358,9 @@ static void run(struct fz *f, const uint8_t *ops, unsigned int nops)
 	/* Hand everything back, as the relay does before it sleeps. */
 	while (f->count)
 		op_push(f, 1);
-	vring_split_flush(&f->vq);
-	(void)vring_split_should_notify(&f->vq);
-	(void)vring_split_notify_enable(&f->vq);
+	vq_flush(&f->vq);
+	(void)vq_should_notify(&f->vq);
+	(void)vq_notify_enable(&f->vq);
 }
 
 static int setup_mem(struct fz *f, const struct fz_hdr *h,
@@ -332,15 +409,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fz *f = &fz;
 	const uint8_t *ops = default_ops;
 	unsigned int nops = sizeof(default_ops);
+	bool packed, event_idx, indirect;
 	void *desc, *avail, *used;
+	uint16_t num, used_half = 0;
 	struct fz_hdr h;
-	uint16_t num;
+	int err;
 
 	if (size < sizeof(h))
 		return -1;
 	memcpy(&h, data, sizeof(h));
 	data += sizeof(h);
 	size -= sizeof(h);
+	packed = h.flags & FZ_F_PACKED;
+	event_idx = h.flags & FZ_F_EVENT_IDX;
+	indirect = h.flags & FZ_F_INDIRECT;
+	if (packed) {
+		if (size < sizeof(used_half))
+			return -1;
+		memcpy(&used_half, data, sizeof(used_half));
+		data += sizeof(used_half);
+		size -= sizeof(used_half);
+	}
 	if (h.nops) {
 		if (size < h.nops)
 			return -1;
@@ -357,21 +446,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		goto out;
 
 	num = 1u << (h.qlog % 16);
-	desc = guest_mem_uva(&f->mem, FZ_UVA + h.desc_off,
-			     vring_split_desc_size(num));
-	avail = guest_mem_uva(&f->mem, FZ_UVA + h.avail_off,
-			      vring_split_avail_size(num));
-	used = guest_mem_uva(&f->mem, FZ_UVA + h.used_off,
-			     vring_split_used_size(num));
+	if (packed)
+		num = num > h.qlog / 16 ? num - h.qlog / 16 : 1;
 	/* Rings that are not wholly guest memory are refused before they
 	 * reach the walker (vhost_user_dev does the same translation).
 	 */
+	desc = guest_mem_uva(&f->mem, FZ_UVA + h.desc_off,
+			     packed ? vring_packed_desc_size(num) :
+				      vring_split_desc_size(num));
+	avail = guest_mem_uva(&f->mem, FZ_UVA + h.avail_off,
+			      packed ? vring_packed_event_size() :
+				       vring_split_avail_size(num));
+	used = guest_mem_uva(&f->mem, FZ_UVA + h.used_off,
+			     packed ? vring_packed_event_size() :
+				      vring_split_used_size(num));
 	if (!desc || !avail || !used)
 		goto out;
-	if (vring_split_init(&f->vq, num, desc, avail, used, h.base,
-			     h.flags & FZ_F_EVENT_IDX, h.flags & FZ_F_INDIRECT))
-		goto out;
-	run(f, ops, nops);
+	f->vq.packed = packed;
+	if (packed)
+		err = vring_packed_init(&f->vq.pk, num, desc, avail, used,
+					h.base | (uint32_t)used_half << 16,
+					event_idx, indirect);
+	else
+		err = vring_split_init(&f->vq.split, num, desc, avail, used,
+				       h.base, event_idx, indirect);
+	if (!err)
+		run(f, ops, nops);
 out:
 	guest_mem_reset(&f->mem);
 	free(f->buf[0]);

@@ -227,7 +227,7 @@ def vhost_user_seeds():
 # ---------------------------------------------------------------- vring
 
 # struct fz_hdr in fuzz_vring.c
-EVENT_IDX, INDIRECT, TWO_REGIONS, GPA_GAP, GPA_TOP = 1, 2, 4, 8, 16
+EVENT_IDX, INDIRECT, TWO_REGIONS, GPA_GAP, GPA_TOP, PACKED = 1, 2, 4, 8, 16, 32
 OP_POP, OP_READ, OP_WRITE, OP_PUSH, OP_FLUSH, OP_NOTIFY, OP_UNPOP, OP_GUEST = range(8)
 
 
@@ -301,6 +301,75 @@ class Ring:
         return hdr + bytes(ops) + bytes(self.img)
 
 
+# Packed descriptor flags: AVAIL and USED are bits 7 and 15.
+P_AVAIL, P_USED = 1 << 7, 1 << 15
+
+
+class PackedRing:
+    """A driver laying out one packed ring of @num entries, starting at
+    slot @start in lap @wrap (QEMU starts at slot 0, wrap 1).
+    """
+
+    def __init__(self, num, size, start=0, wrap=1, gpa_page=1):
+        self.num = num
+        self.gpa0 = gpa_page << 12
+        self.gpa_page = gpa_page
+        self.img = bytearray(size)
+        self.desc_off = 0
+        self.driver_event = (16 * num + 3) & ~3
+        self.device_event = self.driver_event + 4
+        self.data = (self.device_event + 4 + 15) & ~15
+        self.start = self.slot = start
+        self.wrap = self.start_wrap = wrap
+
+    def buf(self, length):
+        off = self.data
+        self.data = (self.data + length + 15) & ~15
+        assert self.data <= len(self.img)
+        return self.gpa0 + off
+
+    def put(self, table_off, i, addr, length, bid, flags):
+        struct.pack_into("<QIHH", self.img, table_off + 16 * i, addr, length,
+                         bid, flags)
+
+    def avail_flags(self):
+        return P_AVAIL if self.wrap else P_USED
+
+    def chain(self, bid, segs):
+        """Consecutive slots, NEXT across the ring end; segs: (len, write)."""
+        for k, (length, write) in enumerate(segs):
+            flags = self.avail_flags() | (VRING_DESC_F_WRITE if write else 0)
+            if k + 1 < len(segs):
+                flags |= VRING_DESC_F_NEXT
+            self.put(self.desc_off, self.slot, self.buf(length), length, bid,
+                     flags)
+            self.slot += 1
+            if self.slot == self.num:
+                self.slot, self.wrap = 0, self.wrap ^ 1
+
+    def indirect(self, bid, segs):
+        table = self.buf(16 * len(segs))
+        for k, (length, write) in enumerate(segs):
+            self.put(table - self.gpa0, k, self.buf(length), length, 0,
+                     VRING_DESC_F_WRITE if write else 0)
+        self.put(self.desc_off, self.slot, table, 16 * len(segs), bid,
+                 self.avail_flags() | VRING_DESC_F_INDIRECT)
+        self.slot += 1
+        if self.slot == self.num:
+            self.slot, self.wrap = 0, self.wrap ^ 1
+
+    def seed(self, flags=0, ops=b"", qlog=None):
+        if qlog is None:
+            qlog = self.num.bit_length() - 1
+            assert 1 << qlog == self.num
+        base = self.start | self.start_wrap << 15
+        hdr = struct.pack("<BBHHHHHBB", qlog, flags | PACKED, base,
+                          self.desc_off, self.driver_event, self.device_event,
+                          0, self.gpa_page, len(ops))
+        # Used half of the base: nothing in flight.
+        return hdr + struct.pack("<H", base) + bytes(ops) + bytes(self.img)
+
+
 def vring_seeds():
     seeds = {}
 
@@ -354,6 +423,31 @@ def vring_seeds():
     r = Ring(64, 4096)
     r.heads = [r.chain(2 * k, [(12, False), (42, False)]) for k in range(16)]
     seeds["busy"] = r.seed(EVENT_IDX)
+
+    # Packed rings: QEMU's starting point, then indirect tables, then a
+    # five-entry ring whose chains run across the end of the ring.
+    r = PackedRing(8, 1024)
+    r.chain(0, [(12, False), (60, False)])
+    r.chain(1, [(256, True)])
+    r.chain(7, [(10, False), (64, True), (64, True)])
+    seeds["packed-direct"] = r.seed()
+
+    r = PackedRing(8, 1024)
+    r.indirect(3, [(12, False), (32, True), (64, True)])
+    r.chain(4, [(16, False)])
+    r.indirect(5, [(600, True)])
+    seeds["packed-indirect"] = r.seed(INDIRECT | EVENT_IDX)
+
+    r = PackedRing(5, 1024, start=3, wrap=1)
+    r.chain(0, [(14, False), (50, False), (20, False)])
+    r.chain(1, [(64, True)])
+    r.chain(2, [(16, False)])
+    ops = [op(OP_POP), op(OP_POP), op(OP_UNPOP, 0), op(OP_POP),
+           op(OP_WRITE, 2), op(OP_PUSH, 1), op(OP_FLUSH), op(OP_GUEST, 2),
+           op(OP_NOTIFY, 1), op(OP_GUEST, 3), op(OP_POP), op(OP_PUSH, 1),
+           op(OP_PUSH, 1), op(OP_FLUSH), op(OP_GUEST, 0), op(OP_POP)]
+    # qlog 0x33: 1 << 3 entries less 3.
+    seeds["packed-wrap"] = r.seed(EVENT_IDX, ops, qlog=0x33)
     return seeds
 
 

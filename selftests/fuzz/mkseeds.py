@@ -212,6 +212,18 @@ def vhost_user_seeds():
     seeds["fds-split"] = (msg(SET_OWNER) +
                           mem_table([(0, 0x1000, UVA0, 0)], kind=FD_EVENT,
                                     mode=REC_MSG_SPLIT_FDS2, nfds=7))
+    # The same with packed rings: QEMU's first base is 0x80008000 (slot 0
+    # in lap 1 for both halves); AVAIL set, USED clear is "available".
+    packed = FEATURES | 1 << F_RING_PACKED
+    rx = struct.pack("<QIHH", BUF, 2048, 0, 1 << 7 | VRING_DESC_F_WRITE)
+    tx = (struct.pack("<QIHH", BUF + 0x1000, 12, 0, 1 << 7 | VRING_DESC_F_NEXT) +
+          struct.pack("<QIHH", BUF + 0x1100, 60, 5, 1 << 7))
+    seeds["qemu-packed"] = (
+        negotiate(packed) + one_region() +
+        ring_setup(0, 256, 0x80008000) + ring_setup(1, 100, 0x80008000) +
+        enable_both() + poke(ring_off(0), rx) + poke(ring_off(1), tx) +
+        bytes([RUN]) + state(GET_VRING_BASE, 0, 0) +
+        state(GET_VRING_BASE, 1, 0))
     # Bug: a running split ring was re-checked with packed sizes once
     # SET_FEATURES turned VIRTIO_F_RING_PACKED on, so a memory table
     # holding only 4 bytes of its avail ring kept it running.

@@ -94,7 +94,7 @@ run_tests: all
 	$(MAKE) -C selftests run_tests BUILD=$(abspath $(BUILD))
 
 demo: deps all
-	tools/demo.sh
+	BUILD=$(abspath $(BUILD)) tools/demo.sh
 
 bench: deps all
 	@if [ -x tools/vxdp-bench ]; then tools/vxdp-bench; else \

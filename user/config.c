@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /* --relay spec parsing: strict, so a typo is an error rather than a default. */
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -41,6 +44,34 @@ static bool valid_name(const char *s)
 		      (*s >= '0' && *s <= '9') || *s == '-' || *s == '_' || *s == '.'))
 			return false;
 	return true;
+}
+
+/* A user or group by name or number. */
+static int parse_id(const char *val, bool group, unsigned int *id)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(val, &end, 10);
+	if (!errno && *val && !*end && v < (unsigned int)-1) {
+		*id = v;
+		return 0;
+	}
+	if (group) {
+		struct group *g = getgrnam(val);
+
+		if (!g)
+			return -ENOENT;
+		*id = g->gr_gid;
+	} else {
+		struct passwd *pw = getpwnam(val);
+
+		if (!pw)
+			return -ENOENT;
+		*id = pw->pw_uid;
+	}
+	return 0;
 }
 
 static int parse_kv(struct relay_cfg *c, const char *key, const char *val,
@@ -93,8 +124,37 @@ static int parse_kv(struct relay_cfg *c, const char *key, const char *val,
 			snprintf(err, errlen, "xsk-mode=%s: expected auto, copy or zerocopy", val);
 			return -EINVAL;
 		}
+	} else if (!strcmp(key, "mode")) {
+		if (!strcmp(val, "server") || !strcmp(val, "client")) {
+			c->client = !strcmp(val, "client");
+		} else {
+			snprintf(err, errlen, "mode=%s: expected server or client", val);
+			return -EINVAL;
+		}
+	} else if (!strcmp(key, "owner") || !strcmp(key, "group")) {
+		bool group = key[0] == 'g';
+		unsigned int id;
+
+		if (parse_id(val, group, &id)) {
+			snprintf(err, errlen, "%s=%s: no such %s", key, val,
+				 group ? "group" : "user");
+			return -EINVAL;
+		}
+		if (group)
+			c->group = id;
+		else
+			c->owner = id;
+	} else if (!strcmp(key, "perm")) {
+		char *end;
+		unsigned long m = strtoul(val, &end, 8);
+
+		if (!*val || *end || m > 0777 || !(m & 0600)) {
+			snprintf(err, errlen, "perm=%s: expected octal permissions like 0660, owner read-write", val);
+			return -EINVAL;
+		}
+		c->perm = m;
 	} else {
-		snprintf(err, errlen, "unknown key '%s' (known: vf, socket, mac, name, xdp-mode, xsk-mode)", key);
+		snprintf(err, errlen, "unknown key '%s' (known: vf, socket, mac, name, mode, owner, group, perm, xdp-mode, xsk-mode)", key);
 		return -EINVAL;
 	}
 	return 0;
@@ -107,9 +167,12 @@ int relay_cfg_parse(struct relay_cfg *c, const char *spec, char *err,
 	unsigned int seen = 0;
 	static const char *const keys[] = {
 		"vf", "socket", "mac", "name", "xdp-mode", "xsk-mode",
+		"mode", "owner", "group", "perm",
 	};
 
 	memset(c, 0, sizeof(*c));
+	c->owner = (uid_t)-1;
+	c->group = (gid_t)-1;
 	if (strlen(spec) >= sizeof(buf)) {
 		snprintf(err, errlen, "relay spec too long");
 		return -EINVAL;
@@ -138,6 +201,10 @@ int relay_cfg_parse(struct relay_cfg *c, const char *spec, char *err,
 	}
 	if (!c->vf[0] || !c->socket[0]) {
 		snprintf(err, errlen, "vf= and socket= are required");
+		return -EINVAL;
+	}
+	if (c->client && (c->owner != (uid_t)-1 || c->group != (gid_t)-1 || c->perm)) {
+		snprintf(err, errlen, "owner=, group= and perm= are for mode=server: in client mode QEMU creates the socket");
 		return -EINVAL;
 	}
 	if (!c->name[0]) {

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <net/if.h>
+#include <sys/types.h>
 #include <sys/un.h>
 
 #include "xdp_steer.h"
@@ -22,6 +23,13 @@ struct relay_cfg {
 	uint8_t mac[6];
 	enum xdp_steer_mode xdp_mode;
 	enum xsk_port_mode xsk_mode;
+	bool client;		/* mode=client: we connect to QEMU's socket */
+	/* Server mode: who may connect (owner=, group=, perm=). -1/0: as
+	 * created (the daemon's user and umask).
+	 */
+	uid_t owner;
+	gid_t group;
+	mode_t perm;
 };
 
 /* Parse one --relay argument. On error writes a reason into @err and

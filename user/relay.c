@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 #include <linux/if_ether.h>
 #include <linux/virtio_config.h>
@@ -29,6 +30,12 @@
 #define RELAY_BUDGET 256
 /* Most rx buffers one frame may take with mergeable rx buffers. */
 #define RX_MAX_BUFS 64
+
+/* Client mode reconnect backoff: first retry soon (QEMU restarting), then
+ * no more often than this.
+ */
+#define RECONNECT_MIN_MS 50
+#define RECONNECT_MAX_MS 2000
 
 #define container_of(ptr, type, member) \
 	((type *)((char *)(ptr) - offsetof(type, member)))
@@ -356,6 +363,8 @@ static const struct vhost_dev_ops relay_dev_ops = {
 	.mem_changing = relay_mem_changing,
 };
 
+static void relay_reconnect_later(struct relay *r);
+
 static void relay_disconnect(struct relay *r)
 {
 	uloop_del(r->loop, &r->conn_src);
@@ -365,6 +374,8 @@ static void relay_disconnect(struct relay *r)
 	pr_notice("%s: frontend disconnected (to guest %llu, from guest %llu frames so far)",
 		  r->cfg.name, (unsigned long long)r->st.to_guest,
 		  (unsigned long long)r->st.from_guest);
+	if (r->cfg.client)
+		relay_reconnect_later(r);
 }
 
 /* More bytes (or EOF) waiting on the connection? */
@@ -398,6 +409,20 @@ static void relay_on_conn(struct uloop_src *s, int res)
 	relay_disconnect(r);
 }
 
+/* Take @fd as the frontend connection (accepted or connected). */
+static void relay_attach(struct relay *r, int fd)
+{
+	r->conn_fd = fd;
+	r->refused_logged = false;
+	r->st.connects++;
+	pr_notice("%s: frontend connected", r->cfg.name);
+	if (uloop_add_poll(r->loop, &r->conn_src, fd, POLLIN, relay_on_conn)) {
+		pr_err("%s: cannot watch the frontend connection", r->cfg.name);
+		close(fd);
+		r->conn_fd = -1;
+	}
+}
+
 static void relay_on_listen(struct uloop_src *s, int res)
 {
 	struct relay *r = container_of(s, struct relay, listen_src);
@@ -410,19 +435,108 @@ static void relay_on_listen(struct uloop_src *s, int res)
 		return;
 	}
 	if (r->conn_fd >= 0) {
-		pr_warn("%s: refusing a second frontend while one is connected",
-			r->cfg.name);
+		/* QEMU retries at once, so once per connection is enough. */
+		if (!r->refused_logged)
+			pr_warn("%s: refusing a second frontend while one is connected (logged once per connection)",
+				r->cfg.name);
+		r->refused_logged = true;
+		r->st.refused++;
 		close(fd);
 		return;
 	}
-	r->conn_fd = fd;
-	r->st.connects++;
-	pr_notice("%s: frontend connected", r->cfg.name);
-	if (uloop_add_poll(r->loop, &r->conn_src, fd, POLLIN, relay_on_conn)) {
-		pr_err("%s: cannot watch the frontend connection", r->cfg.name);
-		close(fd);
-		r->conn_fd = -1;
+	relay_attach(r, fd);
+}
+
+static void relay_connect(struct relay *r)
+{
+	int fd = vhost_user_sock_connect(r->cfg.socket);
+
+	if (fd < 0) {
+		/* Say it once per outage, not once per retry. */
+		if (r->backoff_ms == 0)
+			pr_notice("%s: waiting for QEMU to listen on %s (%s)", r->cfg.name,
+				  r->cfg.socket, strerror(-fd));
+		relay_reconnect_later(r);
+		return;
 	}
+	r->backoff_ms = 0;
+	relay_attach(r, fd);
+}
+
+static void relay_on_timer(struct uloop_src *s, int res)
+{
+	struct relay *r = container_of(s, struct relay, timer_src);
+
+	if (res > 0 && r->conn_fd < 0)
+		relay_connect(r);
+}
+
+static void relay_reconnect_later(struct relay *r)
+{
+	struct itimerspec its = { 0 };
+
+	r->backoff_ms = r->backoff_ms ? r->backoff_ms * 2 : RECONNECT_MIN_MS;
+	if (r->backoff_ms > RECONNECT_MAX_MS)
+		r->backoff_ms = RECONNECT_MAX_MS;
+	its.it_value.tv_sec = r->backoff_ms / 1000;
+	its.it_value.tv_nsec = (r->backoff_ms % 1000) * 1000000L;
+	if (timerfd_settime(r->timer_fd, 0, &its, NULL))
+		pr_err("%s: cannot arm the reconnect timer: %s", r->cfg.name,
+		       strerror(errno));
+}
+
+/* Server mode listens; client mode connects now and keeps retrying. */
+static int relay_open_frontend(struct relay *r)
+{
+	const struct relay_cfg *cfg = &r->cfg;
+	int err;
+
+	if (!cfg->client) {
+		r->listen_fd = vhost_user_sock_listen(cfg->socket, cfg->owner,
+						      cfg->group, cfg->perm);
+		if (r->listen_fd < 0)
+			return r->listen_fd;
+		err = uloop_add_poll(r->loop, &r->listen_src, r->listen_fd, POLLIN,
+				     relay_on_listen);
+		if (err) {
+			close(r->listen_fd);
+			unlink(cfg->socket);
+			r->listen_fd = -1;
+		}
+		return err;
+	}
+	err = vhost_user_sock_check_dir(cfg->socket);
+	if (err)
+		return err;
+	r->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	if (r->timer_fd < 0) {
+		err = -errno;
+		pr_err("%s: timerfd: %s", cfg->name, strerror(errno));
+		return err;
+	}
+	err = uloop_add_read(r->loop, &r->timer_src, r->timer_fd, NULL, 0,
+			     relay_on_timer);
+	if (err) {
+		close(r->timer_fd);
+		r->timer_fd = -1;
+		return err;
+	}
+	relay_connect(r);
+	return 0;
+}
+
+static void relay_close_frontend(struct relay *r)
+{
+	uloop_del(r->loop, &r->listen_src);
+	uloop_del(r->loop, &r->timer_src);
+	if (r->listen_fd >= 0) {
+		close(r->listen_fd);
+		/* Only a socket we created is ours to remove. */
+		unlink(r->cfg.socket);
+	}
+	if (r->timer_fd >= 0)
+		close(r->timer_fd);
+	r->listen_fd = r->timer_fd = -1;
 }
 
 int relay_open(struct relay *r, const struct relay_cfg *cfg, struct uloop *loop)
@@ -435,6 +549,7 @@ int relay_open(struct relay *r, const struct relay_cfg *cfg, struct uloop *loop)
 	r->loop = loop;
 	r->listen_fd = -1;
 	r->conn_fd = -1;
+	r->timer_fd = -1;
 	r->work.fn = relay_on_work;
 	for (q = 0; q < VHOST_DEV_MAX_VRINGS; q++)
 		r->kick[q].relay = r;
@@ -449,29 +564,24 @@ int relay_open(struct relay *r, const struct relay_cfg *cfg, struct uloop *loop)
 			    cfg->xsk_mode);
 	if (err)
 		goto err_steer;
-	r->listen_fd = vhost_user_sock_listen(cfg->socket);
-	if (r->listen_fd < 0) {
-		err = r->listen_fd;
-		goto err_port;
-	}
-	err = uloop_add_poll(loop, &r->listen_src, r->listen_fd, POLLIN, relay_on_listen);
-	if (!err)
-		err = uloop_add_poll(loop, &r->xsk_src, xsk_port_fd(r->port), POLLIN,
-				     relay_on_xsk);
+	err = uloop_add_poll(loop, &r->xsk_src, xsk_port_fd(r->port), POLLIN,
+			     relay_on_xsk);
 	if (err) {
 		pr_err("%s: cannot register with the event loop: %s", cfg->name,
 		       strerror(-err));
-		goto err_sock;
+		goto err_port;
 	}
-	pr_notice("%s: vf %s queue 0 (AF_XDP %s), vhost-user socket %s%s", cfg->name,
+	pr_notice("%s: vf %s queue 0 (AF_XDP %s), vhost-user %s %s%s", cfg->name,
 		  cfg->vf, xsk_port_zerocopy(r->port) ? "zero-copy" : "copy mode",
-		  cfg->socket, cfg->has_mac ? ", MAC steering on" : "");
+		  cfg->client ? "client of" : "server on", cfg->socket,
+		  cfg->has_mac ? ", MAC steering on" : "");
+	err = relay_open_frontend(r);
+	if (err)
+		goto err_xsk;
 	return 0;
 
-err_sock:
-	uloop_del(loop, &r->listen_src);
-	close(r->listen_fd);
-	unlink(cfg->socket);
+err_xsk:
+	uloop_del(loop, &r->xsk_src);
 err_port:
 	xsk_port_close(r->port);
 err_steer:
@@ -485,14 +595,15 @@ void relay_close(struct relay *r)
 	struct xdp_steer_stats xs = { 0 };
 	unsigned int q;
 
-	uloop_del(r->loop, &r->listen_src);
 	uloop_del(r->loop, &r->xsk_src);
-	if (r->conn_fd >= 0)
+	/* No reconnect from here on: the frontend goes first. */
+	relay_close_frontend(r);
+	if (r->conn_fd >= 0) {
+		r->cfg.client = false;
 		relay_disconnect(r);
+	}
 	for (q = 0; q < VHOST_DEV_MAX_VRINGS; q++)
 		uloop_del(r->loop, &r->kick[q].src);
-	close(r->listen_fd);
-	unlink(r->cfg.socket);
 	xdp_steer_read_stats(r->steer, &xs);
 	/* Detach first so the VF stops redirecting into a closing socket. */
 	xdp_steer_close(r->steer);

@@ -22,6 +22,7 @@ struct relay_stats {
 	uint64_t drop_guest_rx;		/* frames larger than the guest's buffers */
 	uint64_t drop_guest_tx;		/* malformed or oversized guest frames */
 	uint64_t connects;
+	uint64_t refused;		/* frontends turned away: one at a time */
 };
 
 struct relay_kick {
@@ -40,10 +41,14 @@ struct relay {
 	struct uloop_src listen_src;
 	struct uloop_src conn_src;
 	struct uloop_src xsk_src;
+	/* Client mode: (re)connect attempts, backing off while QEMU is away. */
+	int timer_fd;
+	struct uloop_src timer_src;
+	unsigned int backoff_ms;
 	struct relay_kick kick[VHOST_DEV_MAX_VRINGS];
 	struct uloop_work work;
 	unsigned int hdr_len;		/* virtio-net header the guest expects */
-	bool rx_broken_logged, tx_broken_logged;
+	bool rx_broken_logged, tx_broken_logged, refused_logged;
 	struct relay_stats st;
 	/* Scratch, too big for the stack: the message being handled, and the
 	 * chains being copied (first rx buffer kept for its num_buffers).

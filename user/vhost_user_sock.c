@@ -63,11 +63,23 @@ static int sock_clear_path(const char *path, const struct sockaddr_un *sun)
 	return 0;
 }
 
-int vhost_user_sock_listen(const char *path)
+int vhost_user_sock_check_dir(const char *path)
 {
 	char dirbuf[PATH_MAX];
-	struct sockaddr_un sun;
 	struct stat st;
+
+	snprintf(dirbuf, sizeof(dirbuf), "%s", path);
+	if (stat(dirname(dirbuf), &st) || !S_ISDIR(st.st_mode)) {
+		pr_err("socket %s: directory %s does not exist", path, dirbuf);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+int vhost_user_sock_listen(const char *path, uid_t owner, gid_t group,
+			   mode_t perm)
+{
+	struct sockaddr_un sun;
 	int fd, err;
 
 	if (sock_fill_addr(&sun, path)) {
@@ -75,11 +87,9 @@ int vhost_user_sock_listen(const char *path)
 		       sizeof(sun.sun_path) - 1);
 		return -ENAMETOOLONG;
 	}
-	snprintf(dirbuf, sizeof(dirbuf), "%s", path);
-	if (stat(dirname(dirbuf), &st) || !S_ISDIR(st.st_mode)) {
-		pr_err("socket %s: directory %s does not exist", path, dirbuf);
-		return -ENOENT;
-	}
+	err = vhost_user_sock_check_dir(path);
+	if (err)
+		return err;
 	err = sock_clear_path(path, &sun);
 	if (err)
 		return err;
@@ -90,10 +100,69 @@ int vhost_user_sock_listen(const char *path)
 		pr_err("socket: %s", strerror(errno));
 		return err;
 	}
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) ||
-	    listen(fd, 1)) {
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun))) {
 		err = -errno;
 		pr_err("socket %s: %s", path, strerror(errno));
+		close(fd);
+		return err;
+	}
+	if ((owner != (uid_t)-1 || group != (gid_t)-1) && chown(path, owner, group)) {
+		err = -errno;
+		pr_err("socket %s: chown to %d:%d: %s", path, (int)owner, (int)group,
+		       strerror(errno));
+		goto err_unlink;
+	}
+	if (perm && chmod(path, perm)) {
+		err = -errno;
+		pr_err("socket %s: chmod %o: %s", path, perm, strerror(errno));
+		goto err_unlink;
+	}
+	if (listen(fd, 1)) {
+		err = -errno;
+		pr_err("socket %s: listen: %s", path, strerror(errno));
+		goto err_unlink;
+	}
+	return fd;
+
+err_unlink:
+	unlink(path);
+	close(fd);
+	return err;
+}
+
+static int sock_set_timeouts(int fd)
+{
+	struct timeval tv = {
+		.tv_sec = VHOST_USER_IO_TIMEOUT_MS / 1000,
+		.tv_usec = (VHOST_USER_IO_TIMEOUT_MS % 1000) * 1000,
+	};
+
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)))
+		return -errno;
+	return 0;
+}
+
+int vhost_user_sock_connect(const char *path)
+{
+	struct sockaddr_un sun;
+	int fd, err;
+
+	if (sock_fill_addr(&sun, path))
+		return -ENAMETOOLONG;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	/* A unix connect completes at once or fails at once (ENOENT,
+	 * ECONNREFUSED, EAGAIN with a full backlog): no event to wait for.
+	 */
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun))) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	err = sock_set_timeouts(fd);
+	if (err) {
 		close(fd);
 		return err;
 	}
@@ -102,18 +171,13 @@ int vhost_user_sock_listen(const char *path)
 
 int vhost_user_sock_accept(int listen_fd)
 {
-	struct timeval tv = {
-		.tv_sec = VHOST_USER_IO_TIMEOUT_MS / 1000,
-		.tv_usec = (VHOST_USER_IO_TIMEOUT_MS % 1000) * 1000,
-	};
 	int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	int err;
 
 	if (fd < 0)
 		return -errno;
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ||
-	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv))) {
-		int err = -errno;
-
+	err = sock_set_timeouts(fd);
+	if (err) {
 		close(fd);
 		return err;
 	}

@@ -3,11 +3,24 @@
 #ifndef VXDP_VHOST_USER_SOCK_H
 #define VXDP_VHOST_USER_SOCK_H
 
+#include <sys/types.h>
+
 /* Bind and listen on @path. A stale socket file (nobody listening) is
- * replaced; a live one is -EADDRINUSE; a missing directory -ENOENT. Each
- * failure is logged with the reason. Returns the fd or a negative errno.
+ * replaced; a live one is -EADDRINUSE; a missing directory -ENOENT. The
+ * socket gets @owner/@group (-1: unchanged) and @perm (0: umask) before it
+ * listens, so nobody else can connect in between. Each failure is logged
+ * with the reason. Returns the fd or a negative errno.
  */
-int vhost_user_sock_listen(const char *path);
+int vhost_user_sock_listen(const char *path, uid_t owner, gid_t group,
+			   mode_t perm);
+
+/* Connect to a frontend listening on @path (client mode). Returns the fd,
+ * or a negative errno without logging: the caller retries.
+ */
+int vhost_user_sock_connect(const char *path);
+
+/* -ENOENT (logged) when the directory @path would live in is missing. */
+int vhost_user_sock_check_dir(const char *path);
 
 /* Accept one frontend connection, with send/receive timeouts so that a
  * frontend stalling mid-message cannot stall the daemon for long.

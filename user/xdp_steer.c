@@ -121,7 +121,7 @@ static int ensure_bpffs(void)
 		       BPFFS_ROOT, strerror(errno));
 		return err;
 	}
-	pr_info("xdp_steer: mounted bpffs on %s", BPFFS_ROOT);
+	pr_notice("xdp_steer: mounted bpffs on %s: no bpffs was there (inside `ip netns exec`? then other processes cannot see the pinned maps)", BPFFS_ROOT);
 	return 0;
 }
 

@@ -26,7 +26,7 @@ int main(void)
 	char err[256];
 	int ok;
 
-	ktap_plan(14);
+	ktap_plan(20);
 
 	ok = !relay_cfg_parse(&c[0], "vf=veth0,socket=/tmp/a.sock", err, sizeof(err));
 	KTAP_CHECK(ok && !strcmp(c[0].vf, "veth0") && !strcmp(c[0].socket, "/tmp/a.sock") &&
@@ -48,6 +48,16 @@ int main(void)
 	KTAP_CHECK(bad("vf=veth0,socket=/x,name=../etc", "name="), "path-like name refused");
 	KTAP_CHECK(bad("vf=veth0,socket", "key=value"), "missing value");
 	KTAP_CHECK(bad("vf=veth0,socket=/x,xdp-mode=fast", "xdp-mode"), "bad xdp-mode");
+
+	ok = !relay_cfg_parse(&c[2], "vf=v0,socket=/x,owner=root,group=0,perm=0660", err, sizeof(err));
+	KTAP_CHECK(ok && c[2].owner == 0 && c[2].group == 0 && c[2].perm == 0660 && !c[2].client,
+		   "owner/group by name and number, octal perm");
+	ok = !relay_cfg_parse(&c[2], "vf=v0,socket=/x,mode=client", err, sizeof(err));
+	KTAP_CHECK(ok && c[2].client && c[2].owner == (uid_t)-1 && c[2].perm == 0, "mode=client");
+	KTAP_CHECK(bad("vf=v0,socket=/x,mode=client,perm=0600", "mode=server"), "perm refused in client mode");
+	KTAP_CHECK(bad("vf=v0,socket=/x,owner=no-such-user-vxdp", "no such user"), "unknown owner");
+	KTAP_CHECK(bad("vf=v0,socket=/x,perm=0044", "octal"), "perm without owner rw refused");
+	KTAP_CHECK(bad("vf=v0,socket=/x,mode=peer", "server or client"), "bad mode");
 
 	relay_cfg_parse(&c[2], "vf=veth0,socket=/tmp/c.sock,name=other", err, sizeof(err));
 	KTAP_CHECK(relay_cfg_check_unique(c, 3, err, sizeof(err)) == -EINVAL &&

@@ -363,6 +363,38 @@ static void run(struct fz *f, const uint8_t *ops, unsigned int nops)
 	(void)vq_notify_enable(&f->vq);
 }
 
+/* GET_VRING_BASE then SET_VRING_BASE on the same ring: with everything
+ * pushed, the base we report must be one we accept, and the restarted ring
+ * must carry on where the old one stopped.
+ */
+static void restart(struct fz *f, bool event_idx, bool indirect)
+{
+	uint32_t pos = avail_pos(f);
+	int err;
+
+	if (vq_broken(&f->vq))
+		return;
+	if (f->vq.packed) {
+		struct vring_packed *pk = &f->vq.pk;
+
+		err = vring_packed_init(pk, pk->num, pk->desc, pk->driver_event,
+					pk->device_event, vring_packed_base(pk),
+					event_idx, indirect);
+	} else {
+		struct vring_split *vr = &f->vq.split;
+
+		err = vring_split_init(vr, vr->num, vr->desc, vr->avail,
+				       vr->used, vr->last_avail_idx, event_idx,
+				       indirect);
+	}
+	if (err || avail_pos(f) != pos)
+		fail("restart from our own base");
+	op_pop(f);
+	while (f->count)
+		op_push(f, 1);
+	vq_flush(&f->vq);
+}
+
 static int setup_mem(struct fz *f, const struct fz_hdr *h,
 		     const uint8_t *img, size_t len)
 {
@@ -470,8 +502,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	else
 		err = vring_split_init(&f->vq.split, num, desc, avail, used,
 				       h.base, event_idx, indirect);
-	if (!err)
+	if (!err) {
 		run(f, ops, nops);
+		restart(f, event_idx, indirect);
+	}
 out:
 	guest_mem_reset(&f->mem);
 	free(f->buf[0]);

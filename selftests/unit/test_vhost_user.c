@@ -565,7 +565,7 @@ static void test_bad_features(void)
 
 	/* Features the vhost-user layer cannot honour are never offered. */
 	vhost_dev_init(&t.d, "test", FEATURES | (1ull << VHOST_F_LOG_ALL) |
-		       (1ull << VIRTIO_F_RING_PACKED),
+		       (1ull << VIRTIO_F_ACCESS_PLATFORM),
 		       PROTO | (1ull << VHOST_USER_PROTOCOL_F_LOG_SHMFD),
 		       NULL, NULL);
 	KTAP_CHECK(t.d.supported_features == FEATURES &&

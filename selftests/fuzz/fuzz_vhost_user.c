@@ -68,8 +68,10 @@ enum {
 
 #define FZ_MAX_FDS	9	/* one more than a message may carry */
 #define FZ_MAX_CHAINS	4	/* per ring and datapath run */
-/* Window scanned for leaked fds: far more than one input ever has open. */
-#define FZ_FD_WINDOW	128
+/* Window scanned for leaked fds: more than one input can have open (three
+ * per vring, a message's worth, the harness's own).
+ */
+#define FZ_FD_WINDOW	(3 * VHOST_DEV_MAX_VRINGS + 64)
 
 struct fz {
 	int fe, be;		/* frontend ("QEMU") and backend ends */
@@ -136,8 +138,9 @@ static void check_ring(const struct vhost_dev *d, unsigned int q)
 	}
 }
 
-/* Roughly the relay's datapath: rx (0) takes frames into guest buffers, tx
- * (1) reads frames out; a chain too small for a frame is given back.
+/* Roughly the relay's datapath: rx (even vrings) takes frames into guest
+ * buffers, tx (odd) reads frames out; a chain too small for a frame is
+ * given back.
  */
 static void run_ring(struct vhost_dev *d, unsigned int q)
 {
@@ -161,7 +164,7 @@ static void run_ring(struct vhost_dev *d, unsigned int q)
 		}
 		pr_debug("vring %u: chain %u: out %u in %u", q, c.head,
 			 c.out_len, c.in_len);
-		if (q == 0) {
+		if (q % 2 == 0) {
 			if (c.in_len < sizeof(frame)) {
 				vq_unpop(&vq->vr, 1);
 				break;

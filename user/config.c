@@ -124,6 +124,15 @@ static int parse_kv(struct relay_cfg *c, const char *key, const char *val,
 			snprintf(err, errlen, "xsk-mode=%s: expected auto, copy or zerocopy", val);
 			return -EINVAL;
 		}
+	} else if (!strcmp(key, "queues")) {
+		char *end;
+		unsigned long n = strtoul(val, &end, 10);
+
+		if (!*val || *end || n < 1 || n > 32) {
+			snprintf(err, errlen, "queues=%s: expected 1 to 32 queue pairs", val);
+			return -EINVAL;
+		}
+		c->queues = n;
 	} else if (!strcmp(key, "mode")) {
 		if (!strcmp(val, "server") || !strcmp(val, "client")) {
 			c->client = !strcmp(val, "client");
@@ -154,7 +163,7 @@ static int parse_kv(struct relay_cfg *c, const char *key, const char *val,
 		}
 		c->perm = m;
 	} else {
-		snprintf(err, errlen, "unknown key '%s' (known: vf, socket, mac, name, mode, owner, group, perm, xdp-mode, xsk-mode)", key);
+		snprintf(err, errlen, "unknown key '%s' (known: vf, socket, mac, name, queues, mode, owner, group, perm, xdp-mode, xsk-mode)", key);
 		return -EINVAL;
 	}
 	return 0;
@@ -167,10 +176,11 @@ int relay_cfg_parse(struct relay_cfg *c, const char *spec, char *err,
 	unsigned int seen = 0;
 	static const char *const keys[] = {
 		"vf", "socket", "mac", "name", "xdp-mode", "xsk-mode",
-		"mode", "owner", "group", "perm",
+		"mode", "owner", "group", "perm", "queues",
 	};
 
 	memset(c, 0, sizeof(*c));
+	c->queues = 1;
 	c->owner = (uid_t)-1;
 	c->group = (gid_t)-1;
 	if (strlen(spec) >= sizeof(buf)) {

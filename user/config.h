@@ -23,6 +23,7 @@ struct relay_cfg {
 	uint8_t mac[6];
 	enum xdp_steer_mode xdp_mode;
 	enum xsk_port_mode xsk_mode;
+	unsigned int queues;	/* guest queue pairs offered, 1..32 */
 	bool client;		/* mode=client: we connect to QEMU's socket */
 	/* Server mode: who may connect (owner=, group=, perm=). -1/0: as
 	 * created (the daemon's user and umask).

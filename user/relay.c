@@ -5,23 +5,31 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <string.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
+#include <linux/ethtool.h>
 #include <linux/if_ether.h>
+#include <linux/sockios.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_net.h>
 #include <linux/virtio_ring.h>
 
 #include "log.h"
+#include "flow_hash.h"
 #include "relay.h"
 #include "vhost_user_sock.h"
 #include "xdp_steer.h"
 
-#define VQ_RX 0
-#define VQ_TX 1
+/* vring indices of queue pair @qp */
+#define VQ_RX(qp) (2 * (qp))
+#define VQ_TX(qp) (2 * (qp) + 1)
+#define VQ_IS_RX(q) (!((q) & 1))
 
 /* Frames per ring operation, and per direction before yielding to other
  * relays' events.
@@ -62,7 +70,6 @@ static unsigned int relay_hdr_len(const struct relay *r)
 	return sizeof(struct virtio_net_hdr);
 }
 
-/* The vring if the datapath may touch it now. */
 static struct virtqueue *relay_vring(struct relay *r, unsigned int q)
 {
 	struct vhost_vring *vq = &r->dev.vq[q];
@@ -78,13 +85,38 @@ static void relay_notify(struct relay *r, unsigned int q)
 		uloop_signal_eventfd(r->loop, vq->callfd);
 }
 
-static void relay_ring_broken(struct relay *r, unsigned int q, bool *logged)
+static void relay_ring_broken(struct relay *r, unsigned int q)
 {
-	if (*logged)
+	if (r->broken_logged & (1ull << q))
 		return;
-	*logged = true;
-	pr_err("%s: guest posted a malformed descriptor chain on its %s queue; queue stopped until the guest resets it",
-	       r->cfg.name, q == VQ_RX ? "rx" : "tx");
+	r->broken_logged |= 1ull << q;
+	pr_err("%s: guest posted a malformed descriptor chain on %s queue %u; queue stopped until the guest resets it",
+	       r->cfg.name, VQ_IS_RX(q) ? "rx" : "tx", q / 2);
+}
+
+/* Guest rx queues frames can go to now, for flow-hash spreading. */
+static void relay_update_rx_ready(struct relay *r)
+{
+	unsigned int qp;
+
+	r->nrx_ready = 0;
+	for (qp = 0; qp < r->cfg.queues; qp++)
+		if (vhost_vring_ready(&r->dev.vq[VQ_RX(qp)]))
+			r->rx_ready[r->nrx_ready++] = qp;
+}
+
+/* The guest rx queue pair for a frame from VF queue @port: the same index
+ * when the guest runs it (one-to-one), else by flow hash over the running
+ * ones, so a flow always lands on one queue.
+ */
+static unsigned int relay_rx_pick(struct relay *r, unsigned int port,
+				  const struct xsk_pkt *pkt)
+{
+	if (port < r->cfg.queues && vhost_vring_ready(&r->dev.vq[VQ_RX(port)]))
+		return port;
+	if (r->nrx_ready == 1)
+		return r->rx_ready[0];
+	return r->rx_ready[flow_hash(pkt->data, pkt->len) % r->nrx_ready];
 }
 
 /* Write bytes [from, from + len) of the stream "virtio-net header + frame"
@@ -169,59 +201,68 @@ unpop:
 	return err;
 }
 
-/* VF -> guest. Returns true when the budget ran out with frames left. */
-static bool relay_vf_to_guest(struct relay *r)
+/* VF queue @pi -> guest. Returns true when the budget ran out with frames
+ * left.
+ */
+static bool relay_vf_to_guest(struct relay *r, unsigned int pi)
 {
-	struct virtqueue *vr = relay_vring(r, VQ_RX);
+	struct xsk_port *port = r->port[pi].xsk;
 	struct xsk_pkt pkts[RELAY_BATCH];
 	unsigned int budget = RELAY_BUDGET;
 
+	r->hdr_len = relay_hdr_len(r);
 	while (budget) {
-		unsigned int n = xsk_port_rx_peek(r->port, pkts, RELAY_BATCH);
-		unsigned int done, delivered = 0;
+		unsigned int n = xsk_port_rx_peek(port, pkts, RELAY_BATCH);
+		unsigned int done, blocked = 0;
+		uint32_t touched = 0;
 		int err = 0;
 
 		if (!n)
 			return false;
-		if (!vr) {
-			/* The VF's traffic is the guest's; with no guest ring
-			 * running there is nowhere for it to go.
-			 */
-			r->st.drop_no_guest += n;
-			xsk_port_rx_release(r->port, n, n);
-			budget -= n < budget ? n : budget;
-			continue;
-		}
 		for (done = 0; done < n; done++) {
-			err = relay_rx_one(r, vr, &pkts[done]);
-			if (err == -EAGAIN || err == -EIO)
+			unsigned int qp;
+
+			if (!r->nrx_ready) {
+				/* The VF's traffic is the guest's; with no
+				 * guest ring running it has nowhere to go.
+				 */
+				r->st.drop_no_guest++;
+				continue;
+			}
+			qp = relay_rx_pick(r, pi, &pkts[done]);
+			err = relay_rx_one(r, &r->dev.vq[VQ_RX(qp)].vr, &pkts[done]);
+			if (err == -EAGAIN) {
+				blocked = qp;
 				break;
+			}
+			if (err == -EIO) {
+				relay_ring_broken(r, VQ_RX(qp));
+				relay_update_rx_ready(r);
+				r->st.drop_no_guest++;
+				continue;
+			}
 			if (err == -EMSGSIZE) {
 				r->st.drop_guest_rx++;
 				continue;
 			}
-			delivered++;
+			touched |= 1u << qp;
 			r->st.to_guest++;
 			r->st.to_guest_bytes += pkts[done].len;
 		}
-		if (delivered) {
-			vq_flush(vr);
-			relay_notify(r, VQ_RX);
+		while (touched) {
+			unsigned int qp = __builtin_ctz(touched);
+
+			touched &= touched - 1;
+			vq_flush(&r->dev.vq[VQ_RX(qp)].vr);
+			relay_notify(r, VQ_RX(qp));
 		}
-		if (err == -EIO) {
-			relay_ring_broken(r, VQ_RX, &r->rx_broken_logged);
-			r->st.drop_no_guest += n - done;
-			xsk_port_rx_release(r->port, n, n);
-			vr = NULL;
-			continue;
-		}
-		xsk_port_rx_release(r->port, done, n);
+		xsk_port_rx_release(port, done, n);
 		if (done < n) {
 			/* Out of guest buffers: the rest waits on the XSK rx
 			 * ring (and the kernel drops beyond it) until the guest
 			 * kicks us with more.
 			 */
-			if (!vq_notify_enable(vr))
+			if (!vq_notify_enable(&r->dev.vq[VQ_RX(blocked)].vr))
 				return false;
 			continue;
 		}
@@ -230,19 +271,23 @@ static bool relay_vf_to_guest(struct relay *r)
 	return true;
 }
 
-/* Guest -> VF. Returns true when there is more to do right away. */
-static bool relay_guest_to_vf(struct relay *r)
+/* Guest tx queue of pair @qp -> its VF queue. Returns true when there is
+ * more to do right away.
+ */
+static bool relay_guest_to_vf(struct relay *r, unsigned int qp)
 {
-	struct virtqueue *vr = relay_vring(r, VQ_TX);
-	uint32_t room = xsk_port_frame_room(r->port);
+	struct virtqueue *vr = relay_vring(r, VQ_TX(qp));
+	struct xsk_port *port = r->port[qp % r->nports].xsk;
+	uint32_t room = xsk_port_frame_room(port);
 	struct xsk_pkt pkts[RELAY_BATCH];
 	struct vq_chain *c = &r->tx_chain;
 	unsigned int budget = RELAY_BUDGET;
 
 	if (!vr)
 		return false;
+	r->hdr_len = relay_hdr_len(r);
 	while (budget) {
-		unsigned int m = xsk_port_tx_alloc(r->port, pkts, RELAY_BATCH);
+		unsigned int m = xsk_port_tx_alloc(port, pkts, RELAY_BATCH);
 		unsigned int used = 0, popped = 0;
 		int err = 0;
 
@@ -250,7 +295,7 @@ static bool relay_guest_to_vf(struct relay *r)
 			/* Every tx frame is in flight: push the kernel on and
 			 * come back for completions.
 			 */
-			xsk_port_tx_pending(r->port);
+			xsk_port_tx_pending(port);
 			return true;
 		}
 		while (used < m) {
@@ -273,51 +318,82 @@ static bool relay_guest_to_vf(struct relay *r)
 			r->st.from_guest++;
 			r->st.from_guest_bytes += len;
 		}
-		xsk_port_tx_submit(r->port, pkts, m, used);
+		xsk_port_tx_submit(port, pkts, m, used);
 		if (popped) {
 			vq_flush(vr);
-			relay_notify(r, VQ_TX);
+			relay_notify(r, VQ_TX(qp));
 		}
 		if (err == -EIO) {
-			relay_ring_broken(r, VQ_TX, &r->tx_broken_logged);
+			relay_ring_broken(r, VQ_TX(qp));
 			return false;
 		}
 		if (err == -EAGAIN) {
 			if (vq_notify_enable(vr))
 				continue;
-			return xsk_port_tx_pending(r->port);
+			return xsk_port_tx_pending(port);
 		}
 		budget -= popped < budget ? popped : budget;
 	}
 	return true;
 }
 
-static void relay_poll(struct relay *r)
+/* Run the given VF queues (rx) and guest queue pairs (tx); whatever stops at
+ * its budget is run again after this round of events.
+ */
+static void relay_run(struct relay *r, uint32_t rx, uint32_t tx)
 {
-	bool more;
+	while (rx) {
+		unsigned int pi = __builtin_ctz(rx);
 
-	r->hdr_len = relay_hdr_len(r);
-	more = relay_vf_to_guest(r);
-	more |= relay_guest_to_vf(r);
-	if (more)
+		rx &= rx - 1;
+		if (relay_vf_to_guest(r, pi))
+			r->rx_more |= 1u << pi;
+	}
+	while (tx) {
+		unsigned int qp = __builtin_ctz(tx);
+
+		tx &= tx - 1;
+		if (relay_guest_to_vf(r, qp))
+			r->tx_more |= 1u << qp;
+	}
+	if (r->rx_more || r->tx_more)
 		uloop_defer(r->loop, &r->work);
+}
+
+static uint32_t relay_all_ports(const struct relay *r)
+{
+	return r->nports == 32 ? ~0u : (1u << r->nports) - 1;
 }
 
 static void relay_on_work(struct uloop_work *w)
 {
-	relay_poll(container_of(w, struct relay, work));
+	struct relay *r = container_of(w, struct relay, work);
+	uint32_t rx = r->rx_more, tx = r->tx_more;
+
+	r->rx_more = r->tx_more = 0;
+	relay_run(r, rx, tx);
 }
 
 static void relay_on_xsk(struct uloop_src *s, int res)
 {
+	struct relay_port *p = container_of(s, struct relay_port, src);
+
 	(void)res;
-	relay_poll(container_of(s, struct relay, xsk_src));
+	relay_run(p->relay, 1u << p->idx, 0);
 }
 
 static void relay_on_kick(struct uloop_src *s, int res)
 {
-	if (res > 0)
-		relay_poll(container_of(s, struct relay_kick, src)->relay);
+	struct relay_kick *k = container_of(s, struct relay_kick, src);
+	struct relay *r = k->relay;
+
+	if (res <= 0)
+		return;
+	/* New rx buffers may unblock any VF queue (flow spreading). */
+	if (VQ_IS_RX(k->q))
+		relay_run(r, relay_all_ports(r), 0);
+	else
+		relay_run(r, 0, 1u << (k->q / 2));
 }
 
 static void relay_vring_changed(struct vhost_dev *d, unsigned int q)
@@ -326,27 +402,29 @@ static void relay_vring_changed(struct vhost_dev *d, unsigned int q)
 	struct vhost_vring *vq = &d->vq[q];
 	struct uloop_src *kick = &r->kick[q].src;
 
+	relay_update_rx_ready(r);
 	if (!vhost_vring_ready(vq) || vq->kickfd < 0) {
 		uloop_del(r->loop, kick);
 		return;
 	}
 	if (!kick->active || kick->fd != vq->kickfd) {
 		uloop_add_read(r->loop, kick, vq->kickfd, NULL, 0, relay_on_kick);
-		pr_info("%s: %s queue running: %u entries, %s ring%s%s%s", r->cfg.name,
-			q == VQ_RX ? "rx" : "tx", vq->num,
+		pr_info("%s: %s queue %u running: %u entries, %s ring%s%s%s", r->cfg.name,
+			VQ_IS_RX(q) ? "rx" : "tx", q / 2, vq->num,
 			vq->vr.packed ? "packed" : "split",
 			vhost_dev_has_feature(d, VIRTIO_NET_F_MRG_RXBUF) ? ", mrg_rxbuf" : "",
 			vhost_dev_has_feature(d, VIRTIO_RING_F_EVENT_IDX) ? ", event_idx" : "",
 			vhost_dev_has_feature(d, VIRTIO_RING_F_INDIRECT_DESC) ? ", indirect" : "");
 	}
-	if (q == VQ_RX)
-		r->rx_broken_logged = false;
-	else
-		r->tx_broken_logged = false;
+	r->broken_logged &= ~(1ull << q);
 	/* The guest may have queued work before the ring ran, and with
 	 * event_idx it kicks only if we asked: ask, then look.
 	 */
 	vq_notify_enable(&vq->vr);
+	if (VQ_IS_RX(q))
+		r->rx_more |= relay_all_ports(r);
+	else
+		r->tx_more |= 1u << (q / 2);
 	uloop_defer(r->loop, &r->work);
 }
 
@@ -539,8 +617,79 @@ static void relay_close_frontend(struct relay *r)
 	r->listen_fd = r->timer_fd = -1;
 }
 
+/* How many rx queues the VF has (ethtool channels); 1 when it cannot say. */
+static unsigned int vf_rx_queues(const char *ifname)
+{
+	struct ethtool_channels ch = { .cmd = ETHTOOL_GCHANNELS };
+	struct ifreq ifr = { .ifr_data = (void *)&ch };
+	unsigned int n = 1;
+	int fd;
+
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 1;
+	if (!ioctl(fd, SIOCETHTOOL, &ifr) && ch.rx_count + ch.combined_count > 0)
+		n = ch.rx_count + ch.combined_count;
+	close(fd);
+	return n;
+}
+
+static void relay_close_ports(struct relay *r)
+{
+	while (r->nports) {
+		struct relay_port *p = &r->port[--r->nports];
+
+		uloop_del(r->loop, &p->src);
+		xsk_port_close(p->xsk);
+	}
+}
+
+/* An AF_XDP socket on every VF rx queue: frames on a queue without one
+ * would pass to the host stack.
+ */
+static int relay_open_ports(struct relay *r)
+{
+	const struct relay_cfg *cfg = &r->cfg;
+	unsigned int vfq = vf_rx_queues(cfg->vf), i;
+	int err;
+
+	if (vfq > RELAY_MAX_PORTS) {
+		pr_err("%s: vf %s has %u rx queues; at most %u are supported (ethtool -L %s combined N)",
+		       cfg->name, cfg->vf, vfq, RELAY_MAX_PORTS, cfg->vf);
+		return -E2BIG;
+	}
+	for (i = 0; i < vfq; i++) {
+		struct relay_port *p = &r->port[i];
+
+		p->relay = r;
+		p->idx = i;
+		err = xsk_port_open(&p->xsk, cfg->vf, i, xdp_steer_xskmap_fd(r->steer),
+				    cfg->xsk_mode);
+		if (err)
+			goto err;
+		r->nports++;
+		err = uloop_add_poll(r->loop, &p->src, xsk_port_fd(p->xsk), POLLIN,
+				     relay_on_xsk);
+		if (err) {
+			pr_err("%s: cannot register with the event loop: %s", cfg->name,
+			       strerror(-err));
+			goto err;
+		}
+	}
+	if (vfq != cfg->queues)
+		pr_notice("%s: vf %s has %u rx queue%s for %u guest queue pair%s: frames are spread by flow hash",
+			  cfg->name, cfg->vf, vfq, vfq == 1 ? "" : "s", cfg->queues,
+			  cfg->queues == 1 ? "" : "s");
+	return 0;
+err:
+	relay_close_ports(r);
+	return err;
+}
+
 int relay_open(struct relay *r, const struct relay_cfg *cfg, struct uloop *loop)
 {
+	uint64_t features = relay_features;
 	unsigned int q;
 	int err;
 
@@ -551,42 +700,40 @@ int relay_open(struct relay *r, const struct relay_cfg *cfg, struct uloop *loop)
 	r->conn_fd = -1;
 	r->timer_fd = -1;
 	r->work.fn = relay_on_work;
-	for (q = 0; q < VHOST_DEV_MAX_VRINGS; q++)
+	for (q = 0; q < VHOST_DEV_MAX_VRINGS; q++) {
 		r->kick[q].relay = r;
-	vhost_dev_init(&r->dev, r->cfg.name, relay_features,
-		       relay_protocol_features, &relay_dev_ops, r);
+		r->kick[q].q = q;
+	}
+	/* QEMU handles the control queue and MQ itself (GET_QUEUE_NUM);
+	 * DPDK's virtio-user wants the feature bit from us.
+	 */
+	if (cfg->queues > 1)
+		features |= 1ull << VIRTIO_NET_F_MQ;
+	vhost_dev_init(&r->dev, r->cfg.name, features, relay_protocol_features,
+		       &relay_dev_ops, r);
+	r->dev.queue_pairs = cfg->queues;
 
 	err = xdp_steer_open(&r->steer, cfg->name, cfg->vf,
 			     cfg->has_mac ? cfg->mac : NULL, cfg->xdp_mode);
 	if (err)
-		goto err;
-	err = xsk_port_open(&r->port, cfg->vf, 0, xdp_steer_xskmap_fd(r->steer),
-			    cfg->xsk_mode);
+		return err;
+	err = relay_open_ports(r);
 	if (err)
 		goto err_steer;
-	err = uloop_add_poll(loop, &r->xsk_src, xsk_port_fd(r->port), POLLIN,
-			     relay_on_xsk);
-	if (err) {
-		pr_err("%s: cannot register with the event loop: %s", cfg->name,
-		       strerror(-err));
-		goto err_port;
-	}
-	pr_notice("%s: vf %s queue 0 (AF_XDP %s), vhost-user %s %s%s", cfg->name,
-		  cfg->vf, xsk_port_zerocopy(r->port) ? "zero-copy" : "copy mode",
+	pr_notice("%s: vf %s, %u queue pair%s (AF_XDP %s), vhost-user %s %s%s", cfg->name,
+		  cfg->vf, cfg->queues, cfg->queues == 1 ? "" : "s",
+		  xsk_port_zerocopy(r->port[0].xsk) ? "zero-copy" : "copy mode",
 		  cfg->client ? "client of" : "server on", cfg->socket,
 		  cfg->has_mac ? ", MAC steering on" : "");
 	err = relay_open_frontend(r);
 	if (err)
-		goto err_xsk;
+		goto err_ports;
 	return 0;
 
-err_xsk:
-	uloop_del(loop, &r->xsk_src);
-err_port:
-	xsk_port_close(r->port);
+err_ports:
+	relay_close_ports(r);
 err_steer:
 	xdp_steer_close(r->steer);
-err:
 	return err;
 }
 
@@ -595,7 +742,6 @@ void relay_close(struct relay *r)
 	struct xdp_steer_stats xs = { 0 };
 	unsigned int q;
 
-	uloop_del(r->loop, &r->xsk_src);
 	/* No reconnect from here on: the frontend goes first. */
 	relay_close_frontend(r);
 	if (r->conn_fd >= 0) {
@@ -607,7 +753,7 @@ void relay_close(struct relay *r)
 	xdp_steer_read_stats(r->steer, &xs);
 	/* Detach first so the VF stops redirecting into a closing socket. */
 	xdp_steer_close(r->steer);
-	xsk_port_close(r->port);
+	relay_close_ports(r);
 	pr_notice("%s: stopped: to guest %llu frames %llu bytes, from guest %llu frames %llu bytes, "
 		  "dropped: no guest %llu, too big for guest %llu, bad guest frame %llu; "
 		  "XDP redirected %llu passed %llu dropped %llu",

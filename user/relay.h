@@ -28,27 +28,43 @@ struct relay_stats {
 struct relay_kick {
 	struct uloop_src src;
 	struct relay *relay;
+	unsigned int q;		/* vring index */
 };
+
+/* One AF_XDP socket, on VF queue @idx. */
+struct relay_port {
+	struct xsk_port *xsk;
+	struct uloop_src src;
+	struct relay *relay;
+	unsigned int idx;
+};
+
+#define RELAY_MAX_PORTS VHOST_DEV_MAX_QUEUE_PAIRS
 
 struct relay {
 	struct relay_cfg cfg;
 	struct uloop *loop;
 	struct xdp_steer *steer;
-	struct xsk_port *port;
 	struct vhost_dev dev;
 	int listen_fd;
 	int conn_fd;
 	struct uloop_src listen_src;
 	struct uloop_src conn_src;
-	struct uloop_src xsk_src;
+	unsigned int nports;		/* VF rx queues we have a socket on */
+	struct relay_port port[RELAY_MAX_PORTS];
 	/* Client mode: (re)connect attempts, backing off while QEMU is away. */
 	int timer_fd;
 	struct uloop_src timer_src;
 	unsigned int backoff_ms;
 	struct relay_kick kick[VHOST_DEV_MAX_VRINGS];
 	struct uloop_work work;
+	uint32_t rx_more, tx_more;	/* ports / queue pairs left at budget */
+	/* Guest rx queue pairs running now, for flow-hash spreading. */
+	unsigned int nrx_ready;
+	uint8_t rx_ready[VHOST_DEV_MAX_QUEUE_PAIRS];
+	uint64_t broken_logged;		/* per vring: "malformed chain" said */
 	unsigned int hdr_len;		/* virtio-net header the guest expects */
-	bool rx_broken_logged, tx_broken_logged, refused_logged;
+	bool refused_logged;
 	struct relay_stats st;
 	/* Scratch, too big for the stack: the message being handled, and the
 	 * chains being copied (first rx buffer kept for its num_buffers).

@@ -28,9 +28,6 @@
 	((1ull << VHOST_F_LOG_ALL) |					\
 	 (1ull << VIRTIO_F_ACCESS_PLATFORM))
 
-/* virtio-net without VIRTIO_NET_F_MQ: one rx/tx pair. */
-#define VHOST_DEV_QUEUE_PAIRS 1
-
 /* NET_SET_MTU bounds: the Ethernet minimum, and what a u16 MTU holds. */
 #define VHOST_DEV_MTU_MIN 68
 #define VHOST_DEV_MTU_MAX 65535
@@ -93,10 +90,10 @@ static int take_fd(struct vhost_user_msg *m, unsigned int i)
 /* Look up a frontend-supplied queue index; never index with it unchecked. */
 static struct vhost_vring *get_vring(struct vh_req *r, uint32_t idx)
 {
-	if (idx >= VHOST_DEV_MAX_VRINGS) {
+	if (idx >= 2 * r->d->queue_pairs) {
 		dev_err(r->d, "%s: queue index %u out of range (max %u)",
 			vhost_user_req_name(r->m->hdr.request), idx,
-			VHOST_DEV_MAX_VRINGS - 1);
+			2 * r->d->queue_pairs - 1);
 		return NULL;
 	}
 	return &r->d->vq[idx];
@@ -330,7 +327,7 @@ static int h_set_protocol_features(struct vh_req *r)
 
 static int h_get_queue_num(struct vh_req *r)
 {
-	return reply_u64(r, VHOST_DEV_QUEUE_PAIRS);
+	return reply_u64(r, r->d->queue_pairs);
 }
 
 static int h_set_owner(struct vh_req *r)
@@ -712,6 +709,7 @@ void vhost_dev_init(struct vhost_dev *d, const char *name,
 	d->supported_protocol_features = protocol_features & VHOST_DEV_PROTOCOL_IMPL;
 	d->ops = ops;
 	d->priv = priv;
+	d->queue_pairs = 1;
 	guest_mem_init(&d->mem);
 	for (i = 0; i < VHOST_DEV_MAX_VRINGS; i++)
 		vring_init_state(&d->vq[i]);

@@ -13,8 +13,11 @@
 #include "vhost_user_msg.h"
 #include "virtqueue.h"
 
-/* virtio-net has one rx and one tx queue per pair; index 0 is rx. */
-#define VHOST_DEV_MAX_VRINGS 2
+/* virtio-net has one rx and one tx queue per pair: vring 2n is pair n's rx,
+ * 2n + 1 its tx.
+ */
+#define VHOST_DEV_MAX_QUEUE_PAIRS 32
+#define VHOST_DEV_MAX_VRINGS (2 * VHOST_DEV_MAX_QUEUE_PAIRS)
 
 struct vhost_vring {
 	struct virtqueue vr;
@@ -48,6 +51,7 @@ struct vhost_dev {
 	uint64_t features;		/* acked */
 	uint64_t protocol_features;	/* acked */
 	bool owner;
+	unsigned int queue_pairs;	/* GET_QUEUE_NUM; 1 unless set after init */
 	uint16_t mtu;
 	uint8_t status;			/* virtio device status (SET_STATUS) */
 	struct guest_mem mem;

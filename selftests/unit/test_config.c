@@ -26,7 +26,7 @@ int main(void)
 	char err[256];
 	int ok;
 
-	ktap_plan(20);
+	ktap_plan(22);
 
 	ok = !relay_cfg_parse(&c[0], "vf=veth0,socket=/tmp/a.sock", err, sizeof(err));
 	KTAP_CHECK(ok && !strcmp(c[0].vf, "veth0") && !strcmp(c[0].socket, "/tmp/a.sock") &&
@@ -58,6 +58,11 @@ int main(void)
 	KTAP_CHECK(bad("vf=v0,socket=/x,owner=no-such-user-vxdp", "no such user"), "unknown owner");
 	KTAP_CHECK(bad("vf=v0,socket=/x,perm=0044", "octal"), "perm without owner rw refused");
 	KTAP_CHECK(bad("vf=v0,socket=/x,mode=peer", "server or client"), "bad mode");
+	ok = !relay_cfg_parse(&c[2], "vf=v0,socket=/x,queues=32", err, sizeof(err));
+	KTAP_CHECK(ok && c[2].queues == 32 && !relay_cfg_parse(&c[2], "vf=v0,socket=/x", err, sizeof(err)) &&
+		   c[2].queues == 1, "queues=32 accepted, default 1");
+	KTAP_CHECK(bad("vf=v0,socket=/x,queues=33", "1 to 32") && bad("vf=v0,socket=/x,queues=0", "1 to 32"),
+		   "queues out of range refused");
 
 	relay_cfg_parse(&c[2], "vf=veth0,socket=/tmp/c.sock,name=other", err, sizeof(err));
 	KTAP_CHECK(relay_cfg_check_unique(c, 3, err, sizeof(err)) == -EINVAL &&

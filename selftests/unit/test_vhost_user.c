@@ -23,7 +23,7 @@
 #include "vhost_user_dev.h"
 #include "vhost_user_msg.h"
 
-#define NR_TESTS 128
+#define NR_TESTS 131
 
 #define MEM_SIZE	(1u << 20)
 #define UVA0		0x7f1200000000ull	/* where "QEMU" has guest RAM */
@@ -40,6 +40,9 @@
 	       (1ull << VHOST_USER_PROTOCOL_F_RARP) |			\
 	       (1ull << VHOST_USER_PROTOCOL_F_NET_MTU) |		\
 	       (1ull << VHOST_USER_PROTOCOL_F_STATUS))
+
+/* The test device has one queue pair (vhost_dev_init's default). */
+#define TEST_VRINGS	2
 
 /* Ring i lives at UVA0 + RING_OFF(i): desc, then avail, then used. */
 #define RING_OFF(i)	(0x10000ull * ((i) + 1))
@@ -120,7 +123,7 @@ static void tdev_open(struct tdev *t)
 	t->memfd = memfd_create("guest", MFD_CLOEXEC);
 	if (t->memfd < 0 || ftruncate(t->memfd, MEM_SIZE))
 		die("memfd");
-	for (i = 0; i < VHOST_DEV_MAX_VRINGS; i++) {
+	for (i = 0; i < TEST_VRINGS; i++) {
 		t->kick[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		t->call[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		if (t->kick[i] < 0 || t->call[i] < 0)
@@ -137,7 +140,7 @@ static void tdev_close(struct tdev *t)
 	close(t->fe);
 	close(t->be);
 	close(t->memfd);
-	for (i = 0; i < VHOST_DEV_MAX_VRINGS; i++) {
+	for (i = 0; i < TEST_VRINGS; i++) {
 		close(t->kick[i]);
 		close(t->call[i]);
 	}
@@ -325,14 +328,14 @@ static int handshake(struct tdev *t, uint16_t base0, uint16_t base1)
 	bad += !read_u64(t, VHOST_USER_GET_QUEUE_NUM, &v) || v != 1;
 	bad += xfer(t, msg(VHOST_USER_SET_OWNER, VHOST_USER_NEED_REPLY_MASK, 0)) != 0;
 	bad += read_ack(t, VHOST_USER_SET_OWNER) != 0;
-	for (i = 0; i < VHOST_DEV_MAX_VRINGS; i++)
+	for (i = 0; i < TEST_VRINGS; i++)
 		bad += xfer(t, msg_vring_fd(VHOST_USER_SET_VRING_CALL, 0, i, t->call[i])) != 0;
 	bad += xfer(t, msg_u64(VHOST_USER_SET_FEATURES,
 			       VHOST_USER_NEED_REPLY_MASK, FEATURES)) != 0;
 	bad += read_ack(t, VHOST_USER_SET_FEATURES) != 0;
 	bad += xfer(t, msg_mem1(VHOST_USER_NEED_REPLY_MASK, t->memfd, UVA0)) != 0;
 	bad += read_ack(t, VHOST_USER_SET_MEM_TABLE) != 0;
-	for (i = 0; i < VHOST_DEV_MAX_VRINGS; i++) {
+	for (i = 0; i < TEST_VRINGS; i++) {
 		uint16_t base = i ? base1 : base0;
 
 		bad += xfer(t, msg_state(VHOST_USER_SET_VRING_NUM, 0, i, RING_NUM)) != 0;
@@ -341,7 +344,7 @@ static int handshake(struct tdev *t, uint16_t base0, uint16_t base1)
 		bad += xfer(t, msg_vring_fd(VHOST_USER_SET_VRING_KICK, 0, i, t->kick[i])) != 0;
 		bad += xfer(t, msg_vring_fd(VHOST_USER_SET_VRING_CALL, 0, i, t->call[i])) != 0;
 	}
-	for (i = 0; i < VHOST_DEV_MAX_VRINGS; i++) {
+	for (i = 0; i < TEST_VRINGS; i++) {
 		bad += xfer(t, msg_state(VHOST_USER_SET_VRING_ENABLE,
 					 VHOST_USER_NEED_REPLY_MASK, i, 1)) != 0;
 		bad += read_ack(t, VHOST_USER_SET_VRING_ENABLE) != 0;
@@ -376,7 +379,7 @@ static void test_handshake(void)
 	KTAP_CHECK(t.d.owner, "handshake: owner set");
 	KTAP_CHECK(t.d.mem.nregions == 1 && t.mem_changing == 1,
 		   "handshake: memory table mapped after mem_changing");
-	for (i = 0; i < VHOST_DEV_MAX_VRINGS; i++) {
+	for (i = 0; i < TEST_VRINGS; i++) {
 		vq = &t.d.vq[i];
 		hva = t.d.mem.nregions ? t.d.mem.r[0].hva : NULL;
 		KTAP_CHECK(vhost_vring_ready(vq), "handshake: vring ready");
@@ -495,6 +498,31 @@ static void test_legacy_enable(void)
 	KTAP_CHECK(!t.d.vq[0].vr.split.event_idx, "legacy: event_idx only when acked");
 	KTAP_CHECK(xfer(&t, msg_vring_fd(VHOST_USER_SET_VRING_CALL, 0, 0, -1)) == 0 &&
 		   t.d.vq[0].callfd == -1, "legacy: NOFD call");
+	tdev_close(&t);
+}
+
+/* Multiqueue: GET_QUEUE_NUM reports the pairs the device was given, and
+ * vring indices are bounded by them, not by the array.
+ */
+static void test_multiqueue(void)
+{
+	struct tdev t;
+	uint64_t v;
+
+	tdev_open(&t);
+	t.d.queue_pairs = 4;
+	KTAP_CHECK(xfer(&t, msg_u64(VHOST_USER_SET_PROTOCOL_FEATURES, 0, PROTO)) == 0 &&
+		   xfer(&t, msg(VHOST_USER_GET_QUEUE_NUM, 0, 0)) == 0 &&
+		   read_u64(&t, VHOST_USER_GET_QUEUE_NUM, &v) && v == 4,
+		   "multiqueue: GET_QUEUE_NUM reports 4 pairs");
+	KTAP_CHECK(xfer(&t, msg_state(VHOST_USER_SET_VRING_NUM,
+				      VHOST_USER_NEED_REPLY_MASK, 7, 256)) == 0 &&
+		   read_ack(&t, VHOST_USER_SET_VRING_NUM) == 0 && t.d.vq[7].num == 256,
+		   "multiqueue: vring 7 (pair 3 tx) accepted");
+	KTAP_CHECK(xfer(&t, msg_state(VHOST_USER_SET_VRING_NUM,
+				      VHOST_USER_NEED_REPLY_MASK, 8, 256)) == 0 &&
+		   read_ack(&t, VHOST_USER_SET_VRING_NUM) == 1 && t.d.vq[8].num == 0,
+		   "multiqueue: vring 8 (beyond 4 pairs) refused");
 	tdev_close(&t);
 }
 
@@ -990,6 +1018,7 @@ int main(void)
 	test_handshake();
 	test_legacy_enable();
 	test_reply_ack();
+	test_multiqueue();
 	test_bad_features();
 	test_malformed();
 	test_bad_index();

@@ -66,6 +66,7 @@ enum {
 	REC_MSG_BYTE, REC_MSG_5, REC_POKE, REC_RUN,
 };
 
+#define FZ_QUEUE_PAIRS	2
 #define FZ_MAX_FDS	9	/* one more than a message may carry */
 #define FZ_MAX_CHAINS	4	/* per ring and datapath run */
 /* Window scanned for leaked fds: more than one input can have open (three
@@ -569,6 +570,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	f->small = -1;
 	session_open(f);
 	vhost_dev_init(&f->d, "fuzz", FZ_FEATURES, FZ_PROTO, &fz_ops, f);
+	/* As a relay with queues=2: indexes past the last pair are refused. */
+	f->d.queue_pairs = FZ_QUEUE_PAIRS;
 
 	play(f, data, size);
 

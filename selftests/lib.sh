@@ -578,50 +578,80 @@ guest_prepare()
 # guest_boot SOCK SCRIPT LOG [KERNEL-ARGS...] - boot the tiny guest under TCG
 # with its virtio-net on the vhost-user socket SOCK; the guest's /init runs
 # scenario SCRIPT (see tools/mkguest.sh). Serial console to LOG. Awaits
-# "VXDP-READY" (guest network up). Sets QEMU_PID, GUEST_LOG.
-# GUEST_NIC_OPTS adds virtio-net-pci properties (e.g. "packed=on").
+# "VXDP-READY" (guest network up). Sets QEMU_PID, GUEST_LOG, QEMU_OUT.
+# GUEST_NIC_OPTS adds virtio-net-pci properties (e.g. "packed=on"),
+# GUEST_CHARDEV_OPTS -chardev socket properties (e.g. "server=on,wait=off":
+# QEMU listens on SOCK and the relay connects, mode=client).
 # (vectors=0: QEMU 7.2 under TCG segfaults in vhost_net_start with MSI-X.)
 guest_boot()
 {
-	local sock=$1 script=$2 log=$3 rc
+	guest_start "$@"
+	guest_wait_ready
+}
+
+# guest_start SOCK SCRIPT LOG [KERNEL-ARGS...] - guest_boot without the wait:
+# for a QEMU that cannot come up before the relay does (it listens, the relay
+# connects), or that is expected never to (a refused second frontend).
+# QEMU's own output goes to QEMU_OUT (LOG with .qemu.out for .log).
+guest_start()
+{
+	local sock=$1 script=$2 log=$3
 
 	shift 3
 	GUEST_LOG=$log
+	QEMU_OUT=${log%.log}.qemu.out
 	: >"$log"
 	# QEMU needs no network of its own (the vhost-user socket is a path);
 	# it runs in the relay netns only so a leftover can be found and reaped.
-	vxdp_bg "$TMPD/qemu.out" ip netns exec "$NS_RELAY" qemu-system-x86_64 \
+	vxdp_bg "$QEMU_OUT" ip netns exec "$NS_RELAY" qemu-system-x86_64 \
 		-machine pc -accel tcg -cpu max -smp 1 -m 512 \
 		-object memory-backend-memfd,id=mem,size=512M,share=on \
 		-numa node,memdev=mem \
-		-chardev "socket,id=chr0,path=$sock" \
+		-chardev "socket,id=chr0,path=$sock${GUEST_CHARDEV_OPTS:+,$GUEST_CHARDEV_OPTS}" \
 		-netdev vhost-user,id=net0,chardev=chr0 \
 		-device "virtio-net-pci,netdev=net0,vectors=0,mac=$GUEST_MAC${GUEST_NIC_OPTS:+,$GUEST_NIC_OPTS}" \
 		-kernel "$GUEST_KERNEL" -initrd "$GUEST_INITRD" \
 		-append "console=ttyS0 quiet loglevel=3 panic=-1 ipv6.disable=1 vxdp.ip=$GUEST_IP/$PREFIX_LEN vxdp.peer=$PEER_IP vxdp.script=$script $*" \
 		-nodefaults -display none -serial "file:$log" -no-reboot
 	QEMU_PID=$VXDP_LAST_PID
-	wait_for_log "$log" 'VXDP-READY|VXDP-FAIL' "${GUEST_BOOT_TIMEOUT:-120}" "$QEMU_PID"
+}
+
+# guest_wait_ready - await the guest_start'ed guest's "VXDP-READY" (bound:
+# GUEST_BOOT_TIMEOUT, 120 s). 0 when up, 1 on timeout, 2 when QEMU exited,
+# 3 on VXDP-FAIL; says why on failure.
+guest_wait_ready()
+{
+	local rc
+
+	wait_for_log "$GUEST_LOG" 'VXDP-READY|VXDP-FAIL' "${GUEST_BOOT_TIMEOUT:-120}" "$QEMU_PID"
 	rc=$?
-	if [ "$rc" -eq 0 ] && grep -q 'VXDP-FAIL' "$log"; then
+	if [ "$rc" -eq 0 ] && grep -q 'VXDP-FAIL' "$GUEST_LOG"; then
 		rc=3
 	fi
 	if [ "$rc" -ne 0 ]; then
 		ktap_diag "guest did not come up (rc=$rc)"
-		ktap_diag_file "$TMPD/qemu.out" 10 "qemu output"
-		ktap_diag_file "$log" 30 "guest console"
+		ktap_diag_file "$QEMU_OUT" 10 "qemu output"
+		ktap_diag_file "$GUEST_LOG" 30 "guest console"
 	fi
 	return $rc
+}
+
+# guest_feature_bit N - 1 or 0: virtio feature bit N as the guest's
+# virtio-net negotiated it (from VXDP-READY features=, bit 0 first); empty
+# when unknown.
+guest_feature_bit()
+{
+	local f
+
+	f=$(tr -d '\r' <"$GUEST_LOG" | sed -n 's/.*VXDP-READY.* features=\([01]*\).*/\1/p' | head -n 1)
+	printf '%s\n' "${f:$1:1}"
 }
 
 # guest_virtio_ring - "packed" or "split": the ring layout the guest's
 # virtio-net negotiated (VIRTIO_F_RING_PACKED, bit 34, from VXDP-READY).
 guest_virtio_ring()
 {
-	local f
-
-	f=$(tr -d '\r' <"$GUEST_LOG" | sed -n 's/.*VXDP-READY.* features=\([01]*\).*/\1/p' | head -n 1)
-	case ${f:34:1} in
+	case $(guest_feature_bit 34) in
 	1) echo packed ;;
 	0) echo split ;;
 	*) echo unknown ;;
@@ -651,6 +681,124 @@ ping_loss()
 ping_received()
 {
 	printf '%s\n' "$1" | sed -n 's/.*, \([0-9]*\) \(packets \)\{0,1\}received.*/\1/p' | head -n 1
+}
+
+# peer_ping COUNT DATA-SIZE [INTERVAL] - COUNT pings of DATA-SIZE bytes
+# (frame = DATA-SIZE + 42) from the peer netns to the guest, bounded by a
+# deadline of COUNT * INTERVAL + 10 s. Sets PING_OUT, PING_RX, PING_LOSS;
+# 0 when all COUNT were answered at 0% loss.
+peer_ping()
+{
+	local c=$1 s=$2 i=${3:-0.2} w
+
+	w=$(awk -v c="$c" -v i="$i" 'BEGIN { printf "%d", c * i + 10.5 }')
+	PING_OUT=$(ns_exec_peer ping -c "$c" -i "$i" -s "$s" -W 2 -w "$w" -q "$GUEST_IP" 2>&1)
+	PING_RX=$(ping_received "$PING_OUT")
+	PING_LOSS=$(ping_loss "$PING_OUT")
+	[ "${PING_RX:-0}" = "$c" ] && [ "$PING_LOSS" = 0 ]
+}
+
+# peer_ping_bg LOG [PING-ARGS...] - a continuous ping from the peer netns to
+# the guest in the background (iputils: -D epoch timestamps, -O a line per
+# missing reply, -i 0.1 unless PING-ARGS say otherwise), output to LOG. For
+# measuring outages and recoveries on the peer's clock; ends with cleanup or
+# vxdp_stop. Sets PEER_PING_PID.
+peer_ping_bg()
+{
+	local log=$1
+
+	shift
+	vxdp_bg "$log" ip netns exec "$NS_PEER" ping -D -O -i 0.1 -W 1 "$@" "$GUEST_IP"
+	PEER_PING_PID=$VXDP_LAST_PID
+}
+
+# now_epoch - seconds since the epoch with microseconds (ping -D's clock).
+now_epoch()
+{
+	date +%s.%N | cut -c1-17
+}
+
+# ping_log_replies LOG [FROM [TO]] - how many replies a peer_ping_bg LOG has
+# timestamped at or after FROM (and before TO), epoch seconds.
+ping_log_replies()
+{
+	tr -d '\r' <"$1" | awk -v a="${2:-0}" -v b="${3:-0}" '
+		/ bytes from .*icmp_seq=/ {
+			t = substr($1, 2, length($1) - 2) + 0
+			if (t >= a && (b == 0 || t < b)) n++
+		}
+		END { print n + 0 }'
+}
+
+# ping_log_misses LOG [FROM] - "no answer yet" lines at or after FROM.
+ping_log_misses()
+{
+	tr -d '\r' <"$1" | awk -v a="${2:-0}" '
+		/no answer yet for icmp_seq=/ {
+			t = substr($1, 2, length($1) - 2) + 0
+			if (t >= a) n++
+		}
+		END { print n + 0 }'
+}
+
+# ping_log_first_reply LOG FROM - timestamp of the first reply at or after
+# FROM; empty when none yet.
+ping_log_first_reply()
+{
+	tr -d '\r' <"$1" | awk -v a="$2" '
+		/ bytes from .*icmp_seq=/ {
+			t = substr($1, 2, length($1) - 2) + 0
+			if (t >= a) { printf "%.6f\n", t; exit }
+		}'
+}
+
+# ping_log_replies_ge LOG FROM N - true once LOG has N replies since FROM
+# (for wait_for).
+ping_log_replies_ge()
+{
+	[ "$(ping_log_replies "$1" "$2")" -ge "$3" ]
+}
+
+# ping_log_misses_ge LOG FROM N - true once LOG has N misses since FROM.
+ping_log_misses_ge()
+{
+	[ "$(ping_log_misses "$1" "$2")" -ge "$3" ]
+}
+
+# mono_to_epoch_offset - epoch minus CLOCK_MONOTONIC now (the daemon stamps
+# its log lines with the monotonic clock; ping -D with the epoch), seconds.
+mono_to_epoch_offset()
+{
+	python3 -c 'import time; print("%.6f" % (time.time() - time.monotonic()))' 2>/dev/null ||
+		awk -v e="$(now_epoch)" '{ printf "%.6f\n", e - $1 }' /proc/uptime
+}
+
+# log_line_epoch FILE REGEX - the epoch time of the last daemon log line
+# ("[ mono.usec] level: text") matching REGEX; empty when none.
+log_line_epoch()
+{
+	local off
+
+	off=$(mono_to_epoch_offset)
+	grep -E -- "$2" "$1" 2>/dev/null | tail -n 1 |
+		sed -n 's/^\[ *\([0-9]*\.[0-9]*\)\].*/\1/p' |
+		awk -v o="$off" '{ printf "%.6f\n", $1 + o }'
+}
+
+# log_count FILE REGEX - lines of FILE matching an extended REGEX.
+log_count()
+{
+	local n
+
+	n=$(grep -Ec -- "$2" "$1" 2>/dev/null)
+	echo "${n:-0}"
+}
+
+# log_count_ge FILE REGEX N - true once FILE has N lines matching REGEX
+# (for wait_for).
+log_count_ge()
+{
+	[ "$(log_count "$1" "$2")" -ge "$3" ]
 }
 
 # ---------------------------------------------------------------------------

@@ -18,9 +18,10 @@
 # Guest kernel command line (set by selftests/lib.sh guest_boot):
 #   vxdp.ip=192.0.2.2/24	guest address on eth0
 #   vxdp.peer=192.0.2.1		the peer to ping
-#   vxdp.script=NAME		idle | ping | e2e (below)
+#   vxdp.script=NAME		idle | ping | pingidle | e2e (below)
 #   vxdp.count=10 vxdp.interval=0.2	ping count and interval
 #   vxdp.iperf_timeout=90	bound for the iperf3 server run
+#   vxdp.mtu=9000		eth0's MTU (default: what the device says)
 #
 # Serial console markers (one per line, at the start of the line):
 #   VXDP-READY ip=... mac=... features=0101...	eth0 is up with its address;
@@ -33,8 +34,14 @@
 #   VXDP-RESULT name rc=N mbps=X		the server's summary (e2e runs
 #						iperf_rx, then iperf_tx)
 #   VXDP-BEGIN name / VXDP-END name		raw ping/iperf3 output between
-#   VXDP-IDLE					e2e: done, guest now quiet
+#   VXDP-IDLE					e2e, pingidle: done, guest now quiet
+#						(pingidle: warmup and both ping runs,
+#						then stays up for the peer's pings)
 #   VXDP-DONE					ping: done, powering off
+#   VXDP-RESULT mtu eth0=N			jumbo: eth0's MTU; then warmup,
+#						ping1400 (size=1372) and ping9000
+#						(size=8972: 1400- and 9000-byte IP
+#						packets), iperf_rx, iperf_tx, idle
 #
 # Override the guest kernel with GUEST_KVER=6.1.0-N-amd64.
 set -eu
@@ -146,7 +153,7 @@ exec </dev/console >/dev/console 2>&1
 # keep kernel messages from splitting our marker lines
 echo 1 >/proc/sys/kernel/printk
 
-IP= PEER= SCRIPT=idle COUNT=10 INTERVAL=0.2 IPERF_TIMEOUT=90
+IP= PEER= SCRIPT=idle COUNT=10 INTERVAL=0.2 IPERF_TIMEOUT=90 MTU=
 for arg in $(cat /proc/cmdline); do
 	case $arg in
 	vxdp.ip=*) IP=${arg#*=} ;;
@@ -155,6 +162,7 @@ for arg in $(cat /proc/cmdline); do
 	vxdp.count=*) COUNT=${arg#*=} ;;
 	vxdp.interval=*) INTERVAL=${arg#*=} ;;
 	vxdp.iperf_timeout=*) IPERF_TIMEOUT=${arg#*=} ;;
+	vxdp.mtu=*) MTU=${arg#*=} ;;
 	esac
 done
 
@@ -176,6 +184,9 @@ while [ ! -e /sys/class/net/eth0 ]; do
 done
 [ -n "$IP" ] || fail "no vxdp.ip= on the kernel command line"
 ip link set lo up
+if [ -n "$MTU" ]; then
+	ip link set eth0 mtu "$MTU" || fail "eth0 mtu $MTU"
+fi
 ip link set eth0 up || fail "eth0 up"
 ip addr add "$IP" dev eth0 || fail "address $IP"
 # negotiated virtio features, one char per bit from bit 0 (34: packed ring)
@@ -245,6 +256,23 @@ ping)
 	echo "VXDP-DONE"
 	halt_guest
 	;;
+pingidle)
+	warmup
+	ping_run ping64 22
+	ping_run ping1400 1358
+	echo "VXDP-IDLE"
+	idle_forever
+	;;
+jumbo)
+	echo "VXDP-RESULT mtu eth0=$(cat /sys/class/net/eth0/mtu)"
+	warmup
+	ping_run ping1400 1372
+	ping_run ping9000 8972
+	iperf_server iperf_rx	# peer -> guest
+	iperf_server iperf_tx	# guest -> peer (client runs -R)
+	echo "VXDP-IDLE"
+	idle_forever
+	;;
 e2e)
 	warmup
 	ping_run ping64 22
@@ -252,6 +280,32 @@ e2e)
 	iperf_server iperf_rx	# peer -> guest
 	iperf_server iperf_tx	# guest -> peer (client runs -R)
 	echo "VXDP-IDLE"
+	idle_forever
+	;;
+migrate)
+	# Live migration (selftests/e2e/test_migration.sh, which appends
+	# /bin/vxdp-udpcheck, built from selftests/e2e/udpcheck.c, to this
+	# initramfs). Pings the peer every vxdp.interval s throughout, a
+	# console line per reply (after the switch, on the destination's
+	# console), while vxdp-udpcheck checks the peer's numbered UDP stream
+	# on vxdp.udp_port until its END datagram (bound: vxdp.udp_timeout s).
+	# Console: VXDP-UDPCHECK-READY, the ping lines, VXDP-RESULT udpcheck,
+	# ping's summary, then VXDP-MIGRATE-DONE.
+	UDP_PORT=5000 UDP_TIMEOUT=170
+	for arg in $(cat /proc/cmdline); do
+		case $arg in
+		vxdp.udp_port=*) UDP_PORT=${arg#*=} ;;
+		vxdp.udp_timeout=*) UDP_TIMEOUT=${arg#*=} ;;
+		esac
+	done
+	[ -x /bin/vxdp-udpcheck ] || fail "no /bin/vxdp-udpcheck in the initramfs"
+	warmup || fail "peer unreachable"
+	ping -i "$INTERVAL" "$PEER" &
+	pid=$!
+	vxdp-udpcheck "$UDP_PORT" "$UDP_TIMEOUT"
+	kill -INT $pid
+	wait $pid
+	echo "VXDP-MIGRATE-DONE"
 	idle_forever
 	;;
 *)

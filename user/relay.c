@@ -442,6 +442,7 @@ static const struct vhost_dev_ops relay_dev_ops = {
 };
 
 static void relay_reconnect_later(struct relay *r);
+static void relay_connect(struct relay *r);
 
 static void relay_disconnect(struct relay *r)
 {
@@ -452,8 +453,11 @@ static void relay_disconnect(struct relay *r)
 	pr_notice("%s: frontend disconnected (to guest %llu, from guest %llu frames so far)",
 		  r->cfg.name, (unsigned long long)r->st.to_guest,
 		  (unsigned long long)r->st.from_guest);
-	if (r->cfg.client)
-		relay_reconnect_later(r);
+	/* Try at once: QEMU may only have reset the connection. */
+	if (r->cfg.client) {
+		r->backoff_ms = 0;
+		relay_connect(r);
+	}
 }
 
 /* More bytes (or EOF) waiting on the connection? */
@@ -756,12 +760,14 @@ void relay_close(struct relay *r)
 	relay_close_ports(r);
 	pr_notice("%s: stopped: to guest %llu frames %llu bytes, from guest %llu frames %llu bytes, "
 		  "dropped: no guest %llu, too big for guest %llu, bad guest frame %llu; "
+		  "frontends: %llu connected, %llu refused; "
 		  "XDP redirected %llu passed %llu dropped %llu",
 		  r->cfg.name,
 		  (unsigned long long)r->st.to_guest, (unsigned long long)r->st.to_guest_bytes,
 		  (unsigned long long)r->st.from_guest, (unsigned long long)r->st.from_guest_bytes,
 		  (unsigned long long)r->st.drop_no_guest, (unsigned long long)r->st.drop_guest_rx,
 		  (unsigned long long)r->st.drop_guest_tx,
+		  (unsigned long long)r->st.connects, (unsigned long long)r->st.refused,
 		  (unsigned long long)xs.redirected, (unsigned long long)xs.passed,
 		  (unsigned long long)xs.dropped);
 }

@@ -1,9 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /* XDP program on the VF: hands the VM's frames to the relay's AF_XDP socket on
  * the same rx queue and leaves everything else to the host stack.
+ *
+ * The loader marks it frags-aware (BPF_F_XDP_HAS_FRAGS) where the kernel has
+ * that, so it runs natively on a jumbo-MTU VF: it only reads the Ethernet
+ * header, which is always in the linear part of a multi-buffer frame.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
 
 #include "vxdp_shared.h"
@@ -42,6 +47,17 @@ static __always_inline void count(__u32 idx, __u64 bytes)
 	}
 }
 
+/* The whole frame's length: with frags, data_end ends only the linear part.
+ * bpf_xdp_get_buff_len() came with frags (5.18); on older kernels CO-RE
+ * turns the test into a constant and the verifier never sees the call.
+ */
+static __always_inline __u64 frame_len(struct xdp_md *ctx, __u64 linear)
+{
+	if (bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_xdp_get_buff_len))
+		return bpf_xdp_get_buff_len(ctx);
+	return linear;
+}
+
 static __always_inline bool is_steer_mac(const __u8 *d)
 {
 	return d[0] == steer_mac[0] && d[1] == steer_mac[1] &&
@@ -54,7 +70,7 @@ int vxdp_steer(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	__u64 len = data_end - data;
+	__u64 len = frame_len(ctx, data_end - data);
 	const __u8 *dst = data;
 	long act;
 

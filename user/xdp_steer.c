@@ -451,6 +451,58 @@ static void unpin_and_unlock(struct xdp_steer *s)
 	}
 }
 
+/* Open and load the skeleton, frags-aware (BPF_F_XDP_HAS_FRAGS) when @frags:
+ * only such a program may run natively on a device whose MTU does not fit a
+ * page, and only it passes multi-buffer frames on to AF_XDP. Returns 0 or a
+ * negative errno, with s->skel NULL on error.
+ */
+static int load_skel(struct xdp_steer *s, const uint8_t mac[6], bool frags)
+{
+	struct bpf_program *prog;
+	int err;
+
+	s->skel = vxdp_steer_bpf__open();
+	if (!s->skel) {
+		err = -errno;
+		pr_err("xdp_steer: opening the BPF skeleton failed: %s", strerror(errno));
+		return err;
+	}
+	if (mac) {
+		s->skel->rodata->steer_by_mac = true;
+		memcpy(s->skel->rodata->steer_mac, mac, 6);
+	}
+	prog = s->skel->progs.vxdp_steer;
+	err = set_pin_paths(s);
+	if (!err && frags)
+		err = bpf_program__set_flags(prog, bpf_program__flags(prog) |
+					     BPF_F_XDP_HAS_FRAGS);
+	if (!err)
+		err = vxdp_steer_bpf__load(s->skel);
+	if (err) {
+		/* libbpf unpins what a failed load pinned. */
+		vxdp_steer_bpf__destroy(s->skel);
+		s->skel = NULL;
+	}
+	return err;
+}
+
+/* Kernels before 5.18 reject the frags flag; a plain program still serves
+ * every frame that fits one page.
+ */
+static int load_frags_aware(struct xdp_steer *s, const uint8_t mac[6])
+{
+	int err = load_skel(s, mac, true);
+
+	if (!err)
+		return 0;
+	pr_notice("xdp_steer: loading the frags-aware XDP program failed (%s); loading it without multi-buffer support (kernel older than 5.18?)",
+		  strerror(-err));
+	err = load_skel(s, mac, false);
+	if (err)
+		pr_err("xdp_steer: loading the XDP program failed: %s", strerror(-err));
+	return err;
+}
+
 int xdp_steer_open(struct xdp_steer **sp, const char *relay_name,
 		   const char *ifname, const uint8_t mac[6],
 		   enum xdp_steer_mode mode)
@@ -487,24 +539,9 @@ int xdp_steer_open(struct xdp_steer **sp, const char *relay_name,
 		goto fail;
 	detach_stale_progs(s, stale_map_id);
 
-	s->skel = vxdp_steer_bpf__open();
-	if (!s->skel) {
-		err = -errno;
-		pr_err("xdp_steer: opening the BPF skeleton failed: %s", strerror(errno));
-		goto fail;
-	}
-	if (mac) {
-		s->skel->rodata->steer_by_mac = true;
-		memcpy(s->skel->rodata->steer_mac, mac, 6);
-	}
-	err = set_pin_paths(s);
+	err = load_frags_aware(s, mac);
 	if (err)
 		goto fail;
-	err = vxdp_steer_bpf__load(s->skel);
-	if (err) {
-		pr_err("xdp_steer: loading the XDP program failed: %s", strerror(-err));
-		goto fail;
-	}
 	err = attach(s, mode);
 	if (err)
 		goto fail;

@@ -172,25 +172,43 @@ void *guest_mem_gpa(const struct guest_mem *m, uint64_t gpa, uint64_t len)
 	return r->hva + off;
 }
 
-void *guest_mem_uva(const struct guest_mem *m, uint64_t uva, uint64_t len)
+/* The first region wholly holding [uva, uva + len). */
+static const struct guest_region *find_uva(const struct guest_mem *m,
+					   uint64_t uva, uint64_t len)
 {
 	unsigned int i;
 
 	for (i = 0; i < m->nregions; i++) {
 		const struct guest_region *r = &m->r[i];
-		uint64_t off;
 
 		if (uva < r->uva || uva - r->uva >= r->size)
 			continue;
-		off = uva - r->uva;
-		if (len <= r->size - off)
-			return r->hva + off;
+		if (len <= r->size - (uva - r->uva))
+			return r;
 	}
 	return NULL;
 }
 
-void *guest_mem_gpa_part(const struct guest_mem *m, uint64_t gpa,
-			 uint64_t *len)
+void *guest_mem_uva(const struct guest_mem *m, uint64_t uva, uint64_t len)
+{
+	const struct guest_region *r = find_uva(m, uva, len);
+
+	return r ? r->hva + (uva - r->uva) : NULL;
+}
+
+int guest_mem_uva_to_gpa(const struct guest_mem *m, uint64_t uva,
+			 uint64_t len, uint64_t *gpa)
+{
+	const struct guest_region *r = find_uva(m, uva, len);
+
+	if (!r)
+		return -EFAULT;
+	*gpa = r->gpa + (uva - r->uva);
+	return 0;
+}
+
+void *guest_mem_gpa_region(const struct guest_mem *m, uint64_t gpa,
+			   uint64_t *len, unsigned int *region)
 {
 	const struct guest_region *r = find_gpa(m, gpa);
 	uint64_t off;
@@ -200,5 +218,14 @@ void *guest_mem_gpa_part(const struct guest_mem *m, uint64_t gpa,
 	off = gpa - r->gpa;
 	if (*len > r->size - off)
 		*len = r->size - off;
+	*region = r - m->r;
 	return r->hva + off;
+}
+
+void *guest_mem_gpa_part(const struct guest_mem *m, uint64_t gpa,
+			 uint64_t *len)
+{
+	unsigned int region;
+
+	return guest_mem_gpa_region(m, gpa, len, &region);
 }

@@ -57,4 +57,28 @@ void *guest_mem_uva(const struct guest_mem *m, uint64_t uva, uint64_t len);
 void *guest_mem_gpa_part(const struct guest_mem *m, uint64_t gpa,
 			 uint64_t *len);
 
+/* guest_mem_gpa_part() that also says which region (index into m->r) the
+ * bytes are in, so a host pointer can be turned back into a guest-physical
+ * address (dirty logging) without searching.
+ */
+void *guest_mem_gpa_region(const struct guest_mem *m, uint64_t gpa,
+			   uint64_t *len, unsigned int *region);
+
+/* Guest-physical address of host pointer @hva inside region @region. */
+static inline uint64_t guest_mem_region_gpa(const struct guest_mem *m,
+					    unsigned int region,
+					    const void *hva)
+{
+	const struct guest_region *r = &m->r[region];
+
+	return r->gpa + (uint64_t)((const uint8_t *)hva - r->hva);
+}
+
+/* The guest-physical address of frontend virtual address @uva when
+ * [uva, uva + len) lies wholly inside one region (as guest_mem_uva()).
+ * Returns 0 or -EFAULT.
+ */
+int guest_mem_uva_to_gpa(const struct guest_mem *m, uint64_t uva,
+			 uint64_t len, uint64_t *gpa);
+
 #endif

@@ -21,6 +21,16 @@
 #include "log.h"
 #include "xsk_port.h"
 
+/* AF_XDP multi-buffer (Linux 6.6) postdates the uapi headers we may build
+ * against (Debian 12 ships 6.1's); the values are ABI.
+ */
+#ifndef XDP_USE_SG
+#define XDP_USE_SG	(1 << 4)
+#endif
+#ifndef XDP_PKT_CONTD
+#define XDP_PKT_CONTD	(1 << 0)
+#endif
+
 /* 2048 page-sized frames = 8 MiB, the default RLIMIT_MEMLOCK, so a port
  * still registers without CAP_IPC_LOCK. Page-sized frames are what
  * zero-copy drivers like best and leave 3840 bytes for a frame after the
@@ -57,6 +67,13 @@ struct xsk_port {
 	bool warned_kick;
 	bool warned_fill;
 	bool warned_tx;
+	bool warned_long;
+	bool sg;		/* bound with XDP_USE_SG */
+	/* Dropping the rest of a frame: rx descriptors are recycled up to
+	 * and including the next one without XDP_PKT_CONTD.
+	 */
+	bool rx_skip;
+	uint64_t rx_dropped;	/* frames longer than a peek could hold */
 	char ifname[IF_NAMESIZE];
 	uint32_t qid;
 	uint32_t rx_idx;	/* rx ring index returned by the last peek */
@@ -74,7 +91,7 @@ static const char *mode_name(enum xsk_port_mode mode)
 	return "?";
 }
 
-static int create_socket(struct xsk_port *p, enum xsk_port_mode mode)
+static int create_socket(struct xsk_port *p, enum xsk_port_mode mode, bool sg)
 {
 	struct xsk_socket_config cfg = {
 		.rx_size = RX_SIZE,
@@ -95,31 +112,75 @@ static int create_socket(struct xsk_port *p, enum xsk_port_mode mode)
 		cfg.bind_flags |= XDP_COPY;
 	else if (mode == XSK_PORT_ZEROCOPY)
 		cfg.bind_flags |= XDP_ZEROCOPY;
+	if (sg)
+		cfg.bind_flags |= XDP_USE_SG;
 
 	err = xsk_socket__create(&p->xsk, p->ifname, p->qid, p->umem,
 				 &p->rx, &p->tx, &cfg);
 	if (err) {
-		if (mode == XSK_PORT_ZEROCOPY && err == -EOPNOTSUPP)
-			pr_err("xsk_port: %s does not support AF_XDP zero-copy; use copy or auto mode",
-			       p->ifname);
-		else if (err == -EBUSY)
-			pr_err("xsk_port: %s queue %u already has an AF_XDP socket (another relay?)",
-			       p->ifname, p->qid);
-		else if (err == -EINVAL)
-			pr_err("xsk_port: binding to %s queue %u failed: %s (queue out of range?)",
-			       p->ifname, p->qid, strerror(-err));
-		else
-			pr_err("xsk_port: AF_XDP socket on %s queue %u (%s mode): %s",
-			       p->ifname, p->qid, mode_name(mode), strerror(-err));
 		p->xsk = NULL;
 		return err;
 	}
 	p->fd = xsk_socket__fd(p->xsk);
+	p->sg = sg;
 
 	if (getsockopt(p->fd, SOL_XDP, XDP_OPTIONS, &opts, &optlen) == 0)
 		p->zerocopy = opts.flags & XDP_OPTIONS_ZEROCOPY;
 	else
 		p->zerocopy = mode == XSK_PORT_ZEROCOPY;
+	return 0;
+}
+
+static void log_socket_error(const struct xsk_port *p, enum xsk_port_mode mode,
+			     int err)
+{
+	if (mode == XSK_PORT_ZEROCOPY && err == -EOPNOTSUPP)
+		pr_err("xsk_port: %s does not support AF_XDP zero-copy; use copy or auto mode",
+		       p->ifname);
+	else if (err == -EBUSY)
+		pr_err("xsk_port: %s queue %u already has an AF_XDP socket (another relay?)",
+		       p->ifname, p->qid);
+	else if (err == -EINVAL)
+		pr_err("xsk_port: binding to %s queue %u failed: %s (queue out of range?)",
+		       p->ifname, p->qid, strerror(-err));
+	else
+		pr_err("xsk_port: AF_XDP socket on %s queue %u (%s mode): %s",
+		       p->ifname, p->qid, mode_name(mode), strerror(-err));
+}
+
+/* Bind with multi-buffer when the kernel and driver have it, so frames up to
+ * the VF's MTU fit; otherwise single-buffer. Kernels before 6.6 refuse the
+ * unknown flag (EINVAL); a zero-copy driver without zero-copy multi-buffer
+ * refuses it when zero-copy is forced (EOPNOTSUPP; auto mode gets copy mode
+ * with multi-buffer instead). libxdp lets a socket whose bind failed be
+ * created again on the same umem and rings. VXDP_XSK_NO_SG=1 in the
+ * environment skips multi-buffer, to test the single-buffer path.
+ */
+static int bind_socket(struct xsk_port *p, enum xsk_port_mode mode)
+{
+	const char *no_sg = getenv("VXDP_XSK_NO_SG");
+	bool try_sg = !no_sg || strcmp(no_sg, "1");
+	int sg_err = 0, err;
+
+	if (try_sg) {
+		sg_err = create_socket(p, mode, true);
+		/* A queue taken is taken either way. */
+		if (!sg_err || sg_err == -EBUSY) {
+			if (sg_err)
+				log_socket_error(p, mode, sg_err);
+			return sg_err;
+		}
+	}
+	err = create_socket(p, mode, false);
+	if (err) {
+		log_socket_error(p, mode, err);
+		return err;
+	}
+	pr_notice("xsk_port: %s queue %u: no AF_XDP multi-buffer (%s): max frame %u bytes",
+		  p->ifname, p->qid,
+		  !try_sg ? "VXDP_XSK_NO_SG=1" :
+		  sg_err == -EINVAL ? "kernel older than 6.6" : strerror(-sg_err),
+		  xsk_port_max_frame(p));
 	return 0;
 }
 
@@ -193,7 +254,7 @@ int xsk_port_open(struct xsk_port **pp, const char *ifname, uint32_t qid,
 		p->tx_free[i] = (uint64_t)(RX_FRAMES + i) * FRAME_SIZE;
 	p->tx_nfree = TX_FRAMES;
 
-	err = create_socket(p, mode);
+	err = bind_socket(p, mode);
 	if (err)
 		goto fail;
 
@@ -205,9 +266,10 @@ int xsk_port_open(struct xsk_port **pp, const char *ifname, uint32_t qid,
 		goto fail;
 	}
 
-	pr_info("xsk_port: %s queue %u: AF_XDP socket in %s mode (%u rx + %u tx frames of %u bytes)",
+	pr_info("xsk_port: %s queue %u: AF_XDP socket in %s mode (%u rx + %u tx frames of %u bytes, %s: frames up to %u bytes)",
 		ifname, qid, p->zerocopy ? "zero-copy" : "copy", RX_FRAMES, TX_FRAMES,
-		FRAME_SIZE);
+		FRAME_SIZE, p->sg ? "multi-buffer" : "single-buffer",
+		xsk_port_max_frame(p));
 	*pp = p;
 	return 0;
 fail:
@@ -249,6 +311,21 @@ uint32_t xsk_port_frame_room(const struct xsk_port *p)
 	return FRAME_SIZE - XDP_PACKET_HEADROOM;
 }
 
+bool xsk_port_multi_buffer(const struct xsk_port *p)
+{
+	return p->sg;
+}
+
+uint32_t xsk_port_max_frame(const struct xsk_port *p)
+{
+	return (p->sg ? XSK_PORT_MAX_FRAGS : 1) * xsk_port_frame_room(p);
+}
+
+uint64_t xsk_port_rx_dropped(const struct xsk_port *p)
+{
+	return p->rx_dropped;
+}
+
 /* The kernel sets need_wakeup on the fill ring when a driver ran dry
  * (zero-copy); copy mode never sets it, so this is free there.
  */
@@ -258,53 +335,125 @@ static void kick_fill(struct xsk_port *p)
 		recvfrom(p->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
 }
 
+/* Consume @n peeked rx descriptors from ring index @idx on and give their
+ * frames back to the fill ring.
+ */
+static void rx_recycle(struct xsk_port *p, uint32_t idx, uint32_t n)
+{
+	uint32_t fidx = 0, i;
+
+	if (!n)
+		return;
+	/* Cannot fail: the fill ring holds all RX_FRAMES. Read the addresses
+	 * before releasing the rx slots, which the kernel may overwrite as
+	 * soon as they are released.
+	 */
+	if (xsk_ring_prod__reserve(&p->fill, n, &fidx) == n) {
+		for (i = 0; i < n; i++) {
+			const struct xdp_desc *d = xsk_ring_cons__rx_desc(&p->rx, idx + i);
+
+			*xsk_ring_prod__fill_addr(&p->fill, fidx + i) = FRAME_BASE(d->addr);
+		}
+		xsk_ring_prod__submit(&p->fill, n);
+	} else if (!p->warned_fill) {
+		p->warned_fill = true;
+		pr_err("xsk_port: %s queue %u: fill ring full, rx buffers lost (bug)",
+		       p->ifname, p->qid);
+	}
+	xsk_ring_cons__release(&p->rx, n);
+}
+
+/* Drop what is left of a frame whose start is gone: recycle descriptors up
+ * to and including the next one that ends a frame. Returns false while that
+ * end is not on the ring yet.
+ */
+static bool rx_skip_tail(struct xsk_port *p)
+{
+	uint32_t idx, n, i;
+
+	while (p->rx_skip) {
+		n = xsk_ring_cons__peek(&p->rx, RX_SIZE, &idx);
+		if (!n)
+			return false;
+		for (i = 0; i < n;) {
+			if (!(xsk_ring_cons__rx_desc(&p->rx, idx + i++)->options & XDP_PKT_CONTD)) {
+				p->rx_skip = false;
+				break;
+			}
+		}
+		xsk_ring_cons__cancel(&p->rx, n - i);
+		rx_recycle(p, idx, i);
+	}
+	return true;
+}
+
+/* XDP_PKT_CONTD is honoured even on a socket we bound without XDP_USE_SG:
+ * a failed multi-buffer bind can leave the umem multi-buffer in the kernel.
+ */
 unsigned int xsk_port_rx_peek(struct xsk_port *p, struct xsk_pkt *pkts,
 			      unsigned int max)
 {
 	const struct xdp_desc *d;
-	uint32_t idx, n, i;
+	uint32_t idx, n, i, end;
 
-	n = xsk_ring_cons__peek(&p->rx, max, &idx);
-	if (!n) {
-		kick_fill(p);
+	if (!max)
 		return 0;
+	for (;;) {
+		if (!rx_skip_tail(p))
+			break;
+		n = xsk_ring_cons__peek(&p->rx, max, &idx);
+		if (!n)
+			break;
+		for (i = 0, end = 0; i < n; i++) {
+			d = xsk_ring_cons__rx_desc(&p->rx, idx + i);
+			pkts[i].addr = d->addr;
+			pkts[i].len = d->len;
+			pkts[i].more = d->options & XDP_PKT_CONTD;
+			pkts[i].data = xsk_umem__get_data(p->area,
+							  xsk_umem__add_offset_to_addr(d->addr));
+			if (!pkts[i].more)
+				end = i + 1;
+		}
+		/* Whole frames only: a frame cut by @max waits for the next
+		 * peek, where it comes first.
+		 */
+		if (end) {
+			xsk_ring_cons__cancel(&p->rx, n - end);
+			p->rx_idx = idx;
+			return end;
+		}
+		if (n < max) {
+			/* The kernel publishes a frame's descriptors together,
+			 * so this is not expected; wait for the rest.
+			 */
+			xsk_ring_cons__cancel(&p->rx, n);
+			return 0;
+		}
+		/* One frame over more umem frames than the caller takes. */
+		p->rx_dropped++;
+		if (!p->warned_long) {
+			p->warned_long = true;
+			pr_warn("xsk_port: %s queue %u: dropped a frame of more than %u buffers (further drops only counted)",
+				p->ifname, p->qid, max);
+		}
+		rx_recycle(p, idx, n);
+		p->rx_skip = true;
 	}
-	p->rx_idx = idx;
-	for (i = 0; i < n; i++) {
-		d = xsk_ring_cons__rx_desc(&p->rx, idx + i);
-		pkts[i].addr = d->addr;
-		pkts[i].len = d->len;
-		pkts[i].data = xsk_umem__get_data(p->area, xsk_umem__add_offset_to_addr(d->addr));
-	}
-	return n;
+	kick_fill(p);
+	return 0;
 }
 
 void xsk_port_rx_release(struct xsk_port *p, unsigned int done,
 			 unsigned int peeked)
 {
-	uint32_t idx = 0, i;
-
 	if (done > peeked)
 		done = peeked;
 	if (done) {
-		/* Cannot fail: the fill ring holds all RX_FRAMES. Read the
-		 * addresses before releasing the rx slots, which the kernel
-		 * may overwrite as soon as they are released.
-		 */
-		if (xsk_ring_prod__reserve(&p->fill, done, &idx) == done) {
-			for (i = 0; i < done; i++) {
-				const struct xdp_desc *d =
-					xsk_ring_cons__rx_desc(&p->rx, p->rx_idx + i);
-
-				*xsk_ring_prod__fill_addr(&p->fill, idx + i) = FRAME_BASE(d->addr);
-			}
-			xsk_ring_prod__submit(&p->fill, done);
-		} else if (!p->warned_fill) {
-			p->warned_fill = true;
-			pr_err("xsk_port: %s queue %u: fill ring full, rx buffers lost (bug)",
-			       p->ifname, p->qid);
-		}
-		xsk_ring_cons__release(&p->rx, done);
+		/* Cut inside a frame: its rest must not pass for a frame. */
+		if (xsk_ring_cons__rx_desc(&p->rx, p->rx_idx + done - 1)->options &
+		    XDP_PKT_CONTD)
+			p->rx_skip = true;
+		rx_recycle(p, p->rx_idx, done);
 	}
 	/* The rest go back to the kernel's view of "unread": the next peek
 	 * returns them again, starting right after the last consumed one.
@@ -342,6 +491,7 @@ unsigned int xsk_port_tx_alloc(struct xsk_port *p, struct xsk_pkt *pkts,
 
 		pkts[i].addr = addr;
 		pkts[i].len = room;
+		pkts[i].more = false;
 		pkts[i].data = xsk_umem__get_data(p->area, addr);
 	}
 	return n;
@@ -374,22 +524,46 @@ static void kick_tx(struct xsk_port *p)
 	}
 }
 
+/* How many of @pkts[i, used) make up the frame starting at @i, and in @ok
+ * whether the kernel would take it. The kernel drops a frame with an invalid
+ * descriptor without completing it, i.e. its buffers would leak from the
+ * pool, and takes whatever follows an unterminated frame as its
+ * continuation: keep such caller bugs out of the ring.
+ */
+static unsigned int tx_frame(const struct xsk_port *p, const struct xsk_pkt *pkts,
+			     unsigned int i, unsigned int used, bool *ok)
+{
+	unsigned int max = p->sg ? XSK_PORT_MAX_FRAGS : 1, n = 0;
+	uint32_t room = xsk_port_frame_room(p);
+	bool good = true;
+
+	do {
+		const struct xsk_pkt *k = &pkts[i + n++];
+
+		good &= k->len && k->len <= room;
+		if (!k->more) {
+			*ok = good && n <= max;
+			return n;
+		}
+	} while (i + n < used);
+	*ok = false;
+	return n;
+}
+
 void xsk_port_tx_submit(struct xsk_port *p, struct xsk_pkt *pkts,
 			unsigned int alloced, unsigned int used)
 {
-	uint32_t room = xsk_port_frame_room(p);
-	unsigned int i, n = 0;
+	unsigned int i, j, k, n = 0;
 	uint32_t idx = 0;
-	bool queued;
+	bool queued, ok;
 
 	if (used > alloced)
 		used = alloced;
-	/* A descriptor the kernel finds invalid is dropped without a
-	 * completion, i.e. the frame would leak from the pool: keep bad
-	 * lengths (caller bugs) out of the ring.
-	 */
-	for (i = 0; i < used; i++)
-		n += pkts[i].len && pkts[i].len <= room;
+	for (i = 0; i < used; i += k) {
+		k = tx_frame(p, pkts, i, used, &ok);
+		if (ok)
+			n += k;
+	}
 
 	/* Cannot fail: the tx ring holds all TX_FRAMES. */
 	queued = n && xsk_ring_prod__reserve(&p->tx, n, &idx) == n;
@@ -399,18 +573,23 @@ void xsk_port_tx_submit(struct xsk_port *p, struct xsk_pkt *pkts,
 		       p->ifname, p->qid);
 	}
 
-	for (i = 0; i < alloced; i++) {
-		struct xdp_desc *d;
+	for (i = 0; i < used; i += k) {
+		k = tx_frame(p, pkts, i, used, &ok);
+		for (j = i; j < i + k; j++) {
+			struct xdp_desc *d;
 
-		if (!queued || i >= used || !pkts[i].len || pkts[i].len > room) {
-			p->tx_free[p->tx_nfree++] = FRAME_BASE(pkts[i].addr);
-			continue;
+			if (!queued || !ok) {
+				p->tx_free[p->tx_nfree++] = FRAME_BASE(pkts[j].addr);
+				continue;
+			}
+			d = xsk_ring_prod__tx_desc(&p->tx, idx++);
+			d->addr = pkts[j].addr;
+			d->len = pkts[j].len;
+			d->options = pkts[j].more ? XDP_PKT_CONTD : 0;
 		}
-		d = xsk_ring_prod__tx_desc(&p->tx, idx++);
-		d->addr = pkts[i].addr;
-		d->len = pkts[i].len;
-		d->options = 0;
 	}
+	for (i = used; i < alloced; i++)
+		p->tx_free[p->tx_nfree++] = FRAME_BASE(pkts[i].addr);
 	if (queued) {
 		xsk_ring_prod__submit(&p->tx, n);
 		kick_tx(p);

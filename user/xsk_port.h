@@ -10,11 +10,21 @@
 
 struct xsk_port;
 
+/* One umem frame's worth of a frame. A frame bigger than one umem frame
+ * (AF_XDP multi-buffer) is a run of xsk_pkts, each but the last with @more.
+ */
 struct xsk_pkt {
 	void *data;
 	uint32_t len;
+	bool more;		/* the frame continues in the next xsk_pkt */
 	uint64_t addr;		/* umem address; opaque to callers */
 };
+
+/* Most umem frames one frame may span: the copy-mode limit every kernel
+ * with multi-buffer honours (CONFIG_MAX_SKB_FRAGS >= 17, plus the head).
+ * Peek with at least this many to see every frame the kernel can deliver.
+ */
+#define XSK_PORT_MAX_FRAGS 18
 
 enum xsk_port_mode {
 	XSK_PORT_AUTO = 0,	/* zero-copy when the driver offers it, else copy */
@@ -31,25 +41,47 @@ void xsk_port_close(struct xsk_port *p);
 
 int xsk_port_fd(const struct xsk_port *p);
 bool xsk_port_zerocopy(const struct xsk_port *p);
-/* Largest frame the port can carry in one umem frame. */
+/* Largest piece of a frame one umem frame (one xsk_pkt) carries. */
 uint32_t xsk_port_frame_room(const struct xsk_port *p);
+/* Whether the socket is bound with AF_XDP multi-buffer (XDP_USE_SG, Linux
+ * 6.6+), i.e. frames may span several umem frames.
+ */
+bool xsk_port_multi_buffer(const struct xsk_port *p);
+/* Largest whole frame the port moves: XSK_PORT_MAX_FRAGS umem frames with
+ * multi-buffer, one without. The VF's MTU is the caller's business.
+ */
+uint32_t xsk_port_max_frame(const struct xsk_port *p);
+/* Frames the port dropped on rx because they spanned more umem frames than
+ * a peek could hold.
+ */
+uint64_t xsk_port_rx_dropped(const struct xsk_port *p);
 
-/* Up to @max received frames, oldest first, left on the rx ring until
- * xsk_port_rx_release().
+/* Received frames, oldest first, as up to @max xsk_pkts, left on the rx ring
+ * until xsk_port_rx_release(). Only whole frames: the last xsk_pkt returned
+ * never has @more set; a frame cut by @max stays for the next peek, and one
+ * longer than @max umem frames is dropped (xsk_port_rx_dropped()).
  */
 unsigned int xsk_port_rx_peek(struct xsk_port *p, struct xsk_pkt *pkts,
 			      unsigned int max);
-/* The first @done of the @peeked frames are consumed and their buffers go back
- * to the fill ring; the rest stay on the rx ring for the next peek.
+/* The first @done of the @peeked xsk_pkts are consumed and their buffers go
+ * back to the fill ring; the rest stay on the rx ring for the next peek.
+ * @done should end a frame; if it does not, the rest of that frame is
+ * dropped rather than returned as a frame of its own.
  */
 void xsk_port_rx_release(struct xsk_port *p, unsigned int done,
 			 unsigned int peeked);
 
-/* Up to @max free tx buffers (len = room). Reaps completions first. */
+/* Up to @max free tx buffers (len = room, more = false). Reaps completions
+ * first.
+ */
 unsigned int xsk_port_tx_alloc(struct xsk_port *p, struct xsk_pkt *pkts,
 			       unsigned int max);
-/* Queue the first @used of @alloced buffers for transmit with their len;
- * return the rest to the pool; kick the kernel when it needs it.
+/* Queue the first @used of @alloced buffers for transmit with their len and
+ * @more (a frame over several buffers, multi-buffer ports only); return the
+ * rest to the pool; kick the kernel when it needs it. A frame the kernel
+ * would reject (a piece empty or over frame_room, more than
+ * XSK_PORT_MAX_FRAGS pieces, unterminated within @used, or several pieces
+ * without multi-buffer) is not sent and its buffers go back to the pool.
  */
 void xsk_port_tx_submit(struct xsk_port *p, struct xsk_pkt *pkts,
 			unsigned int alloced, unsigned int used);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* xdp_steer + xsk_port on a veth pair between two private network namespaces:
- * MAC steering, counters, rx/tx byte for byte, tx bursts, error paths, detach.
+ * MAC steering, counters, rx/tx byte for byte, tx bursts, error paths, detach,
+ * and jumbo frames over AF_XDP multi-buffer (and without it).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,12 +32,15 @@
 #include "xdp_steer.h"
 #include "xsk_port.h"
 
-#define NR_TESTS	40
+#define NR_TESTS	56
 #define TEST_ETHERTYPE	0x88b5		/* IEEE local experimental */
 #define FRAME_LEN	100
 #define BURST		200		/* > copy mode's 32 per sendto() */
 #define TIMEOUT_MS	2000
 #define POOL_MAX	8192
+#define JUMBO_MTU	9000
+#define JUMBO_LEN	(JUMBO_MTU + 14)	/* a full-size jumbo frame */
+#define BIG_BUF		16384
 
 static const uint8_t vm_mac[6] = { 0x02, 0x00, 0x00, 0x00, 0x0c, 0x01 };
 static const uint8_t other_mac[6] = { 0x02, 0x00, 0x00, 0x00, 0x0c, 0x02 };
@@ -286,13 +290,14 @@ static int peer_send(int fd, const uint8_t *f, size_t len)
 }
 
 /* Next test frame at the peer, waiting with poll() up to the deadline. */
-static int peer_recv(int fd, uint8_t *buf, size_t *len, const struct timespec *deadline)
+static int peer_recv_cap(int fd, uint8_t *buf, size_t cap, size_t *len,
+			 const struct timespec *deadline)
 {
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 	ssize_t n;
 
 	for (;;) {
-		n = recv(fd, buf, 2048, MSG_DONTWAIT);
+		n = recv(fd, buf, cap, MSG_DONTWAIT);
 		if (n > 0 && is_test_frame(buf, n)) {
 			*len = n;
 			return 0;
@@ -303,6 +308,11 @@ static int peer_recv(int fd, uint8_t *buf, size_t *len, const struct timespec *d
 		    poll(&pfd, 1, ms_left(deadline)) <= 0)
 			return -1;
 	}
+}
+
+static int peer_recv(int fd, uint8_t *buf, size_t *len, const struct timespec *deadline)
+{
+	return peer_recv_cap(fd, buf, 2048, len, deadline);
 }
 
 /* Next frame on the XSK, copied out and released. */
@@ -576,6 +586,312 @@ static void test_crash_restart(int peer)
 		   "restarted relay detaches and unpins on close");
 }
 
+/* A @len-byte test frame whose payload differs per position, so a fragment
+ * copied to the wrong place shows.
+ */
+static void make_big_frame(uint8_t *f, size_t len, const uint8_t dst[6],
+			   const uint8_t src[6], uint32_t seq)
+{
+	size_t i;
+
+	make_frame(f, dst, src, seq);
+	for (i = 18; i < len; i++)
+		f[i] = (uint8_t)(seq + i * 31 + (i >> 8));
+}
+
+static int set_mtu(int mtu)
+{
+	return run("ip -n %s link set %s mtu %d", ns_a, if_a, mtu) ||
+	       run("ip -n %s link set %s mtu %d", ns_b, if_b, mtu);
+}
+
+static void peer_drain(int fd)
+{
+	uint8_t b[64];
+
+	while (recv(fd, b, sizeof(b), MSG_DONTWAIT) > 0)
+		;
+}
+
+/* The next whole frame on the XSK, reassembled into @buf and released;
+ * @nfrags: how many umem frames it came in.
+ */
+static int xsk_recv_frame(struct xsk_port *p, uint8_t *buf, size_t cap,
+			  size_t *len, unsigned int *nfrags,
+			  const struct timespec *deadline)
+{
+	struct pollfd pfd = { .fd = xsk_port_fd(p), .events = POLLIN };
+	struct xsk_pkt pkts[XSK_PORT_MAX_FRAGS];
+	unsigned int n, i;
+	size_t off;
+
+	for (;;) {
+		n = xsk_port_rx_peek(p, pkts, XSK_PORT_MAX_FRAGS);
+		if (n) {
+			for (i = 0, off = 0; i < n; i++) {
+				if (off + pkts[i].len <= cap)
+					memcpy(buf + off, pkts[i].data, pkts[i].len);
+				off += pkts[i].len;
+				if (!pkts[i].more)
+					break;
+			}
+			*len = off;
+			*nfrags = i + 1;
+			xsk_port_rx_release(p, *nfrags, n);
+			return 0;
+		}
+		if (!ms_left(deadline) || poll(&pfd, 1, ms_left(deadline)) <= 0)
+			return -1;
+	}
+}
+
+/* Wait until @want descriptors are on the rx ring, all unread again. */
+static bool xsk_wait_n_left(struct xsk_port *p, struct xsk_pkt *pkts,
+			    unsigned int want, const struct timespec *deadline)
+{
+	unsigned int n = xsk_wait_n(p, pkts, want, deadline);
+
+	xsk_port_rx_release(p, 0, n);
+	return n == want;
+}
+
+/* Free tx buffers right now (all returned at once). */
+static unsigned int tx_pool_size(struct xsk_port *p)
+{
+	static struct xsk_pkt all[POOL_MAX];
+	unsigned int n = xsk_port_tx_alloc(p, all, POOL_MAX);
+
+	xsk_port_tx_submit(p, all, n, 0);
+	return n;
+}
+
+/* Wait for the tx pool to be back at @want buffers. */
+static bool tx_pool_back(struct xsk_port *p, unsigned int want)
+{
+	struct timespec dl;
+
+	deadline_in(&dl, TIMEOUT_MS);
+	while (tx_pool_size(p) != want && ms_left(&dl))
+		xsk_port_tx_pending(p);
+	return tx_pool_size(p) == want;
+}
+
+/* Split @len bytes of @f over the tx buffers @pkts (as many as it takes). */
+static unsigned int tx_fill(struct xsk_port *p, struct xsk_pkt *pkts,
+			    const uint8_t *f, size_t len)
+{
+	uint32_t room = xsk_port_frame_room(p);
+	unsigned int i = 0;
+	size_t off;
+
+	for (off = 0; off < len; i++) {
+		uint32_t l = len - off < room ? len - off : room;
+
+		memcpy(pkts[i].data, f + off, l);
+		pkts[i].len = l;
+		pkts[i].more = off + l < len;
+		off += l;
+	}
+	return i;
+}
+
+static void tx_flush(struct xsk_port *p)
+{
+	struct timespec dl;
+
+	deadline_in(&dl, TIMEOUT_MS);
+	while (xsk_port_tx_pending(p) && ms_left(&dl))
+		;
+}
+
+#define MB_TESTS 9	/* the checks below that need multi-buffer */
+
+/* Jumbo frames on a 9000-MTU veth: multi-buffer rx and tx, frame
+ * boundaries across peeks and releases, bad tx frames; then the same port
+ * without multi-buffer.
+ */
+static void test_jumbo(int peer)
+{
+	static uint8_t f[JUMBO_LEN], buf[BIG_BUF];
+	struct xsk_pkt pkts[XSK_PORT_MAX_FRAGS + 2];
+	struct xdp_steer_stats st = {};
+	struct xdp_steer *s = NULL;
+	struct xsk_port *p = NULL;
+	unsigned int nfrags = 0, n, m, i, pool;
+	uint8_t small[FRAME_LEN];
+	struct timespec dl;
+	size_t len = 0;
+	bool ok;
+	int err;
+
+	KTAP_CHECK(!set_mtu(JUMBO_MTU), "veth MTU 9000 on both ends");
+	err = xdp_steer_open(&s, relay2, if_a, NULL, XDP_STEER_AUTO);
+	KTAP_CHECK(!err && xdp_prog_on(if_a, XDP_FLAGS_DRV_MODE),
+		   "frags-aware XDP program attaches natively on the 9000-MTU veth");
+	if (err)
+		return;
+	err = xsk_port_open(&p, if_a, 0, xdp_steer_xskmap_fd(s), XSK_PORT_AUTO);
+	KTAP_CHECK(!err, "xsk_port_open on the 9000-MTU veth");
+	if (err) {
+		xdp_steer_close(s);
+		return;
+	}
+	if (!xsk_port_multi_buffer(p)) {
+		for (i = 0; i < MB_TESTS; i++)
+			ktap_result(1, "multi-buffer check %u # SKIP kernel without AF_XDP multi-buffer (XDP_USE_SG, Linux 6.6+)",
+				    i + 1);
+		goto single;
+	}
+	ktap_diag("multi-buffer port: frame room %u, max frame %u",
+		  xsk_port_frame_room(p), xsk_port_max_frame(p));
+	KTAP_CHECK(xsk_port_max_frame(p) >= JUMBO_LEN &&
+		   xsk_port_frame_room(p) < JUMBO_LEN,
+		   "multi-buffer: max frame holds a jumbo frame, frame room stays one umem frame");
+
+	/* rx: one jumbo frame, several CONTD descriptors. */
+	make_big_frame(f, JUMBO_LEN, vm_mac, b_mac, 500);
+	deadline_in(&dl, TIMEOUT_MS);
+	KTAP_CHECK(!peer_send(peer, f, JUMBO_LEN) &&
+		   !xsk_recv_frame(p, buf, sizeof(buf), &len, &nfrags, &dl) &&
+		   len == JUMBO_LEN && !memcmp(buf, f, JUMBO_LEN) && nfrags > 1,
+		   "a 9014-byte frame from the peer arrives as CONTD fragments that reassemble byte for byte");
+	ktap_diag("9014-byte frame: %zu bytes in %u umem frames", len, nfrags);
+	KTAP_CHECK(!xdp_steer_read_stats(s, &st) && st.redirected == 1 &&
+		   st.redirected_bytes == JUMBO_LEN,
+		   "XDP counters count the whole multi-buffer frame");
+	if (nfrags < 2 || nfrags > XSK_PORT_MAX_FRAGS / 2)
+		nfrags = 3;
+
+	/* A peek that would end inside a frame stops before it. */
+	make_big_frame(f, JUMBO_LEN, vm_mac, b_mac, 501);
+	ok = !peer_send(peer, f, JUMBO_LEN);
+	make_big_frame(f, JUMBO_LEN, vm_mac, b_mac, 502);
+	ok &= !peer_send(peer, f, JUMBO_LEN);
+	deadline_in(&dl, TIMEOUT_MS);
+	ok &= xsk_wait_n_left(p, pkts, 2 * nfrags, &dl);
+	n = xsk_port_rx_peek(p, pkts, nfrags + 1);
+	ok &= n == nfrags && !pkts[n - 1].more && frame_seq(pkts[0].data) == 501;
+	xsk_port_rx_release(p, n, n);
+	n = xsk_port_rx_peek(p, pkts, nfrags + 1);
+	ok &= n == nfrags && !pkts[n - 1].more && frame_seq(pkts[0].data) == 502;
+	xsk_port_rx_release(p, n, n);
+	KTAP_CHECK(ok, "a peek cut inside a frame returns only the whole frames before it");
+
+	/* A frame longer than the peek is dropped; the next one follows. */
+	make_big_frame(f, JUMBO_LEN, vm_mac, b_mac, 503);
+	make_frame(small, vm_mac, b_mac, 504);
+	ok = !peer_send(peer, f, JUMBO_LEN) && !peer_send(peer, small, FRAME_LEN);
+	deadline_in(&dl, TIMEOUT_MS);
+	ok &= xsk_wait_n_left(p, pkts, nfrags + 1, &dl);
+	n = xsk_port_rx_peek(p, pkts, nfrags - 1);
+	ok &= n == 1 && pkts[0].len == FRAME_LEN && frame_seq(pkts[0].data) == 504 &&
+	      xsk_port_rx_dropped(p) == 1;
+	xsk_port_rx_release(p, n, n);
+	KTAP_CHECK(ok, "a frame longer than the peek is dropped and counted, the next frame follows");
+
+	/* Releasing inside a frame drops its rest, not the next frame. */
+	make_big_frame(f, JUMBO_LEN, vm_mac, b_mac, 505);
+	make_frame(small, vm_mac, b_mac, 506);
+	ok = !peer_send(peer, f, JUMBO_LEN) && !peer_send(peer, small, FRAME_LEN);
+	deadline_in(&dl, TIMEOUT_MS);
+	ok &= xsk_wait_n(p, pkts, nfrags + 1, &dl) == nfrags + 1;
+	/* as the relay never does */
+	xsk_port_rx_release(p, 1, nfrags + 1);
+	n = xsk_port_rx_peek(p, pkts, XSK_PORT_MAX_FRAGS);
+	ok &= n == 1 && frame_seq(pkts[0].data) == 506;
+	xsk_port_rx_release(p, n, n);
+	KTAP_CHECK(ok, "rx_release inside a frame drops the rest of it, not the next frame");
+
+	/* tx: one jumbo frame over several umem frames. */
+	peer_drain(peer);
+	pool = tx_pool_size(p);
+	m = xsk_port_tx_alloc(p, pkts, XSK_PORT_MAX_FRAGS);
+	make_big_frame(f, JUMBO_LEN, b_mac, vm_mac, 600);
+	n = tx_fill(p, pkts, f, JUMBO_LEN);
+	xsk_port_tx_submit(p, pkts, m, n);
+	tx_flush(p);
+	deadline_in(&dl, TIMEOUT_MS);
+	KTAP_CHECK(n > 1 && !peer_recv_cap(peer, buf, sizeof(buf), &len, &dl) &&
+		   len == JUMBO_LEN && !memcmp(buf, f, JUMBO_LEN),
+		   "a 9014-byte frame sent as CONTD descriptors arrives intact at the peer");
+	ktap_diag("9014-byte tx frame: %u descriptors", n);
+
+	/* Frames the kernel would reject stay off the ring. */
+	m = xsk_port_tx_alloc(p, pkts, 2);
+	for (i = 0; i < m; i++) {
+		pkts[i].len = FRAME_LEN;
+		pkts[i].more = true;	/* never terminated */
+	}
+	xsk_port_tx_submit(p, pkts, m, m);
+	m = xsk_port_tx_alloc(p, pkts, XSK_PORT_MAX_FRAGS + 1);
+	for (i = 0; i < m; i++) {
+		pkts[i].len = 64;
+		pkts[i].more = i + 1 < m;	/* one piece too many */
+	}
+	xsk_port_tx_submit(p, pkts, m, m);
+	m = xsk_port_tx_alloc(p, pkts, 1);
+	make_frame(small, b_mac, vm_mac, 601);
+	memcpy(pkts[0].data, small, FRAME_LEN);
+	pkts[0].len = FRAME_LEN;
+	xsk_port_tx_submit(p, pkts, m, m);
+	tx_flush(p);
+	deadline_in(&dl, TIMEOUT_MS);
+	KTAP_CHECK(!peer_recv_cap(peer, buf, sizeof(buf), &len, &dl) && len == FRAME_LEN &&
+		   frame_seq(buf) == 601,
+		   "unterminated and over-long tx frames are not sent; the next frame is");
+	KTAP_CHECK(tx_pool_back(p, pool), "no tx buffer leaked by them");
+	xsk_port_close(p);
+	p = NULL;
+
+single:
+	/* Without multi-buffer, as on kernels before 6.6. */
+	xsk_port_close(p);
+	/* The kernel frees the old socket's hold on the queue in deferred
+	 * work: retry while it says the queue is taken.
+	 */
+	setenv("VXDP_XSK_NO_SG", "1", 1);
+	deadline_in(&dl, TIMEOUT_MS);
+	do {
+		err = xsk_port_open(&p, if_a, 0, xdp_steer_xskmap_fd(s), XSK_PORT_AUTO);
+	} while (err == -EBUSY && ms_left(&dl) && !usleep(10000));
+	unsetenv("VXDP_XSK_NO_SG");
+	KTAP_CHECK(!err && !xsk_port_multi_buffer(p) &&
+		   xsk_port_max_frame(p) == xsk_port_frame_room(p),
+		   "VXDP_XSK_NO_SG=1: single-buffer port, max frame = frame room");
+	if (err) {
+		xdp_steer_close(s);
+		return;
+	}
+	make_big_frame(f, JUMBO_LEN, vm_mac, b_mac, 700);
+	make_frame(small, vm_mac, b_mac, 701);
+	deadline_in(&dl, TIMEOUT_MS);
+	KTAP_CHECK(!peer_send(peer, f, JUMBO_LEN) && !peer_send(peer, small, FRAME_LEN) &&
+		   !xsk_recv_frame(p, buf, sizeof(buf), &len, &nfrags, &dl) &&
+		   len == FRAME_LEN && frame_seq(buf) == 701,
+		   "single-buffer: a jumbo frame is dropped by the kernel, the next small one arrives");
+
+	peer_drain(peer);
+	pool = tx_pool_size(p);
+	m = xsk_port_tx_alloc(p, pkts, XSK_PORT_MAX_FRAGS);
+	make_big_frame(f, JUMBO_LEN, b_mac, vm_mac, 702);
+	n = tx_fill(p, pkts, f, JUMBO_LEN);
+	xsk_port_tx_submit(p, pkts, m, n);
+	m = xsk_port_tx_alloc(p, pkts, 1);
+	make_frame(small, b_mac, vm_mac, 703);
+	memcpy(pkts[0].data, small, FRAME_LEN);
+	pkts[0].len = FRAME_LEN;
+	xsk_port_tx_submit(p, pkts, m, m);
+	tx_flush(p);
+	deadline_in(&dl, TIMEOUT_MS);
+	KTAP_CHECK(!peer_recv_cap(peer, buf, sizeof(buf), &len, &dl) && len == FRAME_LEN &&
+		   frame_seq(buf) == 703 && tx_pool_back(p, pool),
+		   "single-buffer: a multi-descriptor tx frame is not sent, nothing leaks");
+	xsk_port_close(p);
+	xdp_steer_close(s);
+	KTAP_CHECK(!xdp_prog_on(if_a, 0) && !pin_dir_exists(relay2),
+		   "jumbo relay detaches and unpins on close");
+}
+
 int main(void)
 {
 	struct xdp_steer *s = NULL;
@@ -638,6 +954,7 @@ int main(void)
 	KTAP_CHECK(!pin_dir_exists(relay1), "pin dir removed after close");
 
 	test_crash_restart(peer);
+	test_jumbo(peer);
 
 	close(peer);
 	return ktap_finish();

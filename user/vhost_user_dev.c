@@ -572,6 +572,13 @@ static int h_net_set_mtu(struct vh_req *r)
 			(unsigned long long)mtu);
 		return -EINVAL;
 	}
+	/* Only the datapath knows what its link carries. */
+	if (r->d->ops && r->d->ops->set_mtu) {
+		int err = r->d->ops->set_mtu(r->d, mtu);
+
+		if (err)
+			return err;
+	}
 	r->d->mtu = mtu;
 	dev_dbg(r->d, "MTU %u", r->d->mtu);
 	return 0;

@@ -42,6 +42,11 @@ struct vhost_dev_ops {
 	void (*vring_changed)(struct vhost_dev *d, unsigned int qidx);
 	/* Memory table about to be replaced or dropped: stop the datapath. */
 	void (*mem_changing)(struct vhost_dev *d);
+	/* Optional. NET_SET_MTU: the frontend's MTU for the device, already
+	 * range-checked. Return 0 to take it, a negative errno to refuse it
+	 * (the frontend gets a failure ack and QEMU does not start the device).
+	 */
+	int (*set_mtu)(struct vhost_dev *d, uint16_t mtu);
 };
 
 struct vhost_dev {

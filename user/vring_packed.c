@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "dirty_log.h"
 #include "vring_packed.h"
 
 #define PDESC_SIZE	sizeof(struct vring_packed_desc)
@@ -21,6 +22,7 @@
 #define READ_ONCE(x)		__atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define WRITE_ONCE(x, v)	__atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 #define barrier()		__asm__ __volatile__("" ::: "memory")
+#define unlikely(x)		__builtin_expect(!!(x), 0)
 
 /* An event suppression area is accessed as one 32-bit word, so the driver
  * never sees our flags with a stale offset, and we take its pair as one
@@ -40,6 +42,31 @@ static void evt_store(struct vring_packed_desc_event *e, uint16_t off_wrap,
 {
 	__atomic_store_n((evt_word_t *)e, off_wrap | (uint32_t)flags << 16,
 			 __ATOMIC_RELAXED);
+}
+
+void vring_packed_set_log(struct vring_packed *vq, struct dirty_log *log,
+			  bool log_ring, uint64_t desc_gpa, uint64_t event_gpa)
+{
+	vq->log = log;
+	vq->log_ring = log && log_ring;
+	vq->log_desc_gpa = desc_gpa;
+	vq->log_event_gpa = event_gpa;
+}
+
+/* Only called with vq->log set: we wrote descriptor slot @idx. */
+static void log_desc(struct vring_packed *vq, uint16_t idx)
+{
+	if (vq->log_ring)
+		dirty_log_mark(vq->log, vq->log_desc_gpa + (uint64_t)idx * PDESC_SIZE,
+			       PDESC_SIZE);
+}
+
+/* Only called with vq->log set: we wrote the device event area. */
+static void log_event(struct vring_packed *vq)
+{
+	if (vq->log_ring)
+		dirty_log_mark(vq->log, vq->log_event_gpa,
+			       sizeof(struct vring_packed_desc_event));
 }
 
 size_t vring_packed_desc_size(uint16_t num)
@@ -255,6 +282,7 @@ int vring_packed_pop(struct vring_packed *vq, const struct guest_mem *mem,
 	}
 
 	chain_reset(c);
+	c->log = vq->log;
 	for (;;) {
 		if (++count > room)
 			goto broken;
@@ -373,6 +401,8 @@ void vring_packed_push(struct vring_packed *vq, uint16_t id, uint32_t len,
 		 */
 		__atomic_store_n(&d->flags, flags, __ATOMIC_RELEASE);
 	}
+	if (unlikely(vq->log))
+		log_desc(vq, vq->used_idx);
 	vq->batch_ndesc += ndesc;
 	vq->inflight -= ndesc;
 	vq->pending--;
@@ -388,6 +418,8 @@ void vring_packed_flush(struct vring_packed *vq)
 	 */
 	__atomic_store_n(&vq->desc[vq->batch_idx].flags, vq->batch_flags,
 			 __ATOMIC_RELEASE);
+	if (unlikely(vq->log))
+		log_desc(vq, vq->batch_idx);
 	vq->batch_open = false;
 	vq->pub_idx = vq->used_idx;
 	vq->pub_wrap = vq->used_wrap;
@@ -462,6 +494,8 @@ bool vring_packed_notify_enable(struct vring_packed *vq)
 	evt_store(vq->device_event, off_wrap,
 		  vq->event_idx ? VRING_PACKED_EVENT_FLAG_DESC :
 				  VRING_PACKED_EVENT_FLAG_ENABLE);
+	if (unlikely(vq->log))
+		log_event(vq);
 	/* Publish the request before re-checking the ring, so a chain added
 	 * meanwhile is either seen here or kicked by the driver.
 	 */
@@ -476,4 +510,6 @@ void vring_packed_notify_disable(struct vring_packed *vq)
 	evt_store(vq->device_event,
 		  vq->last_avail_idx | (vq->avail_wrap ? EVT_WRAP : 0),
 		  VRING_PACKED_EVENT_FLAG_DISABLE);
+	if (unlikely(vq->log))
+		log_event(vq);
 }

@@ -84,6 +84,15 @@ struct vring_packed {
 	bool pub_wrap;
 	uint32_t unsignalled;		/* published since should_notify */
 	bool signalled_valid;
+
+	/* Live migration (vring_packed_set_log()): NULL unless our writes
+	 * must be logged, so the datapath pays one predictable branch
+	 * otherwise.
+	 */
+	struct dirty_log *log;
+	bool log_ring;			/* log ring writes too, at: */
+	uint64_t log_desc_gpa;		/* the descriptor ring */
+	uint64_t log_event_gpa;		/* the device event area */
 };
 
 /* @desc, @driver_event and @device_event (the vhost-user desc, avail and
@@ -153,5 +162,15 @@ bool vring_packed_notify_enable(struct vring_packed *vq);
 
 /* Tell the driver kicks are not needed (we are polling the ring anyway). */
 void vring_packed_notify_disable(struct vring_packed *vq);
+
+/* Log our writes while the frontend migrates: buffer writes of chains popped
+ * from now on into @log (NULL: stop logging), and, when @log_ring, our
+ * writes to the descriptor ring (used descriptors) at guest-physical
+ * @desc_gpa and to the device event area at @event_gpa (the vhost-user
+ * log_guest_addr, which QEMU sets to the device area for a packed ring).
+ * init() turns logging off.
+ */
+void vring_packed_set_log(struct vring_packed *vq, struct dirty_log *log,
+			  bool log_ring, uint64_t desc_gpa, uint64_t event_gpa);
 
 #endif

@@ -3,8 +3,10 @@
  * with every guest-supplied value checked, and publishes used buffers.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
+#include "dirty_log.h"
 #include "vring_split.h"
 
 /* Cap on the bytes one chain may describe (readable + writable). Far above
@@ -21,6 +23,7 @@
 #define READ_ONCE(x)		__atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define WRITE_ONCE(x, v)	__atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 #define barrier()		__asm__ __volatile__("" ::: "memory")
+#define unlikely(x)		__builtin_expect(!!(x), 0)
 
 size_t vring_split_desc_size(uint16_t num)
 {
@@ -70,6 +73,23 @@ static uint16_t *avail_event(const struct vring_split *vq)
 	return (uint16_t *)&vq->used->ring[vq->num];
 }
 
+void vring_split_set_log(struct vring_split *vq, struct dirty_log *log,
+			 bool log_used, uint64_t used_gpa)
+{
+	vq->log = log;
+	vq->log_used = log && log_used;
+	vq->log_used_gpa = used_gpa;
+}
+
+/* Only called with vq->log set: bytes [off, off + len) of the used ring
+ * were written. A used_gpa near 2^64 is for dirty_log_mark() to refuse.
+ */
+static void log_used(struct vring_split *vq, size_t off, size_t len)
+{
+	if (vq->log_used)
+		dirty_log_mark(vq->log, vq->log_used_gpa + off, len);
+}
+
 /* Snapshot one descriptor; every check and use goes through the copy so a
  * guest rewriting it concurrently cannot change a value after we checked it.
  * memcpy because an indirect table need not be aligned.
@@ -102,15 +122,17 @@ int vq_chain_add(struct vq_chain *c, const struct guest_mem *mem,
 
 	while (left) {
 		uint64_t part = left;
+		unsigned int region;
 		uint8_t *p;
 
 		if (c->niov >= VQ_CHAIN_MAX_IOV)
 			return -EIO;
-		p = guest_mem_gpa_part(mem, addr, &part);
+		p = guest_mem_gpa_region(mem, addr, &part, &region);
 		if (!p || !part)
 			return -EIO;
 		c->iov[c->niov].base = p;
 		c->iov[c->niov].len = part;
+		c->iov[c->niov].region = region;
 		c->niov++;
 		if (!write)
 			c->nout++;
@@ -140,6 +162,7 @@ static int chain_walk(struct vring_split *vq, const struct guest_mem *mem,
 	c->nout = 0;
 	c->out_len = 0;
 	c->in_len = 0;
+	c->log = vq->log;
 
 	for (;;) {
 		if (++count > max)
@@ -238,6 +261,8 @@ void vring_split_push(struct vring_split *vq, uint16_t head, uint32_t len)
 
 	WRITE_ONCE(e->id, head);
 	WRITE_ONCE(e->len, len);
+	if (unlikely(vq->log))
+		log_used(vq, (uint8_t *)e - (uint8_t *)vq->used, sizeof(*e));
 	vq->used_idx++;
 }
 
@@ -245,6 +270,9 @@ void vring_split_flush(struct vring_split *vq)
 {
 	/* Release: the elements written by push are visible before the idx. */
 	__atomic_store_n(&vq->used->idx, vq->used_idx, __ATOMIC_RELEASE);
+	if (unlikely(vq->log))
+		log_used(vq, offsetof(struct vring_used, idx),
+			 sizeof(vq->used->idx));
 }
 
 bool vring_split_should_notify(struct vring_split *vq)
@@ -277,10 +305,16 @@ bool vring_split_notify_enable(struct vring_split *vq)
 
 	if (vq->event_idx) {
 		WRITE_ONCE(*avail_event(vq), vq->last_avail_idx);
+		if (unlikely(vq->log))
+			log_used(vq, (uint8_t *)avail_event(vq) -
+				     (uint8_t *)vq->used, sizeof(uint16_t));
 	} else {
 		uint16_t flags = READ_ONCE(vq->used->flags);
 
 		WRITE_ONCE(vq->used->flags, flags & ~VRING_USED_F_NO_NOTIFY);
+		if (unlikely(vq->log))
+			log_used(vq, offsetof(struct vring_used, flags),
+				 sizeof(vq->used->flags));
 	}
 	/* Publish the request before re-checking avail->idx, so a buffer added
 	 * meanwhile is either seen here or kicked by the driver.
@@ -299,6 +333,9 @@ void vring_split_notify_disable(struct vring_split *vq)
 		return;
 	flags = READ_ONCE(vq->used->flags);
 	WRITE_ONCE(vq->used->flags, flags | VRING_USED_F_NO_NOTIFY);
+	if (unlikely(vq->log))
+		log_used(vq, offsetof(struct vring_used, flags),
+			 sizeof(vq->used->flags));
 }
 
 /* Copy between a flat buffer and iovs [first, end) from byte @off on. */
@@ -330,10 +367,42 @@ static size_t chain_copy(const struct vq_chain *c, unsigned int first,
 	return done;
 }
 
+/* Mark the guest pages of bytes [off, off + len) of the writable part of
+ * @c, which were just written.
+ */
+static void chain_log(const struct vq_chain *c, size_t off, size_t len)
+{
+	const struct guest_mem *mem = c->log->mem;
+	unsigned int i;
+
+	for (i = c->nout; i < c->niov && len; i++) {
+		const struct vq_iov *v = &c->iov[i];
+		size_t n = v->len;
+
+		if (off >= n) {
+			off -= n;
+			continue;
+		}
+		n -= off;
+		if (n > len)
+			n = len;
+		dirty_log_mark(c->log,
+			       guest_mem_region_gpa(mem, v->region, v->base) + off,
+			       n);
+		len -= n;
+		off = 0;
+	}
+}
+
 size_t vq_chain_write(const struct vq_chain *c, size_t off, const void *src,
 		      size_t len)
 {
-	return chain_copy(c, c->nout, c->niov, off, (void *)src, len, true);
+	size_t done = chain_copy(c, c->nout, c->niov, off, (void *)src, len,
+				 true);
+
+	if (unlikely(c->log))
+		chain_log(c, off, done);
+	return done;
 }
 
 size_t vq_chain_read(const struct vq_chain *c, size_t off, void *dst,

@@ -13,6 +13,8 @@
 
 #include "guest_mem.h"
 
+struct dirty_log;
+
 /* A chain longer than this is treated as broken; Linux guests use at most
  * MAX_SKB_FRAGS + 2 for a frame.
  */
@@ -23,6 +25,10 @@
 struct vq_iov {
 	uint8_t *base;
 	uint32_t len;
+	/* guest_mem region @base is in: its guest-physical address, for
+	 * dirty logging, without growing the iov (fits the padding).
+	 */
+	uint16_t region;
 };
 
 /* One popped descriptor chain. The first @nout iovs are device-readable
@@ -35,6 +41,10 @@ struct vq_chain {
 	uint16_t nout;
 	uint32_t out_len;
 	uint32_t in_len;
+	/* The ring's dirty log when pop() ran: NULL unless the frontend is
+	 * migrating, and then vq_chain_write() marks what it writes.
+	 */
+	struct dirty_log *log;
 	struct vq_iov iov[VQ_CHAIN_MAX_IOV];
 };
 
@@ -50,6 +60,12 @@ struct vring_split {
 	uint16_t used_idx;		/* next used entry to fill (shadow) */
 	uint16_t signalled_used;	/* used idx at the last notification */
 	bool signalled_valid;
+	/* Live migration (vring_split_set_log()): NULL unless our writes must
+	 * be logged, so the datapath pays one predictable branch otherwise.
+	 */
+	struct dirty_log *log;
+	bool log_used;			/* log used ring writes too ... */
+	uint64_t log_used_gpa;		/* ... with its first byte here */
 };
 
 /* @desc, @avail and @used must already be translated and bounds-checked for
@@ -102,6 +118,14 @@ bool vring_split_notify_enable(struct vring_split *vq);
 
 /* Tell the guest kicks are not needed (we are polling the ring anyway). */
 void vring_split_notify_disable(struct vring_split *vq);
+
+/* Log our writes while the frontend migrates: buffer writes of chains popped
+ * from now on into @log (NULL: stop logging), and used ring writes as well
+ * when @log_used, at guest-physical @used_gpa (the vhost-user
+ * log_guest_addr) for the ring's first byte. init() turns logging off.
+ */
+void vring_split_set_log(struct vring_split *vq, struct dirty_log *log,
+			 bool log_used, uint64_t used_gpa);
 
 /* Append the guest buffer [@addr, @addr + @len) to @c as device-readable or
  * -writable iovs, split at guest memory region boundaries. Enforces the

@@ -6,7 +6,8 @@ FUZZ_NAMES  := vhost_user vring
 FUZZ_BINS   := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_NAMES))
 # The code under test: everything a frontend's bytes reach.
 FUZZ_SRCS   := user/guest_mem.c user/vring_split.c user/vring_packed.c \
-	       user/vhost_user_msg.c user/vhost_user_dev.c user/log.c
+	       user/vhost_user_msg.c user/vhost_user_dev.c user/dirty_log.c \
+	       user/log.c
 FUZZ_OBJS   := $(patsubst %.c,$(BUILD)/fuzz/%.o,$(FUZZ_SRCS))
 
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
@@ -47,7 +48,7 @@ $(BUILD)/fuzz/%.o: selftests/fuzz/%.c
 
 $(BUILD)/fuzz/fuzz_vhost_user: $(FUZZ_OBJS)
 $(BUILD)/fuzz/fuzz_vring: $(addprefix $(BUILD)/fuzz/user/,guest_mem.o vring_split.o \
-			   vring_packed.o log.o)
+			   vring_packed.o dirty_log.o log.o)
 $(BUILD)/fuzz/fuzz_%: $(BUILD)/fuzz/fuzz_%.o
 	$(CLANG) $(FUZZ_CFLAGS) -o $@ $^
 

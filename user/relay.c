@@ -12,6 +12,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/ethtool.h>
 #include <linux/if_ether.h>
@@ -60,6 +61,7 @@ static const uint64_t relay_features =
 
 static const uint64_t relay_protocol_features =
 	(1ull << VHOST_USER_PROTOCOL_F_MQ) |
+	(1ull << VHOST_USER_PROTOCOL_F_NET_MTU) |	/* relay_set_mtu() */
 	(1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK);
 
 static unsigned int relay_hdr_len(const struct relay *r)
@@ -119,39 +121,86 @@ static unsigned int relay_rx_pick(struct relay *r, unsigned int port,
 	return r->rx_ready[flow_hash(pkt->data, pkt->len) % r->nrx_ready];
 }
 
-/* Write bytes [from, from + len) of the stream "virtio-net header + frame"
- * at the start of chain @c.
+/* An 802.1Q tag, which a device takes on top of its MTU (uapi lacks it). */
+#define VLAN_HLEN 4
+
+/* A peek returns whole frames of up to XSK_PORT_MAX_FRAGS umem frames; a
+ * batch must hold the longest, or it would be dropped.
+ */
+_Static_assert(RELAY_BATCH >= XSK_PORT_MAX_FRAGS, "RELAY_BATCH below XSK_PORT_MAX_FRAGS");
+
+/* Where the stream "virtio-net header + frame" continues: the frame is the
+ * umem fragments [frag, end), the first @off bytes of @frag already copied.
+ */
+struct rx_src {
+	const void *hdr;
+	const struct xsk_pkt *frag, *end;
+	uint32_t off;
+};
+
+/* Write bytes [from, from + len) of the stream at the start of chain @c;
+ * @from is where the previous write stopped (0 for the first).
  */
 static void relay_rx_write(const struct relay *r, const struct vq_chain *c,
-			   const void *hdr, const struct xsk_pkt *pkt,
-			   size_t from, size_t len)
+			   struct rx_src *src, size_t from, size_t len)
 {
 	size_t off = 0;
 
 	if (from < r->hdr_len) {
 		off = r->hdr_len - from < len ? r->hdr_len - from : len;
-		vq_chain_write(c, 0, (const uint8_t *)hdr + from, off);
+		vq_chain_write(c, 0, (const uint8_t *)src->hdr + from, off);
 	}
-	if (len > off)
-		vq_chain_write(c, off, (const uint8_t *)pkt->data + from + off - r->hdr_len,
-			       len - off);
+	while (off < len && src->frag < src->end) {
+		size_t n = src->frag->len - src->off;
+
+		if (n > len - off)
+			n = len - off;
+		vq_chain_write(c, off, (const uint8_t *)src->frag->data + src->off, n);
+		off += n;
+		src->off += n;
+		if (src->off == src->frag->len) {
+			src->frag++;
+			src->off = 0;
+		}
+	}
 }
 
-/* Copy one frame into as many rx buffers as it takes (one without mergeable
- * rx buffers). Returns 0; -EAGAIN when the guest has not posted enough
- * buffers yet; -EMSGSIZE when the frame cannot fit what the guest posts (the
- * frame is dropped, the buffers stay); -EIO when the ring is broken. Nothing
- * is consumed from the ring unless it returns 0.
+/* The frame starting at @pkts: how many of the @n umem fragments it takes
+ * (up to the one without @more), and its length in @len.
+ */
+static unsigned int relay_rx_frame(const struct xsk_pkt *pkts, unsigned int n,
+				   size_t *len)
+{
+	unsigned int i = 0;
+
+	*len = 0;
+	do
+		*len += pkts[i].len;
+	while (pkts[i++].more && i < n);
+	return i;
+}
+
+/* Copy one frame of @nfrags umem fragments, @len bytes in all, into as many
+ * rx buffers as it takes (one without mergeable rx buffers). Returns 0;
+ * -EAGAIN when the guest has posted no buffer (notifications not touched);
+ * -ENOBUFS when it has posted some but not enough for this frame (a kick is
+ * then asked for once it posts more: the caller must not re-enable
+ * notifications, which would ask for one at buffers already posted);
+ * -EMSGSIZE when the frame cannot fit what the guest posts (the frame is
+ * dropped, the buffers stay); -EIO when the ring is broken. Nothing is
+ * consumed from the ring unless it returns 0.
  */
 static int relay_rx_one(struct relay *r, struct virtqueue *vr,
-			const struct xsk_pkt *pkt)
+			const struct xsk_pkt *frags, unsigned int nfrags,
+			size_t len)
 {
 	struct virtio_net_hdr_mrg_rxbuf hdr = {
 		.hdr.gso_type = VIRTIO_NET_HDR_GSO_NONE,
 		.num_buffers = 1,
 	};
+	struct rx_src src = { .hdr = &hdr, .frag = frags, .end = frags + nfrags };
 	bool mrg = vhost_dev_has_feature(&r->dev, VIRTIO_NET_F_MRG_RXBUF);
-	size_t total = r->hdr_len + pkt->len, done = 0;
+	size_t total = r->hdr_len + len, done = 0;
 	uint16_t heads[RX_MAX_BUFS], ndescs[RX_MAX_BUFS];
 	uint32_t lens[RX_MAX_BUFS];
 	unsigned int n = 0, i;
@@ -159,13 +208,24 @@ static int relay_rx_one(struct relay *r, struct virtqueue *vr,
 
 	while (done < total) {
 		struct vq_chain *c = n ? &r->rx_chain : &r->rx_first;
-		size_t len;
+		size_t part;
 
 		if (n == RX_MAX_BUFS) {
 			err = -EMSGSIZE;
 			goto unpop;
 		}
 		err = vq_pop(vr, &r->dev.mem, c);
+		if (err == -EAGAIN && n) {
+			/* A big frame over mergeable buffers needs several;
+			 * the guest may refill fewer at a time. Holding all
+			 * it posted, enabling notifications asks (event idx)
+			 * for a kick when it posts past them; retrying on
+			 * buffers it posted long ago would spin.
+			 */
+			if (vq_notify_enable(vr))
+				continue;
+			err = -ENOBUFS;
+		}
 		if (err)
 			goto unpop;
 		n++;
@@ -179,12 +239,12 @@ static int relay_rx_one(struct relay *r, struct virtqueue *vr,
 			err = -EMSGSIZE;
 			goto unpop;
 		}
-		len = c->in_len < total - done ? c->in_len : total - done;
-		relay_rx_write(r, c, &hdr, pkt, done, len);
+		part = c->in_len < total - done ? c->in_len : total - done;
+		relay_rx_write(r, c, &src, done, part);
 		heads[n - 1] = c->head;
 		ndescs[n - 1] = c->ndesc;
-		lens[n - 1] = len;
-		done += len;
+		lens[n - 1] = part;
+		done += part;
 	}
 	if (n > 1) {
 		uint16_t nb = n;
@@ -201,8 +261,10 @@ unpop:
 	return err;
 }
 
-/* VF queue @pi -> guest. Returns true when the budget ran out with frames
- * left.
+/* VF queue @pi -> guest. A frame may span several umem fragments (AF_XDP
+ * multi-buffer); the port only ever hands out whole frames, and frames are
+ * consumed or left on the ring whole. Returns true when the budget ran out
+ * with frames left.
  */
 static bool relay_vf_to_guest(struct relay *r, unsigned int pi)
 {
@@ -213,15 +275,18 @@ static bool relay_vf_to_guest(struct relay *r, unsigned int pi)
 	r->hdr_len = relay_hdr_len(r);
 	while (budget) {
 		unsigned int n = xsk_port_rx_peek(port, pkts, RELAY_BATCH);
-		unsigned int done, blocked = 0;
+		unsigned int done, nf, blocked = 0;
+		bool kick_asked = false;
 		uint32_t touched = 0;
 		int err = 0;
 
 		if (!n)
 			return false;
-		for (done = 0; done < n; done++) {
+		for (done = 0; done < n; done += nf) {
 			unsigned int qp;
+			size_t len;
 
+			nf = relay_rx_frame(&pkts[done], n - done, &len);
 			if (!r->nrx_ready) {
 				/* The VF's traffic is the guest's; with no
 				 * guest ring running it has nowhere to go.
@@ -229,10 +294,12 @@ static bool relay_vf_to_guest(struct relay *r, unsigned int pi)
 				r->st.drop_no_guest++;
 				continue;
 			}
+			/* The headers are in the first fragment. */
 			qp = relay_rx_pick(r, pi, &pkts[done]);
-			err = relay_rx_one(r, &r->dev.vq[VQ_RX(qp)].vr, &pkts[done]);
-			if (err == -EAGAIN) {
+			err = relay_rx_one(r, &r->dev.vq[VQ_RX(qp)].vr, &pkts[done], nf, len);
+			if (err == -EAGAIN || err == -ENOBUFS) {
 				blocked = qp;
+				kick_asked = err == -ENOBUFS;
 				break;
 			}
 			if (err == -EIO) {
@@ -247,7 +314,7 @@ static bool relay_vf_to_guest(struct relay *r, unsigned int pi)
 			}
 			touched |= 1u << qp;
 			r->st.to_guest++;
-			r->st.to_guest_bytes += pkts[done].len;
+			r->st.to_guest_bytes += len;
 		}
 		while (touched) {
 			unsigned int qp = __builtin_ctz(touched);
@@ -262,7 +329,8 @@ static bool relay_vf_to_guest(struct relay *r, unsigned int pi)
 			 * ring (and the kernel drops beyond it) until the guest
 			 * kicks us with more.
 			 */
-			if (!vq_notify_enable(&r->dev.vq[VQ_RX(blocked)].vr))
+			if (kick_asked ||
+			    !vq_notify_enable(&r->dev.vq[VQ_RX(blocked)].vr))
 				return false;
 			continue;
 		}
@@ -271,8 +339,61 @@ static bool relay_vf_to_guest(struct relay *r, unsigned int pi)
 	return true;
 }
 
-/* Guest tx queue of pair @qp -> its VF queue. Returns true when there is
- * more to do right away.
+/* The VF's MTU, or a negative errno. */
+static int vf_mtu(const char *ifname)
+{
+	struct ifreq ifr = { 0 };
+	int fd, mtu;
+
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	mtu = ioctl(fd, SIOCGIFMTU, &ifr) ? -errno : ifr.ifr_mtu;
+	close(fd);
+	return mtu;
+}
+
+static uint64_t coarse_now_ns(void)
+{
+	struct timespec ts;
+
+	/* vDSO: no syscall */
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* Read the VF's MTU and remember its largest frame: the MTU plus an
+ * Ethernet header and one VLAN tag, which is what the kernel lets through a
+ * device; unlimited (the driver decides) when the MTU cannot be read.
+ * Returns the MTU or a negative errno.
+ */
+static int relay_read_vf_mtu(struct relay *r)
+{
+	int mtu = vf_mtu(r->cfg.vf);
+
+	r->vf_max_frame = mtu > 0 ? (uint32_t)mtu + ETH_HLEN + VLAN_HLEN : UINT32_MAX;
+	r->vf_mtu_read_ns = coarse_now_ns() | 1;
+	return mtu;
+}
+
+/* Whether a @len-byte guest frame is too big for the VF or for the AF_XDP
+ * socket. The VF's MTU may have grown since we read it: re-read it for a
+ * frame over it, at most once a second, so a guest sending oversized
+ * frames costs no syscall per frame.
+ */
+static bool relay_tx_too_big(struct relay *r, const struct xsk_port *port,
+			     uint32_t len)
+{
+	if (len > r->vf_max_frame &&
+	    (!r->vf_mtu_read_ns || coarse_now_ns() - r->vf_mtu_read_ns >= 1000000000ull))
+		relay_read_vf_mtu(r);
+	return len > r->vf_max_frame || len > xsk_port_max_frame(port);
+}
+
+/* Guest tx queue of pair @qp -> its VF queue. A frame bigger than one umem
+ * frame goes out as several tx descriptors (AF_XDP multi-buffer). Returns
+ * true when there is more to do right away.
  */
 static bool relay_guest_to_vf(struct relay *r, unsigned int qp)
 {
@@ -289,6 +410,7 @@ static bool relay_guest_to_vf(struct relay *r, unsigned int qp)
 	while (budget) {
 		unsigned int m = xsk_port_tx_alloc(port, pkts, RELAY_BATCH);
 		unsigned int used = 0, popped = 0;
+		bool short_of_bufs = false;
 		int err = 0;
 
 		if (!m) {
@@ -299,22 +421,37 @@ static bool relay_guest_to_vf(struct relay *r, unsigned int qp)
 			return true;
 		}
 		while (used < m) {
-			uint32_t len;
+			uint32_t len, off;
 
 			err = vq_pop(vr, &r->dev.mem, c);
 			if (err)
 				break;
-			popped++;
-			vq_push(vr, c->head, 0, c->ndesc);
 			if (c->out_len < r->hdr_len + ETH_HLEN ||
-			    c->out_len - r->hdr_len > room) {
+			    relay_tx_too_big(r, port, c->out_len - r->hdr_len)) {
+				popped++;
+				vq_push(vr, c->head, 0, c->ndesc);
 				r->st.drop_guest_tx++;
 				continue;
 			}
 			len = c->out_len - r->hdr_len;
-			vq_chain_read(c, r->hdr_len, pkts[used].data, len);
-			pkts[used].len = len;
-			used++;
+			if ((len + room - 1) / room > m - used) {
+				/* The rest of this batch's buffers cannot hold
+				 * it: the chain waits for the next batch.
+				 */
+				vq_unpop(vr, 1);
+				short_of_bufs = true;
+				break;
+			}
+			popped++;
+			/* Copied out below, so the guest may have it back. */
+			vq_push(vr, c->head, 0, c->ndesc);
+			for (off = 0; off < len; off += pkts[used++].len) {
+				uint32_t n = len - off < room ? len - off : room;
+
+				vq_chain_read(c, r->hdr_len + off, pkts[used].data, n);
+				pkts[used].len = n;
+				pkts[used].more = off + n < len;
+			}
 			r->st.from_guest++;
 			r->st.from_guest_bytes += len;
 		}
@@ -331,6 +468,13 @@ static bool relay_guest_to_vf(struct relay *r, unsigned int qp)
 			if (vq_notify_enable(vr))
 				continue;
 			return xsk_port_tx_pending(port);
+		}
+		if (short_of_bufs && !popped) {
+			/* Not even a fresh batch holds the frame: the tx
+			 * buffers are in flight, come back for completions.
+			 */
+			xsk_port_tx_pending(port);
+			return true;
 		}
 		budget -= popped < budget ? popped : budget;
 	}
@@ -436,9 +580,46 @@ static void relay_mem_changing(struct vhost_dev *d)
 	(void)d;
 }
 
+/* NET_SET_MTU (QEMU's host_mtu=N): the guest will send frames of up to N
+ * bytes plus headers. Refuse an MTU the VF or the AF_XDP sockets cannot
+ * carry, so QEMU says so at start-up instead of the guest's big frames
+ * being dropped later.
+ */
+static int relay_set_mtu(struct vhost_dev *d, uint16_t mtu)
+{
+	struct relay *r = d->priv;
+	uint32_t need = (uint32_t)mtu + ETH_HLEN + VLAN_HLEN, xsk_max = UINT32_MAX;
+	unsigned int i;
+	int vf;
+
+	for (i = 0; i < r->nports; i++)
+		if (xsk_port_max_frame(r->port[i].xsk) < xsk_max)
+			xsk_max = xsk_port_max_frame(r->port[i].xsk);
+	vf = relay_read_vf_mtu(r);
+	if (vf < 0) {
+		pr_err("%s: refusing guest MTU %u: cannot read the MTU of vf %s: %s",
+		       r->cfg.name, mtu, r->cfg.vf, strerror(-vf));
+		return vf;
+	}
+	if (mtu > vf) {
+		pr_err("%s: refusing guest MTU %u: vf %s has MTU %d",
+		       r->cfg.name, mtu, r->cfg.vf, vf);
+		return -EINVAL;
+	}
+	if (need > xsk_max) {
+		pr_err("%s: refusing guest MTU %u: AF_XDP on vf %s carries frames of up to %u bytes (no multi-buffer), the guest's need %u",
+		       r->cfg.name, mtu, r->cfg.vf, xsk_max, need);
+		return -EMSGSIZE;
+	}
+	pr_notice("%s: guest MTU %u (vf %s MTU %d, AF_XDP frames up to %u bytes)",
+		  r->cfg.name, mtu, r->cfg.vf, vf, xsk_max);
+	return 0;
+}
+
 static const struct vhost_dev_ops relay_dev_ops = {
 	.vring_changed = relay_vring_changed,
 	.mem_changing = relay_mem_changing,
+	.set_mtu = relay_set_mtu,
 };
 
 static void relay_reconnect_later(struct relay *r);

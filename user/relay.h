@@ -64,6 +64,12 @@ struct relay {
 	uint8_t rx_ready[VHOST_DEV_MAX_QUEUE_PAIRS];
 	uint64_t broken_logged;		/* per vring: "malformed chain" said */
 	unsigned int hdr_len;		/* virtio-net header the guest expects */
+	/* Largest guest frame the VF takes (MTU + Ethernet + VLAN header),
+	 * 0 until read; re-read at most once a second, and only when a frame
+	 * exceeds it, so the datapath makes no syscall for frames that fit.
+	 */
+	uint32_t vf_max_frame;
+	uint64_t vf_mtu_read_ns;	/* CLOCK_MONOTONIC_COARSE of that read */
 	bool refused_logged;
 	struct relay_stats st;
 	/* Scratch, too big for the stack: the message being handled, and the

@@ -15,18 +15,19 @@
  */
 #define VHOST_DEV_PROTOCOL_IMPL						\
 	((1ull << VHOST_USER_PROTOCOL_F_MQ) |				\
+	 (1ull << VHOST_USER_PROTOCOL_F_LOG_SHMFD) |			\
 	 (1ull << VHOST_USER_PROTOCOL_F_RARP) |				\
 	 (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK) |			\
 	 (1ull << VHOST_USER_PROTOCOL_F_NET_MTU) |			\
 	 (1ull << VHOST_USER_PROTOCOL_F_RESET_DEVICE) |			\
 	 (1ull << VHOST_USER_PROTOCOL_F_STATUS))
 
-/* Device features that need vhost-user support we do not have: dirty
- * logging (migration) and an IOTLB.
+/* Device features that need vhost-user support we do not have: an IOTLB.
+ * (VHOST_F_LOG_ALL is implemented, but useful only with LOG_SHMFD: QEMU
+ * otherwise keeps the log in its own memory, where we cannot mark it.)
  */
 #define VHOST_DEV_FEATURES_UNIMPL					\
-	((1ull << VHOST_F_LOG_ALL) |					\
-	 (1ull << VIRTIO_F_ACCESS_PLATFORM))
+	((1ull << VIRTIO_F_ACCESS_PLATFORM))
 
 /* NET_SET_MTU bounds: the Ethernet minimum, and what a u16 MTU holds. */
 #define VHOST_DEV_MTU_MIN 68
@@ -35,6 +36,7 @@
 #define dev_name(d)	((d)->name ? (d)->name : "vhost-user")
 #define dev_err(d, fmt, ...)	pr_err("%s: " fmt, dev_name(d), ##__VA_ARGS__)
 #define dev_warn(d, fmt, ...)	pr_warn("%s: " fmt, dev_name(d), ##__VA_ARGS__)
+#define dev_notice(d, fmt, ...)	pr_notice("%s: " fmt, dev_name(d), ##__VA_ARGS__)
 #define dev_info(d, fmt, ...)	pr_info("%s: " fmt, dev_name(d), ##__VA_ARGS__)
 #define dev_dbg(d, fmt, ...)	pr_debug("%s: " fmt, dev_name(d), ##__VA_ARGS__)
 
@@ -172,6 +174,56 @@ static uint16_t vq_num(const struct virtqueue *vr)
 	return vr->packed ? vr->pk.num : vr->split.num;
 }
 
+/* While VHOST_F_LOG_ALL is acked, point ring @idx's dirty logging at the
+ * device's log, else turn it off. A ring that must log but has no log yet
+ * is held. Returns true when that changed whether the ring is ready.
+ */
+static bool vring_set_log(struct vhost_dev *d, unsigned int idx)
+{
+	struct vhost_vring *vq = &d->vq[idx];
+	bool was_ready = vhost_vring_ready(vq);
+	bool logging = vhost_dev_has_feature(d, VHOST_F_LOG_ALL);
+	bool log_ring = vq->addr.flags & (1u << VHOST_VRING_F_LOG);
+	struct dirty_log *log = NULL;
+	uint64_t desc_gpa = 0;
+
+	vq->log_wait = logging && !dirty_log_mapped(&d->log);
+	if (vq->started && logging && !vq->log_wait)
+		log = &d->log;
+	if (vq->vr.packed) {
+		/* The frontend gives the device area's GPA only (QEMU's
+		 * log_guest_addr is the "used" address); the descriptors we
+		 * write take theirs from the memory table. A started ring's
+		 * addresses are inside it, so this cannot fail; if it did,
+		 * holding the ring beats writing unlogged.
+		 */
+		if (log && log_ring &&
+		    guest_mem_uva_to_gpa(&d->mem, vq->addr.desc_user_addr,
+					 vring_packed_desc_size(vq->vr.pk.num),
+					 &desc_gpa)) {
+			vq->log_wait = true;
+			log = NULL;
+		}
+		vring_packed_set_log(&vq->vr.pk, log, log_ring, desc_gpa,
+				     vq->addr.log_guest_addr);
+	} else {
+		vring_split_set_log(&vq->vr.split, log, log_ring,
+				    vq->addr.log_guest_addr);
+	}
+	return was_ready != vhost_vring_ready(vq);
+}
+
+/* Logging state of the device changed (features, log): every ring. */
+static void dev_set_log(struct vhost_dev *d)
+{
+	unsigned int i;
+
+	for (i = 0; i < VHOST_DEV_MAX_VRINGS; i++) {
+		if (vring_set_log(d, i))
+			notify_vring(d, i);
+	}
+}
+
 /* Start ring @idx from its stored size, addresses and base. */
 static int vring_start(struct vhost_dev *d, unsigned int idx)
 {
@@ -189,6 +241,7 @@ static int vring_start(struct vhost_dev *d, unsigned int idx)
 		return err;
 	}
 	vq->started = true;
+	vring_set_log(d, idx);
 	/* Without F_PROTOCOL_FEATURES there is no SET_VRING_ENABLE: a
 	 * started ring is an enabled one.
 	 */
@@ -231,6 +284,8 @@ static int vring_remap(struct vhost_dev *d, unsigned int idx)
 		vq->vr.split.avail = avail;
 		vq->vr.split.used = used;
 	}
+	/* New addresses, maybe a new log address: the caller notifies. */
+	vring_set_log(d, idx);
 	return 0;
 }
 
@@ -269,6 +324,7 @@ static void dev_reset(struct vhost_dev *d, bool keep_conn)
 			close_fd(fds[i][j]);
 	}
 	guest_mem_reset(&d->mem);
+	dirty_log_unmap(&d->log);
 	d->features = 0;
 	d->mtu = 0;
 	d->status = 0;
@@ -298,8 +354,14 @@ static int h_set_features(struct vh_req *r)
 		r->drop = true;
 		return -EINVAL;
 	}
+	if ((d->features ^ f) & (1ull << VHOST_F_LOG_ALL))
+		dev_notice(d, "dirty logging %s (%s)",
+			   f & (1ull << VHOST_F_LOG_ALL) ? "on" : "off",
+			   dirty_log_mapped(&d->log) ? "log mapped" : "no log yet");
 	d->features = f;
 	dev_dbg(d, "features 0x%llx", (unsigned long long)f);
+	/* QEMU waits for the ack of this before it relies on the log. */
+	dev_set_log(d);
 	return 0;
 }
 
@@ -430,8 +492,9 @@ static int h_set_vring_addr(struct vh_req *r)
 
 	if (!vq)
 		return -EINVAL;
-	/* The log address (flags bit 0) matters only with VHOST_F_LOG_ALL,
-	 * which we never offer.
+	/* Flags bit VHOST_VRING_F_LOG with VHOST_F_LOG_ALL: log used ring
+	 * writes at log_guest_addr (vring_set_log(), via vring_remap() for a
+	 * running ring, vring_start() otherwise).
 	 */
 	vq->addr = *a;
 	vq->addr_set = true;
@@ -487,8 +550,16 @@ static int h_get_vring_base(struct vh_req *r)
 	/* The datapath stops before we read the index it advances. */
 	notify_vring(r->d, s->index);
 	close_fd(kickfd);
-	if (was_started)
+	if (was_started) {
+		/* Nothing half-published once we answer: the frontend reads
+		 * the used ring next, and a migration syncs the dirty log
+		 * right after. Publish (and log) any used entries pushed but
+		 * not flushed.
+		 */
+		if (!vq_broken(&vq->vr))
+			vq_flush(&vq->vr);
 		vring_save_base(vq);
+	}
 
 	s->num = vq->base;
 	r->m->hdr.size = sizeof(*s);
@@ -547,15 +618,69 @@ static int h_set_vring_enable(struct vh_req *r)
 	return 0;
 }
 
+/* SET_LOG_BASE: the frontend's dirty bitmap, shared through the fd. With
+ * LOG_SHMFD the frontend waits for a reply (QEMU 7.2 checks only its request
+ * type; we send u64 0) before it reads the new log. That reply cannot say
+ * "failed", so a log we cannot take drops the connection (the handler
+ * "replies"): better than the frontend migrating on a log nobody writes.
+ */
+static int h_set_log_base(struct vh_req *r)
+{
+	struct vhost_dev *d = r->d;
+	const struct vhost_user_log *lg = &r->m->payload.log;
+	int err;
+
+	if (!has_protocol_feature(d, VHOST_USER_PROTOCOL_F_LOG_SHMFD)) {
+		dev_err(d, "SET_LOG_BASE without LOG_SHMFD negotiated");
+		err = -EOPNOTSUPP;
+	} else {
+		/* The mapping keeps its own reference to the fd. */
+		err = dirty_log_map(&d->log, r->m->fds[0], lg->mmap_size,
+				    lg->mmap_offset);
+	}
+	if (err) {
+		/* The old log is not the one the frontend reads any more. */
+		dirty_log_unmap(&d->log);
+		dev_set_log(d);
+		dev_err(d, "SET_LOG_BASE: cannot map %llu bytes at offset %llu: %s",
+			(unsigned long long)lg->mmap_size,
+			(unsigned long long)lg->mmap_offset, strerror(-err));
+		return err;
+	}
+	dev_set_log(d);
+	dev_info(d, "dirty log: %llu bytes, covers guest-physical memory below 0x%llx",
+		 (unsigned long long)d->log.size,
+		 (unsigned long long)(d->log.size * 8 * DIRTY_LOG_PAGE));
+	return reply_u64(r, 0);
+}
+
+/* SET_LOG_FD: an eventfd to tell the frontend "log updated". Optional in
+ * the spec and never sent by QEMU; the frontend reads the log when it
+ * syncs anyway, so we take the message and never signal (the fd is closed
+ * with the message).
+ */
+static int h_set_log_fd(struct vh_req *r)
+{
+	dev_dbg(r->d, "SET_LOG_FD: not needed, ignored");
+	return 0;
+}
+
+/* SEND_RARP: QEMU's request, after a migration, to announce a guest that
+ * cannot announce itself (no VIRTIO_NET_F_GUEST_ANNOUNCE).
+ */
 static int h_send_rarp(struct vh_req *r)
 {
+	struct vhost_dev *d = r->d;
 	const uint8_t *mac = r->m->payload.raw;
 
-	/* We forward whatever the guest sends; the announcement is QEMU's
-	 * business after migration, which we do not support anyway.
-	 */
-	dev_dbg(r->d, "SEND_RARP %02x:%02x:%02x:%02x:%02x:%02x ignored",
-		mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+	if (!d->ops || !d->ops->send_rarp) {
+		dev_dbg(d, "SEND_RARP %02x:%02x:%02x:%02x:%02x:%02x: nobody to send it",
+			mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+		return 0;
+	}
+	dev_info(d, "SEND_RARP: announcing %02x:%02x:%02x:%02x:%02x:%02x",
+		 mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+	d->ops->send_rarp(d, mac);
 	return 0;
 }
 
@@ -626,6 +751,8 @@ static const struct vh_handler handlers[VHOST_USER_MAX_REQUEST] = {
 	[VHOST_USER_SET_OWNER]			= { h_set_owner, false },
 	[VHOST_USER_RESET_OWNER]		= { h_reset, false },
 	[VHOST_USER_SET_MEM_TABLE]		= { h_set_mem_table, false },
+	[VHOST_USER_SET_LOG_BASE]		= { h_set_log_base, true },
+	[VHOST_USER_SET_LOG_FD]			= { h_set_log_fd, false },
 	[VHOST_USER_SET_VRING_NUM]		= { h_set_vring_num, false },
 	[VHOST_USER_SET_VRING_ADDR]		= { h_set_vring_addr, false },
 	[VHOST_USER_SET_VRING_BASE]		= { h_set_vring_base, false },
@@ -716,6 +843,7 @@ void vhost_dev_init(struct vhost_dev *d, const char *name,
 	d->supported_protocol_features = protocol_features & VHOST_DEV_PROTOCOL_IMPL;
 	d->ops = ops;
 	d->priv = priv;
+	dirty_log_init(&d->log, &d->mem);
 	d->queue_pairs = 1;
 	guest_mem_init(&d->mem);
 	for (i = 0; i < VHOST_DEV_MAX_VRINGS; i++)
@@ -729,5 +857,6 @@ void vhost_dev_reset(struct vhost_dev *d)
 
 bool vhost_vring_ready(const struct vhost_vring *vq)
 {
-	return vq->started && vq->enabled && !vq_broken(&vq->vr);
+	return vq->started && vq->enabled && !vq->log_wait &&
+	       !vq_broken(&vq->vr);
 }

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "dirty_log.h"
 #include "guest_mem.h"
 #include "vhost_user_msg.h"
 #include "virtqueue.h"
@@ -30,6 +31,10 @@ struct vhost_vring {
 	bool addr_set;
 	bool enabled;		/* SET_VRING_ENABLE, or kicked without F_PROTOCOL_FEATURES */
 	bool started;		/* kick fd received and ring mapped */
+	/* VHOST_F_LOG_ALL is acked but there is no log to write to yet
+	 * (QEMU starts rings before SET_LOG_BASE): hold the ring.
+	 */
+	bool log_wait;
 };
 
 struct vhost_dev;
@@ -42,6 +47,11 @@ struct vhost_dev_ops {
 	void (*vring_changed)(struct vhost_dev *d, unsigned int qidx);
 	/* Memory table about to be replaced or dropped: stop the datapath. */
 	void (*mem_changing)(struct vhost_dev *d);
+	/* Optional. SEND_RARP after a migration: broadcast a RARP from @mac
+	 * (rarp_build()) on the wire so switches learn where the guest is
+	 * now. Only offer VHOST_USER_PROTOCOL_F_RARP with this set.
+	 */
+	void (*send_rarp)(struct vhost_dev *d, const uint8_t mac[6]);
 	/* Optional. NET_SET_MTU: the frontend's MTU for the device, already
 	 * range-checked. Return 0 to take it, a negative errno to refuse it
 	 * (the frontend gets a failure ack and QEMU does not start the device).
@@ -60,6 +70,7 @@ struct vhost_dev {
 	uint16_t mtu;
 	uint8_t status;			/* virtio device status (SET_STATUS) */
 	struct guest_mem mem;
+	struct dirty_log log;		/* SET_LOG_BASE; used with VHOST_F_LOG_ALL */
 	struct vhost_vring vq[VHOST_DEV_MAX_VRINGS];
 	const struct vhost_dev_ops *ops;
 	void *priv;			/* the datapath's */

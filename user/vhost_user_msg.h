@@ -83,6 +83,9 @@ enum vhost_user_protocol_feature {
 #define VHOST_USER_REPLY_MASK		(1u << 2)
 #define VHOST_USER_NEED_REPLY_MASK	(1u << 3)
 
+/* SET_VRING_ADDR flags bit: log used ring writes at log_guest_addr. */
+#define VHOST_VRING_F_LOG 0
+
 /* u64 payload of SET_VRING_KICK/CALL/ERR */
 #define VHOST_USER_VRING_IDX_MASK	0xffu
 #define VHOST_USER_VRING_NOFD_MASK	(1u << 8)

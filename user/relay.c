@@ -57,10 +57,12 @@ static const uint64_t relay_features =
 	(1ull << VIRTIO_RING_F_EVENT_IDX) |
 	(1ull << VIRTIO_RING_F_INDIRECT_DESC) |
 	(1ull << VIRTIO_F_RING_PACKED) |
+	(1ull << VHOST_F_LOG_ALL) |		/* live migration: dirty log */
 	(1ull << VHOST_USER_F_PROTOCOL_FEATURES);
 
 static const uint64_t relay_protocol_features =
 	(1ull << VHOST_USER_PROTOCOL_F_MQ) |
+	(1ull << VHOST_USER_PROTOCOL_F_LOG_SHMFD) |	/* LOG_ALL needs it */
 	(1ull << VHOST_USER_PROTOCOL_F_NET_MTU) |	/* relay_set_mtu() */
 	(1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK);
 

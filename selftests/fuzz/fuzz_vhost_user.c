@@ -47,8 +47,10 @@
 		     (1ull << VIRTIO_RING_F_EVENT_IDX) |		\
 		     (1ull << VIRTIO_RING_F_INDIRECT_DESC) |		\
 		     (1ull << VIRTIO_F_RING_PACKED) |			\
+		     (1ull << VHOST_F_LOG_ALL) |			\
 		     (1ull << VHOST_USER_F_PROTOCOL_FEATURES))
 #define FZ_PROTO ((1ull << VHOST_USER_PROTOCOL_F_MQ) |			\
+		  (1ull << VHOST_USER_PROTOCOL_F_LOG_SHMFD) |		\
 		  (1ull << VHOST_USER_PROTOCOL_F_RARP) |		\
 		  (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK) |		\
 		  (1ull << VHOST_USER_PROTOCOL_F_NET_MTU) |		\
@@ -115,9 +117,20 @@ static bool in_mem(const struct guest_mem *m, const void *p, size_t len)
 static void check_ring(const struct vhost_dev *d, unsigned int q)
 {
 	const struct vhost_vring *vq = &d->vq[q];
+	const struct dirty_log *log;
 
 	if (!vq->started)
 		return;
+	/* Migration: a ring the datapath may run while VHOST_F_LOG_ALL is
+	 * acked logs into the device's log, and no ring logs into none.
+	 */
+	log = vq->vr.packed ? vq->vr.pk.log : vq->vr.split.log;
+	if (vhost_vring_ready(vq) && vhost_dev_has_feature(d, VHOST_F_LOG_ALL) &&
+	    log != &d->log)
+		fail("ring runs unlogged while LOG_ALL is acked", q);
+	if (log && (!dirty_log_mapped(&d->log) ||
+		    !vhost_dev_has_feature(d, VHOST_F_LOG_ALL)))
+		fail("ring logs without a log or LOG_ALL", q);
 	if (vq->vr.packed) {
 		const struct vring_packed *vr = &vq->vr.pk;
 

@@ -14,7 +14,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # ---------------------------------------------------------------- vhost-user
 
 GET_FEATURES, SET_FEATURES, SET_OWNER, RESET_OWNER, SET_MEM_TABLE = 1, 2, 3, 4, 5
-SET_LOG_BASE = 6
+SET_LOG_BASE, SET_LOG_FD = 6, 7
 SET_VRING_NUM, SET_VRING_ADDR, SET_VRING_BASE, GET_VRING_BASE = 8, 9, 10, 11
 SET_VRING_KICK, SET_VRING_CALL, SET_VRING_ERR = 12, 13, 14
 GET_PROTOCOL_FEATURES, SET_PROTOCOL_FEATURES, GET_QUEUE_NUM = 15, 16, 17
@@ -26,6 +26,9 @@ NOFD = 1 << 8
 
 F_INDIRECT, F_EVENT_IDX, F_PROTOCOL, F_VERSION_1 = 28, 29, 30, 32
 F_RING_PACKED = 34
+F_LOG_ALL = 26
+LOG_SHMFD = 1 << 1
+VRING_F_LOG = 1 << 0
 F_MRG_RXBUF, F_ANY_LAYOUT = 15, 27
 FEATURES = sum(1 << b for b in (F_MRG_RXBUF, F_ANY_LAYOUT, F_INDIRECT,
                                 F_EVENT_IDX, F_PROTOCOL, F_VERSION_1))
@@ -77,10 +80,10 @@ def mem_table(regions, flags=NEED_REPLY, kind=FD_RAM, mode=REC_MSG,
     return msg(SET_MEM_TABLE, p, flags, nfds, kind, mode)
 
 
-def ring_addr(idx, desc, avail, used):
+def ring_addr(idx, desc, avail, used, flags=0, log=0, msg_flags=0):
     return msg(SET_VRING_ADDR,
-               struct.pack("<IIQQQQ", idx, 0, UVA0 + desc, UVA0 + used,
-                           UVA0 + avail, 0))
+               struct.pack("<IIQQQQ", idx, flags, UVA0 + desc, UVA0 + used,
+                           UVA0 + avail, log), msg_flags)
 
 
 def vring_fd(req, idx, fd=True):
@@ -234,6 +237,26 @@ def vhost_user_seeds():
         vring_fd(SET_VRING_KICK, 0) + enable_both() +
         u64(SET_FEATURES, FEATURES | 1 << F_RING_PACKED, flags=NEED_REPLY) +
         mem_table([(0, o + 0x2004, UVA0, 0)]) + bytes([RUN]))
+    # A live migration as QEMU 7.2 runs it on the source: traffic, then the
+    # dirty log (a small memfd, 64 bytes for 2 MiB of RAM), LOG_ALL, the
+    # rings' used addresses with F_LOG, more traffic, the rings stopped,
+    # logging off again.
+    proto = PROTO | LOG_SHMFD
+    log_rings = b"".join(
+        ring_addr(q, ring_off(q), ring_off(q) + 0x1000, ring_off(q) + 0x2000,
+                  VRING_F_LOG, ring_off(q) + 0x2000, NEED_REPLY)
+        for q in (0, 1))
+    again = (poke(ring_off(0) + 0x1000 + 6, struct.pack("<H", 0)) +
+             poke(ring_off(0) + 0x1000, struct.pack("<HH", 0, 2)) +
+             bytes([RUN]))
+    seeds["migration"] = (
+        negotiate(FEATURES, proto) + one_region() +
+        ring_setup(0) + ring_setup(1) + enable_both() + traffic() +
+        msg(SET_LOG_BASE, struct.pack("<QQ", 64, 0), nfds=1, kind=FD_SMALL) +
+        u64(SET_FEATURES, FEATURES | 1 << F_LOG_ALL, flags=NEED_REPLY) +
+        log_rings + again + msg(SET_LOG_FD, nfds=1) +
+        state(GET_VRING_BASE, 0, 0) + state(GET_VRING_BASE, 1, 0) +
+        u64(SET_FEATURES, FEATURES, flags=NEED_REPLY))
     return seeds
 
 # ---------------------------------------------------------------- vring

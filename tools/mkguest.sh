@@ -285,12 +285,15 @@ e2e)
 migrate)
 	# Live migration (selftests/e2e/test_migration.sh, which appends
 	# /bin/vxdp-udpcheck, built from selftests/e2e/udpcheck.c, to this
-	# initramfs). Pings the peer every vxdp.interval s throughout, a
-	# console line per reply (after the switch, on the destination's
+	# initramfs). Stream 1: pings the peer every vxdp.interval s, a
+	# console line per reply (after the switch on the destination's
 	# console), while vxdp-udpcheck checks the peer's numbered UDP stream
-	# on vxdp.udp_port until its END datagram (bound: vxdp.udp_timeout s).
-	# Console: VXDP-UDPCHECK-READY, the ping lines, VXDP-RESULT udpcheck,
-	# ping's summary, then VXDP-MIGRATE-DONE.
+	# on vxdp.udp_port until its END datagram. Stream 2: no ping; the
+	# peer may ask the checker to hold eth0 down for a while (rx buffers
+	# stay posted and fill, unread, across a migration). Each run is
+	# bounded by vxdp.udp_timeout s. Console: VXDP-UDPCHECK-READY stream1,
+	# ping lines, VXDP-RESULT stream1, ping's summary, VXDP-UDPCHECK-READY
+	# stream2, VXDP-RESULT stream2, VXDP-MIGRATE-DONE.
 	UDP_PORT=5000 UDP_TIMEOUT=170
 	for arg in $(cat /proc/cmdline); do
 		case $arg in
@@ -302,9 +305,10 @@ migrate)
 	warmup || fail "peer unreachable"
 	ping -i "$INTERVAL" "$PEER" &
 	pid=$!
-	vxdp-udpcheck "$UDP_PORT" "$UDP_TIMEOUT"
+	vxdp-udpcheck stream1 "$UDP_PORT" "$UDP_TIMEOUT" 1
 	kill -INT $pid
 	wait $pid
+	vxdp-udpcheck stream2 "$UDP_PORT" "$UDP_TIMEOUT" 2 eth0 "$PEER"
 	echo "VXDP-MIGRATE-DONE"
 	idle_forever
 	;;

@@ -18,7 +18,7 @@
 # Guest kernel command line (set by selftests/lib.sh guest_boot):
 #   vxdp.ip=192.0.2.2/24	guest address on eth0
 #   vxdp.peer=192.0.2.1		the peer to ping
-#   vxdp.script=NAME		idle | ping | pingidle | e2e (below)
+#   vxdp.script=NAME		idle | ping | pingidle | e2e | jumbo | migrate (below)
 #   vxdp.count=10 vxdp.interval=0.2	ping count and interval
 #   vxdp.iperf_timeout=90	bound for the iperf3 server run
 #   vxdp.mtu=9000		eth0's MTU (default: what the device says)

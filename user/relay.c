@@ -23,6 +23,7 @@
 
 #include "log.h"
 #include "flow_hash.h"
+#include "rarp.h"
 #include "relay.h"
 #include "vhost_user_sock.h"
 #include "xdp_steer.h"
@@ -64,6 +65,7 @@ static const uint64_t relay_protocol_features =
 	(1ull << VHOST_USER_PROTOCOL_F_MQ) |
 	(1ull << VHOST_USER_PROTOCOL_F_LOG_SHMFD) |	/* LOG_ALL needs it */
 	(1ull << VHOST_USER_PROTOCOL_F_NET_MTU) |	/* relay_set_mtu() */
+	(1ull << VHOST_USER_PROTOCOL_F_RARP) |	/* relay_send_rarp() */
 	(1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK);
 
 static unsigned int relay_hdr_len(const struct relay *r)
@@ -618,7 +620,35 @@ static int relay_set_mtu(struct vhost_dev *d, uint16_t mtu)
 	return 0;
 }
 
+/* After a migration QEMU asks us (SEND_RARP) to announce the guest's MAC so
+ * switches learn its new port; guests with GUEST_ANNOUNCE do it themselves.
+ */
+static void relay_send_rarp(struct vhost_dev *d, const uint8_t mac[6])
+{
+	struct relay *r = d->priv;
+	struct xsk_port *port = r->port[0].xsk;
+	struct xsk_pkt pkt;
+	int len;
+
+	if (xsk_port_tx_alloc(port, &pkt, 1) != 1) {
+		pr_warn("%s: no tx buffer for the RARP announcement", r->cfg.name);
+		return;
+	}
+	len = rarp_build(pkt.data, xsk_port_frame_room(port), mac);
+	pkt.len = len > 0 ? len : 0;
+	pkt.more = false;
+	xsk_port_tx_submit(port, &pkt, 1, len > 0);
+	if (len > 0)
+		pr_info("%s: RARP sent for %02x:%02x:%02x:%02x:%02x:%02x", r->cfg.name,
+			mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+	if (xsk_port_tx_pending(port)) {
+		r->tx_more |= 1;
+		uloop_defer(r->loop, &r->work);
+	}
+}
+
 static const struct vhost_dev_ops relay_dev_ops = {
+	.send_rarp = relay_send_rarp,
 	.vring_changed = relay_vring_changed,
 	.mem_changing = relay_mem_changing,
 	.set_mtu = relay_set_mtu,

@@ -19,6 +19,7 @@
 
 #include "vxdp_shared.h"
 #include "vxdp_xskprobe.skel.h"
+#include "xdp_steer.h"
 
 #define EXIT_USAGE 2
 
@@ -171,30 +172,6 @@ static int cmd_stats(int argc, char **argv)
 	return err ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
-static bool prog_uses_map(__u32 prog_id, __u32 map_id)
-{
-	__u32 ids[16], len = 0, i;
-	struct bpf_prog_info info;
-	bool found = false;
-	int fd;
-
-	fd = bpf_prog_get_fd_by_id(prog_id);
-	if (fd < 0)
-		return false;
-	memset(&info, 0, sizeof(info));
-	info.nr_map_ids = sizeof(ids) / sizeof(ids[0]);
-	info.map_ids = (__u64)(unsigned long)ids;
-	len = sizeof(info);
-	if (!bpf_obj_get_info_by_fd(fd, &info, &len)) {
-		if (info.nr_map_ids > sizeof(ids) / sizeof(ids[0]))
-			info.nr_map_ids = sizeof(ids) / sizeof(ids[0]);
-		for (i = 0; i < info.nr_map_ids; i++)
-			found |= ids[i] == map_id;
-	}
-	close(fd);
-	return found;
-}
-
 /* The relay's program is the one whose maps are the pinned ones; walk the
  * interfaces of this network namespace to find where it is attached.
  */
@@ -222,7 +199,7 @@ static void print_attachment(__u32 map_id)
 		} else {
 			continue;
 		}
-		if (prog_uses_map(id, map_id)) {
+		if (xdp_steer_prog_uses_map(id, map_id)) {
 			printf("  interface %s, %s XDP, program id %u\n", it->if_name, mode, id);
 			if_freenameindex(ifs);
 			return;

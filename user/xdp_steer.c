@@ -233,7 +233,7 @@ static int remove_stale_pins(struct xdp_steer *s, __u32 *stale_map_id)
 	return 0;
 }
 
-static bool prog_uses_map(__u32 prog_id, __u32 map_id)
+bool xdp_steer_prog_uses_map(uint32_t prog_id, uint32_t map_id)
 {
 	__u32 map_ids[16], len, i;
 	struct bpf_prog_info info;
@@ -289,7 +289,7 @@ static void detach_stale_progs(struct xdp_steer *s, __u32 stale_map_id)
 		} else {
 			continue;
 		}
-		if (!prog_uses_map(id, stale_map_id))
+		if (!xdp_steer_prog_uses_map(id, stale_map_id))
 			continue;
 		fd = bpf_prog_get_fd_by_id(id);
 		if (fd < 0)

@@ -5,6 +5,7 @@
 #ifndef VXDP_XDP_STEER_H
 #define VXDP_XDP_STEER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct xdp_steer;
@@ -31,6 +32,11 @@ int xdp_steer_open(struct xdp_steer **sp, const char *relay_name,
 		   enum xdp_steer_mode mode);
 int xdp_steer_xskmap_fd(const struct xdp_steer *s);
 int xdp_steer_read_stats(const struct xdp_steer *s, struct xdp_steer_stats *st);
+/* Does BPF program @prog_id use map @map_id? (Which program is a relay's:
+ * the one using its pinned maps.)
+ */
+bool xdp_steer_prog_uses_map(uint32_t prog_id, uint32_t map_id);
+
 /* Detach, unpin, free. */
 void xdp_steer_close(struct xdp_steer *s);
 

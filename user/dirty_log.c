@@ -44,9 +44,15 @@ int dirty_log_map(struct dirty_log *l, int fd, uint64_t size,
 		return err;
 	}
 	/* Touching a shared mapping past the end of its file raises SIGBUS:
-	 * refuse a log the file cannot back.
+	 * refuse a log the file cannot back. Only a regular file (QEMU's
+	 * memfd) has a size to check; a device such as /dev/zero mapped at an
+	 * offset gives an object only as long as the mapping, and SIGBUS too.
 	 */
-	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size < offset + size) {
+	if (!S_ISREG(st.st_mode)) {
+		pr_err("dirty log: fd %d is not a regular file (memfd)", fd);
+		return -EINVAL;
+	}
+	if ((uint64_t)st.st_size < offset + size) {
 		pr_err("dirty log: fd %d is %lld bytes, log needs %llu", fd,
 		       (long long)st.st_size,
 		       (unsigned long long)(offset + size));

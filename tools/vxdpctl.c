@@ -92,6 +92,23 @@ static int map_info(int fd, struct bpf_map_info *info)
 	return bpf_obj_get_info_by_fd(fd, info, &len) ? -errno : 0;
 }
 
+/* Run @fn on every relay pinned under VXDP_PIN_ROOT; exit status. */
+static int for_each_relay(int (*fn)(const char *relay))
+{
+	struct dirent **names;
+	int n, i, err = 0;
+
+	n = list_relays(&names);
+	if (n < 0)
+		return EXIT_FAILURE;
+	if (!n)
+		printf("no relays running\n");
+	for (i = 0; i < n; i++)
+		err |= fn(names[i]->d_name);
+	free_names(names, n);
+	return err ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
 static int print_stats(const char *relay)
 {
 	static const char *const names[VXDP_STAT_MAX] = {
@@ -151,9 +168,6 @@ out:
 
 static int cmd_stats(int argc, char **argv)
 {
-	struct dirent **names;
-	int n, i, err = 0;
-
 	if (argc > 1) {
 		usage(stderr);
 		return EXIT_USAGE;
@@ -161,15 +175,7 @@ static int cmd_stats(int argc, char **argv)
 	if (argc == 1)
 		return print_stats(argv[0]) ? EXIT_FAILURE : EXIT_SUCCESS;
 
-	n = list_relays(&names);
-	if (n < 0)
-		return EXIT_FAILURE;
-	if (!n)
-		printf("no relays running\n");
-	for (i = 0; i < n; i++)
-		err |= print_stats(names[i]->d_name);
-	free_names(names, n);
-	return err ? EXIT_FAILURE : EXIT_SUCCESS;
+	return for_each_relay(print_stats);
 }
 
 /* The relay's program is the one whose maps are the pinned ones; walk the
@@ -280,23 +286,12 @@ static int list_one(const char *relay)
 
 static int cmd_list(int argc, char **argv)
 {
-	struct dirent **names;
-	int n, i, err = 0;
-
 	(void)argv;
 	if (argc) {
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	n = list_relays(&names);
-	if (n < 0)
-		return EXIT_FAILURE;
-	if (!n)
-		printf("no relays running\n");
-	for (i = 0; i < n; i++)
-		err |= list_one(names[i]->d_name);
-	free_names(names, n);
-	return err ? EXIT_FAILURE : EXIT_SUCCESS;
+	return for_each_relay(list_one);
 }
 
 int main(int argc, char **argv)

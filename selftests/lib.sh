@@ -581,7 +581,11 @@ guest_prepare()
 # "VXDP-READY" (guest network up). Sets QEMU_PID, GUEST_LOG, QEMU_OUT.
 # GUEST_NIC_OPTS adds virtio-net-pci properties (e.g. "packed=on"),
 # GUEST_CHARDEV_OPTS -chardev socket properties (e.g. "server=on,wait=off":
-# QEMU listens on SOCK and the relay connects, mode=client).
+# QEMU listens on SOCK and the relay connects, mode=client),
+# GUEST_NETDEV_OPTS -netdev vhost-user properties (e.g. "queues=4"),
+# GUEST_MEM_OPTS -m properties (e.g. "slots=2,maxmem=1G" for hot-plug),
+# GUEST_SMP the guest's CPU count (default 1), and GUEST_QEMU_ARGS further
+# QEMU arguments (split on blanks, e.g. "-qmp unix:PATH,server=on,wait=off").
 # (vectors=0: QEMU 7.2 under TCG segfaults in vhost_net_start with MSI-X.
 # no_timer_check: on a busy host the TCG guest's early IO-APIC timer check
 # can miss its ticks and panic "IO-APIC + timer doesn't work!".)
@@ -606,15 +610,17 @@ guest_start()
 	# QEMU needs no network of its own (the vhost-user socket is a path);
 	# it runs in the relay netns only so a leftover can be found and reaped.
 	vxdp_bg "$QEMU_OUT" ip netns exec "$NS_RELAY" qemu-system-x86_64 \
-		-machine pc -accel tcg -cpu max -smp 1 -m 512 \
+		-machine pc -accel tcg -cpu max -smp "${GUEST_SMP:-1}" \
+		-m "512${GUEST_MEM_OPTS:+,$GUEST_MEM_OPTS}" \
 		-object memory-backend-memfd,id=mem,size=512M,share=on \
 		-numa node,memdev=mem \
 		-chardev "socket,id=chr0,path=$sock${GUEST_CHARDEV_OPTS:+,$GUEST_CHARDEV_OPTS}" \
-		-netdev vhost-user,id=net0,chardev=chr0 \
+		-netdev "vhost-user,id=net0,chardev=chr0${GUEST_NETDEV_OPTS:+,$GUEST_NETDEV_OPTS}" \
 		-device "virtio-net-pci,netdev=net0,vectors=0,mac=$GUEST_MAC${GUEST_NIC_OPTS:+,$GUEST_NIC_OPTS}" \
 		-kernel "$GUEST_KERNEL" -initrd "$GUEST_INITRD" \
 		-append "console=ttyS0 quiet loglevel=3 panic=-1 ipv6.disable=1 no_timer_check vxdp.ip=$GUEST_IP/$PREFIX_LEN vxdp.peer=$PEER_IP vxdp.script=$script $*" \
-		-nodefaults -display none -serial "file:$log" -no-reboot
+		-nodefaults -display none -serial "file:$log" -no-reboot \
+		${GUEST_QEMU_ARGS:-}
 	QEMU_PID=$VXDP_LAST_PID
 }
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Unit tests for the split virtqueue: an in-memory driver plays the guest,
- * well-behaved and hostile, in fake guest memory registered with guest_mem.
+/* Unit tests for the split virtqueue: the in-memory driver of
+ * guest_driver.h plays the guest, well-behaved and hostile, in fake guest
+ * memory registered with guest_mem.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include "vring_split.h"
+#include "guest_driver.h"
 #include "ktap.h"
 
 /* Guest memory: RAM1 follows RAM0 in GPA but not in host memory, so a buffer
@@ -38,24 +40,6 @@
 
 static uint8_t *ram0, *ram1, *big, *top;
 
-struct drv {
-	struct guest_mem mem;
-	struct vring_split vq;
-	uint16_t num;
-	struct vring_desc *desc;
-	struct vring_avail *avail;
-	struct vring_used *used;
-	uint16_t avail_idx;	/* driver's shadow of avail->idx */
-	uint16_t free_desc;	/* next descriptor to hand out */
-	uint64_t free_gpa;	/* next free buffer byte in RAM0 */
-};
-
-struct seg {
-	uint64_t gpa;
-	uint32_t len;
-	bool write;
-};
-
 static void die(const char *what)
 {
 	ktap_diag("test setup failed: %s", what);
@@ -72,158 +56,51 @@ static uint8_t *map_anon(size_t len)
 	return p;
 }
 
-static void drv_setup(struct drv *d, uint16_t num, uint16_t base,
+static const struct gd_layout layout = {
+	.desc_uva = RAM0_UVA + DESC_OFF,
+	.avail_uva = RAM0_UVA + AVAIL_OFF,
+	.used_uva = RAM0_UVA + USED_OFF,
+	.buf_gpa = RAM0_GPA + DATA_OFF,
+	.buf_end = RAM0_GPA + RAM0_SIZE,
+};
+
+static void drv_setup(struct sdrv *d, uint16_t num, uint16_t base,
 		      bool event_idx, bool indirect)
 {
-	memset(d, 0, sizeof(*d));
+	struct guest_mem mem;
+
 	memset(ram0, 0, RAM0_SIZE);
 	memset(ram1, 0, RAM1_SIZE);
-	guest_mem_init(&d->mem);
-	if (guest_mem_add_ptr(&d->mem, RAM0_GPA, RAM0_SIZE, RAM0_UVA, ram0) ||
-	    guest_mem_add_ptr(&d->mem, RAM1_GPA, RAM1_SIZE, RAM1_UVA, ram1) ||
-	    guest_mem_add_ptr(&d->mem, BIG_GPA, BIG_SIZE, BIG_UVA, big) ||
-	    guest_mem_add_ptr(&d->mem, TOP_GPA, TOP_SIZE, TOP_UVA, top))
+	guest_mem_init(&mem);
+	if (guest_mem_add_ptr(&mem, RAM0_GPA, RAM0_SIZE, RAM0_UVA, ram0) ||
+	    guest_mem_add_ptr(&mem, RAM1_GPA, RAM1_SIZE, RAM1_UVA, ram1) ||
+	    guest_mem_add_ptr(&mem, BIG_GPA, BIG_SIZE, BIG_UVA, big) ||
+	    guest_mem_add_ptr(&mem, TOP_GPA, TOP_SIZE, TOP_UVA, top))
 		die("guest_mem_add_ptr");
-
-	d->num = num;
-	d->desc = guest_mem_uva(&d->mem, RAM0_UVA + DESC_OFF,
-				vring_split_desc_size(num));
-	d->avail = guest_mem_uva(&d->mem, RAM0_UVA + AVAIL_OFF,
-				 vring_split_avail_size(num));
-	d->used = guest_mem_uva(&d->mem, RAM0_UVA + USED_OFF,
-				vring_split_used_size(num));
-	if (!d->desc || !d->avail || !d->used)
-		die("ring translation");
-	d->avail_idx = base;
-	d->avail->idx = base;
-	d->used->idx = base;
-	d->free_gpa = RAM0_GPA + DATA_OFF;
-	if (vring_split_init(&d->vq, num, d->desc, d->avail, d->used, base,
-			     event_idx, indirect))
-		die("vring_split_init");
+	if (sdrv_setup(d, &mem, &layout, num, base, event_idx, indirect))
+		die("sdrv_setup");
 }
 
-static void *hva(struct drv *d, uint64_t gpa)
+static void *hva(struct sdrv *d, uint64_t gpa)
 {
-	return guest_mem_gpa(&d->mem, gpa, 0);
+	return gd_hva(&d->mem, gpa);
 }
 
-/* Bump allocator for buffers and indirect tables in RAM0. */
-static uint64_t drv_buf(struct drv *d, uint32_t len)
-{
-	uint64_t gpa = d->free_gpa;
-
-	d->free_gpa = (gpa + len + 15) & ~15ULL;
-	if (d->free_gpa > RAM0_GPA + RAM0_SIZE)
-		die("out of guest memory");
-	return gpa;
-}
-
-static struct seg out_seg(struct drv *d, uint32_t len)
-{
-	return (struct seg){ .gpa = drv_buf(d, len), .len = len };
-}
-
-static struct seg in_seg(struct drv *d, uint32_t len)
-{
-	return (struct seg){ .gpa = drv_buf(d, len), .len = len, .write = true };
-}
-
-static void set_desc(struct vring_desc *t, uint16_t i, uint64_t addr,
-		     uint32_t len, uint16_t flags, uint16_t next)
-{
-	t[i].addr = addr;
-	t[i].len = len;
-	t[i].flags = flags;
-	t[i].next = next;
-}
-
-/* Lay @n segments out as a linked chain at t[first], t[first+1], ... */
-static void chain_at(struct vring_desc *t, uint16_t first, uint16_t tsize,
-		     const struct seg *s, unsigned int n)
-{
-	unsigned int k;
-
-	for (k = 0; k < n; k++) {
-		uint16_t i = (first + k) % tsize;
-		uint16_t flags = s[k].write ? VRING_DESC_F_WRITE : 0;
-
-		if (k + 1 < n)
-			flags |= VRING_DESC_F_NEXT;
-		set_desc(t, i, s[k].gpa, s[k].len, flags, (i + 1) % tsize);
-	}
-}
-
-static uint16_t drv_chain(struct drv *d, const struct seg *s, unsigned int n)
-{
-	uint16_t head = d->free_desc % d->num;
-
-	chain_at(d->desc, head, d->num, s, n);
-	d->free_desc += n;
-	return head;
-}
-
-/* Indirect table of @n segments; returns its gpa. */
-static uint64_t drv_table(struct drv *d, const struct seg *s, unsigned int n)
-{
-	uint64_t gpa = drv_buf(d, n * sizeof(struct vring_desc));
-
-	chain_at(hva(d, gpa), 0, n, s, n);
-	return gpa;
-}
-
-static uint16_t drv_indirect(struct drv *d, const struct seg *s,
-			     unsigned int n)
-{
-	uint16_t head = d->free_desc++ % d->num;
-
-	set_desc(d->desc, head, drv_table(d, s, n),
-		 n * sizeof(struct vring_desc), VRING_DESC_F_INDIRECT, 0);
-	return head;
-}
-
-static void drv_post(struct drv *d, uint16_t head)
-{
-	d->avail->ring[d->avail_idx % d->num] = head;
-	d->avail_idx++;
-}
-
-static void drv_kick(struct drv *d)
-{
-	__atomic_store_n(&d->avail->idx, d->avail_idx, __ATOMIC_RELEASE);
-}
-
-static void drv_add(struct drv *d, uint16_t head)
-{
-	drv_post(d, head);
-	drv_kick(d);
-}
-
-static uint16_t *used_event(struct drv *d)
-{
-	return &d->avail->ring[d->num];
-}
-
-static uint16_t *avail_event(struct drv *d)
-{
-	return (uint16_t *)&d->used->ring[d->num];
-}
-
-static int pop(struct drv *d, struct vq_chain *c)
+static int pop(struct sdrv *d, struct vq_chain *c)
 {
 	return vring_split_pop(&d->vq, &d->mem, c);
 }
 
 /* The guest offers @n one-byte chains; we take, return and publish them. */
-static void drv_complete(struct drv *d, unsigned int n)
+static void drv_complete(struct sdrv *d, unsigned int n)
 {
 	struct vq_chain c;
 	unsigned int k;
 
 	for (k = 0; k < n; k++) {
-		struct seg s = out_seg(d, 1);
+		struct seg s = sdrv_out(d, 1);
 
-		drv_add(d, drv_chain(d, &s, 1));
+		sdrv_add(d, sdrv_chain(d, &s, 1));
 		if (pop(d, &c))
 			die("pop in drv_complete");
 		vring_split_push(&d->vq, c.head, 0);
@@ -232,7 +109,7 @@ static void drv_complete(struct drv *d, unsigned int n)
 }
 
 /* What every malformed ring must get: -EIO, marked broken, nothing taken. */
-static bool refused(struct drv *d)
+static bool refused(struct sdrv *d)
 {
 	uint16_t before = d->vq.last_avail_idx;
 	struct vq_chain c;
@@ -273,7 +150,7 @@ static void test_init(void)
 static void test_basic(void)
 {
 	struct vq_chain c;
-	struct drv d;
+	struct sdrv d;
 	struct seg s[4];
 	uint16_t head;
 	int ok, k;
@@ -282,12 +159,12 @@ static void test_basic(void)
 	KTAP_CHECK(pop(&d, &c) == -EAGAIN && !d.vq.broken,
 		   "pop: empty ring gives -EAGAIN");
 
-	s[0] = out_seg(&d, 100);
-	head = drv_chain(&d, s, 1);
-	drv_post(&d, head);
+	s[0] = sdrv_out(&d, 100);
+	head = sdrv_chain(&d, s, 1);
+	sdrv_post(&d, head);
 	KTAP_CHECK(pop(&d, &c) == -EAGAIN,
 		   "pop: entry not visible before avail->idx moves");
-	drv_kick(&d);
+	sdrv_kick(&d);
 	KTAP_CHECK(vring_split_avail(&d.vq) == 1, "avail: counts one chain");
 	KTAP_CHECK(pop(&d, &c) == 0 && c.head == head && c.niov == 1 &&
 		   c.nout == 1 && c.out_len == 100 && c.in_len == 0 &&
@@ -296,12 +173,12 @@ static void test_basic(void)
 	KTAP_CHECK(d.vq.last_avail_idx == 1 && vring_split_avail(&d.vq) == 0 &&
 		   pop(&d, &c) == -EAGAIN, "pop: consumed exactly one entry");
 
-	s[0] = out_seg(&d, 10);
-	s[1] = out_seg(&d, 20);
-	s[2] = in_seg(&d, 30);
-	s[3] = in_seg(&d, 40);
-	head = drv_chain(&d, s, 4);
-	drv_add(&d, head);
+	s[0] = sdrv_out(&d, 10);
+	s[1] = sdrv_out(&d, 20);
+	s[2] = sdrv_in(&d, 30);
+	s[3] = sdrv_in(&d, 40);
+	head = sdrv_chain(&d, s, 4);
+	sdrv_add(&d, head);
 	ok = pop(&d, &c) == 0 && c.head == head && c.niov == 4 &&
 	     c.nout == 2 && c.out_len == 30 && c.in_len == 70;
 	for (k = 0; k < 4; k++)
@@ -321,18 +198,18 @@ static void test_copy(void)
 	uint8_t buf[32] = { 0 };
 	struct vq_chain c;
 	struct seg s[5];
-	struct drv d;
+	struct sdrv d;
 	uint8_t *in0, *in1, *in2;
 
 	drv_setup(&d, 8, 0, false, false);
-	s[0] = out_seg(&d, 5);
-	s[1] = out_seg(&d, 7);
-	s[2] = in_seg(&d, 3);
-	s[3] = in_seg(&d, 4);
-	s[4] = in_seg(&d, 6);
+	s[0] = sdrv_out(&d, 5);
+	s[1] = sdrv_out(&d, 7);
+	s[2] = sdrv_in(&d, 3);
+	s[3] = sdrv_in(&d, 4);
+	s[4] = sdrv_in(&d, 6);
 	memcpy(hva(&d, s[0].gpa), "hello", 5);
 	memcpy(hva(&d, s[1].gpa), "world!!", 7);
-	drv_add(&d, drv_chain(&d, s, 5));
+	sdrv_add(&d, sdrv_chain(&d, s, 5));
 	if (pop(&d, &c))
 		die("pop in test_copy");
 	in0 = hva(&d, s[2].gpa);
@@ -363,12 +240,12 @@ static void test_regions_and_zero_len(void)
 	uint8_t data[300];
 	struct vq_chain c;
 	struct seg s[3];
-	struct drv d;
+	struct sdrv d;
 	int k;
 
 	drv_setup(&d, 8, 0, false, false);
 	s[0] = (struct seg){ .gpa = RAM1_GPA - 100, .len = 300, .write = true };
-	drv_add(&d, drv_chain(&d, s, 1));
+	sdrv_add(&d, sdrv_chain(&d, s, 1));
 	KTAP_CHECK(pop(&d, &c) == 0 && c.niov == 2 && c.nout == 0 &&
 		   c.in_len == 300 &&
 		   iov_is(&c, 0, ram0 + RAM0_SIZE - 100, 100) &&
@@ -383,9 +260,9 @@ static void test_regions_and_zero_len(void)
 
 	/* Zero-length descriptors are legal and need no valid address. */
 	s[0] = (struct seg){ .gpa = HOLE_GPA, .len = 0 };
-	s[1] = out_seg(&d, 8);
+	s[1] = sdrv_out(&d, 8);
 	s[2] = (struct seg){ .gpa = HOLE_GPA, .len = 0, .write = true };
-	drv_add(&d, drv_chain(&d, s, 3));
+	sdrv_add(&d, sdrv_chain(&d, s, 3));
 	KTAP_CHECK(pop(&d, &c) == 0 && c.niov == 1 && c.nout == 1 &&
 		   c.out_len == 8 && c.in_len == 0 &&
 		   iov_is(&c, 0, hva(&d, s[1].gpa), 8),
@@ -397,16 +274,16 @@ static void test_indirect(void)
 	struct vq_chain c;
 	struct seg s[3], t[2];
 	struct vring_desc one;
-	struct drv d;
+	struct sdrv d;
 	uint16_t head, mid;
 	uint64_t tgpa;
 
 	drv_setup(&d, 8, 0, false, true);
-	s[0] = out_seg(&d, 16);
-	s[1] = in_seg(&d, 32);
-	s[2] = in_seg(&d, 64);
-	head = drv_indirect(&d, s, 3);
-	drv_add(&d, head);
+	s[0] = sdrv_out(&d, 16);
+	s[1] = sdrv_in(&d, 32);
+	s[2] = sdrv_in(&d, 64);
+	head = sdrv_indirect(&d, s, 3);
+	sdrv_add(&d, head);
 	KTAP_CHECK(pop(&d, &c) == 0 && c.head == head && c.niov == 3 &&
 		   c.nout == 1 && c.out_len == 16 && c.in_len == 96 &&
 		   iov_is(&c, 0, hva(&d, s[0].gpa), 16) &&
@@ -415,36 +292,36 @@ static void test_indirect(void)
 		   "indirect: table walked, head is the ring descriptor");
 
 	/* 2.7.5.3.2: direct descriptors followed by one indirect one. */
-	s[0] = out_seg(&d, 8);
-	t[0] = in_seg(&d, 24);
-	t[1] = in_seg(&d, 40);
-	head = drv_chain(&d, s, 1);
+	s[0] = sdrv_out(&d, 8);
+	t[0] = sdrv_in(&d, 24);
+	t[1] = sdrv_in(&d, 40);
+	head = sdrv_chain(&d, s, 1);
 	mid = d.free_desc++ % d.num;
 	d.desc[head].flags |= VRING_DESC_F_NEXT;
 	d.desc[head].next = mid;
-	set_desc(d.desc, mid, drv_table(&d, t, 2), 32, VRING_DESC_F_INDIRECT, 0);
-	drv_add(&d, head);
+	sdrv_set_desc(d.desc, mid, sdrv_table(&d, t, 2), 32, VRING_DESC_F_INDIRECT, 0);
+	sdrv_add(&d, head);
 	KTAP_CHECK(pop(&d, &c) == 0 && c.head == head && c.niov == 3 &&
 		   c.nout == 1 && c.out_len == 8 && c.in_len == 64 &&
 		   iov_is(&c, 2, hva(&d, t[1].gpa), 40),
 		   "indirect: after direct descriptors");
 
 	/* The device must ignore WRITE on the descriptor naming the table. */
-	t[0] = out_seg(&d, 12);
-	head = drv_indirect(&d, t, 1);
+	t[0] = sdrv_out(&d, 12);
+	head = sdrv_indirect(&d, t, 1);
 	d.desc[head].flags |= VRING_DESC_F_WRITE;
-	drv_add(&d, head);
+	sdrv_add(&d, head);
 	KTAP_CHECK(pop(&d, &c) == 0 && c.nout == 1 && c.out_len == 12,
 		   "indirect: WRITE on the table descriptor ignored");
 
 	/* The table only needs to be in guest memory, not aligned. */
-	t[0] = in_seg(&d, 4);
-	tgpa = drv_buf(&d, 64) + 3;
-	chain_at(&one, 0, 1, t, 1);
+	t[0] = sdrv_in(&d, 4);
+	tgpa = sdrv_buf(&d, 64) + 3;
+	sdrv_chain_at(&one, 0, 1, t, 1);
 	memcpy(hva(&d, tgpa), &one, sizeof(one));
 	head = d.free_desc++ % d.num;
-	set_desc(d.desc, head, tgpa, 16, VRING_DESC_F_INDIRECT, 0);
-	drv_add(&d, head);
+	sdrv_set_desc(d.desc, head, tgpa, 16, VRING_DESC_F_INDIRECT, 0);
+	sdrv_add(&d, head);
 	KTAP_CHECK(pop(&d, &c) == 0 && c.niov == 1 && c.in_len == 4 &&
 		   iov_is(&c, 0, hva(&d, t[0].gpa), 4),
 		   "indirect: unaligned table read safely");
@@ -454,7 +331,7 @@ static void test_wrap(void)
 {
 	uint16_t heads[8];
 	struct vq_chain c;
-	struct drv d;
+	struct sdrv d;
 	struct seg s;
 	int ok, k, round;
 
@@ -463,11 +340,11 @@ static void test_wrap(void)
 		uint16_t start = d.vq.used_idx;
 
 		for (k = 0; k < 8; k++) {
-			s = out_seg(&d, 1 + k);
-			heads[k] = drv_chain(&d, &s, 1);
-			drv_post(&d, heads[k]);
+			s = sdrv_out(&d, 1 + k);
+			heads[k] = sdrv_chain(&d, &s, 1);
+			sdrv_post(&d, heads[k]);
 		}
-		drv_kick(&d);
+		sdrv_kick(&d);
 		KTAP_CHECK(vring_split_avail(&d.vq) == 8,
 			   "wrap: a full ring of chains available");
 		ok = 1;
@@ -496,17 +373,17 @@ static void test_unpop(void)
 {
 	uint16_t h[3];
 	struct vq_chain c;
-	struct drv d;
+	struct sdrv d;
 	struct seg s;
 	int k;
 
 	drv_setup(&d, 8, 65535, false, false);
 	for (k = 0; k < 3; k++) {
-		s = out_seg(&d, 4);
-		h[k] = drv_chain(&d, &s, 1);
-		drv_post(&d, h[k]);
+		s = sdrv_out(&d, 4);
+		h[k] = sdrv_chain(&d, &s, 1);
+		sdrv_post(&d, h[k]);
 	}
-	drv_kick(&d);
+	sdrv_kick(&d);
 	pop(&d, &c);
 	pop(&d, &c);
 	vring_split_unpop(&d.vq, 2);
@@ -520,43 +397,43 @@ static void test_unpop(void)
 
 static void test_event_idx(void)
 {
-	struct drv d;
+	struct sdrv d;
 	struct seg s;
 
 	drv_setup(&d, 8, 0, true, false);
-	*used_event(&d) = 5;
+	*sdrv_used_event(&d) = 5;
 	drv_complete(&d, 1);			/* used 1 */
 	KTAP_CHECK(vring_split_should_notify(&d.vq),
 		   "event_idx: first notification always sent");
 	drv_complete(&d, 1);			/* used 2 */
 	KTAP_CHECK(!vring_split_should_notify(&d.vq),
-		   "event_idx: suppressed before used_event");
+		   "event_idx: suppressed before sdrv_used_event");
 	drv_complete(&d, 3);			/* used 5 */
 	KTAP_CHECK(!vring_split_should_notify(&d.vq),
-		   "event_idx: suppressed until used_event is consumed");
+		   "event_idx: suppressed until sdrv_used_event is consumed");
 	drv_complete(&d, 1);			/* used 6 */
 	KTAP_CHECK(vring_split_should_notify(&d.vq),
-		   "event_idx: notify once used idx passes used_event");
+		   "event_idx: notify once used idx passes sdrv_used_event");
 	drv_complete(&d, 1);			/* used 7 */
 	KTAP_CHECK(!vring_split_should_notify(&d.vq),
 		   "event_idx: no second notification for the same event");
-	*used_event(&d) = 6;
+	*sdrv_used_event(&d) = 6;
 	KTAP_CHECK(!vring_split_should_notify(&d.vq),
 		   "event_idx: nothing new published, no notification");
 	d.avail->flags = VRING_AVAIL_F_NO_INTERRUPT;
-	*used_event(&d) = 7;
+	*sdrv_used_event(&d) = 7;
 	drv_complete(&d, 2);			/* used 9 */
 	KTAP_CHECK(vring_split_should_notify(&d.vq),
 		   "event_idx: event in a batch notifies, NO_INTERRUPT ignored");
 
-	*avail_event(&d) = 0xdead;
+	*sdrv_avail_event(&d) = 0xdead;
 	KTAP_CHECK(!vring_split_notify_enable(&d.vq) &&
-		   *avail_event(&d) == d.vq.last_avail_idx,
-		   "event_idx: notify_enable writes avail_event, no race");
-	s = out_seg(&d, 1);
-	drv_add(&d, drv_chain(&d, &s, 1));
+		   *sdrv_avail_event(&d) == d.vq.last_avail_idx,
+		   "event_idx: notify_enable writes sdrv_avail_event, no race");
+	s = sdrv_out(&d, 1);
+	sdrv_add(&d, sdrv_chain(&d, &s, 1));
 	KTAP_CHECK(vring_split_notify_enable(&d.vq) &&
-		   *avail_event(&d) == d.vq.last_avail_idx,
+		   *sdrv_avail_event(&d) == d.vq.last_avail_idx,
 		   "event_idx: notify_enable reports buffers added meanwhile");
 	vring_split_notify_disable(&d.vq);
 	KTAP_CHECK(d.used->flags == 0,
@@ -565,14 +442,14 @@ static void test_event_idx(void)
 
 static void test_no_event_idx(void)
 {
-	struct drv d;
+	struct sdrv d;
 	struct seg s;
 
 	drv_setup(&d, 8, 0, false, false);
-	*used_event(&d) = 100;
+	*sdrv_used_event(&d) = 100;
 	drv_complete(&d, 1);
 	KTAP_CHECK(vring_split_should_notify(&d.vq),
-		   "flags: notify without event idx, used_event ignored");
+		   "flags: notify without event idx, sdrv_used_event ignored");
 	d.avail->flags = VRING_AVAIL_F_NO_INTERRUPT;
 	drv_complete(&d, 1);
 	KTAP_CHECK(!vring_split_should_notify(&d.vq),
@@ -585,14 +462,14 @@ static void test_no_event_idx(void)
 	vring_split_notify_disable(&d.vq);
 	KTAP_CHECK(d.used->flags & VRING_USED_F_NO_NOTIFY,
 		   "flags: notify_disable sets NO_NOTIFY");
-	*avail_event(&d) = 0x1234;
+	*sdrv_avail_event(&d) = 0x1234;
 	KTAP_CHECK(!vring_split_notify_enable(&d.vq) &&
 		   !(d.used->flags & VRING_USED_F_NO_NOTIFY) &&
-		   *avail_event(&d) == 0x1234,
+		   *sdrv_avail_event(&d) == 0x1234,
 		   "flags: notify_enable clears NO_NOTIFY, no race");
 	vring_split_notify_disable(&d.vq);
-	s = out_seg(&d, 1);
-	drv_add(&d, drv_chain(&d, &s, 1));
+	s = sdrv_out(&d, 1);
+	sdrv_add(&d, sdrv_chain(&d, &s, 1));
 	KTAP_CHECK(vring_split_notify_enable(&d.vq),
 		   "flags: notify_enable reports buffers added meanwhile");
 }
@@ -602,113 +479,113 @@ static void test_hostile_direct(void)
 {
 	struct vq_chain c;
 	struct seg s[2];
-	struct drv d;
+	struct sdrv d;
 	int k;
 
 	drv_setup(&d, 8, 0, false, false);
-	drv_add(&d, 8);
+	sdrv_add(&d, 8);
 	KTAP_CHECK(refused(&d), "hostile: head == num");
 
 	drv_setup(&d, 8, 0, false, false);
-	drv_add(&d, 0xffff);
+	sdrv_add(&d, 0xffff);
 	KTAP_CHECK(refused(&d), "hostile: head 0xffff");
 
 	drv_setup(&d, 8, 0, false, false);
-	set_desc(d.desc, 0, drv_buf(&d, 8), 8, VRING_DESC_F_NEXT, 8);
-	drv_add(&d, 0);
+	sdrv_set_desc(d.desc, 0, sdrv_buf(&d, 8), 8, VRING_DESC_F_NEXT, 8);
+	sdrv_add(&d, 0);
 	KTAP_CHECK(refused(&d), "hostile: next == num");
 
 	drv_setup(&d, 8, 0, false, false);
-	set_desc(d.desc, 0, 0, 0, VRING_DESC_F_NEXT, 1);
-	set_desc(d.desc, 1, 0, 0, VRING_DESC_F_NEXT, 0);
-	drv_add(&d, 0);
+	sdrv_set_desc(d.desc, 0, 0, 0, VRING_DESC_F_NEXT, 1);
+	sdrv_set_desc(d.desc, 1, 0, 0, VRING_DESC_F_NEXT, 0);
+	sdrv_add(&d, 0);
 	KTAP_CHECK(refused(&d), "hostile: two-descriptor loop");
 
 	drv_setup(&d, 8, 0, false, false);
-	set_desc(d.desc, 3, 0, 0, VRING_DESC_F_NEXT, 3);
-	drv_add(&d, 3);
+	sdrv_set_desc(d.desc, 3, 0, 0, VRING_DESC_F_NEXT, 3);
+	sdrv_add(&d, 3);
 	KTAP_CHECK(refused(&d), "hostile: descriptor pointing at itself");
 
 	/* A chain of every descriptor is the longest legal one... */
 	drv_setup(&d, 8, 0, false, false);
 	for (k = 0; k < 8; k++)
-		set_desc(d.desc, k, drv_buf(&d, 1), 1, VRING_DESC_F_NEXT, k + 1);
+		sdrv_set_desc(d.desc, k, sdrv_buf(&d, 1), 1, VRING_DESC_F_NEXT, k + 1);
 	d.desc[7].flags = 0;
-	drv_add(&d, 0);
+	sdrv_add(&d, 0);
 	KTAP_CHECK(pop(&d, &c) == 0 && c.niov == 8 && c.out_len == 8,
 		   "hostile: chain of exactly num descriptors accepted");
 	/* ...one more step means a descriptor was visited twice. */
 	drv_setup(&d, 8, 0, false, false);
 	for (k = 0; k < 8; k++)
-		set_desc(d.desc, k, 0, 0, VRING_DESC_F_NEXT, (k + 1) % 8);
-	drv_add(&d, 0);
+		sdrv_set_desc(d.desc, k, 0, 0, VRING_DESC_F_NEXT, (k + 1) % 8);
+	sdrv_add(&d, 0);
 	KTAP_CHECK(refused(&d), "hostile: chain longer than num");
 
 	drv_setup(&d, 8, 0, false, false);
-	s[0] = in_seg(&d, 8);
-	s[1] = out_seg(&d, 8);
-	drv_add(&d, drv_chain(&d, s, 2));
+	s[0] = sdrv_in(&d, 8);
+	s[1] = sdrv_out(&d, 8);
+	sdrv_add(&d, sdrv_chain(&d, s, 2));
 	KTAP_CHECK(refused(&d), "hostile: readable after writable");
 
 	drv_setup(&d, 8, 0, false, false);
 	s[0] = (struct seg){ .len = 0, .write = true };
-	s[1] = out_seg(&d, 8);
-	drv_add(&d, drv_chain(&d, s, 2));
+	s[1] = sdrv_out(&d, 8);
+	sdrv_add(&d, sdrv_chain(&d, s, 2));
 	KTAP_CHECK(refused(&d), "hostile: readable after zero-length writable");
 
 	drv_setup(&d, 8, 0, false, false);
 	s[0] = (struct seg){ .gpa = HOLE_GPA, .len = 8 };
-	drv_add(&d, drv_chain(&d, s, 1));
+	sdrv_add(&d, sdrv_chain(&d, s, 1));
 	KTAP_CHECK(refused(&d), "hostile: address outside guest memory");
 
 	drv_setup(&d, 8, 0, false, false);
 	s[0] = (struct seg){ .gpa = RAM1_GPA + RAM1_SIZE - 4, .len = 8 };
-	drv_add(&d, drv_chain(&d, s, 1));
+	sdrv_add(&d, sdrv_chain(&d, s, 1));
 	KTAP_CHECK(refused(&d), "hostile: buffer running off guest memory");
 
 	drv_setup(&d, 8, 0, false, false);
 	s[0] = (struct seg){ .gpa = TOP_GPA + TOP_SIZE - 8, .len = 16 };
-	drv_add(&d, drv_chain(&d, s, 1));
+	sdrv_add(&d, sdrv_chain(&d, s, 1));
 	KTAP_CHECK(refused(&d), "hostile: buffer past the top guest region");
 
 	drv_setup(&d, 8, 0, false, false);
 	s[0] = (struct seg){ .gpa = UINT64_MAX - 3, .len = 8 };
-	drv_add(&d, drv_chain(&d, s, 1));
+	sdrv_add(&d, sdrv_chain(&d, s, 1));
 	KTAP_CHECK(refused(&d), "hostile: address + len overflows 64 bits");
 
 	drv_setup(&d, 8, 0, false, false);
-	s[0] = out_seg(&d, 8);
+	s[0] = sdrv_out(&d, 8);
 	for (k = 0; k < 8; k++)
-		drv_post(&d, drv_chain(&d, s, 1));
+		sdrv_post(&d, sdrv_chain(&d, s, 1));
 	d.avail_idx++;
-	drv_kick(&d);
+	sdrv_kick(&d);
 	KTAP_CHECK(refused(&d), "hostile: avail idx more than num ahead");
 
 	drv_setup(&d, 128, 0, false, false);
 	for (k = 0; k < VQ_CHAIN_MAX_IOV; k++)
-		set_desc(d.desc, k, drv_buf(&d, 1), 1, VRING_DESC_F_NEXT, k + 1);
+		sdrv_set_desc(d.desc, k, sdrv_buf(&d, 1), 1, VRING_DESC_F_NEXT, k + 1);
 	d.desc[VQ_CHAIN_MAX_IOV - 1].flags = 0;
-	drv_add(&d, 0);
+	sdrv_add(&d, 0);
 	KTAP_CHECK(pop(&d, &c) == 0 && c.niov == VQ_CHAIN_MAX_IOV,
 		   "hostile: VQ_CHAIN_MAX_IOV descriptors accepted");
 	drv_setup(&d, 128, 0, false, false);
 	for (k = 0; k <= VQ_CHAIN_MAX_IOV; k++)
-		set_desc(d.desc, k, drv_buf(&d, 1), 1, VRING_DESC_F_NEXT, k + 1);
+		sdrv_set_desc(d.desc, k, sdrv_buf(&d, 1), 1, VRING_DESC_F_NEXT, k + 1);
 	d.desc[VQ_CHAIN_MAX_IOV].flags = 0;
-	drv_add(&d, 0);
+	sdrv_add(&d, 0);
 	KTAP_CHECK(refused(&d), "hostile: more than VQ_CHAIN_MAX_IOV iovs");
 
 	/* Length cap (16 MiB in total): both descriptors may alias BIG. */
 	drv_setup(&d, 8, 0, false, false);
 	s[0] = (struct seg){ .gpa = BIG_GPA, .len = 8u << 20 };
 	s[1] = (struct seg){ .gpa = BIG_GPA, .len = 8u << 20, .write = true };
-	drv_add(&d, drv_chain(&d, s, 2));
+	sdrv_add(&d, sdrv_chain(&d, s, 2));
 	KTAP_CHECK(pop(&d, &c) == 0 && c.out_len + c.in_len == 16u << 20,
 		   "hostile: 16 MiB chain accepted");
 	drv_setup(&d, 8, 0, false, false);
 	s[0] = (struct seg){ .gpa = BIG_GPA, .len = 9u << 20 };
 	s[1] = (struct seg){ .gpa = BIG_GPA, .len = 9u << 20, .write = true };
-	drv_add(&d, drv_chain(&d, s, 2));
+	sdrv_add(&d, sdrv_chain(&d, s, 2));
 	KTAP_CHECK(refused(&d), "hostile: chain over 16 MiB");
 }
 
@@ -717,128 +594,128 @@ static void test_hostile_indirect(void)
 	struct vring_desc *t;
 	struct vq_chain c;
 	struct seg s[2];
-	struct drv d;
+	struct sdrv d;
 	uint64_t tgpa;
 	uint16_t head;
 	int k;
 
 	drv_setup(&d, 8, 0, false, false);
-	s[0] = out_seg(&d, 8);
-	drv_add(&d, drv_indirect(&d, s, 1));
+	s[0] = sdrv_out(&d, 8);
+	sdrv_add(&d, sdrv_indirect(&d, s, 1));
 	KTAP_CHECK(refused(&d), "hostile: indirect not negotiated");
 
 	drv_setup(&d, 8, 0, false, true);
-	s[0] = out_seg(&d, 8);
-	tgpa = drv_table(&d, s, 1);
+	s[0] = sdrv_out(&d, 8);
+	tgpa = sdrv_table(&d, s, 1);
 	s[0] = (struct seg){ .gpa = tgpa, .len = 16 };
-	head = drv_indirect(&d, s, 1);
+	head = sdrv_indirect(&d, s, 1);
 	t = hva(&d, d.desc[head].addr);
 	t[0].flags = VRING_DESC_F_INDIRECT;
-	drv_add(&d, head);
+	sdrv_add(&d, head);
 	KTAP_CHECK(refused(&d), "hostile: indirect inside indirect");
 
 	drv_setup(&d, 8, 0, false, true);
-	s[0] = out_seg(&d, 8);
-	head = drv_indirect(&d, s, 1);
+	s[0] = sdrv_out(&d, 8);
+	head = sdrv_indirect(&d, s, 1);
 	d.desc[head].flags |= VRING_DESC_F_NEXT;
 	d.desc[head].next = head + 1;
-	set_desc(d.desc, head + 1, drv_buf(&d, 8), 8, 0, 0);
-	drv_add(&d, head);
+	sdrv_set_desc(d.desc, head + 1, sdrv_buf(&d, 8), 8, 0, 0);
+	sdrv_add(&d, head);
 	KTAP_CHECK(refused(&d), "hostile: indirect with NEXT");
 
 	drv_setup(&d, 8, 0, false, true);
-	s[0] = out_seg(&d, 8);
-	s[1] = out_seg(&d, 8);
-	head = drv_indirect(&d, s, 2);
+	s[0] = sdrv_out(&d, 8);
+	s[1] = sdrv_out(&d, 8);
+	head = sdrv_indirect(&d, s, 2);
 	t = hva(&d, d.desc[head].addr);
 	t[0].flags = 0;
 	d.desc[head].len = 24;
-	drv_add(&d, head);
+	sdrv_add(&d, head);
 	KTAP_CHECK(refused(&d), "hostile: indirect len not a multiple of 16");
 
 	drv_setup(&d, 8, 0, false, true);
-	s[0] = out_seg(&d, 8);
-	head = drv_indirect(&d, s, 1);
+	s[0] = sdrv_out(&d, 8);
+	head = sdrv_indirect(&d, s, 1);
 	d.desc[head].len = 0;
-	drv_add(&d, head);
+	sdrv_add(&d, head);
 	KTAP_CHECK(refused(&d), "hostile: indirect len 0");
 
 	/* The largest table allowed, then one entry more. */
 	drv_setup(&d, 8, 0, false, true);
-	s[0] = out_seg(&d, 8);
-	tgpa = drv_buf(&d, (VQ_MAX_SIZE + 1) * sizeof(struct vring_desc));
-	chain_at(hva(&d, tgpa), 0, 1, s, 1);
-	set_desc(d.desc, 0, tgpa, VQ_MAX_SIZE * sizeof(struct vring_desc),
+	s[0] = sdrv_out(&d, 8);
+	tgpa = sdrv_buf(&d, (VQ_MAX_SIZE + 1) * sizeof(struct vring_desc));
+	sdrv_chain_at(hva(&d, tgpa), 0, 1, s, 1);
+	sdrv_set_desc(d.desc, 0, tgpa, VQ_MAX_SIZE * sizeof(struct vring_desc),
 		 VRING_DESC_F_INDIRECT, 0);
-	drv_add(&d, 0);
+	sdrv_add(&d, 0);
 	KTAP_CHECK(pop(&d, &c) == 0 && c.out_len == 8,
 		   "hostile: indirect table of VQ_MAX_SIZE entries accepted");
 	d.desc[0].len += sizeof(struct vring_desc);
-	drv_add(&d, 0);
+	sdrv_add(&d, 0);
 	KTAP_CHECK(refused(&d), "hostile: indirect table over VQ_MAX_SIZE entries");
 
 	drv_setup(&d, 8, 0, false, true);
-	set_desc(d.desc, 0, HOLE_GPA, 32, VRING_DESC_F_INDIRECT, 0);
-	drv_add(&d, 0);
+	sdrv_set_desc(d.desc, 0, HOLE_GPA, 32, VRING_DESC_F_INDIRECT, 0);
+	sdrv_add(&d, 0);
 	KTAP_CHECK(refused(&d), "hostile: indirect table outside guest memory");
 
 	drv_setup(&d, 8, 0, false, true);
-	set_desc(d.desc, 0, RAM1_GPA - 16, 32, VRING_DESC_F_INDIRECT, 0);
-	drv_add(&d, 0);
+	sdrv_set_desc(d.desc, 0, RAM1_GPA - 16, 32, VRING_DESC_F_INDIRECT, 0);
+	sdrv_add(&d, 0);
 	KTAP_CHECK(refused(&d), "hostile: indirect table across regions");
 
 	/* Entry 2 exists in memory but lies beyond the table's len. */
 	drv_setup(&d, 8, 0, false, true);
-	tgpa = drv_buf(&d, 3 * sizeof(struct vring_desc));
+	tgpa = sdrv_buf(&d, 3 * sizeof(struct vring_desc));
 	t = hva(&d, tgpa);
-	set_desc(t, 0, drv_buf(&d, 4), 4, VRING_DESC_F_NEXT, 1);
-	set_desc(t, 1, drv_buf(&d, 4), 4, VRING_DESC_F_NEXT, 2);
-	set_desc(t, 2, drv_buf(&d, 4), 4, 0, 0);
-	set_desc(d.desc, 0, tgpa, 2 * sizeof(struct vring_desc),
+	sdrv_set_desc(t, 0, sdrv_buf(&d, 4), 4, VRING_DESC_F_NEXT, 1);
+	sdrv_set_desc(t, 1, sdrv_buf(&d, 4), 4, VRING_DESC_F_NEXT, 2);
+	sdrv_set_desc(t, 2, sdrv_buf(&d, 4), 4, 0, 0);
+	sdrv_set_desc(d.desc, 0, tgpa, 2 * sizeof(struct vring_desc),
 		 VRING_DESC_F_INDIRECT, 0);
-	drv_add(&d, 0);
+	sdrv_add(&d, 0);
 	KTAP_CHECK(refused(&d), "hostile: indirect next beyond the table");
 
 	/* The loop bound inside a table is its size, not the queue size. */
 	drv_setup(&d, 8, 0, false, true);
-	tgpa = drv_buf(&d, 16 * sizeof(struct vring_desc));
+	tgpa = sdrv_buf(&d, 16 * sizeof(struct vring_desc));
 	t = hva(&d, tgpa);
 	for (k = 0; k < 16; k++)
-		set_desc(t, k, drv_buf(&d, 1), 1, VRING_DESC_F_NEXT, k + 1);
+		sdrv_set_desc(t, k, sdrv_buf(&d, 1), 1, VRING_DESC_F_NEXT, k + 1);
 	t[15].flags = 0;
-	set_desc(d.desc, 0, tgpa, 16 * sizeof(struct vring_desc),
+	sdrv_set_desc(d.desc, 0, tgpa, 16 * sizeof(struct vring_desc),
 		 VRING_DESC_F_INDIRECT, 0);
-	drv_add(&d, 0);
+	sdrv_add(&d, 0);
 	KTAP_CHECK(pop(&d, &c) == 0 && c.niov == 16,
 		   "hostile: indirect chain longer than num but within table");
 	for (k = 0; k < 16; k++)
 		t[k].next = (k + 1) % 16;
 	t[15].flags = VRING_DESC_F_NEXT;
-	drv_add(&d, 0);
+	sdrv_add(&d, 0);
 	KTAP_CHECK(refused(&d), "hostile: loop inside an indirect table");
 
 	drv_setup(&d, 8, 0, false, true);
-	s[0] = in_seg(&d, 8);
-	head = drv_chain(&d, s, 1);
-	s[0] = out_seg(&d, 8);
+	s[0] = sdrv_in(&d, 8);
+	head = sdrv_chain(&d, s, 1);
+	s[0] = sdrv_out(&d, 8);
 	d.desc[head].flags |= VRING_DESC_F_NEXT;
 	d.desc[head].next = d.free_desc;
-	drv_indirect(&d, s, 1);
-	drv_add(&d, head);
+	sdrv_indirect(&d, s, 1);
+	sdrv_add(&d, head);
 	KTAP_CHECK(refused(&d), "hostile: readable in table after direct writable");
 }
 
 static void test_broken_stays(void)
 {
 	struct vq_chain c;
-	struct drv d;
+	struct sdrv d;
 	struct seg s;
 
 	drv_setup(&d, 8, 0, true, false);
-	drv_add(&d, 8);
+	sdrv_add(&d, 8);
 	KTAP_CHECK(refused(&d), "broken: bad head breaks the ring");
-	s = out_seg(&d, 8);
-	d.avail->ring[0] = drv_chain(&d, &s, 1);
+	s = sdrv_out(&d, 8);
+	d.avail->ring[0] = sdrv_chain(&d, &s, 1);
 	KTAP_CHECK(pop(&d, &c) == -EIO && vring_split_avail(&d.vq) == 0,
 		   "broken: stays broken after the guest repairs the ring");
 	/* Touching guest memory now would crash. */

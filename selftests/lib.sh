@@ -447,9 +447,13 @@ netns_argv()
 		exec "$@"' netns_exec)
 }
 
+# topo_setup [QUEUES] - the two namespaces and the veth pair. QUEUES (default
+# 1) gives both veth ends that many rx and tx queues, as a multiqueue VF
+# would have: the relay opens one AF_XDP socket per VF rx queue, and the
+# peer's tx queue (picked by flow hash) is the VF rx queue a frame arrives on.
 topo_setup()
 {
-	local ns
+	local ns nq=${1:-1}
 
 	for ns in "$NS_RELAY" "$NS_PEER"; do
 		ip netns add "$ns" || return 1
@@ -460,8 +464,9 @@ topo_setup()
 		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
 			net.ipv6.conf.default.disable_ipv6=1 >/dev/null 2>&1
 	done
-	ip link add "$VF" netns "$NS_RELAY" type veth \
-		peer name "$PEER_IF" netns "$NS_PEER" || return 1
+	ip link add "$VF" numtxqueues "$nq" numrxqueues "$nq" netns "$NS_RELAY" type veth \
+		peer name "$PEER_IF" numtxqueues "$nq" numrxqueues "$nq" netns "$NS_PEER" ||
+		return 1
 	# A real NIC puts complete checksums on the wire; veth would hand the
 	# relay's XDP program TCP frames with only a partial checksum, which the
 	# guest then drops. Make the peer compute them in software.

@@ -10,18 +10,20 @@
 #   GUEST_INITRD=OUTDIR/initramfs-<key>.cpio.gz
 #
 # The initramfs holds busybox-static, the guest kernel's virtio/virtio_net
-# modules, iperf3 with the shared libraries ldd lists (and the dynamic loader),
-# and an /init that brings up eth0 and runs a scenario chosen on the kernel
-# command line. It is cached: <key> hashes this script (so the /init below)
-# and every input file, so a second run with the same inputs only prints.
+# modules, iperf3 and (when the host has it) ethtool with the shared libraries
+# ldd lists (and the dynamic loader), and an /init that brings up eth0 and
+# runs a scenario chosen on the kernel command line. It is cached: <key>
+# hashes this script (so the /init below) and every input file, so a second
+# run with the same inputs only prints.
 #
 # Guest kernel command line (set by selftests/lib.sh guest_boot):
 #   vxdp.ip=192.0.2.2/24	guest address on eth0
 #   vxdp.peer=192.0.2.1		the peer to ping
-#   vxdp.script=NAME		idle | ping | pingidle | e2e | jumbo | migrate (below)
+#   vxdp.script=NAME		idle | ping | pingidle | e2e | jumbo | migrate | mq (below)
 #   vxdp.count=10 vxdp.interval=0.2	ping count and interval
 #   vxdp.iperf_timeout=90	bound for the iperf3 server run
 #   vxdp.mtu=9000		eth0's MTU (default: what the device says)
+#   vxdp.queues=4		mq: queue pairs to turn on (ethtool -L eth0 combined N)
 #
 # Serial console markers (one per line, at the start of the line):
 #   VXDP-READY ip=... mac=... features=0101...	eth0 is up with its address;
@@ -42,6 +44,19 @@
 #						ping1400 (size=1372) and ping9000
 #						(size=8972: 1400- and 9000-byte IP
 #						packets), iperf_rx, iperf_tx, idle
+#   VXDP-RESULT channels combined=N max=N xps=M,..	mq: `ethtool -l eth0`
+#						(current, maximum combined) after
+#						`ethtool -L eth0 combined vxdp.queues`;
+#						xps: the tx queues' XPS CPU masks
+#						before the guest cleared them.
+#						Then warmup, and for each of p4_rx,
+#						p4_tx, many_rx, many_tx in turn:
+#   VXDP-QSTATS name.pre rx=N,.. tx=N,..	eth0's per-queue packet counters
+#						(ethtool -S rx_queue_I_packets,
+#						tx_queue_I_packets, queue 0 first),
+#   VXDP-IPERF-READY name, VXDP-RESULT name	an iperf3 server run (-i 0),
+#   VXDP-QSTATS name.post rx=.. tx=..		the counters after it;
+#						then VXDP-IDLE
 #
 # Override the guest kernel with GUEST_KVER=6.1.0-N-amd64.
 set -eu
@@ -74,6 +89,11 @@ if ldd "$BUSYBOX" >/dev/null 2>&1; then
 	die "$BUSYBOX is dynamically linked; the guest needs busybox-static"
 fi
 IPERF3=$(command -v iperf3) || die "iperf3 missing (apt-get install iperf3)"
+# ethtool is optional: only the mq scenario needs it (and says so)
+ETHTOOL=
+for f in $(command -v ethtool 2>/dev/null) /usr/sbin/ethtool /sbin/ethtool; do
+	[ -x "$f" ] && { ETHTOOL=$f; break; }
+done
 
 # module files, in load order; .ko or compressed .ko.{xz,zst,gz}
 MODFILES=
@@ -86,15 +106,21 @@ for m in $MODS; do
 	MODFILES="$MODFILES $f"
 done
 
-# iperf3's shared libraries and the dynamic loader, as ldd lists them
-LIBS=$(ldd "$IPERF3" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' | sort -u)
-[ -n "$LIBS" ] || die "ldd found no libraries for $IPERF3"
+# iperf3's and ethtool's shared libraries and the dynamic loader, as ldd
+# lists them
+LIBS=
+for b in "$IPERF3" $ETHTOOL; do
+	l=$(ldd "$b" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }')
+	[ -n "$l" ] || die "ldd found no libraries for $b"
+	LIBS="$LIBS $l"
+done
+LIBS=$(printf '%s\n' $LIBS | sort -u)
 
 # --- cache --------------------------------------------------------------------
 KEY=$({
 	cat "$0"
 	echo "$KVER"
-	for f in "$BUSYBOX" "$IPERF3" $LIBS $MODFILES; do
+	for f in "$BUSYBOX" "$IPERF3" $ETHTOOL $LIBS $MODFILES; do
 		echo "$f"
 		sha256sum <"$f"
 	done
@@ -128,8 +154,15 @@ if [ ! -s "$INITRD" ]; then
 		esac
 	done
 
-	# iperf3 + libraries at the paths the loader looks for them
+	# iperf3, ethtool + libraries at the paths the loader looks for them
+	# (rm first: a busybox applet link of the same name would be
+	# written through)
+	rm -f "$STAGE/bin/iperf3"
 	cp "$IPERF3" "$STAGE/bin/iperf3"
+	if [ -n "$ETHTOOL" ]; then
+		rm -f "$STAGE/bin/ethtool"
+		cp "$ETHTOOL" "$STAGE/bin/ethtool"
+	fi
 	for l in $LIBS; do
 		mkdir -p "$STAGE$(dirname "$l")"
 		cp -L "$l" "$STAGE$l"
@@ -153,7 +186,7 @@ exec </dev/console >/dev/console 2>&1
 # keep kernel messages from splitting our marker lines
 echo 1 >/proc/sys/kernel/printk
 
-IP= PEER= SCRIPT=idle COUNT=10 INTERVAL=0.2 IPERF_TIMEOUT=90 MTU=
+IP= PEER= SCRIPT=idle COUNT=10 INTERVAL=0.2 IPERF_TIMEOUT=90 MTU= QUEUES=4
 for arg in $(cat /proc/cmdline); do
 	case $arg in
 	vxdp.ip=*) IP=${arg#*=} ;;
@@ -163,6 +196,7 @@ for arg in $(cat /proc/cmdline); do
 	vxdp.interval=*) INTERVAL=${arg#*=} ;;
 	vxdp.iperf_timeout=*) IPERF_TIMEOUT=${arg#*=} ;;
 	vxdp.mtu=*) MTU=${arg#*=} ;;
+	vxdp.queues=*) QUEUES=${arg#*=} ;;
 	esac
 done
 
@@ -224,9 +258,12 @@ ping_run() {
 	echo "VXDP-RESULT $1 size=$2 tx=${tx:-0} rx=${rx:-0} loss=${loss:-100}% rc=$rc"
 }
 
-# iperf_server NAME: serve one TCP test to the peer's iperf3 client
+# iperf_server NAME [IPERF3-ARGS...]: serve one TCP test to the peer's
+# iperf3 client
 iperf_server() {
-	timeout "$IPERF_TIMEOUT" iperf3 -s -1 -4 -f m --forceflush >/tmp/iperf.log 2>&1 &
+	name=$1
+	shift
+	timeout "$IPERF_TIMEOUT" iperf3 -s -1 -4 -f m --forceflush "$@" >/tmp/iperf.log 2>&1 &
 	pid=$!
 	t=0
 	while ! grep -q listening /tmp/iperf.log; do
@@ -234,15 +271,33 @@ iperf_server() {
 		[ $t -gt 100 ] && break
 		sleep 0.1
 	done
-	echo "VXDP-IPERF-READY $1"
+	echo "VXDP-IPERF-READY $name"
 	wait $pid
 	rc=$?
 	mbps=$(grep -E 'sender|receiver' /tmp/iperf.log | tail -n 1 |
 		awk '{ for (i = 1; i < NF; i++) if ($(i + 1) == "Mbits/sec") print $i }')
-	echo "VXDP-BEGIN $1"
+	echo "VXDP-BEGIN $name"
 	cat /tmp/iperf.log
-	echo "VXDP-END $1"
-	echo "VXDP-RESULT $1 rc=$rc mbps=${mbps:-0}"
+	echo "VXDP-END $name"
+	echo "VXDP-RESULT $name rc=$rc mbps=${mbps:-0}"
+}
+
+# qstats NAME: eth0's per-queue packet counters, queue 0 first
+qstats() {
+	ethtool -S eth0 | awk -v name="$1" '
+		{ sub(/^[ \t]+/, "") }
+		/^[rt]x_queue_[0-9]+_packets:/ {
+			split($1, a, "_")
+			c[a[1], a[3]] = $2
+			if (a[3] + 1 > n) n = a[3] + 1
+		}
+		END {
+			for (i = 0; i < n; i++) {
+				r = r (i ? "," : "") (c["rx", i] + 0)
+				t = t (i ? "," : "") (c["tx", i] + 0)
+			}
+			print "VXDP-QSTATS " name " rx=" r " tx=" t
+		}'
 }
 
 case $SCRIPT in
@@ -279,6 +334,33 @@ e2e)
 	ping_run ping1400 1358
 	iperf_server iperf_rx	# peer -> guest
 	iperf_server iperf_tx	# guest -> peer (client runs -R)
+	echo "VXDP-IDLE"
+	idle_forever
+	;;
+mq)
+	# Multiqueue (selftests/e2e/test_qemu_multiqueue.sh; QEMU
+	# queues=N, mq=on). virtio_net turns on min(queue pairs, online
+	# CPUs) pairs, so one on a one-CPU guest: ask for vxdp.queues.
+	# Then clear the tx queues' XPS maps so that the tx queue is picked
+	# by flow hash, not by CPU (6.1 maps the one CPU to every queue,
+	# which also hashes, but that is the driver's choice to make). The
+	# peer's iperf3 clients decide what each server run carries (-P, -R).
+	[ -x /bin/ethtool ] || fail "no ethtool in the initramfs (install ethtool on the host)"
+	ethtool -L eth0 combined "$QUEUES" || fail "ethtool -L eth0 combined $QUEUES"
+	ch=$(ethtool -l eth0 | awk '/^Pre-set/ { s = "max" } /^Current/ { s = "cur" }
+		/^Combined:/ { v[s] = $2 } END { print "combined=" v["cur"] " max=" v["max"] }')
+	xps=
+	for f in /sys/class/net/eth0/queues/tx-*/xps_cpus; do
+		xps=$xps${xps:+,}$(cat "$f")
+		echo 0 >"$f" || fail "cannot clear $f"
+	done
+	echo "VXDP-RESULT channels $ch xps=${xps:-none}"
+	warmup || fail "peer unreachable"
+	for run in p4_rx p4_tx many_rx many_tx; do
+		qstats "$run.pre"
+		iperf_server "$run" -i 0
+		qstats "$run.post"
+	done
 	echo "VXDP-IDLE"
 	idle_forever
 	;;

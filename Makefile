@@ -19,9 +19,9 @@ BPFTOOL  ?= bpftool
 
 
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
+CFLAGS   += -std=gnu11 -pthread -Wall -Wextra -Werror -D_GNU_SOURCE \
 	    -Iuser -Ibpf -I$(BUILD) -MMD -MP
-LDLIBS   := -lxdp -lbpf -luring -lelf -lz
+LDLIBS   := -lxdp -lbpf -luring -lelf -lz -pthread
 ifeq ($(SANITIZE),1)
 CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer \
 	    -fno-sanitize-recover=undefined

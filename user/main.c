@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* vxdp-relay: the daemon's entry point. Parses --relay specs, checks the
- * kernel, opens every relay, then runs the event loop until SIGINT/SIGTERM.
+ * kernel, starts the worker threads that open and run the relays, then
+ * waits for SIGINT/SIGTERM on the main thread.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
@@ -17,27 +19,37 @@
 #include "log.h"
 #include "relay.h"
 #include "uring_loop.h"
+#include "worker.h"
 
 #define VXDP_VERSION "0.1.0"
 #define MAX_RELAYS 64
 
 #define EXIT_USAGE 2
 
-/* The one daemon context: everything else hangs off it. */
+/* The one daemon context: everything else hangs off it. The main thread's
+ * loop only waits for signals and for a worker whose loop failed; the relays
+ * run on the workers' loops.
+ */
 struct vxdp_daemon {
 	struct uloop loop;
 	struct relay_cfg cfg[MAX_RELAYS];
 	struct relay *relays;
 	unsigned int nrelays;
+	unsigned int nworkers;
+	struct workers *workers;
 	int sigfd;
 	struct uloop_src sig_src;
 	struct signalfd_siginfo si;
+	int fail_fd;		/* eventfd: a worker's loop failed */
+	struct uloop_src fail_src;
+	bool failed;
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: vxdp-relay --relay vf=IFNAME,socket=PATH[,OPTS] [--relay ...] [--log-level 0-7]\n"
+		"Usage: vxdp-relay --relay vf=IFNAME,socket=PATH[,OPTS] [--relay ...] [--workers N]\n"
+		"                  [--log-level 0-7]\n"
 		"\n"
 		"Relays frames between a VF (host netdev, XDP + AF_XDP) and a QEMU guest's\n"
 		"virtio-net device over vhost-user.\n"
@@ -58,7 +70,9 @@ static void usage(FILE *f)
 		"  xsk-mode=auto|copy|zerocopy   AF_XDP mode (default auto)\n"
 		"\n"
 		"Options:\n"
-		"  -r, --relay SPEC     add a relay (repeatable)\n"
+		"  -r, --relay SPEC     add a relay (repeatable, up to 64)\n"
+		"  -w, --workers N      threads running the relays, 1-64 (default 1); relay i\n"
+		"                       runs on thread i mod N; more than the relays is capped\n"
 		"  -l, --log-level N    0 (emerg) .. 7 (debug), default 5 (notice)\n"
 		"  -h, --help           this text\n"
 		"  -V, --version        print the version\n"
@@ -70,16 +84,17 @@ static int parse_args(struct vxdp_daemon *d, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "relay", required_argument, NULL, 'r' },
+		{ "workers", required_argument, NULL, 'w' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
 	char err[256], *end;
-	long level;
+	long level, n;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "r:l:hV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "r:w:l:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
 			if (d->nrelays == MAX_RELAYS) {
@@ -91,6 +106,16 @@ static int parse_args(struct vxdp_daemon *d, int argc, char **argv)
 				return -EINVAL;
 			}
 			d->nrelays++;
+			break;
+		case 'w':
+			errno = 0;
+			n = strtol(optarg, &end, 10);
+			if (errno || *end || end == optarg || n < 1 || n > WORKER_MAX) {
+				fprintf(stderr, "vxdp-relay: --workers %s: expected 1-%d\n",
+					optarg, WORKER_MAX);
+				return -EINVAL;
+			}
+			d->nworkers = n;
 			break;
 		case 'l':
 			errno = 0;
@@ -137,6 +162,17 @@ static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap
 	return 0;
 }
 
+static void on_worker_fail(struct uloop_src *s, int res)
+{
+	struct vxdp_daemon *d = (struct vxdp_daemon *)((char *)s -
+						       offsetof(struct vxdp_daemon, fail_src));
+
+	(void)res;
+	pr_err("a worker stopped: shutting down");
+	d->failed = true;
+	uloop_stop(&d->loop);
+}
+
 static void on_signal(struct uloop_src *s, int res)
 {
 	struct vxdp_daemon *d = (struct vxdp_daemon *)((char *)s -
@@ -168,8 +204,7 @@ static int signals_setup(struct vxdp_daemon *d)
 
 int main(int argc, char **argv)
 {
-	static struct vxdp_daemon d = { .sigfd = -1 };
-	unsigned int opened = 0, i;
+	static struct vxdp_daemon d = { .sigfd = -1, .fail_fd = -1, .nworkers = 1 };
 	int err, ret = EXIT_FAILURE;
 
 	if (parse_args(&d, argc, argv))
@@ -183,27 +218,33 @@ int main(int argc, char **argv)
 		pr_err("out of memory");
 		return EXIT_FAILURE;
 	}
-	if (uloop_init(&d.loop, 256))
+	/* Its two sources: the signalfd and the worker-failure eventfd. */
+	if (uloop_init(&d.loop, 8))
 		goto out_free;
+	/* Before any worker exists, so that they inherit the blocked mask. */
 	err = signals_setup(&d);
 	if (err) {
 		pr_err("signal setup: %s", strerror(-err));
 		goto out_loop;
 	}
-	for (opened = 0; opened < d.nrelays; opened++) {
-		if (relay_open(&d.relays[opened], &d.cfg[opened], &d.loop)) {
-			pr_err("%s: relay not started", d.cfg[opened].name);
-			goto out_relays;
-		}
+	d.fail_fd = eventfd(0, EFD_CLOEXEC);
+	err = d.fail_fd < 0 ? -errno :
+	      uloop_add_read(&d.loop, &d.fail_src, d.fail_fd, NULL, 0, on_worker_fail);
+	if (err) {
+		pr_err("worker eventfd: %s", strerror(-err));
+		goto out_loop;
 	}
+	if (worker_start_all(&d.workers, d.nworkers, d.relays, d.cfg, d.nrelays,
+			     d.fail_fd))
+		goto out_loop;
 	pr_notice("ready: %u relay%s", d.nrelays, d.nrelays == 1 ? "" : "s");
 	err = uloop_run(&d.loop);
-	ret = err ? EXIT_FAILURE : EXIT_SUCCESS;
+	if (worker_stop_all(d.workers) == 0 && !err && !d.failed)
+		ret = EXIT_SUCCESS;
 
-out_relays:
-	for (i = opened; i-- > 0;)
-		relay_close(&d.relays[i]);
 out_loop:
+	if (d.fail_fd >= 0)
+		close(d.fail_fd);
 	if (d.sigfd >= 0)
 		close(d.sigfd);
 	uloop_fini(&d.loop);

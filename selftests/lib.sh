@@ -305,6 +305,12 @@ vxdp_reap_stale()
 		case $id in *[!0-9]*) continue ;; esac
 		[ -d "/proc/$id" ] || rm -rf "$d"
 	done
+	for d in "$VXDP_PIN_ROOT"/vxm[0-9]*v[0-9]*; do	# topo_add_vfs
+		[ -d "$d" ] || continue
+		id=${d##*v}
+		case $id in *[!0-9]*) continue ;; esac
+		[ -d "/proc/$id" ] || rm -rf "$d"
+	done
 	for d in /var/run/dpdk/vxdpt[0-9]*; do
 		[ -d "$d" ] || continue
 		id=${d##*/vxdpt}
@@ -481,6 +487,29 @@ topo_setup()
 xdp_attached()
 {
 	ip -n "$1" -d link show dev "$2" 2>/dev/null | grep -Eq '(^|[[:space:]])xdp'
+}
+
+# topo_add_vfs N - after topo_setup, N more veth pairs for tests with many
+# relays: VF i is vxm<i>v$VXDP_ID in $NS_RELAY, its far end vxm<i>p$VXDP_ID
+# in $NS_PEER, both up. Sets the arrays EXTRA_VFS and EXTRA_PEERS; the VF
+# names (the default relay names) are registered for pin cleanup.
+topo_add_vfs()
+{
+	local n=$1 i
+
+	EXTRA_VFS=()
+	EXTRA_PEERS=()
+	for ((i = 0; i < n; i++)); do
+		EXTRA_VFS+=("vxm${i}v$VXDP_ID")
+		EXTRA_PEERS+=("vxm${i}p$VXDP_ID")
+	done
+	VXDP_PINS+=("${EXTRA_VFS[@]}")
+	# one `ip -batch` per step: separate ip runs would take seconds
+	for ((i = 0; i < n; i++)); do
+		echo "link add ${EXTRA_VFS[i]} netns $NS_RELAY type veth peer name ${EXTRA_PEERS[i]} netns $NS_PEER"
+	done | ip -batch - || return 1
+	printf 'link set dev %s up\n' "${EXTRA_VFS[@]}" | ip -n "$NS_RELAY" -batch - || return 1
+	printf 'link set dev %s up\n' "${EXTRA_PEERS[@]}" | ip -n "$NS_PEER" -batch -
 }
 
 # bpffs_ensure - mount bpffs if nothing is mounted at /sys/fs/bpf.

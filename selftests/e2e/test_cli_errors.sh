@@ -14,7 +14,7 @@
 . "$(dirname "$0")/../lib.sh"
 
 vxdp_init
-ktap_plan 25
+ktap_plan 28
 
 relay_bin_check || ktap_abort "daemon not built"
 topo_setup || ktap_abort "cannot create the netns/veth topology"
@@ -58,7 +58,8 @@ leftovers()
 # status 1..123 (124-127: timeout/exec failures, >= 128: killed by a signal),
 # a stderr message matching REGEX (extended, case-insensitive), no sanitizer
 # report and no leftovers. REGEX names the problem, never a word of the
-# input itself (the daemon may echo the spec back).
+# input itself (the daemon may echo the spec back). With EXPECT_RC set, the
+# exit status must be exactly that.
 expect_error()
 {
 	local name=$1 re=$2 why="" left
@@ -73,6 +74,8 @@ expect_error()
 		why="crashed: exit status $RC (signal $((RC - 128)))"
 	elif [ "$RC" -ge 124 ]; then
 		why="could not be run: exit status $RC"
+	elif [ -n "${EXPECT_RC:-}" ] && [ "$RC" -ne "$EXPECT_RC" ]; then
+		why="exit status $RC, expected $EXPECT_RC"
 	elif ! grep -Eiq -- "$re" "$ERR"; then
 		why="no message matching /$re/ on stderr"
 	elif ! sanitizer_clean "$ERR"; then
@@ -122,7 +125,13 @@ expect_error "--relay with a relay name containing '/'" "$USAGE_RE" \
 	--relay "vf=$VF,socket=$S,name=../escape"
 expect_error "--log-level out of range" "$USAGE_RE" --log-level 9 --relay "vf=$VF,socket=$S"
 
-# 15-18: inputs that parse but can't work ------------------------------------
+# 15-17: --workers out of range or not a number: usage errors (exit 2)
+EXPECT_RC=2 expect_error "--workers 0" "$USAGE_RE" --workers 0 --relay "vf=$VF,socket=$S"
+EXPECT_RC=2 expect_error "--workers 65 (over the limit)" "$USAGE_RE" \
+	--workers 65 --relay "vf=$VF,socket=$S"
+EXPECT_RC=2 expect_error "--workers not a number" "$USAGE_RE" --workers 2x --relay "vf=$VF,socket=$S"
+
+# 18-21: inputs that parse but can't work ------------------------------------
 expect_error "unknown interface" "no such|not found|unknown|exist" \
 	--relay "vf=$BADIF,socket=$S"
 expect_error "socket path in a missing directory" "no such|director|exist|missing" \
@@ -132,7 +141,7 @@ expect_error "loopback (no XDP for the relay, not Ethernet)" "xdp|ethernet|suppo
 expect_error "the same vf twice on one command line" "twice|duplicate|already|same|more than once|repeat" \
 	--relay "vf=$VF,socket=$TMPD/a.sock" --relay "vf=$VF,socket=$TMPD/b.sock"
 
-# 19-22: a second daemon on a VF that a running relay holds -----------------
+# 22-25: a second daemon on a VF that a running relay holds -----------------
 relay_start "$TMPD/healthy.log" --relay "vf=$VF,socket=$S"
 ktap_result $? "a healthy relay starts on $VF" || ktap_abort "no healthy relay"
 HEALTHY=1
@@ -151,7 +160,7 @@ xdp_attached "$NS_RELAY" "$VF" || why="$why; its XDP program is gone"
 [ -z "$why" ]
 ktap_result $? "refused second daemons leave the running relay intact" || ktap_diag "${why#; }"
 
-# 23-24: SIGTERM on the healthy relay -----------------------------------------
+# 26-27: SIGTERM on the healthy relay -----------------------------------------
 vxdp_stop "$RELAY_PID" TERM 15
 HEALTHY=0
 [ "$VXDP_STOP_RC" -eq 0 ] && sanitizer_clean "$RELAY_LOG"
@@ -161,7 +170,7 @@ left=$(leftovers)
 [ -z "$left" ]
 ktap_result $? "SIGTERM: socket removed, XDP detached, pins removed" || ktap_diag "$left"
 
-# 25: SIGINT on a fresh relay -------------------------------------------------
+# 28: SIGINT on a fresh relay -------------------------------------------------
 if relay_start "$TMPD/sigint.log" --relay "vf=$VF,socket=$S"; then
 	vxdp_stop "$RELAY_PID" INT 15
 	left=$(leftovers)

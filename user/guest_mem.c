@@ -133,6 +133,30 @@ int guest_mem_add_ptr(struct guest_mem *m, uint64_t gpa, uint64_t size,
 	return 0;
 }
 
+int guest_mem_remove(struct guest_mem *m, uint64_t gpa, uint64_t size,
+		     uint64_t uva)
+{
+	struct guest_region *r;
+	unsigned int i;
+
+	for (i = 0; i < m->nregions; i++) {
+		r = &m->r[i];
+		if (r->gpa == gpa && r->size == size && r->uva == uva)
+			break;
+	}
+	if (i == m->nregions)
+		return -ENOENT;
+	if (r->map_base)
+		munmap(r->map_base, r->map_len);
+	/* Keep the order: guest_mem_uva() takes the first region holding a
+	 * range, and which one that is must not change under running rings.
+	 */
+	memmove(r, r + 1, (m->nregions - i - 1) * sizeof(*r));
+	m->nregions--;
+	memset(&m->r[m->nregions], 0, sizeof(m->r[0]));
+	return 0;
+}
+
 void guest_mem_reset(struct guest_mem *m)
 {
 	unsigned int i;

@@ -9,8 +9,13 @@
 #include <stdint.h>
 #include <stddef.h>
 
-/* VHOST_MEMORY_BASELINE_NREGIONS in the vhost-user spec. */
-#define GUEST_MEM_MAX_REGIONS 8
+/* Memory slots: what GET_MAX_MEM_SLOTS reports. SET_MEM_TABLE carries at
+ * most 8 regions; with CONFIGURE_MEM_SLOTS the frontend adds them one by one,
+ * and hot-plugged DIMMs each take one. 32 is what QEMU and DPDK backends
+ * commonly offer; translation scans only the regions in use (QEMU has 2-3
+ * before any hot-plug), so the bound costs the hot path nothing.
+ */
+#define GUEST_MEM_MAX_REGIONS 32
 
 struct guest_region {
 	uint64_t gpa;		/* guest physical start */
@@ -38,6 +43,14 @@ int guest_mem_add_fd(struct guest_mem *m, uint64_t gpa, uint64_t size,
 /* Add a region backed by memory the caller owns (tests, fuzzers). */
 int guest_mem_add_ptr(struct guest_mem *m, uint64_t gpa, uint64_t size,
 		      uint64_t uva, void *hva);
+
+/* Remove the region that is exactly [gpa, gpa + size) at frontend address
+ * @uva, as vhost-user's REM_MEM_REG names one, and unmap it if we mapped it.
+ * The other regions keep their order. Returns 0, or -ENOENT when no region
+ * matches all three.
+ */
+int guest_mem_remove(struct guest_mem *m, uint64_t gpa, uint64_t size,
+		     uint64_t uva);
 
 /* Unmap every region we mapped and empty the table. */
 void guest_mem_reset(struct guest_mem *m);

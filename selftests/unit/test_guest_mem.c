@@ -185,15 +185,64 @@ static void test_fd(uint8_t *buf)
 	KTAP_CHECK(mapped(buf), "reset: caller-owned memory left alone");
 }
 
+/* REM_MEM_REG names a region by gpa, size and uva: all three must match,
+ * and the others stay where they were.
+ */
+static void test_remove(uint8_t *buf)
+{
+	struct guest_mem m;
+	void *base;
+	int fd;
+
+	guest_mem_init(&m);
+	KTAP_CHECK(guest_mem_remove(&m, 0x1000, 0x1000, 0x1000) == -ENOENT,
+		   "remove: empty table gives -ENOENT");
+	guest_mem_add_ptr(&m, 0x1000, 0x1000, 0x555500000000, buf);
+	guest_mem_add_ptr(&m, 0x2000, 0x1000, 0x555600000000, buf + PAGE);
+	guest_mem_add_ptr(&m, 0x3000, 0x1000, 0x555700000000, buf + 2 * PAGE);
+	KTAP_CHECK(guest_mem_remove(&m, 0x2000, 0x1000, 0x555600001000) == -ENOENT &&
+		   guest_mem_remove(&m, 0x2000, 0x800, 0x555600000000) == -ENOENT &&
+		   guest_mem_remove(&m, 0x2800, 0x1000, 0x555600000000) == -ENOENT &&
+		   m.nregions == 3,
+		   "remove: uva, size or gpa not matching refused");
+	KTAP_CHECK(guest_mem_remove(&m, 0x2000, 0x1000, 0x555600000000) == 0 &&
+		   m.nregions == 2, "remove: exact match removed");
+	KTAP_CHECK(guest_mem_gpa(&m, 0x2800, 1) == NULL &&
+		   guest_mem_uva(&m, 0x555600000800, 1) == NULL,
+		   "remove: its addresses no longer translate");
+	KTAP_CHECK(m.r[0].gpa == 0x1000 && m.r[1].gpa == 0x3000 &&
+		   guest_mem_gpa(&m, 0x3800, 1) == buf + 2 * PAGE + 0x800 &&
+		   guest_mem_uva(&m, 0x555500000010, 1) == buf + 0x10,
+		   "remove: the others keep their order and translations");
+	KTAP_CHECK(guest_mem_add_ptr(&m, 0x2000, 0x1000, 0x555800000000, buf + 3 * PAGE) == 0 &&
+		   guest_mem_gpa(&m, 0x2000, 1) == buf + 3 * PAGE,
+		   "remove: the freed range can be added again");
+
+	fd = memfd_create("guest_mem_test", 0);
+	if (fd < 0 || ftruncate(fd, PAGE) < 0)
+		exit(KSFT_FAIL);
+	guest_mem_add_fd(&m, 0x100000, PAGE, 0x7f0000100000, 0, fd);
+	close(fd);
+	base = m.nregions == 4 ? m.r[3].map_base : NULL;
+	KTAP_CHECK(base && guest_mem_remove(&m, 0x100000, PAGE, 0x7f0000100000) == 0 &&
+		   !mapped(base) && m.nregions == 3,
+		   "remove: fd mapping unmapped");
+	guest_mem_remove(&m, 0x1000, 0x1000, 0x555500000000);
+	KTAP_CHECK(mapped(buf) && m.nregions == 2,
+		   "remove: caller-owned memory left alone");
+	guest_mem_reset(&m);
+}
+
 int main(void)
 {
 	uint8_t *buf = page_alloc(8 * PAGE);
 
 	/* Rejections are expected here; keep the TAP output readable. */
 	log_level = LOG_CRIT;
-	ktap_plan(45);
+	ktap_plan(53);
 	test_add_checks(buf);
 	test_translate(buf);
 	test_fd(buf);
+	test_remove(buf);
 	return ktap_finish();
 }

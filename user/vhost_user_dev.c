@@ -20,6 +20,7 @@
 	 (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK) |			\
 	 (1ull << VHOST_USER_PROTOCOL_F_NET_MTU) |			\
 	 (1ull << VHOST_USER_PROTOCOL_F_RESET_DEVICE) |			\
+	 (1ull << VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS) |		\
 	 (1ull << VHOST_USER_PROTOCOL_F_STATUS))
 
 /* Device features that need vhost-user support we do not have: an IOTLB.
@@ -384,6 +385,9 @@ static int h_set_protocol_features(struct vh_req *r)
 	}
 	d->protocol_features = f;
 	dev_dbg(d, "protocol features 0x%llx", (unsigned long long)f);
+	if (has_protocol_feature(d, VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS))
+		dev_info(d, "CONFIGURE_MEM_SLOTS negotiated: memory regions come and go one at a time (up to %u)",
+			 GUEST_MEM_MAX_REGIONS);
 	return 0;
 }
 
@@ -412,6 +416,27 @@ static int h_reset(struct vh_req *r)
 		 vhost_user_req_name(r->m->hdr.request));
 	dev_reset(r->d, true);
 	return 0;
+}
+
+/* After notify_mem() and a change to the memory table (or a failed attempt
+ * at one): every running ring follows its memory into the new table, or
+ * stops where it got to when that memory is gone (all of it when @lost).
+ * Every ring is told, so the datapath picks up again.
+ */
+static void dev_remap_rings(struct vhost_dev *d, bool lost)
+{
+	unsigned int i;
+
+	for (i = 0; i < VHOST_DEV_MAX_VRINGS; i++) {
+		struct vhost_vring *vq = &d->vq[i];
+		bool stop = vq->started && (lost || vring_remap(d, i));
+
+		if (stop)
+			vq->started = false;
+		notify_vring(d, i);
+		if (stop)
+			vring_save_base(vq);
+	}
 }
 
 static int h_set_mem_table(struct vh_req *r)
@@ -446,18 +471,85 @@ static int h_set_mem_table(struct vh_req *r)
 	/* The mappings hold their own references. */
 	vhost_user_msg_close_fds(r->m);
 
-	for (i = 0; i < VHOST_DEV_MAX_VRINGS; i++) {
-		struct vhost_vring *vq = &d->vq[i];
-		bool stop = vq->started && (err || vring_remap(d, i));
-
-		if (stop)
-			vq->started = false;
-		notify_vring(d, i);
-		if (stop)
-			vring_save_base(vq);
-	}
+	dev_remap_rings(d, err);
 	if (!err)
 		dev_dbg(d, "memory table: %u regions", mem->nregions);
+	return err;
+}
+
+static bool mem_slots_check(struct vh_req *r)
+{
+	if (has_protocol_feature(r->d, VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS))
+		return true;
+	dev_err(r->d, "%s without CONFIGURE_MEM_SLOTS negotiated",
+		vhost_user_req_name(r->m->hdr.request));
+	return false;
+}
+
+static int h_get_max_mem_slots(struct vh_req *r)
+{
+	if (!mem_slots_check(r))
+		return -EOPNOTSUPP;
+	return reply_u64(r, GUEST_MEM_MAX_REGIONS);
+}
+
+/* ADD_MEM_REG: one region more, its fd with it. A refused region (overlap,
+ * full table, a file too small, an fd that cannot be mapped) leaves the table
+ * as it was; the frontend learns of it through REPLY_ACK. QEMU 7.2 sends one
+ * per region instead of SET_MEM_TABLE, and one per plugged DIMM.
+ */
+static int h_add_mem_reg(struct vh_req *r)
+{
+	struct vhost_dev *d = r->d;
+	const struct vhost_user_region *reg = &r->m->payload.mem_reg.region;
+	int err;
+
+	if (!mem_slots_check(r))
+		return -EOPNOTSUPP;
+	/* Nothing is unmapped, but the table the datapath scans changes. */
+	notify_mem(d);
+	err = guest_mem_add_fd(&d->mem, reg->guest_phys_addr, reg->memory_size,
+			       reg->userspace_addr, reg->mmap_offset,
+			       r->m->fds[0]);
+	if (err)
+		dev_err(d, "ADD_MEM_REG: region gpa 0x%llx size 0x%llx uva 0x%llx refused: %s",
+			(unsigned long long)reg->guest_phys_addr,
+			(unsigned long long)reg->memory_size,
+			(unsigned long long)reg->userspace_addr, strerror(-err));
+	else
+		dev_info(d, "memory region added: gpa 0x%llx size 0x%llx (%u regions)",
+			 (unsigned long long)reg->guest_phys_addr,
+			 (unsigned long long)reg->memory_size, d->mem.nregions);
+	dev_remap_rings(d, false);
+	return err;
+}
+
+/* REM_MEM_REG: the region with this guest address, size and frontend
+ * address goes (the mmap offset is not part of its name). Rings inside it
+ * stop before anyone could touch the unmapped memory; buffers the guest
+ * still posts there fail translation and break their ring.
+ */
+static int h_rem_mem_reg(struct vh_req *r)
+{
+	struct vhost_dev *d = r->d;
+	const struct vhost_user_region *reg = &r->m->payload.mem_reg.region;
+	int err;
+
+	if (!mem_slots_check(r))
+		return -EOPNOTSUPP;
+	notify_mem(d);
+	err = guest_mem_remove(&d->mem, reg->guest_phys_addr, reg->memory_size,
+			       reg->userspace_addr);
+	if (err)
+		dev_err(d, "REM_MEM_REG: no region gpa 0x%llx size 0x%llx uva 0x%llx",
+			(unsigned long long)reg->guest_phys_addr,
+			(unsigned long long)reg->memory_size,
+			(unsigned long long)reg->userspace_addr);
+	else
+		dev_info(d, "memory region removed: gpa 0x%llx size 0x%llx (%u regions)",
+			 (unsigned long long)reg->guest_phys_addr,
+			 (unsigned long long)reg->memory_size, d->mem.nregions);
+	dev_remap_rings(d, false);
 	return err;
 }
 
@@ -773,7 +865,9 @@ static const struct vh_handler handlers[VHOST_USER_MAX_REQUEST] = {
 	[VHOST_USER_CREATE_CRYPTO_SESSION]	= { h_unsupported_get, true },
 	[VHOST_USER_POSTCOPY_ADVISE]		= { h_unsupported_get, true },
 	[VHOST_USER_GET_INFLIGHT_FD]		= { h_unsupported_get, true },
-	[VHOST_USER_GET_MAX_MEM_SLOTS]		= { h_unsupported_get, true },
+	[VHOST_USER_GET_MAX_MEM_SLOTS]		= { h_get_max_mem_slots, true },
+	[VHOST_USER_ADD_MEM_REG]		= { h_add_mem_reg, false },
+	[VHOST_USER_REM_MEM_REG]		= { h_rem_mem_reg, false },
 };
 
 static int send_ack(struct vh_req *r, uint32_t req, int err)

@@ -45,7 +45,10 @@ struct vhost_dev_ops {
 	 * reply, so the datapath stops touching the ring first.
 	 */
 	void (*vring_changed)(struct vhost_dev *d, unsigned int qidx);
-	/* Memory table about to be replaced or dropped: stop the datapath. */
+	/* Memory table about to change (replaced, dropped, a region added
+	 * or removed): stop the datapath. vring_changed() follows for every
+	 * ring once the new table is in place.
+	 */
 	void (*mem_changing)(struct vhost_dev *d);
 	/* Optional. SEND_RARP after a migration: broadcast a RARP from @mac
 	 * (rarp_build()) on the wire so switches learn where the guest is

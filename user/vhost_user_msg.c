@@ -29,6 +29,7 @@ enum fd_rule {
 	FD_ONE,
 	FD_VRING,	/* one, unless the NOFD bit of the u64 says none */
 	FD_MEM,		/* one per memory region */
+	FD_OPT,		/* none or one, never used; the device closes it */
 	FD_ANY,		/* not parsed by us; the device closes them */
 };
 
@@ -40,6 +41,7 @@ struct req_rule {
 
 #define U64	((int)sizeof(uint64_t))
 #define STATE	((int)sizeof(struct vhost_user_vring_state))
+#define MEM_REG	((int)sizeof(struct vhost_user_mem_reg))
 
 #define RULE(req, sz, fd) [VHOST_USER_##req] = { #req, sz, fd }
 
@@ -81,8 +83,11 @@ static const struct req_rule req_rules[VHOST_USER_MAX_REQUEST] = {
 	RULE(RESET_DEVICE,		0,	FD_NONE),
 	RULE(VRING_KICK,		SZ_ANY,	FD_ANY),
 	RULE(GET_MAX_MEM_SLOTS,		0,	FD_NONE),
-	RULE(ADD_MEM_REG,		SZ_ANY,	FD_ANY),
-	RULE(REM_MEM_REG,		SZ_ANY,	FD_ANY),
+	RULE(ADD_MEM_REG,		MEM_REG, FD_ONE),
+	/* The spec says no fd; QEMU before 7.1 and libvhost-user send the
+	 * region's, which it lets backends accept and ignore.
+	 */
+	RULE(REM_MEM_REG,		MEM_REG, FD_OPT),
 	RULE(SET_STATUS,		U64,	FD_NONE),
 	RULE(GET_STATUS,		0,	FD_NONE),
 };
@@ -303,7 +308,13 @@ int vhost_user_msg_validate(const struct vhost_user_msg *m)
 		return -EBADMSG;
 	}
 
-	if (r->fds != FD_ANY && m->nfds != expected_fds(r, m)) {
+	if (r->fds == FD_OPT) {
+		if (m->nfds > 1) {
+			pr_err("vhost-user: %s: carries %u fds, expected at most 1",
+			       name, m->nfds);
+			return -EBADMSG;
+		}
+	} else if (r->fds != FD_ANY && m->nfds != expected_fds(r, m)) {
 		pr_err("vhost-user: %s: carries %u fds, expected %u", name,
 		       m->nfds, expected_fds(r, m));
 		return -EBADMSG;

@@ -23,7 +23,7 @@
 #include "vhost_user_dev.h"
 #include "vhost_user_msg.h"
 
-#define NR_TESTS 131
+#define NR_TESTS 161
 
 #define MEM_SIZE	(1u << 20)
 #define UVA0		0x7f1200000000ull	/* where "QEMU" has guest RAM */
@@ -39,7 +39,9 @@
 	       (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK) |		\
 	       (1ull << VHOST_USER_PROTOCOL_F_RARP) |			\
 	       (1ull << VHOST_USER_PROTOCOL_F_NET_MTU) |		\
+	       (1ull << VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS) |	\
 	       (1ull << VHOST_USER_PROTOCOL_F_STATUS))
+#define MEMSLOTS (1ull << VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS)
 
 /* The test device has one queue pair (vhost_dev_init's default). */
 #define TEST_VRINGS	2
@@ -236,6 +238,24 @@ static struct vhost_user_msg *msg_mem1(uint32_t flags, int fd, uint64_t uva)
 	};
 
 	return msg_mem(flags, 1, &r, fd, 1);
+}
+
+/* ADD_MEM_REG or REM_MEM_REG naming one region, @fd passed unless < 0. */
+static struct vhost_user_msg *msg_mem_reg(uint32_t req, uint32_t flags,
+					  uint64_t gpa, uint64_t size,
+					  uint64_t uva, uint64_t off, int fd)
+{
+	struct vhost_user_msg *m = msg(req, flags, sizeof(m->payload.mem_reg));
+
+	m->payload.mem_reg.region.guest_phys_addr = gpa;
+	m->payload.mem_reg.region.memory_size = size;
+	m->payload.mem_reg.region.userspace_addr = uva;
+	m->payload.mem_reg.region.mmap_offset = off;
+	if (fd >= 0) {
+		m->fds[0] = fd;
+		m->nfds = 1;
+	}
+	return m;
 }
 
 /* Frontend sends @m; the backend receives and handles it. Returns what
@@ -572,8 +592,10 @@ static void test_reply_ack(void)
 		   "set/get_status round trip");
 	KTAP_CHECK(xfer(&t, msg_u64(VHOST_USER_SEND_RARP, VHOST_USER_NEED_REPLY_MASK, 0x563412005452ull)) == 0 &&
 		   read_ack(&t, VHOST_USER_SEND_RARP) == 0, "send_rarp: accepted");
-	KTAP_CHECK(xfer(&t, msg(VHOST_USER_GET_MAX_MEM_SLOTS, 0, 0)) < 0 &&
-		   !reply_pending(t.fe), "get_max_mem_slots (not advertised): refused");
+	KTAP_CHECK(xfer(&t, msg_u64(VHOST_USER_SET_PROTOCOL_FEATURES, 0,
+				    PROTO & ~MEMSLOTS)) == 0 &&
+		   xfer(&t, msg(VHOST_USER_GET_MAX_MEM_SLOTS, 0, 0)) < 0 &&
+		   !reply_pending(t.fe), "get_max_mem_slots (not negotiated): refused");
 	tdev_close(&t);
 }
 
@@ -871,6 +893,194 @@ static void test_layout_flip(void)
 	tdev_close(&t);
 }
 
+/* CONFIGURE_MEM_SLOTS: QEMU 7.2 hands memory over one region at a time
+ * (ADD_MEM_REG, with its fd) instead of SET_MEM_TABLE, and takes regions
+ * back by name (REM_MEM_REG: gpa, size and uva) when a DIMM is unplugged.
+ */
+#define GPA1	0x100000000ull		/* where a hot-plugged DIMM lands */
+#define UVA1	0x7f3400000000ull
+
+static bool hva_mapped(void *p)
+{
+	unsigned char vec;
+
+	return mincore((void *)((uintptr_t)p & ~0xfffull), 1, &vec) == 0;
+}
+
+static void test_mem_slots(void)
+{
+	struct vring_desc dsc = {
+		.addr = GPA1 + 0x100, .len = 64, .flags = VRING_DESC_F_WRITE,
+	};
+	uint16_t avail[3] = { 0, 1, 0 };	/* flags, idx, ring[0] */
+	struct vhost_vring *vq;
+	struct vq_chain c;
+	struct tdev t;
+	uint8_t *hva1, *p;
+	unsigned int i, changed0, mc0;
+	int fds_start, fds0, memfd1, efd, ret;
+	uint64_t v;
+	bool ok;
+
+	/* Not negotiated: refused, nothing mapped. */
+	tdev_open(&t);
+	xfer(&t, msg_u64(VHOST_USER_SET_PROTOCOL_FEATURES, 0, PROTO & ~MEMSLOTS));
+	KTAP_CHECK(xfer(&t, msg_mem_reg(VHOST_USER_ADD_MEM_REG, VHOST_USER_NEED_REPLY_MASK,
+					GPA0, MEM_SIZE, UVA0, 0, t.memfd)) == 0 &&
+		   read_ack(&t, VHOST_USER_ADD_MEM_REG) == 1 && t.d.mem.nregions == 0,
+		   "mem slots: ADD_MEM_REG without CONFIGURE_MEM_SLOTS refused");
+	tdev_close(&t);
+
+	fds_start = count_fds();
+	tdev_open(&t);
+	fds0 = count_fds();
+	memfd1 = memfd_create("dimm", MFD_CLOEXEC);
+	efd = eventfd(0, EFD_CLOEXEC);
+	if (memfd1 < 0 || ftruncate(memfd1, MEM_SIZE) || efd < 0)
+		die("memfd/eventfd");
+	ok = handshake(&t, 0, 0) == 0;
+	KTAP_CHECK(ok && (t.d.protocol_features & MEMSLOTS),
+		   "mem slots: CONFIGURE_MEM_SLOTS offered and negotiated");
+	KTAP_CHECK(xfer(&t, msg(VHOST_USER_GET_MAX_MEM_SLOTS, VHOST_USER_NEED_REPLY_MASK, 0)) == 0 &&
+		   read_u64(&t, VHOST_USER_GET_MAX_MEM_SLOTS, &v) && v == 32 &&
+		   !reply_pending(t.fe),
+		   "mem slots: GET_MAX_MEM_SLOTS answers u64 32, no extra ack");
+
+	/* Plug a DIMM: a second memfd high up. */
+	vq = &t.d.vq[0];
+	mc0 = t.mem_changing;
+	changed0 = t.changed[0];
+	KTAP_CHECK(xfer(&t, msg_mem_reg(VHOST_USER_ADD_MEM_REG, VHOST_USER_NEED_REPLY_MASK,
+					GPA1, MEM_SIZE, UVA1, 0, memfd1)) == 0 &&
+		   read_ack(&t, VHOST_USER_ADD_MEM_REG) == 0 && t.d.mem.nregions == 2,
+		   "mem slots: ADD_MEM_REG acked, region mapped");
+	KTAP_CHECK(t.mem_changing == mc0 + 1 && t.changed[0] > changed0 &&
+		   vhost_vring_ready(vq) && vhost_vring_ready(&t.d.vq[1]) &&
+		   (uint8_t *)vq->vr.split.desc == t.d.mem.r[0].hva + RING_OFF(0),
+		   "mem slots: add: datapath told, running rings keep their memory");
+	KTAP_CHECK(count_fds() == fds0 + 2 + 4,
+		   "mem slots: add: the backend keeps no fd of its own");
+
+	/* The guest posts an rx buffer in the new memory. */
+	if (pwrite(memfd1, "vxdp", 4, 0x100) != 4 ||
+	    pwrite(t.memfd, &dsc, sizeof(dsc), RING_OFF(0)) != sizeof(dsc) ||
+	    pwrite(t.memfd, avail, sizeof(avail), RING_OFF(0) + 0x1000) != sizeof(avail))
+		die("pwrite");
+	hva1 = guest_mem_gpa(&t.d.mem, GPA1, MEM_SIZE);
+	p = guest_mem_gpa(&t.d.mem, GPA1 + 0x100, 4);
+	KTAP_CHECK(hva1 && p == hva1 + 0x100 && !memcmp(p, "vxdp", 4),
+		   "mem slots: gpa in the added region translates to the DIMM's memory");
+	ret = vq_pop(&vq->vr, &t.d.mem, &c);
+	KTAP_CHECK(ret == 0 && c.niov == 1 && c.in_len == 64 &&
+		   c.iov[0].base == hva1 + 0x100 && c.iov[0].region == 1,
+		   "mem slots: a ring pops a buffer in the added region");
+	if (!ret)
+		vq_unpop(&vq->vr, 1);
+
+	/* Refusals leave the table as it was, connection kept. */
+	KTAP_CHECK(xfer(&t, msg_mem_reg(VHOST_USER_ADD_MEM_REG, VHOST_USER_NEED_REPLY_MASK,
+					GPA1 + MEM_SIZE - 0x1000, 0x2000,
+					UVA1 + (1ull << 30), 0, memfd1)) == 0 &&
+		   read_ack(&t, VHOST_USER_ADD_MEM_REG) == 1 && t.d.mem.nregions == 2,
+		   "mem slots: overlapping region refused");
+	KTAP_CHECK(xfer(&t, msg_mem_reg(VHOST_USER_ADD_MEM_REG, VHOST_USER_NEED_REPLY_MASK,
+					2 * GPA1, 2 * MEM_SIZE, UVA1 + (1ull << 30),
+					0, memfd1)) == 0 &&
+		   read_ack(&t, VHOST_USER_ADD_MEM_REG) == 1 && t.d.mem.nregions == 2,
+		   "mem slots: region larger than its file refused");
+	KTAP_CHECK(xfer(&t, msg_mem_reg(VHOST_USER_ADD_MEM_REG, VHOST_USER_NEED_REPLY_MASK,
+					2 * GPA1, 0x1000, UVA1 + (1ull << 30), 0,
+					efd)) == 0 &&
+		   read_ack(&t, VHOST_USER_ADD_MEM_REG) == 1 && t.d.mem.nregions == 2,
+		   "mem slots: region on an fd that cannot be mapped refused");
+	KTAP_CHECK(xfer(&t, msg_mem_reg(VHOST_USER_REM_MEM_REG, VHOST_USER_NEED_REPLY_MASK,
+					GPA1, MEM_SIZE, UVA1 + 0x1000, 0, -1)) == 0 &&
+		   read_ack(&t, VHOST_USER_REM_MEM_REG) == 1 &&
+		   xfer(&t, msg_mem_reg(VHOST_USER_REM_MEM_REG, VHOST_USER_NEED_REPLY_MASK,
+					GPA1, MEM_SIZE / 2, UVA1, 0, -1)) == 0 &&
+		   read_ack(&t, VHOST_USER_REM_MEM_REG) == 1 && t.d.mem.nregions == 2,
+		   "mem slots: REM_MEM_REG of an unknown region (uva, size differ) refused");
+	KTAP_CHECK(count_fds() == fds0 + 2 + 4, "mem slots: refused regions: fds closed");
+
+	/* Unplug: the mmap offset is not part of the name; QEMU < 7.1 sent
+	 * an fd, which is closed unused.
+	 */
+	KTAP_CHECK(xfer(&t, msg_mem_reg(VHOST_USER_REM_MEM_REG, VHOST_USER_NEED_REPLY_MASK,
+					GPA1, MEM_SIZE, UVA1, 0x5000, efd)) == 0 &&
+		   read_ack(&t, VHOST_USER_REM_MEM_REG) == 0 && t.d.mem.nregions == 1 &&
+		   guest_mem_gpa(&t.d.mem, GPA1 + 0x100, 4) == NULL,
+		   "mem slots: REM_MEM_REG by gpa+size+uva: region gone");
+	KTAP_CHECK(hva1 && !hva_mapped(hva1) && count_fds() == fds0 + 2 + 4,
+		   "mem slots: removed region unmapped, fd passed with REM closed");
+	KTAP_CHECK(vhost_vring_ready(vq) && vhost_vring_ready(&t.d.vq[1]),
+		   "mem slots: rings elsewhere keep running");
+	ret = vq_pop(&vq->vr, &t.d.mem, &c);
+	KTAP_CHECK(ret < 0 && vq_broken(&vq->vr),
+		   "mem slots: buffer left in removed memory breaks its ring, not the daemon");
+
+	/* Fill every slot; one more is refused. */
+	ok = true;
+	for (i = t.d.mem.nregions; i < 32; i++) {
+		ok &= xfer(&t, msg_mem_reg(VHOST_USER_ADD_MEM_REG, VHOST_USER_NEED_REPLY_MASK,
+					   GPA1 + i * 0x1000ull, 0x1000,
+					   UVA1 + i * 0x1000ull, 0, memfd1)) == 0;
+		ok &= read_ack(&t, VHOST_USER_ADD_MEM_REG) == 0;
+	}
+	KTAP_CHECK(ok && t.d.mem.nregions == 32, "mem slots: table fills to 32 regions");
+	KTAP_CHECK(xfer(&t, msg_mem_reg(VHOST_USER_ADD_MEM_REG, VHOST_USER_NEED_REPLY_MASK,
+					2 * GPA1, 0x1000, UVA1 + (1ull << 30), 0,
+					memfd1)) == 0 &&
+		   read_ack(&t, VHOST_USER_ADD_MEM_REG) == 1 && t.d.mem.nregions == 32,
+		   "mem slots: 33rd region refused");
+
+	/* The rings' own memory goes: they stop where they got to. */
+	vq->vr.split.broken = false;
+	vq->vr.split.last_avail_idx = 7;
+	changed0 = t.changed[0];
+	KTAP_CHECK(xfer(&t, msg_mem_reg(VHOST_USER_REM_MEM_REG, VHOST_USER_NEED_REPLY_MASK,
+					GPA0, MEM_SIZE, UVA0, 0, -1)) == 0 &&
+		   read_ack(&t, VHOST_USER_REM_MEM_REG) == 0 && t.d.mem.nregions == 31,
+		   "mem slots: region holding the rings removed");
+	KTAP_CHECK(!vq->started && !t.d.vq[1].started && !vhost_vring_ready(vq) &&
+		   t.changed[0] > changed0,
+		   "mem slots: its rings stopped, datapath told");
+	KTAP_CHECK(xfer(&t, msg_state(VHOST_USER_GET_VRING_BASE, 0, 0, 0)) == 0 &&
+		   read_reply(&t, &rmsg) == 0 && rmsg.payload.state.num == 7,
+		   "mem slots: stopped ring reports where it got to");
+
+	/* Framing the validator refuses: the connection is dropped. */
+	ret = xfer(&t, msg_mem_reg(VHOST_USER_ADD_MEM_REG, 0, 2 * GPA1, 0x1000,
+				   UVA1 + (1ull << 30), 0, -1));
+	KTAP_CHECK(ret < 0 && t.d.mem.nregions == 31, "mem slots: ADD_MEM_REG without fd: dropped");
+	fmsg.hdr.size = sizeof(fmsg.payload.mem_reg) - 8;
+	fmsg.fds[0] = memfd1;
+	fmsg.nfds = 1;
+	KTAP_CHECK(xfer(&t, &fmsg) < 0 && t.d.mem.nregions == 31,
+		   "mem slots: ADD_MEM_REG of 32 bytes: dropped");
+	fmsg.hdr.size = sizeof(fmsg.payload.mem_reg);
+	fmsg.fds[1] = efd;
+	fmsg.nfds = 2;
+	KTAP_CHECK(xfer(&t, &fmsg) < 0 && t.d.mem.nregions == 31,
+		   "mem slots: ADD_MEM_REG with two fds: dropped");
+	fmsg.hdr.request = VHOST_USER_REM_MEM_REG;
+	KTAP_CHECK(xfer(&t, &fmsg) < 0 && t.d.mem.nregions == 31,
+		   "mem slots: REM_MEM_REG with two fds: dropped");
+	fmsg.hdr.size = 48;
+	fmsg.nfds = 0;
+	KTAP_CHECK(xfer(&t, &fmsg) < 0 && t.d.mem.nregions == 31,
+		   "mem slots: REM_MEM_REG of 48 bytes: dropped");
+	KTAP_CHECK(xfer(&t, msg(VHOST_USER_GET_MAX_MEM_SLOTS, 0, 8)) < 0 &&
+		   !reply_pending(t.fe), "mem slots: GET_MAX_MEM_SLOTS with payload: dropped");
+	/* GET_VRING_BASE closed ring 0's kick fd. */
+	KTAP_CHECK(count_fds() == fds0 + 2 + 3, "mem slots: malformed: fds closed");
+
+	close(memfd1);
+	close(efd);
+	tdev_close(&t);
+	KTAP_CHECK(count_fds() == fds_start && t.d.mem.nregions == 0,
+		   "mem slots: reset unmaps every region, no fd left");
+}
+
 static void test_framing(void)
 {
 	struct vhost_user_hdr h = { VHOST_USER_SET_FEATURES, VHOST_USER_VERSION, 8 };
@@ -1030,6 +1240,7 @@ int main(void)
 	test_layout_flip();
 	test_framing();
 	test_reset_owner();
+	test_mem_slots();
 	test_msg_api();
 	return ktap_finish();
 }

@@ -55,6 +55,7 @@
 		  (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK) |		\
 		  (1ull << VHOST_USER_PROTOCOL_F_NET_MTU) |		\
 		  (1ull << VHOST_USER_PROTOCOL_F_RESET_DEVICE) |	\
+		  (1ull << VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS) |	\
 		  (1ull << VHOST_USER_PROTOCOL_F_STATUS))
 
 /* Big enough for the largest split ring (32768 entries) and then some. */

@@ -20,6 +20,7 @@ SET_VRING_KICK, SET_VRING_CALL, SET_VRING_ERR = 12, 13, 14
 GET_PROTOCOL_FEATURES, SET_PROTOCOL_FEATURES, GET_QUEUE_NUM = 15, 16, 17
 SET_VRING_ENABLE, SEND_RARP, NET_SET_MTU = 18, 19, 20
 GET_CONFIG, RESET_DEVICE, SET_STATUS, GET_STATUS = 24, 34, 39, 40
+GET_MAX_MEM_SLOTS, ADD_MEM_REG, REM_MEM_REG = 36, 37, 38
 
 NEED_REPLY = 1 << 3
 NOFD = 1 << 8
@@ -28,6 +29,7 @@ F_INDIRECT, F_EVENT_IDX, F_PROTOCOL, F_VERSION_1 = 28, 29, 30, 32
 F_RING_PACKED = 34
 F_LOG_ALL = 26
 LOG_SHMFD = 1 << 1
+CONFIGURE_MEM_SLOTS = 1 << 15
 VRING_F_LOG = 1 << 0
 F_MRG_RXBUF, F_ANY_LAYOUT = 15, 27
 FEATURES = sum(1 << b for b in (F_MRG_RXBUF, F_ANY_LAYOUT, F_INDIRECT,
@@ -78,6 +80,16 @@ def mem_table(regions, flags=NEED_REPLY, kind=FD_RAM, mode=REC_MSG,
     if nfds is None:
         nfds = len(regions)
     return msg(SET_MEM_TABLE, p, flags, nfds, kind, mode)
+
+
+def mem_reg(req, gpa, size, uva, off=0, flags=NEED_REPLY, nfds=None,
+            kind=FD_RAM):
+    # struct { u64 padding; region } (QEMU 7.2: one fd with ADD, none
+    # with REM)
+    if nfds is None:
+        nfds = 1 if req == ADD_MEM_REG else 0
+    return msg(req, struct.pack("<QQQQQ", 0, gpa, size, uva, off), flags,
+               nfds, kind)
 
 
 def ring_addr(idx, desc, avail, used, flags=0, log=0, msg_flags=0):
@@ -257,6 +269,29 @@ def vhost_user_seeds():
         log_rings + again + msg(SET_LOG_FD, nfds=1) +
         state(GET_VRING_BASE, 0, 0) + state(GET_VRING_BASE, 1, 0) +
         u64(SET_FEATURES, FEATURES, flags=NEED_REPLY))
+    # Memory hot-plug as QEMU 7.2 does it with CONFIGURE_MEM_SLOTS: the
+    # table comes as ADD_MEM_REG one region at a time (RAM split in two),
+    # rings run, a DIMM (the small memfd) is plugged and unplugged, the
+    # region holding ring 1 goes and comes back; refusals on the way: an
+    # overlap, an unknown region, a REM with an fd (QEMU < 7.1).
+    half = RAM_SIZE // 2
+    slots = PROTO | CONFIGURE_MEM_SLOTS
+    seeds["mem-slots"] = (
+        negotiate(FEATURES, slots) + msg(GET_MAX_MEM_SLOTS) +
+        mem_reg(ADD_MEM_REG, 0, half, UVA0) +
+        mem_reg(ADD_MEM_REG, half, half, UVA0 + half, half) +
+        ring_setup(0) + ring_setup(1) + enable_both() + traffic() +
+        mem_reg(ADD_MEM_REG, 1 << 32, 0x10000, 0x7f3400000000,
+                kind=FD_SMALL) +
+        mem_reg(ADD_MEM_REG, (1 << 32) + 0x8000, 0x1000, 0x7f3500000000,
+                kind=FD_SMALL) +
+        mem_reg(REM_MEM_REG, 1 << 32, 0x10000, 0x7f3400001000) +
+        bytes([RUN]) +
+        mem_reg(REM_MEM_REG, 1 << 32, 0x10000, 0x7f3400000000, 0x1000,
+                nfds=1, kind=FD_SMALL) +
+        mem_reg(REM_MEM_REG, 0, half, UVA0) + bytes([RUN]) +
+        mem_reg(ADD_MEM_REG, 0, half, UVA0) + ring_setup(1) +
+        traffic())
     return seeds
 
 # ---------------------------------------------------------------- vring

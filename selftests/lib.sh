@@ -844,6 +844,55 @@ log_count_ge()
 }
 
 # ---------------------------------------------------------------------------
+# QMP: driving a running QEMU (migration, hot-plug)
+# ---------------------------------------------------------------------------
+# qmp NAME COMMAND-JSON - one QMP command to the QEMU started with
+# "-qmp unix:$TMPD/NAME.qmp,server=on,wait=off"; prints the reply's
+# "return" (or the whole reply on error) as JSON. 1 on an error reply or no
+# reply.
+qmp()
+{
+	python3 - "$TMPD/$1.qmp" "$2" <<'EOF'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(30)
+s.connect(sys.argv[1])
+f = s.makefile("rw")
+
+def reply():
+    while True:		# skip asynchronous events
+        line = f.readline()
+        if not line:
+            sys.exit(1)
+        m = json.loads(line)
+        if "return" in m or "error" in m:
+            return m
+
+f.readline()		# greeting
+f.write('{"execute": "qmp_capabilities"}\n')
+f.flush()
+reply()
+f.write(sys.argv[2] + "\n")
+f.flush()
+m = reply()
+print(json.dumps(m.get("return", m)))
+sys.exit(0 if "return" in m else 1)
+EOF
+}
+
+# json_get JSON EXPR - EXPR (python, on j) of the JSON text; empty if absent.
+json_get()
+{
+	python3 -c 'import json, sys
+j = json.loads(sys.argv[1])
+try:
+    v = eval(sys.argv[2])
+except (KeyError, IndexError, TypeError):
+    v = ""
+print(v)' "$1" "$2" 2>/dev/null
+}
+
+# ---------------------------------------------------------------------------
 # Hugepages (DPDK)
 # ---------------------------------------------------------------------------
 HP_NR=/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages

@@ -153,50 +153,7 @@ mig_qemu_start()
 	MIG_PID=$VXDP_LAST_PID
 }
 
-# qmp NAME COMMAND-JSON - one QMP command on $TMPD/NAME.qmp; prints the
-# reply's "return" (or the whole reply on error) as JSON. 1 on an error
-# reply or no reply.
-qmp()
-{
-	"$PY" - "$TMPD/$1.qmp" "$2" <<'EOF'
-import json, socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.settimeout(30)
-s.connect(sys.argv[1])
-f = s.makefile("rw")
-
-def reply():
-    while True:		# skip asynchronous events
-        line = f.readline()
-        if not line:
-            sys.exit(1)
-        m = json.loads(line)
-        if "return" in m or "error" in m:
-            return m
-
-f.readline()		# greeting
-f.write('{"execute": "qmp_capabilities"}\n')
-f.flush()
-reply()
-f.write(sys.argv[2] + "\n")
-f.flush()
-m = reply()
-print(json.dumps(m.get("return", m)))
-sys.exit(0 if "return" in m else 1)
-EOF
-}
-
-# json_get JSON EXPR - EXPR (python, on j) of the JSON text; empty if absent.
-json_get()
-{
-	"$PY" -c 'import json, sys
-j = json.loads(sys.argv[1])
-try:
-    v = eval(sys.argv[2])
-except (KeyError, IndexError, TypeError):
-    v = ""
-print(v)' "$1" "$2" 2>/dev/null
-}
+# qmp and json_get: selftests/lib.sh
 
 # mig_migrate FROM URI - migrate the QEMU FROM (a mig_qemu_start NAME) to
 # URI and await the end. Sets MIG_STATUS (completed, failed, refused, ...)

@@ -73,11 +73,13 @@ relay_start "$TMPD/relay.log" --log-level 6 \
 	--relay "vf=$VF,socket=$SOCK,mac=$GUEST_MAC,queues=$QUEUES"
 rc=$?
 if [ "$rc" -eq 0 ]; then
-	list=$(netns_exec "$NS_RELAY" "$VXDPCTL_BIN" list 2>&1)
-	ktap_diag "vxdpctl list:"
+	# `vxdpctl list` lists every relay on the host: keep ours
+	list=$(netns_exec "$NS_RELAY" "$VXDPCTL_BIN" list 2>&1 |
+		awk -v r="$RELAY_NAME:" '/^[^ ]/ { on = ($0 == r) } on')
+	ktap_diag "vxdpctl list (this relay):"
 	ktap_diag "$list"
 	want="xsk sockets on queues: $(seq -s ' ' 0 $((QUEUES - 1)))"
-	printf '%s\n' "$list" | grep -qF -- "$want" || {
+	printf '%s\n' "$list" | grep -qxF -- "  $want" || {
 		ktap_diag "expected '$want'"
 		rc=1
 	}

@@ -41,14 +41,18 @@
 #define RX_FRAMES	(NUM_FRAMES / 2)
 #define TX_FRAMES	(NUM_FRAMES - RX_FRAMES)
 
-/* Ring sizes are chosen so that a ring can always hold every frame that could
- * be queued on it: the fill ring all rx frames, the tx and completion rings
- * all tx frames. Reserving on them therefore never fails, which keeps the hot
- * path free of "ring full, now what" branches that could lose a buffer.
+/* Ring sizes are chosen so that reserving on a ring we produce to never
+ * fails, which keeps the hot path free of "ring full, now what" branches that
+ * could lose a buffer. The kernel publishes its consumer index on the fill
+ * and tx rings lazily: it reads a whole window of entries and only moves the
+ * shared index when the window is used up. Entries it has taken (whose frames
+ * are back with us) can therefore still count as occupied, up to a ring's
+ * worth: the fill and tx rings need room for every frame twice. The rx and
+ * completion rings the kernel produces to need room for every frame once.
  */
-#define FILL_SIZE	RX_FRAMES
+#define FILL_SIZE	(2 * RX_FRAMES)
 #define RX_SIZE		RX_FRAMES
-#define TX_SIZE		TX_FRAMES
+#define TX_SIZE		(2 * TX_FRAMES)
 #define COMP_SIZE	TX_FRAMES
 
 /* In aligned mode every descriptor address lies inside one frame. */
@@ -344,7 +348,7 @@ static void rx_recycle(struct xsk_port *p, uint32_t idx, uint32_t n)
 
 	if (!n)
 		return;
-	/* Cannot fail: the fill ring holds all RX_FRAMES. Read the addresses
+	/* Cannot fail: the fill ring holds RX_FRAMES twice. Read the addresses
 	 * before releasing the rx slots, which the kernel may overwrite as
 	 * soon as they are released.
 	 */
@@ -565,7 +569,7 @@ void xsk_port_tx_submit(struct xsk_port *p, struct xsk_pkt *pkts,
 			n += k;
 	}
 
-	/* Cannot fail: the tx ring holds all TX_FRAMES. */
+	/* Cannot fail: the tx ring holds TX_FRAMES twice. */
 	queued = n && xsk_ring_prod__reserve(&p->tx, n, &idx) == n;
 	if (n && !queued && !p->warned_tx) {
 		p->warned_tx = true;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* A relay's datapath and its frontend connection: VF frames from the AF_XDP
  * rx ring into the guest's rx virtqueue, guest tx virtqueue out through the
- * AF_XDP tx ring. Runs only on events; never polls an idle ring.
+ * AF_XDP tx ring. Runs on events, and under load also from the loop's
+ * bounded busy-poll (relay_poll()); an idle relay never polls.
  */
 #include <errno.h>
 #include <poll.h>
@@ -488,8 +489,15 @@ static bool relay_guest_to_vf(struct relay *r, unsigned int qp)
 /* Run the given VF queues (rx) and guest queue pairs (tx); whatever stops at
  * its budget is run again after this round of events.
  */
+static uint64_t relay_frames(const struct relay *r)
+{
+	return r->st.to_guest + r->st.from_guest;
+}
+
 static void relay_run(struct relay *r, uint32_t rx, uint32_t tx)
 {
+	uint64_t before = relay_frames(r);
+
 	while (rx) {
 		unsigned int pi = __builtin_ctz(rx);
 
@@ -506,6 +514,46 @@ static void relay_run(struct relay *r, uint32_t rx, uint32_t tx)
 	}
 	if (r->rx_more || r->tx_more)
 		uloop_defer(r->loop, &r->work);
+	uloop_account(r->loop, relay_frames(r) - before);
+}
+
+/* Whether some running guest rx queue has buffers posted. */
+static bool relay_rx_room(const struct relay *r)
+{
+	unsigned int i;
+
+	for (i = 0; i < r->nrx_ready; i++)
+		if (vq_has_avail(&r->dev.vq[VQ_RX(r->rx_ready[i])].vr))
+			return true;
+	return false;
+}
+
+/* The loop's busy-poll (uloop_poller): run the directions that can move a
+ * frame right now. Finding nothing reads ring indices only, so a spinning
+ * relay writes nothing the guest or the kernel is reading.
+ */
+static unsigned int relay_poll(struct uloop_poller *pl)
+{
+	struct relay *r = container_of(pl, struct relay, poller);
+	uint32_t rx = 0, tx = 0;
+	unsigned int i;
+	uint64_t before;
+
+	if (r->nrx_ready && relay_rx_room(r))
+		for (i = 0; i < r->nports; i++)
+			if (xsk_port_rx_ready(r->port[i].xsk))
+				rx |= 1u << i;
+	for (i = 0; i < r->cfg.queues; i++) {
+		struct virtqueue *vr = relay_vring(r, VQ_TX(i));
+
+		if (vr && vq_has_avail(vr))
+			tx |= 1u << i;
+	}
+	if (!(rx | tx))
+		return 0;
+	before = relay_frames(r);
+	relay_run(r, rx, tx);
+	return relay_frames(r) - before;
 }
 
 static uint32_t relay_all_ports(const struct relay *r)
@@ -945,6 +993,8 @@ int relay_open(struct relay *r, const struct relay_cfg *cfg, struct uloop *loop)
 	err = relay_open_frontend(r);
 	if (err)
 		goto err_ports;
+	r->poller.fn = relay_poll;
+	uloop_add_poller(loop, &r->poller);
 	return 0;
 
 err_ports:
@@ -959,6 +1009,7 @@ void relay_close(struct relay *r)
 	struct xdp_steer_stats xs = { 0 };
 	unsigned int q;
 
+	uloop_del_poller(r->loop, &r->poller);
 	/* No reconnect from here on: the frontend goes first. */
 	relay_close_frontend(r);
 	if (r->conn_fd >= 0) {

@@ -58,6 +58,7 @@ struct relay {
 	unsigned int backoff_ms;
 	struct relay_kick kick[VHOST_DEV_MAX_VRINGS];
 	struct uloop_work work;
+	struct uloop_poller poller;	/* busy polling under load */
 	uint32_t rx_more, tx_more;	/* ports / queue pairs left at budget */
 	/* Guest rx queue pairs running now, for flow-hash spreading. */
 	unsigned int nrx_ready;

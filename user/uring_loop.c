@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "uring_loop.h"
@@ -17,7 +18,17 @@ int uloop_init(struct uloop *l, unsigned int entries)
 	int err;
 
 	memset(l, 0, sizeof(*l));
-	err = io_uring_queue_init(entries, &l->ring, 0);
+	l->spin_ns = ULOOP_SPIN_US_DEFAULT * 1000ull;
+	/* Completions that need our task (poll wake-ups) would otherwise
+	 * interrupt us with an IPI even while we are running, e.g. busy
+	 * polling; COOP_TASKRUN (5.19+) runs them at our next kernel entry,
+	 * and TASKRUN_FLAG tells us when there are some so a busy-poll can
+	 * stop to collect them.
+	 */
+	err = io_uring_queue_init(entries, &l->ring,
+				  IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG);
+	if (err == -EINVAL)
+		err = io_uring_queue_init(entries, &l->ring, 0);
 	if (err) {
 		pr_err("io_uring_queue_init: %s%s", strerror(-err),
 		       err == -EPERM ? " (io_uring disabled by kernel.io_uring_disabled?)" :
@@ -175,17 +186,102 @@ static void uloop_run_deferred(struct uloop *l)
 	}
 }
 
+void uloop_add_poller(struct uloop *l, struct uloop_poller *p)
+{
+	p->next = l->pollers;
+	l->pollers = p;
+}
+
+void uloop_del_poller(struct uloop *l, struct uloop_poller *p)
+{
+	struct uloop_poller **pp;
+
+	for (pp = &l->pollers; *pp; pp = &(*pp)->next) {
+		if (*pp == p) {
+			*pp = p->next;
+			return;
+		}
+	}
+}
+
+void uloop_set_busy_poll(struct uloop *l, unsigned int usec)
+{
+	l->spin_ns = usec * 1000ull;
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ volatile("yield" ::: "memory");
+#endif
+}
+
+static uint64_t uloop_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);	/* vDSO */
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* Completions to reap, or task work (with TASKRUN_FLAG) to run for some. */
+static bool uloop_events_ready(struct uloop *l)
+{
+	return io_uring_cq_ready(&l->ring) ||
+	       (IO_URING_READ_ONCE(*l->ring.sq.kflags) & IORING_SQ_TASKRUN);
+}
+
+/* Busy-poll: run the pollers until they or the ring have something, or
+ * spin_ns pass without. Returns true when there is work (do not sleep).
+ * Frames arrive in bursts, so a busy loop stays busy for as long as every
+ * window finds work, like NAPI, and an idle one never starts.
+ */
+static bool uloop_spin(struct uloop *l)
+{
+	uint64_t start;
+
+	if (!l->pollers || !l->spin_ns ||
+	    (!l->spinning && l->frames < ULOOP_SPIN_MIN_FRAMES))
+		return false;
+	/* What handlers queued (guest notifications) must not wait for us. */
+	io_uring_submit(&l->ring);
+	start = uloop_now_ns();
+	for (;;) {
+		struct uloop_poller *p;
+		unsigned int frames = 0;
+
+		if (uloop_events_ready(l))
+			break;
+		for (p = l->pollers; p; p = p->next)
+			frames += p->fn(p);
+		if (frames || l->deferred)
+			break;
+		if (uloop_now_ns() - start >= l->spin_ns) {
+			l->spinning = false;
+			return false;
+		}
+		cpu_relax();
+	}
+	l->spinning = true;
+	return true;
+}
+
 int uloop_run(struct uloop *l)
 {
 	struct io_uring_cqe *cqe;
 	unsigned int head, n;
+	bool wait;
 	int err;
 
 	while (!l->stop) {
-		if (l->deferred)
-			err = io_uring_submit(&l->ring);
-		else
+		wait = !l->deferred && !uloop_spin(l);
+		l->frames = 0;
+		if (wait)
 			err = io_uring_submit_and_wait(&l->ring, 1);
+		else
+			err = io_uring_submit(&l->ring);
 		if (err < 0 && err != -EINTR && err != -EBUSY && err != -EAGAIN) {
 			pr_err("io_uring_submit: %s", strerror(-err));
 			return err;

@@ -2,7 +2,8 @@
 /* The daemon's one event loop, on io_uring: fd readiness (multishot poll),
  * small reads (eventfd kicks, signalfd), queued eventfd signals, and deferred
  * work for handlers that stopped at their budget. It blocks in the kernel
- * whenever nothing is pending, so an idle daemon uses no CPU.
+ * whenever nothing is pending, so an idle daemon uses no CPU; under load it
+ * busy-polls for a bounded time after work instead (uloop_poller).
  */
 #ifndef VXDP_URING_LOOP_H
 #define VXDP_URING_LOOP_H
@@ -44,10 +45,25 @@ struct uloop_work {
 	bool queued;
 };
 
+/* Busy polling. Going to sleep and being woken costs both the sleeper and
+ * the CPU that wakes it a few microseconds per wake-up, more than a frame's
+ * worth of work: under load it pays to look for work without sleeping.
+ * A poller moves whatever is ready right now without blocking and returns how
+ * many frames it moved.
+ */
+struct uloop_poller {
+	unsigned int (*fn)(struct uloop_poller *p);
+	struct uloop_poller *next;
+};
+
 struct uloop {
 	struct io_uring ring;
 	bool stop;
 	struct uloop_work *deferred;
+	struct uloop_poller *pollers;
+	uint64_t spin_ns;	/* busy-poll window; 0: always sleep */
+	unsigned int frames;	/* moved this round (uloop_account()) */
+	bool spinning;		/* the last busy-poll window found work */
 };
 
 int uloop_init(struct uloop *l, unsigned int entries);
@@ -75,6 +91,24 @@ void uloop_signal_eventfd(struct uloop *l, int fd);
 
 /* Run @w after this round of events, before sleeping again. */
 void uloop_defer(struct uloop *l, struct uloop_work *w);
+
+/* Poll @p between rounds while the loop is busy. */
+void uloop_add_poller(struct uloop *l, struct uloop_poller *p);
+void uloop_del_poller(struct uloop *l, struct uloop_poller *p);
+
+/* After a round that moved at least ULOOP_SPIN_MIN_FRAMES frames, run the
+ * pollers instead of sleeping until @usec pass without any work (0: never).
+ * Default ULOOP_SPIN_US_DEFAULT.
+ */
+#define ULOOP_SPIN_US_DEFAULT	50
+#define ULOOP_SPIN_MIN_FRAMES	8
+void uloop_set_busy_poll(struct uloop *l, unsigned int usec);
+
+/* Frames moved by an event handler: what decides whether to busy-poll. */
+static inline void uloop_account(struct uloop *l, unsigned int frames)
+{
+	l->frames += frames;
+}
 
 /* Until uloop_stop(). Returns 0 or a negative errno from io_uring. */
 int uloop_run(struct uloop *l);

@@ -75,6 +75,16 @@ static inline bool vq_should_notify(struct virtqueue *vq)
 			    vring_split_should_notify(&vq->split);
 }
 
+/* Whether the guest has posted chains we have not popped; reads one index
+ * or flags word, for busy polling.
+ */
+static inline bool vq_has_avail(const struct virtqueue *vq)
+{
+	if (vq->packed)
+		return vring_packed_has_avail(&vq->pk);
+	return !vq->split.broken && vring_split_avail(&vq->split);
+}
+
 static inline bool vq_notify_enable(struct virtqueue *vq)
 {
 	return vq->packed ? vring_packed_notify_enable(&vq->pk) :

@@ -41,14 +41,18 @@
 #define RX_FRAMES	(NUM_FRAMES / 2)
 #define TX_FRAMES	(NUM_FRAMES - RX_FRAMES)
 
-/* Ring sizes are chosen so that a ring can always hold every frame that could
- * be queued on it: the fill ring all rx frames, the tx and completion rings
- * all tx frames. Reserving on them therefore never fails, which keeps the hot
- * path free of "ring full, now what" branches that could lose a buffer.
+/* Ring sizes are chosen so that reserving on a ring we produce to never
+ * fails, which keeps the hot path free of "ring full, now what" branches that
+ * could lose a buffer. The kernel publishes its consumer index on the fill
+ * and tx rings lazily: it reads a whole window of entries and only moves the
+ * shared index when the window is used up. Entries it has taken (whose frames
+ * are back with us) can therefore still count as occupied, up to a ring's
+ * worth: the fill and tx rings need room for every frame twice. The rx and
+ * completion rings the kernel produces to need room for every frame once.
  */
-#define FILL_SIZE	RX_FRAMES
+#define FILL_SIZE	(2 * RX_FRAMES)
 #define RX_SIZE		RX_FRAMES
-#define TX_SIZE		TX_FRAMES
+#define TX_SIZE		(2 * TX_FRAMES)
 #define COMP_SIZE	TX_FRAMES
 
 /* In aligned mode every descriptor address lies inside one frame. */
@@ -69,6 +73,7 @@ struct xsk_port {
 	bool warned_tx;
 	bool warned_long;
 	bool sg;		/* bound with XDP_USE_SG */
+	bool need_wakeup;	/* bound with XDP_USE_NEED_WAKEUP */
 	/* Dropping the rest of a frame: rx descriptors are recycled up to
 	 * and including the next one without XDP_PKT_CONTD.
 	 */
@@ -91,6 +96,10 @@ static const char *mode_name(enum xsk_port_mode mode)
 	return "?";
 }
 
+/* need_wakeup only where a driver can use it: zero-copy. In copy mode tx
+ * always takes a sendto(), and a socket bound with it makes every poll of
+ * the socket (every event-loop wake-up) attempt a transmit.
+ */
 static int create_socket(struct xsk_port *p, enum xsk_port_mode mode, bool sg)
 {
 	struct xsk_socket_config cfg = {
@@ -98,7 +107,7 @@ static int create_socket(struct xsk_port *p, enum xsk_port_mode mode, bool sg)
 		.tx_size = TX_SIZE,
 		/* vxdp_steer is attached by xdp_steer.c, not by libxdp. */
 		.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD,
-		.bind_flags = XDP_USE_NEED_WAKEUP,
+		.bind_flags = mode == XSK_PORT_COPY ? 0 : XDP_USE_NEED_WAKEUP,
 	};
 	struct xdp_options opts = {};
 	socklen_t optlen = sizeof(opts);
@@ -123,6 +132,7 @@ static int create_socket(struct xsk_port *p, enum xsk_port_mode mode, bool sg)
 	}
 	p->fd = xsk_socket__fd(p->xsk);
 	p->sg = sg;
+	p->need_wakeup = cfg.bind_flags & XDP_USE_NEED_WAKEUP;
 
 	if (getsockopt(p->fd, SOL_XDP, XDP_OPTIONS, &opts, &optlen) == 0)
 		p->zerocopy = opts.flags & XDP_OPTIONS_ZEROCOPY;
@@ -156,6 +166,21 @@ static void log_socket_error(const struct xsk_port *p, enum xsk_port_mode mode,
  * created again on the same umem and rings. VXDP_XSK_NO_SG=1 in the
  * environment skips multi-buffer, to test the single-buffer path.
  */
+static int bind_mode(struct xsk_port *p, enum xsk_port_mode mode, bool sg)
+{
+	int err;
+
+	if (mode != XSK_PORT_AUTO)
+		return create_socket(p, mode, sg);
+	/* Auto: zero-copy if the driver has it, else copy mode, each with
+	 * its own flags (see create_socket()).
+	 */
+	err = create_socket(p, XSK_PORT_ZEROCOPY, sg);
+	if (err == -EOPNOTSUPP)
+		err = create_socket(p, XSK_PORT_COPY, sg);
+	return err;
+}
+
 static int bind_socket(struct xsk_port *p, enum xsk_port_mode mode)
 {
 	const char *no_sg = getenv("VXDP_XSK_NO_SG");
@@ -163,7 +188,7 @@ static int bind_socket(struct xsk_port *p, enum xsk_port_mode mode)
 	int sg_err = 0, err;
 
 	if (try_sg) {
-		sg_err = create_socket(p, mode, true);
+		sg_err = bind_mode(p, mode, true);
 		/* A queue taken is taken either way. */
 		if (!sg_err || sg_err == -EBUSY) {
 			if (sg_err)
@@ -171,7 +196,7 @@ static int bind_socket(struct xsk_port *p, enum xsk_port_mode mode)
 			return sg_err;
 		}
 	}
-	err = create_socket(p, mode, false);
+	err = bind_mode(p, mode, false);
 	if (err) {
 		log_socket_error(p, mode, err);
 		return err;
@@ -344,7 +369,7 @@ static void rx_recycle(struct xsk_port *p, uint32_t idx, uint32_t n)
 
 	if (!n)
 		return;
-	/* Cannot fail: the fill ring holds all RX_FRAMES. Read the addresses
+	/* Cannot fail: the fill ring holds RX_FRAMES twice. Read the addresses
 	 * before releasing the rx slots, which the kernel may overwrite as
 	 * soon as they are released.
 	 */
@@ -443,6 +468,11 @@ unsigned int xsk_port_rx_peek(struct xsk_port *p, struct xsk_pkt *pkts,
 	return 0;
 }
 
+bool xsk_port_rx_ready(const struct xsk_port *p)
+{
+	return __atomic_load_n(p->rx.producer, __ATOMIC_RELAXED) != *p->rx.consumer;
+}
+
 void xsk_port_rx_release(struct xsk_port *p, unsigned int done,
 			 unsigned int peeked)
 {
@@ -497,14 +527,14 @@ unsigned int xsk_port_tx_alloc(struct xsk_port *p, struct xsk_pkt *pkts,
 	return n;
 }
 
-/* Wake the kernel to transmit. In copy mode need_wakeup stays set for good
- * and every sendto() sends one bounded batch; EAGAIN (budget used up, more
+/* Wake the kernel to transmit: always in copy mode (bound without
+ * need_wakeup), where every sendto() sends one bounded batch; EAGAIN (budget used up, more
  * left), EBUSY and ENOBUFS (driver queue full) just mean "kick again later",
  * which xsk_port_tx_pending() exists for.
  */
 static void kick_tx(struct xsk_port *p)
 {
-	if (!xsk_ring_prod__needs_wakeup(&p->tx))
+	if (p->need_wakeup && !xsk_ring_prod__needs_wakeup(&p->tx))
 		return;
 	if (sendto(p->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) >= 0)
 		return;
@@ -565,7 +595,7 @@ void xsk_port_tx_submit(struct xsk_port *p, struct xsk_pkt *pkts,
 			n += k;
 	}
 
-	/* Cannot fail: the tx ring holds all TX_FRAMES. */
+	/* Cannot fail: the tx ring holds TX_FRAMES twice. */
 	queued = n && xsk_ring_prod__reserve(&p->tx, n, &idx) == n;
 	if (n && !queued && !p->warned_tx) {
 		p->warned_tx = true;

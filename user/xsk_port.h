@@ -63,6 +63,9 @@ uint64_t xsk_port_rx_dropped(const struct xsk_port *p);
  */
 unsigned int xsk_port_rx_peek(struct xsk_port *p, struct xsk_pkt *pkts,
 			      unsigned int max);
+/* Whether the rx ring holds anything, without consuming: for busy polling. */
+bool xsk_port_rx_ready(const struct xsk_port *p);
+
 /* The first @done of the @peeked xsk_pkts are consumed and their buffers go
  * back to the fill ring; the rest stay on the rx ring for the next peek.
  * @done should end a frame; if it does not, the rest of that frame is

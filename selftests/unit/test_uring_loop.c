@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Unit tests of the io_uring event loop: reads, polls, switching a source to
- * a new fd while the old one is in flight, queued eventfd signals, deferral.
+ * a new fd while the old one is in flight, queued eventfd signals, deferral,
+ * busy polling.
  */
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ktap.h"
@@ -50,6 +53,113 @@ static void on_work(struct uloop_work *w)
 		uloop_stop(&C.loop);
 }
 
+/* Busy polling: a handler that reports frames, a poller that finds work a
+ * given number of times, and a timer that ends the run.
+ */
+struct spin_ctx {
+	struct uloop_src ev, timer;
+	struct uloop_poller poller;
+	unsigned int frames;		/* the handler accounts this many */
+	unsigned int work_left;		/* poller calls that find a frame */
+	unsigned int calls;
+	uint64_t first_ns, last_ns;	/* poller calls */
+};
+
+static struct spin_ctx S;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static void on_ev(struct uloop_src *s, int res)
+{
+	(void)s;
+	(void)res;
+	uloop_account(&C.loop, S.frames);
+}
+
+static void on_timer(struct uloop_src *s, int res)
+{
+	(void)s;
+	(void)res;
+	uloop_stop(&C.loop);
+}
+
+static unsigned int spin_poll(struct uloop_poller *p)
+{
+	(void)p;
+	if (!S.calls++)
+		S.first_ns = now_ns();
+	S.last_ns = now_ns();
+	if (!S.work_left)
+		return 0;
+	S.work_left--;
+	return 1;
+}
+
+/* One round: an event whose handler moves @frames, then a 100 ms timer
+ * ends the run. Returns the timer's expiry time.
+ */
+static uint64_t spin_round(int ev, int tfd, unsigned int frames,
+			   unsigned int work)
+{
+	struct itimerspec its = { .it_value = { .tv_nsec = 100 * 1000000 } };
+
+	S.frames = frames;
+	S.work_left = work;
+	S.calls = 0;
+	eventfd_write(ev, 1);
+	timerfd_settime(tfd, 0, &its, NULL);
+	C.loop.stop = false;
+	uloop_run(&C.loop);
+	return now_ns();
+}
+
+static void test_busy_poll(void)
+{
+	int ev = eventfd(0, EFD_CLOEXEC);
+	int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	uint64_t end;
+
+	uloop_add_read(&C.loop, &S.ev, ev, NULL, 0, on_ev);
+	uloop_add_read(&C.loop, &S.timer, tfd, NULL, 0, on_timer);
+	S.poller.fn = spin_poll;
+	uloop_add_poller(&C.loop, &S.poller);
+	uloop_set_busy_poll(&C.loop, 2000);
+
+	/* a round that moved a frame or two: sleep, as an idle relay does */
+	spin_round(ev, tfd, ULOOP_SPIN_MIN_FRAMES - 1, 0);
+	KTAP_CHECK(S.calls == 0, "no busy-poll after a light round");
+
+	/* a busy round: poll; keep polling while it finds work; give up
+	 * 2 ms after the last work and sleep until the timer
+	 */
+	end = spin_round(ev, tfd, ULOOP_SPIN_MIN_FRAMES, 3);
+	ktap_diag("busy round: %u poller calls over %.2f ms, then asleep %.1f ms",
+		  S.calls, (S.last_ns - S.first_ns) / 1e6, (end - S.last_ns) / 1e6);
+	KTAP_CHECK(S.calls > 4 && S.work_left == 0, "busy-polls after a busy round, while there is work");
+	KTAP_CHECK(S.last_ns - S.first_ns >= 2000000 && end - S.last_ns >= 50000000,
+		   "stops polling 2 ms after the last work and sleeps");
+
+	/* busy polling off */
+	uloop_set_busy_poll(&C.loop, 0);
+	spin_round(ev, tfd, 1000, 0);
+	KTAP_CHECK(S.calls == 0, "--busy-poll 0: never polls");
+
+	uloop_del_poller(&C.loop, &S.poller);
+	uloop_set_busy_poll(&C.loop, 2000);
+	spin_round(ev, tfd, 1000, 0);
+	KTAP_CHECK(S.calls == 0, "a removed poller is not called");
+	uloop_del(&C.loop, &S.ev);
+	uloop_del(&C.loop, &S.timer);
+	close(ev);
+	close(tfd);
+}
+
 static void run(int stop_after)
 {
 	C.loop.stop = false;
@@ -62,7 +172,7 @@ int main(void)
 	int e1, e2, e3, p[2];
 	uint64_t v;
 
-	ktap_plan(9);
+	ktap_plan(14);
 	if (uloop_init(&C.loop, 8))
 		ktap_skip_all("io_uring unavailable on this kernel");
 
@@ -129,6 +239,8 @@ int main(void)
 	C.loop.stop = false;
 	uloop_run(&C.loop);
 	KTAP_CHECK(C.works == 3, "deferred work runs until it stops re-queueing");
+
+	test_busy_poll();
 
 	uloop_fini(&C.loop);
 	return ktap_finish();

@@ -36,6 +36,7 @@ struct vxdp_daemon {
 	struct relay *relays;
 	unsigned int nrelays;
 	unsigned int nworkers;
+	unsigned int busy_poll_us;
 	struct workers *workers;
 	int sigfd;
 	struct uloop_src sig_src;
@@ -73,6 +74,9 @@ static void usage(FILE *f)
 		"  -r, --relay SPEC     add a relay (repeatable, up to 64)\n"
 		"  -w, --workers N      threads running the relays, 1-64 (default 1); relay i\n"
 		"                       runs on thread i mod N; more than the relays is capped\n"
+		"  -b, --busy-poll US   after a burst of frames, look for more for up to US\n"
+		"                       microseconds before sleeping, 0-1000 (default 50;\n"
+		"                       0: always sleep); an idle relay never polls\n"
 		"  -l, --log-level N    0 (emerg) .. 7 (debug), default 5 (notice)\n"
 		"  -h, --help           this text\n"
 		"  -V, --version        print the version\n"
@@ -85,6 +89,7 @@ static int parse_args(struct vxdp_daemon *d, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "relay", required_argument, NULL, 'r' },
 		{ "workers", required_argument, NULL, 'w' },
+		{ "busy-poll", required_argument, NULL, 'b' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -94,7 +99,7 @@ static int parse_args(struct vxdp_daemon *d, int argc, char **argv)
 	long level, n;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "r:w:l:hV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "r:w:b:l:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
 			if (d->nrelays == MAX_RELAYS) {
@@ -116,6 +121,16 @@ static int parse_args(struct vxdp_daemon *d, int argc, char **argv)
 				return -EINVAL;
 			}
 			d->nworkers = n;
+			break;
+		case 'b':
+			errno = 0;
+			n = strtol(optarg, &end, 10);
+			if (errno || *end || end == optarg || n < 0 || n > 1000) {
+				fprintf(stderr, "vxdp-relay: --busy-poll %s: expected 0-1000 (microseconds)\n",
+					optarg);
+				return -EINVAL;
+			}
+			d->busy_poll_us = n;
 			break;
 		case 'l':
 			errno = 0;
@@ -204,7 +219,8 @@ static int signals_setup(struct vxdp_daemon *d)
 
 int main(int argc, char **argv)
 {
-	static struct vxdp_daemon d = { .sigfd = -1, .fail_fd = -1, .nworkers = 1 };
+	static struct vxdp_daemon d = { .sigfd = -1, .fail_fd = -1, .nworkers = 1,
+					  .busy_poll_us = ULOOP_SPIN_US_DEFAULT };
 	int err, ret = EXIT_FAILURE;
 
 	if (parse_args(&d, argc, argv))
@@ -235,7 +251,7 @@ int main(int argc, char **argv)
 		goto out_loop;
 	}
 	if (worker_start_all(&d.workers, d.nworkers, d.relays, d.cfg, d.nrelays,
-			     d.fail_fd))
+			     d.fail_fd, d.busy_poll_us))
 		goto out_loop;
 	pr_notice("ready: %u relay%s", d.nrelays, d.nrelays == 1 ? "" : "s");
 	err = uloop_run(&d.loop);

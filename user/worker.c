@@ -48,6 +48,7 @@ struct workers {
 	const struct relay_cfg *cfg;
 	unsigned int nrelays;
 	int fail_fd;
+	unsigned int busy_poll_us;
 	unsigned int n;
 	struct worker w[];
 };
@@ -164,6 +165,7 @@ static void *worker_main(void *arg)
 	err = uloop_init(&w->loop, WORKER_RING_ENTRIES);
 	if (!err) {
 		w->loop_ok = true;
+		uloop_set_busy_poll(&w->loop, w->ws->busy_poll_us);
 		err = uloop_add_read(&w->loop, &w->stop_src, w->stop_fd, NULL, 0,
 				     worker_on_stop);
 	}
@@ -232,7 +234,8 @@ int worker_stop_all(struct workers *ws)
 
 int worker_start_all(struct workers **wp, unsigned int nworkers,
 		     struct relay *relays, const struct relay_cfg *cfg,
-		     unsigned int nrelays, int fail_fd)
+		     unsigned int nrelays, int fail_fd,
+		     unsigned int busy_poll_us)
 {
 	struct mem_kib base, all;
 	unsigned int i, ncreated = 0;
@@ -256,6 +259,7 @@ int worker_start_all(struct workers **wp, unsigned int nworkers,
 	ws->cfg = cfg;
 	ws->nrelays = nrelays;
 	ws->fail_fd = fail_fd;
+	ws->busy_poll_us = busy_poll_us;
 	ws->n = nworkers;
 	for (i = 0; i < nworkers; i++) {
 		ws->w[i].ws = ws;

@@ -18,10 +18,13 @@ struct workers;
  * then every relay is closed and every thread joined). Each relay's memory
  * footprint is logged as it opens. A worker whose loop fails on its own
  * signals the eventfd @fail_fd, so the caller can shut everything down.
+ * Each worker's loop busy-polls for @busy_poll_us after work
+ * (uloop_set_busy_poll()).
  */
 int worker_start_all(struct workers **wp, unsigned int nworkers,
 		     struct relay *relays, const struct relay_cfg *cfg,
-		     unsigned int nrelays, int fail_fd);
+		     unsigned int nrelays, int fail_fd,
+		     unsigned int busy_poll_us);
 
 /* Stop every worker, each closing its relays on its own thread, and join
  * them. Returns 0, or -EIO when a worker's loop had failed.

@@ -14,7 +14,7 @@
 . "$(dirname "$0")/../lib.sh"
 
 vxdp_init
-ktap_plan 28
+ktap_plan 30
 
 relay_bin_check || ktap_abort "daemon not built"
 topo_setup || ktap_abort "cannot create the netns/veth topology"
@@ -125,13 +125,15 @@ expect_error "--relay with a relay name containing '/'" "$USAGE_RE" \
 	--relay "vf=$VF,socket=$S,name=../escape"
 expect_error "--log-level out of range" "$USAGE_RE" --log-level 9 --relay "vf=$VF,socket=$S"
 
-# 15-17: --workers out of range or not a number: usage errors (exit 2)
+# 15-19: --workers and --busy-poll out of range or not a number: usage errors (exit 2)
 EXPECT_RC=2 expect_error "--workers 0" "$USAGE_RE" --workers 0 --relay "vf=$VF,socket=$S"
 EXPECT_RC=2 expect_error "--workers 65 (over the limit)" "$USAGE_RE" \
 	--workers 65 --relay "vf=$VF,socket=$S"
 EXPECT_RC=2 expect_error "--workers not a number" "$USAGE_RE" --workers 2x --relay "vf=$VF,socket=$S"
+EXPECT_RC=2 expect_error "--busy-poll over 1000 us" "$USAGE_RE" --busy-poll 1001 --relay "vf=$VF,socket=$S"
+EXPECT_RC=2 expect_error "--busy-poll negative" "$USAGE_RE" --busy-poll -1 --relay "vf=$VF,socket=$S"
 
-# 18-21: inputs that parse but can't work ------------------------------------
+# 20-23: inputs that parse but can't work ------------------------------------
 expect_error "unknown interface" "no such|not found|unknown|exist" \
 	--relay "vf=$BADIF,socket=$S"
 expect_error "socket path in a missing directory" "no such|director|exist|missing" \
@@ -141,7 +143,7 @@ expect_error "loopback (no XDP for the relay, not Ethernet)" "xdp|ethernet|suppo
 expect_error "the same vf twice on one command line" "twice|duplicate|already|same|more than once|repeat" \
 	--relay "vf=$VF,socket=$TMPD/a.sock" --relay "vf=$VF,socket=$TMPD/b.sock"
 
-# 22-25: a second daemon on a VF that a running relay holds -----------------
+# 24-27: a second daemon on a VF that a running relay holds -----------------
 relay_start "$TMPD/healthy.log" --relay "vf=$VF,socket=$S"
 ktap_result $? "a healthy relay starts on $VF" || ktap_abort "no healthy relay"
 HEALTHY=1
@@ -160,7 +162,7 @@ xdp_attached "$NS_RELAY" "$VF" || why="$why; its XDP program is gone"
 [ -z "$why" ]
 ktap_result $? "refused second daemons leave the running relay intact" || ktap_diag "${why#; }"
 
-# 26-27: SIGTERM on the healthy relay -----------------------------------------
+# 28-29: SIGTERM on the healthy relay -----------------------------------------
 vxdp_stop "$RELAY_PID" TERM 15
 HEALTHY=0
 [ "$VXDP_STOP_RC" -eq 0 ] && sanitizer_clean "$RELAY_LOG"
@@ -170,7 +172,7 @@ left=$(leftovers)
 [ -z "$left" ]
 ktap_result $? "SIGTERM: socket removed, XDP detached, pins removed" || ktap_diag "$left"
 
-# 28: SIGINT on a fresh relay -------------------------------------------------
+# 30: SIGINT on a fresh relay -------------------------------------------------
 if relay_start "$TMPD/sigint.log" --relay "vf=$VF,socket=$S"; then
 	vxdp_stop "$RELAY_PID" INT 15
 	left=$(leftovers)

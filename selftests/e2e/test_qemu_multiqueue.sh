@@ -37,13 +37,17 @@
 # the run's flows sees only iperf3's control connection and ARP (tens of
 # packets), one with a single flow of 32 some thousand in 2 s.
 #
-# Knobs (environment): QUEUES (4), IPERF_TIME (3 s, -P 4 runs), MANY_FLOWS
-# (32), MANY_TIME (2 s), MIN_PKTS (200: a queue "carried traffic" when it
-# moved at least this many packets in a run), RELAY_BIN, VXDP_KEEP_TMP=1.
+# Knobs (environment): QUEUES (4), VF_QUEUES (QUEUES: the veth's queue
+# count; fewer, e.g. 1, makes the relay spread peer->guest frames over the
+# guest's rx queues by its own flow hash), IPERF_TIME (3 s, -P 4 runs),
+# MANY_FLOWS (32), MANY_TIME (2 s), MIN_PKTS (200: a queue "carried
+# traffic" when it moved at least this many packets in a run), RELAY_BIN,
+# VXDP_KEEP_TMP=1.
 
 . "$(dirname "$0")/../lib.sh"
 
 QUEUES=${QUEUES:-4}
+VF_QUEUES=${VF_QUEUES:-$QUEUES}
 IPERF_TIME=${IPERF_TIME:-3}
 MANY_FLOWS=${MANY_FLOWS:-32}
 MANY_TIME=${MANY_TIME:-2}
@@ -62,7 +66,7 @@ perl -MJSON::PP -e 1 2>/dev/null || ktap_skip_all "perl JSON::PP missing (make d
 ktap_plan 12
 
 relay_bin_check || ktap_abort "daemon not built"
-topo_setup "$QUEUES" || ktap_abort "cannot create the netns/veth topology with $QUEUES queues"
+topo_setup "$VF_QUEUES" || ktap_abort "cannot create the netns/veth topology with $VF_QUEUES queues"
 guest_prepare || ktap_abort "cannot build the guest initramfs"
 
 SOCK=$TMPD/vhost.sock
@@ -78,14 +82,17 @@ if [ "$rc" -eq 0 ]; then
 		awk -v r="$RELAY_NAME:" '/^[^ ]/ { on = ($0 == r) } on')
 	ktap_diag "vxdpctl list (this relay):"
 	ktap_diag "$list"
-	want="xsk sockets on queues: $(seq -s ' ' 0 $((QUEUES - 1)))"
+	want="xsk sockets on queues: $(seq -s ' ' 0 $((VF_QUEUES - 1)))"
 	printf '%s\n' "$list" | grep -qxF -- "  $want" || {
 		ktap_diag "expected '$want'"
 		rc=1
 	}
 	grep -q "$QUEUES queue pairs" "$RELAY_LOG" || rc=1
+	if [ "$VF_QUEUES" -ne "$QUEUES" ]; then
+		grep -q "spread by flow hash" "$RELAY_LOG" || rc=1
+	fi
 fi
-ktap_result $rc "relay serves $QUEUES queue pairs with an AF_XDP socket on each of $VF's $QUEUES queues" || {
+ktap_result $rc "relay serves $QUEUES queue pairs with an AF_XDP socket on each of $VF's $VF_QUEUES queues" || {
 	ktap_diag_file "$TMPD/relay.log" 20 "relay log"
 	ktap_abort "relay did not start"
 }

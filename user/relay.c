@@ -113,13 +113,16 @@ static void relay_update_rx_ready(struct relay *r)
 }
 
 /* The guest rx queue pair for a frame from VF queue @port: the same index
- * when the guest runs it (one-to-one), else by flow hash over the running
- * ones, so a flow always lands on one queue.
+ * when the VF has a queue for each of the guest's and the guest runs that
+ * one (one-to-one, the VF's RSS did the spreading), else by flow hash over
+ * the running ones, so a flow always lands on one queue. With fewer VF
+ * queues than guest queues, one-to-one would leave the rest idle.
  */
 static unsigned int relay_rx_pick(struct relay *r, unsigned int port,
 				  const struct xsk_pkt *pkt)
 {
-	if (port < r->cfg.queues && vhost_vring_ready(&r->dev.vq[VQ_RX(port)]))
+	if (port < r->cfg.queues && r->nports >= r->cfg.queues &&
+	    vhost_vring_ready(&r->dev.vq[VQ_RX(port)]))
 		return port;
 	if (r->nrx_ready == 1)
 		return r->rx_ready[0];

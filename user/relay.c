@@ -1010,6 +1010,7 @@ err_steer:
 void relay_close(struct relay *r)
 {
 	struct xdp_steer_stats xs = { 0 };
+	struct xsk_port_stats ps, pt = { 0 };
 	unsigned int q;
 
 	uloop_del_poller(r->loop, &r->poller);
@@ -1022,13 +1023,21 @@ void relay_close(struct relay *r)
 	for (q = 0; q < VHOST_DEV_MAX_VRINGS; q++)
 		uloop_del(r->loop, &r->kick[q].src);
 	xdp_steer_read_stats(r->steer, &xs);
+	/* Redirected by XDP but never delivered: the kernel's own counts. */
+	for (q = 0; q < r->nports; q++) {
+		xsk_port_read_stats(r->port[q].xsk, &ps);
+		pt.rx_dropped += ps.rx_dropped;
+		pt.rx_ring_full += ps.rx_ring_full;
+		pt.invalid += ps.invalid;
+	}
 	/* Detach first so the VF stops redirecting into a closing socket. */
 	xdp_steer_close(r->steer);
 	relay_close_ports(r);
 	pr_notice("%s: stopped: to guest %llu frames %llu bytes, from guest %llu frames %llu bytes, "
 		  "dropped: no guest %llu, too big for guest %llu, bad guest frame %llu; "
 		  "frontends: %llu connected, %llu refused; "
-		  "XDP redirected %llu passed %llu dropped %llu",
+		  "XDP redirected %llu passed %llu dropped %llu; "
+		  "AF_XDP dropped: no rx buffer %llu, rx ring full %llu, invalid %llu",
 		  r->cfg.name,
 		  (unsigned long long)r->st.to_guest, (unsigned long long)r->st.to_guest_bytes,
 		  (unsigned long long)r->st.from_guest, (unsigned long long)r->st.from_guest_bytes,
@@ -1036,5 +1045,7 @@ void relay_close(struct relay *r)
 		  (unsigned long long)r->st.drop_guest_tx,
 		  (unsigned long long)r->st.connects, (unsigned long long)r->st.refused,
 		  (unsigned long long)xs.redirected, (unsigned long long)xs.passed,
-		  (unsigned long long)xs.dropped);
+		  (unsigned long long)xs.dropped,
+		  (unsigned long long)pt.rx_dropped, (unsigned long long)pt.rx_ring_full,
+		  (unsigned long long)pt.invalid);
 }

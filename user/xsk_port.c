@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <net/if.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -466,6 +467,20 @@ unsigned int xsk_port_rx_peek(struct xsk_port *p, struct xsk_pkt *pkts,
 	}
 	kick_fill(p);
 	return 0;
+}
+
+void xsk_port_read_stats(const struct xsk_port *p, struct xsk_port_stats *st)
+{
+	struct xdp_statistics xs = { 0 };
+	socklen_t len = sizeof(xs);
+
+	memset(st, 0, sizeof(*st));
+	if (getsockopt(p->fd, SOL_XDP, XDP_STATISTICS, &xs, &len))
+		return;
+	st->rx_dropped = xs.rx_dropped;
+	st->rx_ring_full = len >= offsetof(struct xdp_statistics, rx_ring_full) +
+					sizeof(xs.rx_ring_full) ? xs.rx_ring_full : 0;
+	st->invalid = xs.rx_invalid_descs + xs.tx_invalid_descs;
 }
 
 bool xsk_port_rx_ready(const struct xsk_port *p)

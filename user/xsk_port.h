@@ -56,6 +56,17 @@ uint32_t xsk_port_max_frame(const struct xsk_port *p);
  */
 uint64_t xsk_port_rx_dropped(const struct xsk_port *p);
 
+/* The kernel's drop counters for the socket (XDP_STATISTICS): frames it
+ * could not deliver for want of a fill-ring buffer, for a full rx ring, and
+ * invalid descriptors. Zero when the kernel cannot say.
+ */
+struct xsk_port_stats {
+	uint64_t rx_dropped;		/* no buffer on the fill ring, or frame too big */
+	uint64_t rx_ring_full;
+	uint64_t invalid;		/* rx and tx invalid descriptors */
+};
+void xsk_port_read_stats(const struct xsk_port *p, struct xsk_port_stats *st);
+
 /* Received frames, oldest first, as up to @max xsk_pkts, left on the rx ring
  * until xsk_port_rx_release(). Only whole frames: the last xsk_pkt returned
  * never has @more set; a frame cut by @max stays for the next peek, and one

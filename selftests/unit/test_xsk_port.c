@@ -32,7 +32,7 @@
 #include "xdp_steer.h"
 #include "xsk_port.h"
 
-#define NR_TESTS	58
+#define NR_TESTS	59
 #define TEST_ETHERTYPE	0x88b5		/* IEEE local experimental */
 #define FRAME_LEN	100
 #define BURST		200		/* > copy mode's 32 per sendto() */
@@ -473,6 +473,7 @@ static void test_rx_buffers_cycle(struct xsk_port *p, int peer)
 {
 	uint8_t f[FRAME_LEN];
 	unsigned int round, i, got = 0, sent = 0;
+	struct xsk_port_stats st;
 	bool ok = true;
 
 	for (round = 0; round < 16; round++) {
@@ -495,6 +496,12 @@ static void test_rx_buffers_cycle(struct xsk_port *p, int peer)
 	ktap_diag("cycled %u of %u frames through the port", got, sent);
 	ok = got >= sent / 2;
 	KTAP_CHECK(ok, "rx frames cycle through the port under load");
+	xsk_port_read_stats(p, &st);
+	ktap_diag("kernel drops: no rx buffer %llu, rx ring full %llu",
+		  (unsigned long long)st.rx_dropped, (unsigned long long)st.rx_ring_full);
+	KTAP_CHECK(st.rx_dropped + st.rx_ring_full > 0 &&
+		   st.rx_dropped + st.rx_ring_full <= sent - got,
+		   "xsk_port_read_stats counts the overflow rounds' drops, and no more");
 
 	for (i = 0; i < RX_BURST; i++) {
 		make_frame(f, vm_mac, b_mac, 5000 + i);

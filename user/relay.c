@@ -67,7 +67,8 @@ static const uint64_t relay_protocol_features =
 	(1ull << VHOST_USER_PROTOCOL_F_LOG_SHMFD) |	/* LOG_ALL needs it */
 	(1ull << VHOST_USER_PROTOCOL_F_NET_MTU) |	/* relay_set_mtu() */
 	(1ull << VHOST_USER_PROTOCOL_F_RARP) |	/* relay_send_rarp() */
-	(1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK);
+	(1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK) |
+	(1ull << VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS);	/* memory hot-plug */
 
 static unsigned int relay_hdr_len(const struct relay *r)
 {

@@ -61,7 +61,9 @@ static int uloop_arm(struct uloop *l, struct uloop_src *s)
 
 	if (!sqe)
 		return -EBUSY;
-	if (s->kind == ULOOP_POLL)
+	if (s->kind == ULOOP_POLL && s->lazy)
+		io_uring_prep_poll_add(sqe, s->fd, s->events);
+	else if (s->kind == ULOOP_POLL)
 		io_uring_prep_poll_multishot(sqe, s->fd, s->events);
 	else
 		io_uring_prep_read(sqe, s->fd, s->buf, s->len, 0);
@@ -89,7 +91,61 @@ int uloop_add_poll(struct uloop *l, struct uloop_src *s, int fd,
 	s->fd = fd;
 	s->kind = ULOOP_POLL;
 	s->events = events;
+	s->lazy = false;
 	return uloop_add(l, s);
+}
+
+int uloop_add_poll_lazy(struct uloop *l, struct uloop_src *s, int fd,
+			unsigned int events, uloop_fn fn)
+{
+	uloop_del(l, s);
+	s->fn = fn;
+	s->fd = fd;
+	s->kind = ULOOP_POLL;
+	s->events = events;
+	s->lazy = true;
+	return uloop_add(l, s);
+}
+
+/* A lazy source that fired: arm it again only before the loop sleeps. */
+static void uloop_queue_rearm(struct uloop *l, struct uloop_src *s)
+{
+	if (s->rearm_queued)
+		return;
+	s->rearm_queued = true;
+	s->rearm_next = l->rearm;
+	l->rearm = s;
+}
+
+static void uloop_rearm_lazy(struct uloop *l)
+{
+	struct uloop_src *s = l->rearm;
+
+	l->rearm = NULL;
+	while (s) {
+		struct uloop_src *next = s->rearm_next;
+
+		s->rearm_queued = false;
+		if (s->active && !s->armed)
+			uloop_arm(l, s);
+		s = next;
+	}
+}
+
+/* Take @s off the re-arm list (it is being deleted or moved). */
+static void uloop_unqueue_rearm(struct uloop *l, struct uloop_src *s)
+{
+	struct uloop_src **pp;
+
+	if (!s->rearm_queued)
+		return;
+	for (pp = &l->rearm; *pp; pp = &(*pp)->rearm_next) {
+		if (*pp == s) {
+			*pp = s->rearm_next;
+			break;
+		}
+	}
+	s->rearm_queued = false;
 }
 
 int uloop_add_read(struct uloop *l, struct uloop_src *s, int fd, void *buf,
@@ -99,6 +155,7 @@ int uloop_add_read(struct uloop *l, struct uloop_src *s, int fd, void *buf,
 	s->fn = fn;
 	s->fd = fd;
 	s->kind = ULOOP_READ;
+	s->lazy = false;
 	s->buf = buf ? buf : &s->val;
 	s->len = buf ? len : sizeof(s->val);
 	return uloop_add(l, s);
@@ -109,6 +166,7 @@ void uloop_del(struct uloop *l, struct uloop_src *s)
 	struct io_uring_sqe *sqe;
 
 	s->active = false;
+	uloop_unqueue_rearm(l, s);
 	if (!s->armed || s->stale)
 		return;
 	s->stale = true;
@@ -168,8 +226,12 @@ static void uloop_complete(struct uloop *l, struct io_uring_cqe *cqe)
 	/* After the callback, which may have deleted or re-added the source,
 	 * and which must see a read's buffer before the next read fills it.
 	 */
-	if (s->active && !s->armed)
-		uloop_arm(l, s);
+	if (s->active && !s->armed) {
+		if (s->lazy)
+			uloop_queue_rearm(l, s);
+		else
+			uloop_arm(l, s);
+	}
 }
 
 static void uloop_run_deferred(struct uloop *l)
@@ -233,6 +295,25 @@ static bool uloop_events_ready(struct uloop *l)
 	       (IO_URING_READ_ONCE(*l->ring.sq.kflags) & IORING_SQ_TASKRUN);
 }
 
+static unsigned int uloop_poll_all(struct uloop *l)
+{
+	struct uloop_poller *p;
+	unsigned int frames = 0;
+
+	for (p = l->pollers; p; p = p->next)
+		frames += p->fn(p);
+	return frames;
+}
+
+static void uloop_idle_all(struct uloop *l)
+{
+	struct uloop_poller *p;
+
+	for (p = l->pollers; p; p = p->next)
+		if (p->idle)
+			p->idle(p);
+}
+
 /* Busy-poll: run the pollers until they or the ring have something, or
  * spin_ns pass without. Returns true when there is work (do not sleep).
  * Frames arrive in bursts, so a busy loop stays busy for as long as every
@@ -249,14 +330,9 @@ static bool uloop_spin(struct uloop *l)
 	io_uring_submit(&l->ring);
 	start = uloop_now_ns();
 	for (;;) {
-		struct uloop_poller *p;
-		unsigned int frames = 0;
-
 		if (uloop_events_ready(l))
 			break;
-		for (p = l->pollers; p; p = p->next)
-			frames += p->fn(p);
-		if (frames || l->deferred)
+		if (uloop_poll_all(l) || l->deferred)
 			break;
 		if (uloop_now_ns() - start >= l->spin_ns) {
 			l->spinning = false;
@@ -276,8 +352,24 @@ int uloop_run(struct uloop *l)
 	int err;
 
 	while (!l->stop) {
-		wait = !l->deferred && !uloop_spin(l);
+		if (!l->deferred) {
+			wait = !uloop_spin(l);
+		} else {
+			wait = false;
+			/* Busy-polling, lazy sources stay disarmed: the
+			 * pollers must see them even while deferred work
+			 * keeps the loop from spinning.
+			 */
+			if (l->spinning)
+				uloop_poll_all(l);
+		}
+		if (wait) {
+			uloop_idle_all(l);
+			wait = !l->deferred;
+		}
 		l->frames = 0;
+		if (!l->spinning && l->rearm)
+			uloop_rearm_lazy(l);	/* in the same submission */
 		if (wait)
 			err = io_uring_submit_and_wait(&l->ring, 1);
 		else

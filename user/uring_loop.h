@@ -36,6 +36,9 @@ struct uloop_src {
 	bool active;		/* the owner wants events from fd */
 	bool armed;		/* an SQE for this source is in flight */
 	bool stale;		/* in-flight SQE is for an old fd: ignore it */
+	bool lazy;		/* uloop_add_poll_lazy() */
+	bool rearm_queued;	/* lazy: on the loop's list to arm before sleeping */
+	struct uloop_src *rearm_next;
 	uint64_t val;		/* default 8-byte read buffer (eventfd) */
 };
 
@@ -53,6 +56,11 @@ struct uloop_work {
  */
 struct uloop_poller {
 	unsigned int (*fn)(struct uloop_poller *p);
+	/* Optional: the loop is about to sleep. Arm whatever wake-ups a
+	 * busy-polling owner put off (uloop_busy_polling()); work found
+	 * meanwhile is uloop_defer()red, and the loop then does not sleep.
+	 */
+	void (*idle)(struct uloop_poller *p);
 	struct uloop_poller *next;
 };
 
@@ -60,6 +68,7 @@ struct uloop {
 	struct io_uring ring;
 	bool stop;
 	struct uloop_work *deferred;
+	struct uloop_src *rearm;	/* lazy sources to arm before sleeping */
 	struct uloop_poller *pollers;
 	uint64_t spin_ns;	/* busy-poll window; 0: always sleep */
 	unsigned int frames;	/* moved this round (uloop_account()) */
@@ -72,6 +81,15 @@ void uloop_fini(struct uloop *l);
 /* Watch @fd for @events until uloop_del(). */
 int uloop_add_poll(struct uloop *l, struct uloop_src *s, int fd,
 		   unsigned int events, uloop_fn fn);
+
+/* Like uloop_add_poll(), but one-shot and disarmed while the loop
+ * busy-polls: after an event it is armed again only in a round that does not
+ * busy-poll (at the latest when the loop goes to sleep). For fds whose owner
+ * finds their work without the event when polled (uloop_poller): a busy
+ * socket then costs its producer no wake-up per event.
+ */
+int uloop_add_poll_lazy(struct uloop *l, struct uloop_src *s, int fd,
+			unsigned int events, uloop_fn fn);
 
 /* Read @len bytes into @buf (NULL: 8 bytes into s->val) each time @fd is
  * readable, until uloop_del(). For eventfd, timerfd and signalfd.
@@ -103,6 +121,14 @@ void uloop_del_poller(struct uloop *l, struct uloop_poller *p);
 #define ULOOP_SPIN_US_DEFAULT	50
 #define ULOOP_SPIN_MIN_FRAMES	8
 void uloop_set_busy_poll(struct uloop *l, unsigned int usec);
+
+/* Whether the loop is busy-polling: a poller may then leave its peers'
+ * notifications off (it looks for work itself) until its idle hook.
+ */
+static inline bool uloop_busy_polling(const struct uloop *l)
+{
+	return l->spinning;
+}
 
 /* Frames moved by an event handler: what decides whether to busy-poll. */
 static inline void uloop_account(struct uloop *l, unsigned int frames)

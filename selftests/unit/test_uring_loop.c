@@ -160,6 +160,62 @@ static void test_busy_poll(void)
 	close(tfd);
 }
 
+/* Lazy polls: disarmed while the loop busy-polls. */
+static struct uloop_src L;
+static struct uloop_poller LP;
+static unsigned int lazy_hits, lazy_polls, lazy_hits_in_poll;
+
+static void on_lazy(struct uloop_src *s, int res)
+{
+	(void)s;
+	(void)res;
+	/* The pipe is left readable on purpose. */
+	if (++lazy_hits == 1)
+		uloop_account(&C.loop, ULOOP_SPIN_MIN_FRAMES);	/* busy round */
+	else
+		uloop_stop(&C.loop);
+}
+
+/* Finds work 200 times, then nothing: the loop spins, then sleeps. */
+static unsigned int lazy_poll(struct uloop_poller *p)
+{
+	(void)p;
+	if (lazy_hits > lazy_hits_in_poll)
+		lazy_hits_in_poll = lazy_hits;
+	return ++lazy_polls <= 200;
+}
+
+static void test_lazy_poll(void)
+{
+	struct itimerspec guard = { .it_value = { .tv_sec = 2 } };
+	int p[2], tfd;
+
+	if (!KTAP_CHECK(!pipe(p), "pipe for the lazy poll"))
+		return;
+	/* Without a re-arm the run would never end. */
+	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	timerfd_settime(tfd, 0, &guard, NULL);
+	uloop_add_read(&C.loop, &S.timer, tfd, NULL, 0, on_timer);
+	LP.fn = lazy_poll;
+	uloop_add_poller(&C.loop, &LP);
+	uloop_set_busy_poll(&C.loop, 2000);
+	uloop_add_poll_lazy(&C.loop, &L, p[0], POLLIN, on_lazy);
+	KTAP_CHECK(write(p[1], "x", 1) == 1, "pipe write (lazy poll)");
+	C.loop.stop = false;
+	uloop_run(&C.loop);
+	ktap_diag("lazy poll: %u events, %u polls, %u events seen while polling",
+		  lazy_hits, lazy_polls, lazy_hits_in_poll);
+	KTAP_CHECK(lazy_polls > 200 && lazy_hits_in_poll == 1,
+		   "lazy poll stays disarmed while the loop busy-polls");
+	KTAP_CHECK(lazy_hits == 2, "lazy poll is armed again when the loop sleeps");
+	uloop_del_poller(&C.loop, &LP);
+	uloop_del(&C.loop, &L);
+	uloop_del(&C.loop, &S.timer);
+	close(tfd);
+	close(p[0]);
+	close(p[1]);
+}
+
 static void run(int stop_after)
 {
 	C.loop.stop = false;
@@ -172,7 +228,7 @@ int main(void)
 	int e1, e2, e3, p[2];
 	uint64_t v;
 
-	ktap_plan(14);
+	ktap_plan(18);
 	if (uloop_init(&C.loop, 8))
 		ktap_skip_all("io_uring unavailable on this kernel");
 
@@ -241,6 +297,7 @@ int main(void)
 	KTAP_CHECK(C.works == 3, "deferred work runs until it stops re-queueing");
 
 	test_busy_poll();
+	test_lazy_poll();
 
 	uloop_fini(&C.loop);
 	return ktap_finish();

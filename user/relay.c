@@ -130,6 +130,21 @@ static unsigned int relay_rx_pick(struct relay *r, unsigned int port,
 	return r->rx_ready[flow_hash(pkt->data, pkt->len) % r->nrx_ready];
 }
 
+/* Ask the guest to kick vring @q when it posts more. While the loop
+ * busy-polls, the ask waits for relay_idle(): the poll looks at the ring
+ * anyway, and a kick would cost the guest (or its virtio-user's CPU) a
+ * syscall and us a wake-up. Returns true when the guest posted meanwhile, so
+ * the caller must look again rather than wait.
+ */
+static bool relay_want_kick(struct relay *r, unsigned int q)
+{
+	if (uloop_busy_polling(r->loop)) {
+		r->kick_wanted |= 1ull << q;
+		return false;
+	}
+	return vq_notify_enable(&r->dev.vq[q].vr);
+}
+
 /* An 802.1Q tag, which a device takes on top of its MTU (uapi lacks it). */
 #define VLAN_HLEN 4
 
@@ -338,8 +353,7 @@ static bool relay_vf_to_guest(struct relay *r, unsigned int pi)
 			 * ring (and the kernel drops beyond it) until the guest
 			 * kicks us with more.
 			 */
-			if (kick_asked ||
-			    !vq_notify_enable(&r->dev.vq[VQ_RX(blocked)].vr))
+			if (kick_asked || !relay_want_kick(r, VQ_RX(blocked)))
 				return false;
 			continue;
 		}
@@ -474,7 +488,7 @@ static bool relay_guest_to_vf(struct relay *r, unsigned int qp)
 			return false;
 		}
 		if (err == -EAGAIN) {
-			if (vq_notify_enable(vr))
+			if (relay_want_kick(r, VQ_TX(qp)))
 				continue;
 			return xsk_port_tx_pending(port);
 		}
@@ -532,6 +546,20 @@ static bool relay_rx_room(const struct relay *r)
 	return false;
 }
 
+/* Rx ports with frames waiting, when some guest rx queue has room. */
+static uint32_t relay_rx_ready_ports(const struct relay *r)
+{
+	uint32_t rx = 0;
+	unsigned int i;
+
+	if (!r->nrx_ready || !relay_rx_room(r))
+		return 0;
+	for (i = 0; i < r->nports; i++)
+		if (xsk_port_rx_ready(r->port[i].xsk))
+			rx |= 1u << i;
+	return rx;
+}
+
 /* The loop's busy-poll (uloop_poller): run the directions that can move a
  * frame right now. Finding nothing reads ring indices only, so a spinning
  * relay writes nothing the guest or the kernel is reading.
@@ -543,10 +571,7 @@ static unsigned int relay_poll(struct uloop_poller *pl)
 	unsigned int i;
 	uint64_t before;
 
-	if (r->nrx_ready && relay_rx_room(r))
-		for (i = 0; i < r->nports; i++)
-			if (xsk_port_rx_ready(r->port[i].xsk))
-				rx |= 1u << i;
+	rx = relay_rx_ready_ports(r);
 	for (i = 0; i < r->cfg.queues; i++) {
 		struct virtqueue *vr = relay_vring(r, VQ_TX(i));
 
@@ -565,10 +590,37 @@ static uint32_t relay_all_ports(const struct relay *r)
 	return r->nports == 32 ? ~0u : (1u << r->nports) - 1;
 }
 
+/* The loop is about to sleep: ask for the kicks relay_want_kick() put off;
+ * a ring the guest posted to meanwhile is run instead.
+ */
+static void relay_idle(struct uloop_poller *pl)
+{
+	struct relay *r = container_of(pl, struct relay, poller);
+	uint64_t want = r->kick_wanted;
+
+	r->kick_wanted = 0;
+	while (want) {
+		unsigned int q = __builtin_ctzll(want);
+		struct virtqueue *vr = relay_vring(r, q);
+
+		want &= want - 1;
+		if (!vr || !vq_notify_enable(vr))
+			continue;
+		if (VQ_IS_RX(q))
+			r->rx_more |= relay_all_ports(r);
+		else
+			r->tx_more |= 1u << (q / 2);
+		uloop_defer(r->loop, &r->work);
+	}
+}
+
 static void relay_on_work(struct uloop_work *w)
 {
 	struct relay *r = container_of(w, struct relay, work);
-	uint32_t rx = r->rx_more, tx = r->tx_more;
+	/* The XSK polls are lazy (disarmed while the loop is busy): look at
+	 * every port, not only those left at their budget.
+	 */
+	uint32_t rx = r->rx_more | relay_rx_ready_ports(r), tx = r->tx_more;
 
 	r->rx_more = r->tx_more = 0;
 	relay_run(r, rx, tx);
@@ -938,7 +990,11 @@ static int relay_open_ports(struct relay *r)
 		if (err)
 			goto err;
 		r->nports++;
-		err = uloop_add_poll(r->loop, &p->src, xsk_port_fd(p->xsk), POLLIN,
+		/* Lazy: a busy relay finds rx frames itself (relay_poll(),
+		 * relay_on_work()), and an armed poll would cost the
+		 * kernel a wake-up per flush of the VF's receive batch.
+		 */
+		err = uloop_add_poll_lazy(r->loop, &p->src, xsk_port_fd(p->xsk), POLLIN,
 				     relay_on_xsk);
 		if (err) {
 			pr_err("%s: cannot register with the event loop: %s", cfg->name,
@@ -998,6 +1054,7 @@ int relay_open(struct relay *r, const struct relay_cfg *cfg, struct uloop *loop)
 	if (err)
 		goto err_ports;
 	r->poller.fn = relay_poll;
+	r->poller.idle = relay_idle;
 	uloop_add_poller(loop, &r->poller);
 	return 0;
 

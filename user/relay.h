@@ -64,6 +64,7 @@ struct relay {
 	unsigned int nrx_ready;
 	uint8_t rx_ready[VHOST_DEV_MAX_QUEUE_PAIRS];
 	uint64_t broken_logged;		/* per vring: "malformed chain" said */
+	uint64_t kick_wanted;		/* per vring: notifications put off */
 	unsigned int hdr_len;		/* virtio-net header the guest expects */
 	/* Largest guest frame the VF takes (MTU + Ethernet + VLAN header),
 	 * 0 until read; re-read at most once a second, and only when a frame

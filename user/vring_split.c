@@ -62,6 +62,7 @@ int vring_split_init(struct vring_split *vq, uint16_t num, void *desc,
 	vq->avail = avail;
 	vq->used = used;
 	vq->last_avail_idx = base;
+	vq->avail_shadow = base;
 	vq->used_idx = base;
 	vq->signalled_used = base;
 	vq->signalled_valid = false;
@@ -218,15 +219,21 @@ int vring_split_pop(struct vring_split *vq, const struct guest_mem *mem,
 	if (vq->broken)
 		return -EIO;
 
-	/* Acquire pairs with the driver's write barrier before its idx store:
-	 * the ring entry and descriptors it published are visible after it.
+	/* Entries up to the index read last time are published already; only
+	 * when they are used up is the guest's index read again. Acquire
+	 * pairs with the driver's write barrier before its idx store: the ring
+	 * entry and descriptors it published are visible after it.
 	 */
-	avail_idx = __atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE);
-	pending = avail_idx - vq->last_avail_idx;
-	if (!pending)
-		return -EAGAIN;
-	if (pending > vq->num)
-		goto broken;
+	pending = vq->avail_shadow - vq->last_avail_idx;
+	if (!pending) {
+		avail_idx = __atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE);
+		pending = avail_idx - vq->last_avail_idx;
+		if (!pending)
+			return -EAGAIN;
+		if (pending > vq->num)
+			goto broken;
+		vq->avail_shadow = avail_idx;
+	}
 
 	head = READ_ONCE(vq->avail->ring[vq->last_avail_idx & (vq->num - 1)]);
 	if (head >= vq->num)

@@ -57,6 +57,10 @@ struct vring_split {
 	struct vring_avail *avail;
 	struct vring_used *used;
 	uint16_t last_avail_idx;	/* next avail entry to pop */
+	/* avail->idx as last read: pops up to it need no fresh read of a
+	 * cache line the guest keeps writing.
+	 */
+	uint16_t avail_shadow;
 	uint16_t used_idx;		/* next used entry to fill (shadow) */
 	uint16_t signalled_used;	/* used idx at the last notification */
 	bool signalled_valid;

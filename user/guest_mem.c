@@ -71,16 +71,34 @@ static void region_add(struct guest_mem *m, uint64_t gpa, uint64_t size,
 	r->hva = hva;
 	r->map_base = map_base;
 	r->map_len = map_len;
+	r->refs = 1;
+}
+
+/* The region that is exactly [gpa, gpa + size) at uva, if any. */
+static struct guest_region *region_find(struct guest_mem *m, uint64_t gpa,
+					uint64_t size, uint64_t uva)
+{
+	unsigned int i;
+
+	for (i = 0; i < m->nregions; i++)
+		if (m->r[i].gpa == gpa && m->r[i].size == size && m->r[i].uva == uva)
+			return &m->r[i];
+	return NULL;
 }
 
 int guest_mem_add_fd(struct guest_mem *m, uint64_t gpa, uint64_t size,
 		     uint64_t uva, uint64_t mmap_offset, int fd)
 {
+	struct guest_region *same = region_find(m, gpa, size, uva);
 	struct stat st;
 	uint64_t map_len;
 	void *base;
 	int err;
 
+	if (same) {
+		same->refs++;
+		return 0;
+	}
 	err = region_check(m, gpa, size, uva);
 	if (err)
 		return err;
@@ -124,8 +142,14 @@ int guest_mem_add_ptr(struct guest_mem *m, uint64_t gpa, uint64_t size,
 {
 	int err;
 
+	struct guest_region *same = region_find(m, gpa, size, uva);
+
 	if (!hva || range_wraps((uintptr_t)hva, size))
 		return -EINVAL;
+	if (same && same->hva == hva) {
+		same->refs++;
+		return 0;
+	}
 	err = region_check(m, gpa, size, uva);
 	if (err)
 		return err;
@@ -136,16 +160,14 @@ int guest_mem_add_ptr(struct guest_mem *m, uint64_t gpa, uint64_t size,
 int guest_mem_remove(struct guest_mem *m, uint64_t gpa, uint64_t size,
 		     uint64_t uva)
 {
-	struct guest_region *r;
+	struct guest_region *r = region_find(m, gpa, size, uva);
 	unsigned int i;
 
-	for (i = 0; i < m->nregions; i++) {
-		r = &m->r[i];
-		if (r->gpa == gpa && r->size == size && r->uva == uva)
-			break;
-	}
-	if (i == m->nregions)
+	if (!r)
 		return -ENOENT;
+	if (--r->refs)
+		return 0;
+	i = r - m->r;
 	if (r->map_base)
 		munmap(r->map_base, r->map_len);
 	/* Keep the order: guest_mem_uva() takes the first region holding a

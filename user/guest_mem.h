@@ -24,6 +24,7 @@ struct guest_region {
 	uint8_t *hva;		/* our mapping of gpa */
 	void *map_base;		/* what to munmap; NULL when not ours */
 	size_t map_len;
+	unsigned int refs;	/* adds of this very region (see add_fd) */
 };
 
 struct guest_mem {
@@ -35,7 +36,10 @@ void guest_mem_init(struct guest_mem *m);
 
 /* mmap @fd (shared) at @mmap_offset and add it as a region. Takes no
  * ownership of @fd; the caller closes it. Rejects overlapping, empty and
- * wrapping regions with -EINVAL, a full table with -E2BIG.
+ * wrapping regions with -EINVAL, a full table with -E2BIG. Adding a region
+ * identical to one in the table (gpa, size and uva) only counts a
+ * reference, which guest_mem_remove() drops: QEMU before 8.1 sends
+ * ADD_MEM_REG and REM_MEM_REG once per queue pair of a multiqueue device.
  */
 int guest_mem_add_fd(struct guest_mem *m, uint64_t gpa, uint64_t size,
 		     uint64_t uva, uint64_t mmap_offset, int fd);

@@ -39,6 +39,7 @@
 #define dev_warn(d, fmt, ...)	pr_warn("%s: " fmt, dev_name(d), ##__VA_ARGS__)
 #define dev_notice(d, fmt, ...)	pr_notice("%s: " fmt, dev_name(d), ##__VA_ARGS__)
 #define dev_info(d, fmt, ...)	pr_info("%s: " fmt, dev_name(d), ##__VA_ARGS__)
+#define dev_debug(d, fmt, ...)	pr_debug("%s: " fmt, dev_name(d), ##__VA_ARGS__)
 #define dev_dbg(d, fmt, ...)	pr_debug("%s: " fmt, dev_name(d), ##__VA_ARGS__)
 
 /* One request being handled. */
@@ -502,6 +503,7 @@ static int h_add_mem_reg(struct vh_req *r)
 {
 	struct vhost_dev *d = r->d;
 	const struct vhost_user_region *reg = &r->m->payload.mem_reg.region;
+	unsigned int before = d->mem.nregions;
 	int err;
 
 	if (!mem_slots_check(r))
@@ -516,6 +518,10 @@ static int h_add_mem_reg(struct vh_req *r)
 			(unsigned long long)reg->guest_phys_addr,
 			(unsigned long long)reg->memory_size,
 			(unsigned long long)reg->userspace_addr, strerror(-err));
+	else if (d->mem.nregions == before)
+		dev_debug(d, "memory region gpa 0x%llx size 0x%llx added again (one per queue pair)",
+			  (unsigned long long)reg->guest_phys_addr,
+			  (unsigned long long)reg->memory_size);
 	else
 		dev_info(d, "memory region added: gpa 0x%llx size 0x%llx (%u regions)",
 			 (unsigned long long)reg->guest_phys_addr,
@@ -533,6 +539,7 @@ static int h_rem_mem_reg(struct vh_req *r)
 {
 	struct vhost_dev *d = r->d;
 	const struct vhost_user_region *reg = &r->m->payload.mem_reg.region;
+	unsigned int before = d->mem.nregions;
 	int err;
 
 	if (!mem_slots_check(r))
@@ -545,6 +552,10 @@ static int h_rem_mem_reg(struct vh_req *r)
 			(unsigned long long)reg->guest_phys_addr,
 			(unsigned long long)reg->memory_size,
 			(unsigned long long)reg->userspace_addr);
+	else if (d->mem.nregions == before)
+		dev_debug(d, "memory region gpa 0x%llx size 0x%llx: one of its adds removed",
+			  (unsigned long long)reg->guest_phys_addr,
+			  (unsigned long long)reg->memory_size);
 	else
 		dev_info(d, "memory region removed: gpa 0x%llx size 0x%llx (%u regions)",
 			 (unsigned long long)reg->guest_phys_addr,

@@ -233,16 +233,52 @@ static void test_remove(uint8_t *buf)
 	guest_mem_reset(&m);
 }
 
+/* QEMU before 8.1 sends ADD_MEM_REG and REM_MEM_REG once per queue pair of
+ * a multiqueue device: the same region again is a reference, not an
+ * overlap, and the mapping goes with the last remove.
+ */
+static void test_same_region_again(void)
+{
+	struct guest_mem m;
+	void *base;
+	int fd, i;
+
+	fd = memfd_create("guest_mem_test", 0);
+	if (fd < 0 || ftruncate(fd, 2 * PAGE) < 0)
+		exit(KSFT_FAIL);
+	guest_mem_init(&m);
+	for (i = 0; i < 4; i++)
+		if (guest_mem_add_fd(&m, 0x100000, 2 * PAGE, 0x7f0000100000, 0, fd))
+			break;
+	KTAP_CHECK(i == 4 && m.nregions == 1,
+		   "same region added 4 times (one per queue pair): one region");
+	KTAP_CHECK(guest_mem_add_fd(&m, 0x100000, PAGE, 0x7f0000100000, 0, fd) == -EINVAL &&
+		   guest_mem_add_fd(&m, 0x100000, 2 * PAGE, 0x7f0000200000, 0, fd) == -EINVAL,
+		   "same gpa with another size or uva is still an overlap");
+	base = m.r[0].map_base;
+	for (i = 0; i < 3; i++)
+		guest_mem_remove(&m, 0x100000, 2 * PAGE, 0x7f0000100000);
+	KTAP_CHECK(m.nregions == 1 && mapped(base) && guest_mem_gpa(&m, 0x100000, 1),
+		   "3 of 4 removes: still mapped and translating");
+	KTAP_CHECK(guest_mem_remove(&m, 0x100000, 2 * PAGE, 0x7f0000100000) == 0 &&
+		   m.nregions == 0 && !mapped(base),
+		   "the 4th remove unmaps it");
+	KTAP_CHECK(guest_mem_remove(&m, 0x100000, 2 * PAGE, 0x7f0000100000) == -ENOENT,
+		   "a 5th remove: -ENOENT");
+	close(fd);
+}
+
 int main(void)
 {
 	uint8_t *buf = page_alloc(8 * PAGE);
 
 	/* Rejections are expected here; keep the TAP output readable. */
 	log_level = LOG_CRIT;
-	ktap_plan(53);
+	ktap_plan(58);
 	test_add_checks(buf);
 	test_translate(buf);
 	test_fd(buf);
 	test_remove(buf);
+	test_same_region_again();
 	return ktap_finish();
 }

@@ -210,6 +210,31 @@ static int bind_socket(struct xsk_port *p, enum xsk_port_mode mode)
 	return 0;
 }
 
+/* The umem: mmap, not malloc, for page alignment (the kernel pins these
+ * pages for the socket's lifetime), and on 2 MiB boundaries with a
+ * transparent-huge-page hint: the relay touches a different 4 KiB frame for
+ * every packet, which with small pages is a TLB miss each (2048 pages).
+ * Without THP it is still an ordinary mapping. NULL with errno on failure.
+ */
+#define UMEM_ALIGN (2u << 20)
+static void *umem_alloc(size_t size)
+{
+	uint8_t *raw, *area;
+	size_t head;
+
+	raw = mmap(NULL, size + UMEM_ALIGN, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (raw == MAP_FAILED)
+		return NULL;
+	area = (uint8_t *)(((uintptr_t)raw + UMEM_ALIGN - 1) & ~(uintptr_t)(UMEM_ALIGN - 1));
+	head = area - raw;
+	if (head)
+		munmap(raw, head);
+	munmap(area + size, UMEM_ALIGN - head);
+	madvise(area, size, MADV_HUGEPAGE);	/* a hint: failure is fine */
+	return area;
+}
+
 int xsk_port_open(struct xsk_port **pp, const char *ifname, uint32_t qid,
 		  int xskmap_fd, enum xsk_port_mode mode)
 {
@@ -242,14 +267,9 @@ int xsk_port_open(struct xsk_port **pp, const char *ifname, uint32_t qid,
 	p->qid = qid;
 	memcpy(p->ifname, ifname, strlen(ifname) + 1);
 
-	/* mmap, not malloc: page alignment for the umem, and the kernel pins
-	 * these pages for the socket's lifetime.
-	 */
-	p->area = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p->area == MAP_FAILED) {
+	p->area = umem_alloc(size);
+	if (!p->area) {
 		err = -errno;
-		p->area = NULL;
 		pr_err("xsk_port: mmap %zu bytes for the umem: %s", size, strerror(errno));
 		goto fail;
 	}

@@ -74,7 +74,6 @@ struct xsk_port {
 	bool warned_tx;
 	bool warned_long;
 	bool sg;		/* bound with XDP_USE_SG */
-	bool need_wakeup;	/* bound with XDP_USE_NEED_WAKEUP */
 	/* Dropping the rest of a frame: rx descriptors are recycled up to
 	 * and including the next one without XDP_PKT_CONTD.
 	 */
@@ -97,10 +96,6 @@ static const char *mode_name(enum xsk_port_mode mode)
 	return "?";
 }
 
-/* need_wakeup only where a driver can use it: zero-copy. In copy mode tx
- * always takes a sendto(), and a socket bound with it makes every poll of
- * the socket (every event-loop wake-up) attempt a transmit.
- */
 static int create_socket(struct xsk_port *p, enum xsk_port_mode mode, bool sg)
 {
 	struct xsk_socket_config cfg = {
@@ -108,7 +103,7 @@ static int create_socket(struct xsk_port *p, enum xsk_port_mode mode, bool sg)
 		.tx_size = TX_SIZE,
 		/* vxdp_steer is attached by xdp_steer.c, not by libxdp. */
 		.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD,
-		.bind_flags = mode == XSK_PORT_COPY ? 0 : XDP_USE_NEED_WAKEUP,
+		.bind_flags = XDP_USE_NEED_WAKEUP,
 	};
 	struct xdp_options opts = {};
 	socklen_t optlen = sizeof(opts);
@@ -133,7 +128,6 @@ static int create_socket(struct xsk_port *p, enum xsk_port_mode mode, bool sg)
 	}
 	p->fd = xsk_socket__fd(p->xsk);
 	p->sg = sg;
-	p->need_wakeup = cfg.bind_flags & XDP_USE_NEED_WAKEUP;
 
 	if (getsockopt(p->fd, SOL_XDP, XDP_OPTIONS, &opts, &optlen) == 0)
 		p->zerocopy = opts.flags & XDP_OPTIONS_ZEROCOPY;
@@ -167,21 +161,6 @@ static void log_socket_error(const struct xsk_port *p, enum xsk_port_mode mode,
  * created again on the same umem and rings. VXDP_XSK_NO_SG=1 in the
  * environment skips multi-buffer, to test the single-buffer path.
  */
-static int bind_mode(struct xsk_port *p, enum xsk_port_mode mode, bool sg)
-{
-	int err;
-
-	if (mode != XSK_PORT_AUTO)
-		return create_socket(p, mode, sg);
-	/* Auto: zero-copy if the driver has it, else copy mode, each with
-	 * its own flags (see create_socket()).
-	 */
-	err = create_socket(p, XSK_PORT_ZEROCOPY, sg);
-	if (err == -EOPNOTSUPP)
-		err = create_socket(p, XSK_PORT_COPY, sg);
-	return err;
-}
-
 static int bind_socket(struct xsk_port *p, enum xsk_port_mode mode)
 {
 	const char *no_sg = getenv("VXDP_XSK_NO_SG");
@@ -189,7 +168,7 @@ static int bind_socket(struct xsk_port *p, enum xsk_port_mode mode)
 	int sg_err = 0, err;
 
 	if (try_sg) {
-		sg_err = bind_mode(p, mode, true);
+		sg_err = create_socket(p, mode, true);
 		/* A queue taken is taken either way. */
 		if (!sg_err || sg_err == -EBUSY) {
 			if (sg_err)
@@ -197,7 +176,7 @@ static int bind_socket(struct xsk_port *p, enum xsk_port_mode mode)
 			return sg_err;
 		}
 	}
-	err = bind_mode(p, mode, false);
+	err = create_socket(p, mode, false);
 	if (err) {
 		log_socket_error(p, mode, err);
 		return err;
@@ -562,14 +541,14 @@ unsigned int xsk_port_tx_alloc(struct xsk_port *p, struct xsk_pkt *pkts,
 	return n;
 }
 
-/* Wake the kernel to transmit: always in copy mode (bound without
- * need_wakeup), where every sendto() sends one bounded batch; EAGAIN (budget used up, more
+/* Wake the kernel to transmit. In copy mode need_wakeup stays set for good
+ * and every sendto() sends one bounded batch; EAGAIN (budget used up, more
  * left), EBUSY and ENOBUFS (driver queue full) just mean "kick again later",
  * which xsk_port_tx_pending() exists for.
  */
 static void kick_tx(struct xsk_port *p)
 {
-	if (p->need_wakeup && !xsk_ring_prod__needs_wakeup(&p->tx))
+	if (!xsk_ring_prod__needs_wakeup(&p->tx))
 		return;
 	if (sendto(p->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) >= 0)
 		return;

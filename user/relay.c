@@ -285,6 +285,34 @@ unpop:
 	return err;
 }
 
+static void relay_on_xsk(struct uloop_src *s, int res);
+
+/* While the guest has no rx buffers, port @pi's XSK stays readable and its
+ * poll, armed again, would fire at once, round after round, with nothing the
+ * relay can do: a stalled guest would cost a core. So the poll is paused
+ * until the guest kicks (buffers posted) or the port drains.
+ */
+static void relay_rx_pause(struct relay *r, unsigned int pi)
+{
+	if (r->rx_paused & (1u << pi))
+		return;
+	r->rx_paused |= 1u << pi;
+	uloop_del(r->loop, &r->port[pi].src);
+}
+
+static void relay_rx_resume(struct relay *r, uint32_t ports)
+{
+	ports &= r->rx_paused;
+	r->rx_paused &= ~ports;
+	while (ports) {
+		struct relay_port *p = &r->port[__builtin_ctz(ports)];
+
+		ports &= ports - 1;
+		uloop_add_poll_lazy(r->loop, &p->src, xsk_port_fd(p->xsk), POLLIN,
+				    relay_on_xsk);
+	}
+}
+
 /* VF queue @pi -> guest. A frame may span several umem fragments (AF_XDP
  * multi-buffer); the port only ever hands out whole frames, and frames are
  * consumed or left on the ring whole. Returns true when the budget ran out
@@ -304,8 +332,10 @@ static bool relay_vf_to_guest(struct relay *r, unsigned int pi)
 		uint32_t touched = 0;
 		int err = 0;
 
-		if (!n)
+		if (!n) {
+			relay_rx_resume(r, 1u << pi);
 			return false;
+		}
 		for (done = 0; done < n; done += nf) {
 			unsigned int qp;
 			size_t len;
@@ -353,12 +383,15 @@ static bool relay_vf_to_guest(struct relay *r, unsigned int pi)
 			 * ring (and the kernel drops beyond it) until the guest
 			 * kicks us with more.
 			 */
-			if (kick_asked || !relay_want_kick(r, VQ_RX(blocked)))
+			if (kick_asked || !relay_want_kick(r, VQ_RX(blocked))) {
+				relay_rx_pause(r, pi);
 				return false;
+			}
 			continue;
 		}
 		budget -= n < budget ? n : budget;
 	}
+	relay_rx_resume(r, 1u << pi);
 	return true;
 }
 
@@ -642,8 +675,10 @@ static void relay_on_kick(struct uloop_src *s, int res)
 	if (res <= 0)
 		return;
 	/* New rx buffers may unblock any VF queue (flow spreading). */
-	if (VQ_IS_RX(k->q))
+	if (VQ_IS_RX(k->q)) {
+		relay_rx_resume(r, relay_all_ports(r));
 		relay_run(r, relay_all_ports(r), 0);
+	}
 	else
 		relay_run(r, 0, 1u << (k->q / 2));
 }
@@ -657,6 +692,11 @@ static void relay_vring_changed(struct vhost_dev *d, unsigned int q)
 	relay_update_rx_ready(r);
 	if (!vhost_vring_ready(vq) || vq->kickfd < 0) {
 		uloop_del(r->loop, kick);
+		/* No guest rx buffers to wait for from this ring: listen to
+		 * the VF again (its frames are dropped if no ring runs).
+		 */
+		if (VQ_IS_RX(q))
+			relay_rx_resume(r, relay_all_ports(r));
 		return;
 	}
 	if (!kick->active || kick->fd != vq->kickfd) {

@@ -60,6 +60,7 @@ struct relay {
 	struct uloop_work work;
 	struct uloop_poller poller;	/* busy polling under load */
 	uint32_t rx_more, tx_more;	/* ports / queue pairs left at budget */
+	uint32_t rx_paused;		/* ports whose XSK poll waits on the guest */
 	/* Guest rx queue pairs running now, for flow-hash spreading. */
 	unsigned int nrx_ready;
 	uint8_t rx_ready[VHOST_DEV_MAX_QUEUE_PAIRS];

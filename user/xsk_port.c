@@ -32,15 +32,30 @@
 #define XDP_PKT_CONTD	(1 << 0)
 #endif
 
-/* 2048 page-sized frames = 8 MiB, the default RLIMIT_MEMLOCK, so a port
- * still registers without CAP_IPC_LOCK. Page-sized frames are what
- * zero-copy drivers like best and leave 3840 bytes for a frame after the
- * kernel's XDP_PACKET_HEADROOM.
+/* The umem is 8 MiB, the default RLIMIT_MEMLOCK, so a port still registers
+ * without CAP_IPC_LOCK, laid out one of two ways:
+ *  - 2 KiB frames (1792 bytes of frame each after the kernel's
+ *    XDP_PACKET_HEADROOM), when the socket binds with AF_XDP multi-buffer,
+ *    which carries bigger frames over several: 3072 rx frames, i.e. 7.7 ms
+ *    at 0.4 Mpps for a guest that is slow to post buffers (DPDK's af_xdp PMD
+ *    keeps 4096), and 1024 tx frames;
+ *  - page-sized frames otherwise (kernels before 6.6): 3840 bytes a frame,
+ *    1024 rx and 1024 tx frames.
  */
-#define FRAME_SIZE	XSK_UMEM__DEFAULT_FRAME_SIZE
-#define NUM_FRAMES	2048u
-#define RX_FRAMES	(NUM_FRAMES / 2)
-#define TX_FRAMES	(NUM_FRAMES - RX_FRAMES)
+#define UMEM_SIZE	(8u << 20)
+#define TX_FRAMES	1024u
+#define MAX_FRAME_SIZE	XSK_UMEM__DEFAULT_FRAME_SIZE
+
+struct umem_layout {
+	uint32_t frame_size;
+	uint32_t nrx;		/* frames [0, nrx) are rx, the rest tx */
+	bool needs_sg;
+};
+
+static const struct umem_layout layouts[] = {
+	{ .frame_size = 2048, .nrx = UMEM_SIZE / 2048 - TX_FRAMES, .needs_sg = true },
+	{ .frame_size = MAX_FRAME_SIZE, .nrx = UMEM_SIZE / MAX_FRAME_SIZE - TX_FRAMES },
+};
 
 /* Ring sizes are chosen so that reserving on a ring we produce to never
  * fails, which keeps the hot path free of "ring full, now what" branches that
@@ -50,14 +65,22 @@
  * are back with us) can therefore still count as occupied, up to a ring's
  * worth: the fill and tx rings need room for every frame twice. The rx and
  * completion rings the kernel produces to need room for every frame once.
+ * Rings are powers of two.
  */
-#define FILL_SIZE	(2 * RX_FRAMES)
-#define RX_SIZE		RX_FRAMES
+static uint32_t pow2_at_least(uint32_t n)
+{
+	uint32_t r = 1;
+
+	while (r < n)
+		r <<= 1;
+	return r;
+}
+
 #define TX_SIZE		(2 * TX_FRAMES)
 #define COMP_SIZE	TX_FRAMES
 
 /* In aligned mode every descriptor address lies inside one frame. */
-#define FRAME_BASE(a)	(xsk_umem__extract_addr(a) & ~(uint64_t)(FRAME_SIZE - 1))
+#define FRAME_BASE(p, a)	(xsk_umem__extract_addr(a) & ~(uint64_t)((p)->frame_size - 1))
 
 struct xsk_port {
 	struct xsk_ring_cons rx;
@@ -82,6 +105,9 @@ struct xsk_port {
 	char ifname[IF_NAMESIZE];
 	uint32_t qid;
 	uint32_t rx_idx;	/* rx ring index returned by the last peek */
+	uint32_t frame_size;		/* umem_layout */
+	uint32_t nrx;
+	uint32_t rx_size;		/* rx ring entries */
 	uint32_t tx_nfree;
 	uint64_t tx_free[TX_FRAMES];	/* stack of free tx frame addresses */
 };
@@ -99,7 +125,7 @@ static const char *mode_name(enum xsk_port_mode mode)
 static int create_socket(struct xsk_port *p, enum xsk_port_mode mode, bool sg)
 {
 	struct xsk_socket_config cfg = {
-		.rx_size = RX_SIZE,
+		.rx_size = p->rx_size,
 		.tx_size = TX_SIZE,
 		/* vxdp_steer is attached by xdp_steer.c, not by libxdp. */
 		.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD,
@@ -214,19 +240,97 @@ static void *umem_alloc(size_t size)
 	return area;
 }
 
-int xsk_port_open(struct xsk_port **pp, const char *ifname, uint32_t qid,
-		  int xskmap_fd, enum xsk_port_mode mode)
+/* Map and register the umem in layout @l and hand the kernel its rx frames
+ * (before bind, so no early frame finds the fill ring empty).
+ */
+static int umem_setup(struct xsk_port *p, const struct umem_layout *l)
 {
 	struct xsk_umem_config ucfg = {
-		.fill_size = FILL_SIZE,
+		.fill_size = 2 * pow2_at_least(l->nrx),
 		.comp_size = COMP_SIZE,
-		.frame_size = FRAME_SIZE,
+		.frame_size = l->frame_size,
 		.frame_headroom = 0,
 		.flags = 0,
 	};
-	size_t size = (size_t)NUM_FRAMES * FRAME_SIZE;
-	struct xsk_port *p;
 	uint32_t idx, i;
+	int err;
+
+	p->frame_size = l->frame_size;
+	p->nrx = l->nrx;
+	p->rx_size = pow2_at_least(l->nrx);
+	p->area = umem_alloc(UMEM_SIZE);
+	if (!p->area) {
+		err = -errno;
+		pr_err("xsk_port: mmap %u bytes for the umem: %s", UMEM_SIZE, strerror(errno));
+		return err;
+	}
+	err = xsk_umem__create(&p->umem, p->area, UMEM_SIZE, &p->fill, &p->comp, &ucfg);
+	if (err) {
+		p->umem = NULL;
+		if (err == -ENOBUFS || err == -EPERM || err == -ENOMEM)
+			pr_err("xsk_port: registering a %u MiB umem failed: %s (needs CAP_IPC_LOCK or RLIMIT_MEMLOCK >= %u MiB)",
+			       UMEM_SIZE >> 20, strerror(-err), UMEM_SIZE >> 20);
+		else
+			pr_err("xsk_port: registering the umem failed: %s", strerror(-err));
+		return err;
+	}
+	if (xsk_ring_prod__reserve(&p->fill, p->nrx, &idx) != p->nrx) {
+		pr_err("xsk_port: fill ring smaller than %u", p->nrx);
+		return -ENOSPC;
+	}
+	for (i = 0; i < p->nrx; i++)
+		*xsk_ring_prod__fill_addr(&p->fill, idx + i) = (uint64_t)i * p->frame_size;
+	xsk_ring_prod__submit(&p->fill, p->nrx);
+	for (i = 0; i < TX_FRAMES; i++)
+		p->tx_free[i] = (uint64_t)(p->nrx + i) * p->frame_size;
+	p->tx_nfree = TX_FRAMES;
+	return 0;
+}
+
+static void umem_teardown(struct xsk_port *p)
+{
+	xsk_socket__delete(p->xsk);
+	p->xsk = NULL;
+	p->fd = -1;
+	if (p->umem)
+		xsk_umem__delete(p->umem);
+	p->umem = NULL;
+	if (p->area)
+		munmap(p->area, UMEM_SIZE);
+	p->area = NULL;
+}
+
+/* Small frames need multi-buffer: try them with it, and fall back to
+ * page-sized frames (bind_socket() then tries multi-buffer once more, for
+ * a driver that has it with those only, and then goes without).
+ */
+static int port_setup(struct xsk_port *p, enum xsk_port_mode mode)
+{
+	const char *no_sg = getenv("VXDP_XSK_NO_SG");
+	int err;
+
+	if (!no_sg || strcmp(no_sg, "1")) {
+		err = umem_setup(p, &layouts[0]);
+		if (err)
+			return err;
+		err = create_socket(p, mode, true);
+		/* A queue taken is taken either way. */
+		if (err == -EBUSY)
+			log_socket_error(p, mode, err);
+		if (!err || err == -EBUSY)
+			return err;
+		umem_teardown(p);
+	}
+	err = umem_setup(p, &layouts[1]);
+	if (err)
+		return err;
+	return bind_socket(p, mode);
+}
+
+int xsk_port_open(struct xsk_port **pp, const char *ifname, uint32_t qid,
+		  int xskmap_fd, enum xsk_port_mode mode)
+{
+	struct xsk_port *p;
 	int err, fd;
 
 	*pp = NULL;
@@ -246,40 +350,7 @@ int xsk_port_open(struct xsk_port **pp, const char *ifname, uint32_t qid,
 	p->qid = qid;
 	memcpy(p->ifname, ifname, strlen(ifname) + 1);
 
-	p->area = umem_alloc(size);
-	if (!p->area) {
-		err = -errno;
-		pr_err("xsk_port: mmap %zu bytes for the umem: %s", size, strerror(errno));
-		goto fail;
-	}
-
-	err = xsk_umem__create(&p->umem, p->area, size, &p->fill, &p->comp, &ucfg);
-	if (err) {
-		p->umem = NULL;
-		if (err == -ENOBUFS || err == -EPERM || err == -ENOMEM)
-			pr_err("xsk_port: registering a %zu MiB umem failed: %s (needs CAP_IPC_LOCK or RLIMIT_MEMLOCK >= %zu MiB)",
-			       size >> 20, strerror(-err), size >> 20);
-		else
-			pr_err("xsk_port: registering the umem failed: %s", strerror(-err));
-		goto fail;
-	}
-
-	/* Give the kernel its rx buffers before bind so no early frame finds
-	 * the fill ring empty. Frames [0, RX_FRAMES) are rx, the rest tx.
-	 */
-	if (xsk_ring_prod__reserve(&p->fill, RX_FRAMES, &idx) != RX_FRAMES) {
-		pr_err("xsk_port: fill ring smaller than %u", RX_FRAMES);
-		err = -ENOSPC;
-		goto fail;
-	}
-	for (i = 0; i < RX_FRAMES; i++)
-		*xsk_ring_prod__fill_addr(&p->fill, idx + i) = (uint64_t)i * FRAME_SIZE;
-	xsk_ring_prod__submit(&p->fill, RX_FRAMES);
-	for (i = 0; i < TX_FRAMES; i++)
-		p->tx_free[i] = (uint64_t)(RX_FRAMES + i) * FRAME_SIZE;
-	p->tx_nfree = TX_FRAMES;
-
-	err = bind_socket(p, mode);
+	err = port_setup(p, mode);
 	if (err)
 		goto fail;
 
@@ -292,8 +363,8 @@ int xsk_port_open(struct xsk_port **pp, const char *ifname, uint32_t qid,
 	}
 
 	pr_info("xsk_port: %s queue %u: AF_XDP socket in %s mode (%u rx + %u tx frames of %u bytes, %s: frames up to %u bytes)",
-		ifname, qid, p->zerocopy ? "zero-copy" : "copy", RX_FRAMES, TX_FRAMES,
-		FRAME_SIZE, p->sg ? "multi-buffer" : "single-buffer",
+		ifname, qid, p->zerocopy ? "zero-copy" : "copy", p->nrx, TX_FRAMES,
+		p->frame_size, p->sg ? "multi-buffer" : "single-buffer",
 		xsk_port_max_frame(p));
 	*pp = p;
 	return 0;
@@ -313,7 +384,7 @@ void xsk_port_close(struct xsk_port *p)
 	if (p->umem && xsk_umem__delete(p->umem))
 		pr_warn("xsk_port: %s queue %u: umem still in use", p->ifname, p->qid);
 	if (p->area)
-		munmap(p->area, (size_t)NUM_FRAMES * FRAME_SIZE);
+		munmap(p->area, UMEM_SIZE);
 	free(p);
 }
 
@@ -332,8 +403,7 @@ bool xsk_port_zerocopy(const struct xsk_port *p)
  */
 uint32_t xsk_port_frame_room(const struct xsk_port *p)
 {
-	(void)p;
-	return FRAME_SIZE - XDP_PACKET_HEADROOM;
+	return p->frame_size - XDP_PACKET_HEADROOM;
 }
 
 bool xsk_port_multi_buffer(const struct xsk_port *p)
@@ -369,7 +439,7 @@ static void rx_recycle(struct xsk_port *p, uint32_t idx, uint32_t n)
 
 	if (!n)
 		return;
-	/* Cannot fail: the fill ring holds RX_FRAMES twice. Read the addresses
+	/* Cannot fail: the fill ring holds the rx frames twice. Read the addresses
 	 * before releasing the rx slots, which the kernel may overwrite as
 	 * soon as they are released.
 	 */
@@ -377,7 +447,7 @@ static void rx_recycle(struct xsk_port *p, uint32_t idx, uint32_t n)
 		for (i = 0; i < n; i++) {
 			const struct xdp_desc *d = xsk_ring_cons__rx_desc(&p->rx, idx + i);
 
-			*xsk_ring_prod__fill_addr(&p->fill, fidx + i) = FRAME_BASE(d->addr);
+			*xsk_ring_prod__fill_addr(&p->fill, fidx + i) = FRAME_BASE(p, d->addr);
 		}
 		xsk_ring_prod__submit(&p->fill, n);
 	} else if (!p->warned_fill) {
@@ -397,7 +467,7 @@ static bool rx_skip_tail(struct xsk_port *p)
 	uint32_t idx, n, i;
 
 	while (p->rx_skip) {
-		n = xsk_ring_cons__peek(&p->rx, RX_SIZE, &idx);
+		n = xsk_ring_cons__peek(&p->rx, p->rx_size, &idx);
 		if (!n)
 			return false;
 		for (i = 0; i < n;) {
@@ -518,7 +588,7 @@ static void reap_completions(struct xsk_port *p)
 	if (!n)
 		return;
 	for (i = 0; i < n; i++)
-		p->tx_free[p->tx_nfree++] = FRAME_BASE(*xsk_ring_cons__comp_addr(&p->comp, idx + i));
+		p->tx_free[p->tx_nfree++] = FRAME_BASE(p, *xsk_ring_cons__comp_addr(&p->comp, idx + i));
 	xsk_ring_cons__release(&p->comp, n);
 }
 
@@ -623,7 +693,7 @@ void xsk_port_tx_submit(struct xsk_port *p, struct xsk_pkt *pkts,
 			struct xdp_desc *d;
 
 			if (!queued || !ok) {
-				p->tx_free[p->tx_nfree++] = FRAME_BASE(pkts[j].addr);
+				p->tx_free[p->tx_nfree++] = FRAME_BASE(p, pkts[j].addr);
 				continue;
 			}
 			d = xsk_ring_prod__tx_desc(&p->tx, idx++);
@@ -633,7 +703,7 @@ void xsk_port_tx_submit(struct xsk_port *p, struct xsk_pkt *pkts,
 		}
 	}
 	for (i = used; i < alloced; i++)
-		p->tx_free[p->tx_nfree++] = FRAME_BASE(pkts[i].addr);
+		p->tx_free[p->tx_nfree++] = FRAME_BASE(p, pkts[i].addr);
 	if (queued) {
 		xsk_ring_prod__submit(&p->tx, n);
 		kick_tx(p);

@@ -477,10 +477,11 @@ static void test_rx_buffers_cycle(struct xsk_port *p, int peer)
 	bool ok = true;
 
 	for (round = 0; round < 16; round++) {
-		/* odd rounds overflow the rx ring first, as a relay whose
+		/* odd rounds overflow the port's rx frames (3072, or
+		 * 1024 without multi-buffer) first, as a relay whose
 		 * guest has no buffers does
 		 */
-		for (i = 0; round % 2 && i < 1500; i++) {
+		for (i = 0; round % 2 && i < 4000; i++) {
 			make_frame(f, vm_mac, b_mac, 1000 + i);
 			sent += !peer_send(peer, f, sizeof(f));
 		}

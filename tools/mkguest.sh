@@ -263,10 +263,14 @@ ping_run() {
 iperf_server() {
 	name=$1
 	shift
-	timeout "$IPERF_TIMEOUT" iperf3 -s -1 -4 -f m --forceflush "$@" >/tmp/iperf.log 2>&1 &
+	# A log of its own: the background job creates it asynchronously, and
+	# the previous run's "listening" must not pass for this one's.
+	log=/tmp/iperf-$name.log
+	rm -f "$log"
+	timeout "$IPERF_TIMEOUT" iperf3 -s -1 -4 -f m --forceflush "$@" >"$log" 2>&1 &
 	pid=$!
 	t=0
-	while ! grep -q listening /tmp/iperf.log; do
+	while ! grep -q listening "$log" 2>/dev/null; do
 		t=$((t + 1))
 		[ $t -gt 100 ] && break
 		sleep 0.1
@@ -274,10 +278,10 @@ iperf_server() {
 	echo "VXDP-IPERF-READY $name"
 	wait $pid
 	rc=$?
-	mbps=$(grep -E 'sender|receiver' /tmp/iperf.log | tail -n 1 |
+	mbps=$(grep -E 'sender|receiver' "$log" | tail -n 1 |
 		awk '{ for (i = 1; i < NF; i++) if ($(i + 1) == "Mbits/sec") print $i }')
 	echo "VXDP-BEGIN $name"
-	cat /tmp/iperf.log
+	cat "$log"
 	echo "VXDP-END $name"
 	echo "VXDP-RESULT $name rc=$rc mbps=${mbps:-0}"
 }

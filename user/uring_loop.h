@@ -119,7 +119,7 @@ void uloop_del_poller(struct uloop *l, struct uloop_poller *p);
  * Default ULOOP_SPIN_US_DEFAULT.
  */
 #define ULOOP_SPIN_US_DEFAULT	50
-#define ULOOP_SPIN_MIN_FRAMES	32
+#define ULOOP_SPIN_MIN_FRAMES	8
 void uloop_set_busy_poll(struct uloop *l, unsigned int usec);
 
 /* Whether the loop is busy-polling: a poller may then leave its peers'

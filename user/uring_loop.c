@@ -83,28 +83,28 @@ static int uloop_add(struct uloop *l, struct uloop_src *s)
 	return uloop_arm(l, s);
 }
 
-int uloop_add_poll(struct uloop *l, struct uloop_src *s, int fd,
-		   unsigned int events, uloop_fn fn)
+static int uloop_add_poll_src(struct uloop *l, struct uloop_src *s, int fd,
+			      unsigned int events, uloop_fn fn, bool lazy)
 {
 	uloop_del(l, s);
 	s->fn = fn;
 	s->fd = fd;
 	s->kind = ULOOP_POLL;
 	s->events = events;
-	s->lazy = false;
+	s->lazy = lazy;
 	return uloop_add(l, s);
+}
+
+int uloop_add_poll(struct uloop *l, struct uloop_src *s, int fd,
+		   unsigned int events, uloop_fn fn)
+{
+	return uloop_add_poll_src(l, s, fd, events, fn, false);
 }
 
 int uloop_add_poll_lazy(struct uloop *l, struct uloop_src *s, int fd,
 			unsigned int events, uloop_fn fn)
 {
-	uloop_del(l, s);
-	s->fn = fn;
-	s->fd = fd;
-	s->kind = ULOOP_POLL;
-	s->events = events;
-	s->lazy = true;
-	return uloop_add(l, s);
+	return uloop_add_poll_src(l, s, fd, events, fn, true);
 }
 
 /* A lazy source that fired: arm it again only before the loop sleeps. */

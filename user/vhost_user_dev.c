@@ -39,7 +39,6 @@
 #define dev_warn(d, fmt, ...)	pr_warn("%s: " fmt, dev_name(d), ##__VA_ARGS__)
 #define dev_notice(d, fmt, ...)	pr_notice("%s: " fmt, dev_name(d), ##__VA_ARGS__)
 #define dev_info(d, fmt, ...)	pr_info("%s: " fmt, dev_name(d), ##__VA_ARGS__)
-#define dev_debug(d, fmt, ...)	pr_debug("%s: " fmt, dev_name(d), ##__VA_ARGS__)
 #define dev_dbg(d, fmt, ...)	pr_debug("%s: " fmt, dev_name(d), ##__VA_ARGS__)
 
 /* One request being handled. */
@@ -519,7 +518,7 @@ static int h_add_mem_reg(struct vh_req *r)
 			(unsigned long long)reg->memory_size,
 			(unsigned long long)reg->userspace_addr, strerror(-err));
 	else if (d->mem.nregions == before)
-		dev_debug(d, "memory region gpa 0x%llx size 0x%llx added again (one per queue pair)",
+		dev_dbg(d, "memory region gpa 0x%llx size 0x%llx added again (one per queue pair)",
 			  (unsigned long long)reg->guest_phys_addr,
 			  (unsigned long long)reg->memory_size);
 	else
@@ -553,7 +552,7 @@ static int h_rem_mem_reg(struct vh_req *r)
 			(unsigned long long)reg->memory_size,
 			(unsigned long long)reg->userspace_addr);
 	else if (d->mem.nregions == before)
-		dev_debug(d, "memory region gpa 0x%llx size 0x%llx: one of its adds removed",
+		dev_dbg(d, "memory region gpa 0x%llx size 0x%llx: one of its adds removed",
 			  (unsigned long long)reg->guest_phys_addr,
 			  (unsigned long long)reg->memory_size);
 	else

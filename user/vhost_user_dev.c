@@ -493,6 +493,31 @@ static int h_get_max_mem_slots(struct vh_req *r)
 	return reply_u64(r, GUEST_MEM_MAX_REGIONS);
 }
 
+/* What ADD_MEM_REG/REM_MEM_REG did to region @reg: refused (@err; -ENOENT:
+ * no such region to remove), only a
+ * reference counted (the table still has @before regions: QEMU < 8.1 sends
+ * these once per queue pair), or the table changed.
+ */
+static void log_mem_reg(const struct vhost_dev *d, const char *req,
+			const struct vhost_user_region *reg, int err,
+			unsigned int before, const char *done, const char *counted)
+{
+	unsigned long long gpa = reg->guest_phys_addr, size = reg->memory_size;
+
+	if (err == -ENOENT)
+		dev_err(d, "%s: no region gpa 0x%llx size 0x%llx uva 0x%llx",
+			req, gpa, size, (unsigned long long)reg->userspace_addr);
+	else if (err)
+		dev_err(d, "%s: region gpa 0x%llx size 0x%llx uva 0x%llx refused: %s",
+			req, gpa, size, (unsigned long long)reg->userspace_addr,
+			strerror(-err));
+	else if (d->mem.nregions == before)
+		dev_dbg(d, "memory region gpa 0x%llx size 0x%llx %s", gpa, size, counted);
+	else
+		dev_info(d, "memory region %s: gpa 0x%llx size 0x%llx (%u regions)",
+			 done, gpa, size, d->mem.nregions);
+}
+
 /* ADD_MEM_REG: one region more, its fd with it. A refused region (overlap,
  * full table, a file too small, an fd that cannot be mapped) leaves the table
  * as it was; the frontend learns of it through REPLY_ACK. QEMU 7.2 sends one
@@ -512,19 +537,8 @@ static int h_add_mem_reg(struct vh_req *r)
 	err = guest_mem_add_fd(&d->mem, reg->guest_phys_addr, reg->memory_size,
 			       reg->userspace_addr, reg->mmap_offset,
 			       r->m->fds[0]);
-	if (err)
-		dev_err(d, "ADD_MEM_REG: region gpa 0x%llx size 0x%llx uva 0x%llx refused: %s",
-			(unsigned long long)reg->guest_phys_addr,
-			(unsigned long long)reg->memory_size,
-			(unsigned long long)reg->userspace_addr, strerror(-err));
-	else if (d->mem.nregions == before)
-		dev_dbg(d, "memory region gpa 0x%llx size 0x%llx added again (one per queue pair)",
-			  (unsigned long long)reg->guest_phys_addr,
-			  (unsigned long long)reg->memory_size);
-	else
-		dev_info(d, "memory region added: gpa 0x%llx size 0x%llx (%u regions)",
-			 (unsigned long long)reg->guest_phys_addr,
-			 (unsigned long long)reg->memory_size, d->mem.nregions);
+	log_mem_reg(d, "ADD_MEM_REG", reg, err, before, "added",
+		    "added again (one per queue pair)");
 	dev_remap_rings(d, false);
 	return err;
 }
@@ -546,19 +560,8 @@ static int h_rem_mem_reg(struct vh_req *r)
 	notify_mem(d);
 	err = guest_mem_remove(&d->mem, reg->guest_phys_addr, reg->memory_size,
 			       reg->userspace_addr);
-	if (err)
-		dev_err(d, "REM_MEM_REG: no region gpa 0x%llx size 0x%llx uva 0x%llx",
-			(unsigned long long)reg->guest_phys_addr,
-			(unsigned long long)reg->memory_size,
-			(unsigned long long)reg->userspace_addr);
-	else if (d->mem.nregions == before)
-		dev_dbg(d, "memory region gpa 0x%llx size 0x%llx: one of its adds removed",
-			  (unsigned long long)reg->guest_phys_addr,
-			  (unsigned long long)reg->memory_size);
-	else
-		dev_info(d, "memory region removed: gpa 0x%llx size 0x%llx (%u regions)",
-			 (unsigned long long)reg->guest_phys_addr,
-			 (unsigned long long)reg->memory_size, d->mem.nregions);
+	log_mem_reg(d, "REM_MEM_REG", reg, err, before, "removed",
+		    "one of its adds removed");
 	dev_remap_rings(d, false);
 	return err;
 }

@@ -457,11 +457,12 @@ netns_argv()
 # 1) gives both veth ends that many rx and tx queues, as a multiqueue VF
 # would have: the relay opens one AF_XDP socket per VF rx queue, and the
 # peer's tx queue (picked by flow hash) is the VF rx queue a frame arrives on.
-topo_setup()
+# netns_add NS... - create the namespaces (removed on cleanup), lo up.
+netns_add()
 {
-	local ns nq=${1:-1}
+	local ns
 
-	for ns in "$NS_RELAY" "$NS_PEER"; do
+	for ns in "$@"; do
 		ip netns add "$ns" || return 1
 		VXDP_NETNS+=("$ns")
 		ip -n "$ns" link set dev lo up || return 1
@@ -470,6 +471,13 @@ topo_setup()
 		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
 			net.ipv6.conf.default.disable_ipv6=1 >/dev/null 2>&1
 	done
+}
+
+topo_setup()
+{
+	local nq=${1:-1}
+
+	netns_add "$NS_RELAY" "$NS_PEER" || return 1
 	ip link add "$VF" numtxqueues "$nq" numrxqueues "$nq" netns "$NS_RELAY" type veth \
 		peer name "$PEER_IF" numtxqueues "$nq" numrxqueues "$nq" netns "$NS_PEER" ||
 		return 1

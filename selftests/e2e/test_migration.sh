@@ -84,15 +84,9 @@ STOP2=$TMPD/stream2.stop
 # bridge in the peer netns, which holds the peer host's address.
 mig_topo_setup()
 {
-	local ns pair vf pe
+	local pair vf pe
 
-	for ns in "$NS_RELAY" "$NS_PEER"; do
-		ip netns add "$ns" || return 1
-		VXDP_NETNS+=("$ns")
-		ip -n "$ns" link set dev lo up || return 1
-		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
-			net.ipv6.conf.default.disable_ipv6=1 >/dev/null 2>&1
-	done
+	netns_add "$NS_RELAY" "$NS_PEER" || return 1
 	ip -n "$NS_PEER" link add name "$BR" type bridge stp_state 0 || return 1
 	for pair in "$VF:$PEER_IF" "$VF_B:$PEER_IF_B"; do
 		vf=${pair%%:*}

@@ -778,6 +778,22 @@ static void tx_flush(struct xsk_port *p)
 		;
 }
 
+/* Send one FRAME_LEN test frame, sequence @seq, to the peer and push it
+ * out: the frame that must still get through after a bad one.
+ */
+static void tx_send_small(struct xsk_port *p, uint32_t seq)
+{
+	struct xsk_pkt pkt;
+	unsigned int m = xsk_port_tx_alloc(p, &pkt, 1);
+
+	if (m) {
+		make_frame(pkt.data, b_mac, vm_mac, seq);
+		pkt.len = FRAME_LEN;
+	}
+	xsk_port_tx_submit(p, &pkt, m, m);
+	tx_flush(p);
+}
+
 #define MB_TESTS 9	/* the checks below that need multi-buffer */
 
 /* Jumbo frames on a 9000-MTU veth: multi-buffer rx and tx, frame
@@ -903,12 +919,7 @@ static void test_jumbo(int peer)
 		pkts[i].more = i + 1 < m;	/* one piece too many */
 	}
 	xsk_port_tx_submit(p, pkts, m, m);
-	m = xsk_port_tx_alloc(p, pkts, 1);
-	make_frame(small, b_mac, vm_mac, 601);
-	memcpy(pkts[0].data, small, FRAME_LEN);
-	pkts[0].len = FRAME_LEN;
-	xsk_port_tx_submit(p, pkts, m, m);
-	tx_flush(p);
+	tx_send_small(p, 601);
 	deadline_in(&dl, TIMEOUT_MS);
 	KTAP_CHECK(!peer_recv_cap(peer, buf, sizeof(buf), &len, &dl) && len == FRAME_LEN &&
 		   frame_seq(buf) == 601,
@@ -950,12 +961,7 @@ single:
 	make_big_frame(f, JUMBO_LEN, b_mac, vm_mac, 702);
 	n = tx_fill(p, pkts, f, JUMBO_LEN);
 	xsk_port_tx_submit(p, pkts, m, n);
-	m = xsk_port_tx_alloc(p, pkts, 1);
-	make_frame(small, b_mac, vm_mac, 703);
-	memcpy(pkts[0].data, small, FRAME_LEN);
-	pkts[0].len = FRAME_LEN;
-	xsk_port_tx_submit(p, pkts, m, m);
-	tx_flush(p);
+	tx_send_small(p, 703);
 	deadline_in(&dl, TIMEOUT_MS);
 	KTAP_CHECK(!peer_recv_cap(peer, buf, sizeof(buf), &len, &dl) && len == FRAME_LEN &&
 		   frame_seq(buf) == 703 && tx_pool_back(p, pool),

@@ -714,6 +714,23 @@ guest_result()
 	tr -d '\r' <"$GUEST_LOG" | sed -n "s/^.*VXDP-RESULT $1 //p" | tail -n 1
 }
 
+# guest_check_warmup - the TAP check that the guest's warmup ("VXDP-RESULT
+# warmup ok=1", already awaited) reached the peer. Sets CONNECTED (0: it
+# did; tests skip their traffic runs otherwise) and shows the relay log when
+# it did not.
+guest_check_warmup()
+{
+	local r
+
+	r=$(guest_result warmup)
+	ktap_diag "guest warmup: ${r:-no result}"
+	[ "$(kv "$r" ok)" = 1 ]
+	ktap_result $? "guest reaches the peer through the relay"
+	CONNECTED=$?
+	[ "$CONNECTED" -ne 0 ] && ktap_diag_file "$RELAY_LOG" 20 "relay log"
+	return 0
+}
+
 # kv LINE KEY - the value of KEY=value in a "k=v k=v" line.
 kv()
 {

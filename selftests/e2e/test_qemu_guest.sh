@@ -68,12 +68,7 @@ ktap_result $booted "guest boots with virtio-net${GUEST_EXPECT_RING:+ ($GUEST_EX
 # 3-5: the guest pings the peer ------------------------------------------
 # Bound: warmup (<= 5 tries of 2 s) + two ping runs + slack for TCG.
 wait_for_log "$GUEST_LOG" 'VXDP-RESULT ping1400' $((10 + 2 * PING_DEADLINE + 20)) "$QEMU_PID"
-r=$(guest_result warmup)
-ktap_diag "guest warmup: ${r:-no result}"
-[ "$(kv "$r" ok)" = 1 ]
-ktap_result $? "guest reaches the peer through the relay"
-CONNECTED=$?		# 0: yes; otherwise the iperf3 runs are not tried
-[ "$CONNECTED" -ne 0 ] && ktap_diag_file "$RELAY_LOG" 20 "relay log"
+guest_check_warmup
 
 # guest_ping_check NAME FRAME-SIZE
 guest_ping_check()

@@ -114,12 +114,7 @@ ktap_result $? "guest eth0 has MTU $MTU"
 
 # 7-9: the guest pings the peer ------------------------------------------
 wait_for_log "$GUEST_LOG" 'VXDP-RESULT ping9000' $((10 + 2 * PING_DEADLINE + 30)) "$QEMU_PID"
-r=$(guest_result warmup)
-ktap_diag "guest warmup: ${r:-no result}"
-[ "$(kv "$r" ok)" = 1 ]
-ktap_result $? "guest reaches the peer through the relay"
-CONNECTED=$?
-[ "$CONNECTED" -ne 0 ] && ktap_diag_file "$RELAY_LOG" 20 "relay log"
+guest_check_warmup
 
 # guest_ping_check NAME IP-SIZE
 guest_ping_check()

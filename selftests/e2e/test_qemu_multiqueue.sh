@@ -141,12 +141,7 @@ ktap_result $? "relay started all $((2 * QUEUES)) vrings (rx and tx of queue pai
 
 # 6: the guest reaches the peer ---------------------------------------------
 wait_for_log "$GUEST_LOG" 'VXDP-RESULT warmup|VXDP-FAIL' 30 "$QEMU_PID"
-r=$(guest_result warmup)
-ktap_diag "guest warmup: ${r:-no result}"
-[ "$(kv "$r" ok)" = 1 ]
-ktap_result $? "guest reaches the peer through the relay"
-CONNECTED=$?
-[ "$CONNECTED" -ne 0 ] && ktap_diag_file "$RELAY_LOG" 20 "relay log"
+guest_check_warmup
 
 # qstats NAME rx|tx - the guest's per-queue packet counters at NAME
 # ("VXDP-QSTATS NAME rx=a,b,c,d tx=..."), comma-separated.

@@ -538,16 +538,18 @@ static bool relay_guest_to_vf(struct relay *r, unsigned int qp)
 }
 
 /* Run the given VF queues (rx) and guest queue pairs (tx); whatever stops at
- * its budget is run again after this round of events.
+ * its budget is run again after this round of events. Returns the frames
+ * moved (also accounted to the loop).
  */
 static uint64_t relay_frames(const struct relay *r)
 {
 	return r->st.to_guest + r->st.from_guest;
 }
 
-static void relay_run(struct relay *r, uint32_t rx, uint32_t tx)
+static unsigned int relay_run(struct relay *r, uint32_t rx, uint32_t tx)
 {
 	uint64_t before = relay_frames(r);
+	unsigned int moved;
 
 	while (rx) {
 		unsigned int pi = __builtin_ctz(rx);
@@ -565,7 +567,9 @@ static void relay_run(struct relay *r, uint32_t rx, uint32_t tx)
 	}
 	if (r->rx_more || r->tx_more)
 		uloop_defer(r->loop, &r->work);
-	uloop_account(r->loop, relay_frames(r) - before);
+	moved = relay_frames(r) - before;
+	uloop_account(r->loop, moved);
+	return moved;
 }
 
 /* Whether some running guest rx queue has buffers posted. */
@@ -600,11 +604,9 @@ static uint32_t relay_rx_ready_ports(const struct relay *r)
 static unsigned int relay_poll(struct uloop_poller *pl)
 {
 	struct relay *r = container_of(pl, struct relay, poller);
-	uint32_t rx = 0, tx = 0;
+	uint32_t rx = relay_rx_ready_ports(r), tx = 0;
 	unsigned int i;
-	uint64_t before;
 
-	rx = relay_rx_ready_ports(r);
 	for (i = 0; i < r->cfg.queues; i++) {
 		struct virtqueue *vr = relay_vring(r, VQ_TX(i));
 
@@ -613,9 +615,7 @@ static unsigned int relay_poll(struct uloop_poller *pl)
 	}
 	if (!(rx | tx))
 		return 0;
-	before = relay_frames(r);
-	relay_run(r, rx, tx);
-	return relay_frames(r) - before;
+	return relay_run(r, rx, tx);
 }
 
 static uint32_t relay_all_ports(const struct relay *r)

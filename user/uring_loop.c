@@ -92,6 +92,10 @@ static int uloop_add_poll_src(struct uloop *l, struct uloop_src *s, int fd,
 	s->kind = ULOOP_POLL;
 	s->events = events;
 	s->lazy = lazy;
+	if (lazy) {
+		s->lazy_next = l->lazy;
+		l->lazy = s;
+	}
 	return uloop_add(l, s);
 }
 
@@ -132,11 +136,22 @@ static void uloop_rearm_lazy(struct uloop *l)
 	}
 }
 
-/* Take @s off the re-arm list (it is being deleted or moved). */
-static void uloop_unqueue_rearm(struct uloop *l, struct uloop_src *s)
+/* Take @s off the re-arm list and the lazy list (it is being deleted or
+ * moved).
+ */
+static void uloop_unlink_lazy(struct uloop *l, struct uloop_src *s)
 {
 	struct uloop_src **pp;
 
+	if (!s->lazy)
+		return;
+	s->lazy = false;
+	for (pp = &l->lazy; *pp; pp = &(*pp)->lazy_next) {
+		if (*pp == s) {
+			*pp = s->lazy_next;
+			break;
+		}
+	}
 	if (!s->rearm_queued)
 		return;
 	for (pp = &l->rearm; *pp; pp = &(*pp)->rearm_next) {
@@ -148,6 +163,27 @@ static void uloop_unqueue_rearm(struct uloop *l, struct uloop_src *s)
 	s->rearm_queued = false;
 }
 
+/* Busy polling starts: cancel the lazy polls still armed. A poll waiting on
+ * a socket is a sleeper on its wait queue, and the kernel wakes the queue
+ * (lock, callback) on events the poll does not even ask for.
+ */
+static void uloop_park_lazy(struct uloop *l)
+{
+	struct io_uring_sqe *sqe;
+	struct uloop_src *s;
+
+	for (s = l->lazy; s; s = s->lazy_next) {
+		if (!s->active || !s->armed || s->stale || s->parked)
+			continue;
+		sqe = uloop_sqe(l);
+		if (!sqe)
+			return;
+		io_uring_prep_cancel(sqe, s, 0);
+		io_uring_sqe_set_data64(sqe, ULOOP_TAG_NONE);
+		s->parked = true;
+	}
+}
+
 int uloop_add_read(struct uloop *l, struct uloop_src *s, int fd, void *buf,
 		   unsigned int len, uloop_fn fn)
 {
@@ -155,7 +191,6 @@ int uloop_add_read(struct uloop *l, struct uloop_src *s, int fd, void *buf,
 	s->fn = fn;
 	s->fd = fd;
 	s->kind = ULOOP_READ;
-	s->lazy = false;
 	s->buf = buf ? buf : &s->val;
 	s->len = buf ? len : sizeof(s->val);
 	return uloop_add(l, s);
@@ -166,7 +201,7 @@ void uloop_del(struct uloop *l, struct uloop_src *s)
 	struct io_uring_sqe *sqe;
 
 	s->active = false;
-	uloop_unqueue_rearm(l, s);
+	uloop_unlink_lazy(l, s);
 	if (!s->armed || s->stale)
 		return;
 	s->stale = true;
@@ -207,11 +242,22 @@ static void uloop_complete(struct uloop *l, struct io_uring_cqe *cqe)
 	if (!s)
 		return;
 	if (!more) {
+		bool parked = s->parked;
+
 		s->armed = false;
+		s->parked = false;
 		if (s->stale) {
 			s->stale = false;
 			if (s->active)
 				uloop_arm(l, s);
+			return;
+		}
+		/* Cancelled by uloop_park_lazy(), not fired: arm it again
+		 * before sleeping. (One that fired first is an event.)
+		 */
+		if (parked && cqe->res == -ECANCELED) {
+			if (s->active)
+				uloop_queue_rearm(l, s);
 			return;
 		}
 	}
@@ -314,18 +360,34 @@ static void uloop_idle_all(struct uloop *l)
 			p->idle(p);
 }
 
+/* Whether to busy-poll instead of sleeping: after a round that moved
+ * enough frames, and for as long as every window finds work, like NAPI; an
+ * idle loop never starts.
+ */
+static bool uloop_busy(const struct uloop *l)
+{
+	return l->pollers && l->spin_ns &&
+	       (l->spinning || l->frames >= ULOOP_SPIN_MIN_FRAMES);
+}
+
+static void uloop_busy_begin(struct uloop *l)
+{
+	if (l->spinning)
+		return;
+	uloop_park_lazy(l);
+	l->spinning = true;
+}
+
 /* Busy-poll: run the pollers until they or the ring have something, or
  * spin_ns pass without. Returns true when there is work (do not sleep).
- * Frames arrive in bursts, so a busy loop stays busy for as long as every
- * window finds work, like NAPI, and an idle one never starts.
  */
 static bool uloop_spin(struct uloop *l)
 {
 	uint64_t start;
 
-	if (!l->pollers || !l->spin_ns ||
-	    (!l->spinning && l->frames < ULOOP_SPIN_MIN_FRAMES))
+	if (!uloop_busy(l))
 		return false;
+	uloop_busy_begin(l);
 	/* What handlers queued (guest notifications) must not wait for us. */
 	io_uring_submit(&l->ring);
 	start = uloop_now_ns();
@@ -340,7 +402,6 @@ static bool uloop_spin(struct uloop *l)
 		}
 		cpu_relax();
 	}
-	l->spinning = true;
 	return true;
 }
 
@@ -356,12 +417,13 @@ int uloop_run(struct uloop *l)
 			wait = !uloop_spin(l);
 		} else {
 			wait = false;
-			/* Busy-polling, lazy sources stay disarmed: the
-			 * pollers must see them even while deferred work
-			 * keeps the loop from spinning.
+			/* Work left at its budget is busy too. Lazy sources
+			 * are then disarmed: the pollers must see them.
 			 */
-			if (l->spinning)
+			if (uloop_busy(l)) {
+				uloop_busy_begin(l);
 				uloop_poll_all(l);
+			}
 		}
 		if (wait) {
 			uloop_idle_all(l);

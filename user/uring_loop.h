@@ -38,7 +38,9 @@ struct uloop_src {
 	bool stale;		/* in-flight SQE is for an old fd: ignore it */
 	bool lazy;		/* uloop_add_poll_lazy() */
 	bool rearm_queued;	/* lazy: on the loop's list to arm before sleeping */
+	bool parked;		/* lazy: cancelled because the loop busy-polls */
 	struct uloop_src *rearm_next;
+	struct uloop_src *lazy_next;	/* the loop's list of lazy sources */
 	uint64_t val;		/* default 8-byte read buffer (eventfd) */
 };
 
@@ -69,6 +71,7 @@ struct uloop {
 	bool stop;
 	struct uloop_work *deferred;
 	struct uloop_src *rearm;	/* lazy sources to arm before sleeping */
+	struct uloop_src *lazy;		/* every lazy source */
 	struct uloop_poller *pollers;
 	uint64_t spin_ns;	/* busy-poll window; 0: always sleep */
 	unsigned int frames;	/* moved this round (uloop_account()) */
@@ -84,9 +87,12 @@ int uloop_add_poll(struct uloop *l, struct uloop_src *s, int fd,
 
 /* Like uloop_add_poll(), but one-shot and disarmed while the loop
  * busy-polls: after an event it is armed again only in a round that does not
- * busy-poll (at the latest when the loop goes to sleep). For fds whose owner
+ * busy-poll (at the latest when the loop goes to sleep), and one still armed
+ * when busy polling starts is cancelled until then. For fds whose owner
  * finds their work without the event when polled (uloop_poller): a busy
- * socket then costs its producer no wake-up per event.
+ * socket then costs its producer no wake-up per event. (An AF_XDP socket
+ * with a poll armed on it, even for POLLIN only, takes its wait-queue lock
+ * for every tx frame the kernel frees.)
  */
 int uloop_add_poll_lazy(struct uloop *l, struct uloop_src *s, int fd,
 			unsigned int events, uloop_fn fn);

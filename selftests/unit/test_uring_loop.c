@@ -160,10 +160,22 @@ static void test_busy_poll(void)
 	close(tfd);
 }
 
-/* Lazy polls: disarmed while the loop busy-polls. */
-static struct uloop_src L;
+/* Lazy polls: disarmed while the loop busy-polls. Q watches a pipe nobody
+ * writes during the spin: it must be cancelled, not left on the pipe's wait
+ * queue.
+ */
+static struct uloop_src L, Q;
 static struct uloop_poller LP;
-static unsigned int lazy_hits, lazy_polls, lazy_hits_in_poll;
+static unsigned int lazy_hits, lazy_polls, lazy_hits_in_poll, quiet_hits;
+static bool quiet_armed_mid = true;
+
+static void on_quiet(struct uloop_src *s, int res)
+{
+	(void)s;
+	(void)res;
+	quiet_hits++;
+	uloop_stop(&C.loop);
+}
 
 static void on_lazy(struct uloop_src *s, int res)
 {
@@ -182,15 +194,20 @@ static unsigned int lazy_poll(struct uloop_poller *p)
 	(void)p;
 	if (lazy_hits > lazy_hits_in_poll)
 		lazy_hits_in_poll = lazy_hits;
+	if (lazy_polls == 100)
+		quiet_armed_mid = Q.armed;
 	return ++lazy_polls <= 200;
 }
 
 static void test_lazy_poll(void)
 {
 	struct itimerspec guard = { .it_value = { .tv_sec = 2 } };
-	int p[2], tfd;
+	int p[2], q[2], tfd;
+	char c;
 
 	if (!KTAP_CHECK(!pipe(p), "pipe for the lazy poll"))
+		return;
+	if (!KTAP_CHECK(!pipe(q), "pipe for the quiet lazy poll"))
 		return;
 	/* Without a re-arm the run would never end. */
 	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
@@ -199,6 +216,7 @@ static void test_lazy_poll(void)
 	LP.fn = lazy_poll;
 	uloop_add_poller(&C.loop, &LP);
 	uloop_set_busy_poll(&C.loop, 2000);
+	uloop_add_poll_lazy(&C.loop, &Q, q[0], POLLIN, on_quiet);
 	uloop_add_poll_lazy(&C.loop, &L, p[0], POLLIN, on_lazy);
 	KTAP_CHECK(write(p[1], "x", 1) == 1, "pipe write (lazy poll)");
 	C.loop.stop = false;
@@ -208,12 +226,22 @@ static void test_lazy_poll(void)
 	KTAP_CHECK(lazy_polls > 200 && lazy_hits_in_poll == 1,
 		   "lazy poll stays disarmed while the loop busy-polls");
 	KTAP_CHECK(lazy_hits == 2, "lazy poll is armed again when the loop sleeps");
-	uloop_del_poller(&C.loop, &LP);
+	KTAP_CHECK(!quiet_armed_mid, "a lazy poll armed when busy polling starts is cancelled");
+	KTAP_CHECK(Q.armed && !quiet_hits, "... and armed again before the loop sleeps");
 	uloop_del(&C.loop, &L);
+	KTAP_CHECK(read(p[0], &c, 1) == 1 && write(q[1], "y", 1) == 1,
+		   "pipe write (quiet lazy poll)");
+	C.loop.stop = false;
+	uloop_run(&C.loop);
+	KTAP_CHECK(quiet_hits == 1, "... and still delivers its event");
+	uloop_del_poller(&C.loop, &LP);
+	uloop_del(&C.loop, &Q);
 	uloop_del(&C.loop, &S.timer);
 	close(tfd);
 	close(p[0]);
 	close(p[1]);
+	close(q[0]);
+	close(q[1]);
 }
 
 static void run(int stop_after)
@@ -228,7 +256,7 @@ int main(void)
 	int e1, e2, e3, p[2];
 	uint64_t v;
 
-	ktap_plan(18);
+	ktap_plan(23);
 	if (uloop_init(&C.loop, 8))
 		ktap_skip_all("io_uring unavailable on this kernel");
 

@@ -119,14 +119,23 @@ static void relay_update_rx_ready(struct relay *r)
  * the running ones, so a flow always lands on one queue. With fewer VF
  * queues than guest queues, one-to-one would leave the rest idle.
  */
-static unsigned int relay_rx_pick(struct relay *r, unsigned int port,
-				  const struct xsk_pkt *pkt)
+static int relay_rx_port_queue(const struct relay *r, unsigned int port)
 {
 	if (port < r->cfg.queues && r->nports >= r->cfg.queues &&
 	    vhost_vring_ready(&r->dev.vq[VQ_RX(port)]))
 		return port;
 	if (r->nrx_ready == 1)
 		return r->rx_ready[0];
+	return -1;	/* by flow */
+}
+
+static unsigned int relay_rx_pick(struct relay *r, unsigned int port,
+				  const struct xsk_pkt *pkt)
+{
+	int qp = relay_rx_port_queue(r, port);
+
+	if (qp >= 0)
+		return qp;
 	return r->rx_ready[flow_hash(pkt->data, pkt->len) % r->nrx_ready];
 }
 
@@ -329,6 +338,7 @@ static bool relay_vf_to_guest(struct relay *r, unsigned int pi)
 		unsigned int n = xsk_port_rx_peek(port, pkts, RELAY_BATCH);
 		unsigned int done, nf, blocked = 0;
 		bool kick_asked = false;
+		int fixed;
 		uint32_t touched = 0;
 		int err = 0;
 
@@ -336,6 +346,9 @@ static bool relay_vf_to_guest(struct relay *r, unsigned int pi)
 			relay_rx_resume(r, 1u << pi);
 			return false;
 		}
+		fixed = r->nrx_ready ? relay_rx_port_queue(r, pi) : -1;
+		if (fixed >= 0)
+			vq_prefetch(&r->dev.vq[VQ_RX(fixed)].vr, &r->dev.mem, n, true);
 		for (done = 0; done < n; done += nf) {
 			unsigned int qp;
 			size_t len;
@@ -476,6 +489,7 @@ static bool relay_guest_to_vf(struct relay *r, unsigned int qp)
 			xsk_port_tx_pending(port);
 			return true;
 		}
+		vq_prefetch(vr, &r->dev.mem, m, false);
 		while (used < m) {
 			uint32_t len, off;
 

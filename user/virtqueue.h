@@ -85,6 +85,17 @@ static inline bool vq_has_avail(const struct virtqueue *vq)
 	return !vq->split.broken && vring_split_avail(&vq->split);
 }
 
+/* Before a batch of up to @n pops: see vring_split_prefetch(). */
+static inline void vq_prefetch(const struct virtqueue *vq,
+			       const struct guest_mem *mem, unsigned int n,
+			       bool write)
+{
+	if (vq->packed)
+		vring_packed_prefetch(&vq->pk, mem, n, write);
+	else
+		vring_split_prefetch(&vq->split, mem, n, write);
+}
+
 static inline bool vq_notify_enable(struct virtqueue *vq)
 {
 	return vq->packed ? vring_packed_notify_enable(&vq->pk) :

@@ -362,6 +362,41 @@ bool vring_packed_has_avail(const struct vring_packed *vq)
 	return desc_state(flags, vq->avail_wrap) != DESC_EMPTY;
 }
 
+/* Descriptors a prefetch looks at: a relay batch. */
+#define PREFETCH_MAX 64
+
+void vring_packed_prefetch(const struct vring_packed *vq,
+			   const struct guest_mem *mem, unsigned int n, bool write)
+{
+	uint16_t idx = vq->last_avail_idx;
+	bool wrap = vq->avail_wrap;
+	unsigned int i;
+
+	if (vq->broken)
+		return;
+	if (n > PREFETCH_MAX)
+		n = PREFETCH_MAX;
+	/* Hints only: pop() checks everything again. */
+	for (i = 0; i < n; i++) {
+		struct vring_packed_desc d;
+		void *p;
+
+		read_desc(&vq->desc[idx], &d);
+		if (desc_state(d.flags, wrap) != DESC_AVAIL)
+			break;
+		ring_advance(vq->num, &idx, &wrap, 1);
+		if (d.flags & VRING_DESC_F_INDIRECT)
+			continue;
+		p = guest_mem_gpa(mem, d.addr, 1);
+		if (!p)
+			continue;
+		if (write)
+			__builtin_prefetch(p, 1);
+		else
+			__builtin_prefetch(p, 0);
+	}
+}
+
 void vring_packed_push(struct vring_packed *vq, uint16_t id, uint32_t len,
 		       uint16_t ndesc)
 {

@@ -134,6 +134,13 @@ int vring_packed_unpop(struct vring_packed *vq, uint16_t n);
  */
 bool vring_packed_has_avail(const struct vring_packed *vq);
 
+/* Start loading the data buffers of the next @n available descriptors (for
+ * writing when @write); see vring_split_prefetch(). Changes nothing. (The
+ * used descriptors are these slots, which this reads anyway.)
+ */
+void vring_packed_prefetch(const struct vring_packed *vq,
+			   const struct guest_mem *mem, unsigned int n, bool write);
+
 /* Complete the oldest pending chain: Buffer ID @id, @len bytes written,
  * @ndesc as pop() returned. Becomes visible to the guest on flush().
  * A call that does not match a pending chain marks the ring broken.

@@ -102,6 +102,16 @@ void vring_split_unpop(struct vring_split *vq, uint16_t n);
 /* Number of chains the guest has made available and we have not popped. */
 uint16_t vring_split_avail(const struct vring_split *vq);
 
+/* Start loading what the next @n pops will touch: their descriptors and
+ * first data buffers (for writing when @write) and the used elements they
+ * will fill. The guest's other CPU wrote these last, so each is a cache miss
+ * on another core; taken one chain at a time they stall the copy, taken
+ * together the misses overlap. Changes nothing; only chains whose index was
+ * read already (pop()'s snapshot) are looked at.
+ */
+void vring_split_prefetch(const struct vring_split *vq,
+			  const struct guest_mem *mem, unsigned int n, bool write);
+
 /* Write a used element; becomes visible to the guest on vring_split_flush(). */
 void vring_split_push(struct vring_split *vq, uint16_t head, uint32_t len);
 

@@ -192,6 +192,44 @@ static void test_basic(void)
 		   d.used->ring[0].len == 55, "flush: used element published");
 }
 
+/* prefetch() is a hint: it takes nothing and refuses nothing, whatever the
+ * guest wrote, and looks only at entries pop() has seen published.
+ */
+static void test_prefetch(void)
+{
+	struct vq_chain c;
+	struct sdrv d;
+	struct seg s;
+	uint16_t h1, h2, h3;
+
+	drv_setup(&d, 8, 0, false, false);
+	s = sdrv_in(&d, 64);
+	h1 = sdrv_chain(&d, &s, 1);
+	s = sdrv_in(&d, 64);
+	h2 = sdrv_chain(&d, &s, 1);
+	s = sdrv_in(&d, 64);
+	h3 = sdrv_chain(&d, &s, 1);
+	d.desc[h3].addr = 0x7fff00000000ull;	/* maps to nothing */
+	sdrv_post(&d, h1);
+	sdrv_post(&d, h2);
+	sdrv_post(&d, h3);
+	sdrv_post(&d, 200);			/* head out of range */
+	sdrv_kick(&d);
+	vring_split_prefetch(&d.vq, &d.mem, 64, true);
+	KTAP_CHECK(d.vq.last_avail_idx == 0 && d.vq.avail_shadow == 0 &&
+		   !d.vq.broken, "prefetch: before any pop, looks at nothing");
+	KTAP_CHECK(pop(&d, &c) == 0 && c.head == h1, "prefetch: pop after it");
+	vring_split_prefetch(&d.vq, &d.mem, 64, true);
+	vring_split_prefetch(&d.vq, &d.mem, 2, false);
+	KTAP_CHECK(d.vq.last_avail_idx == 1 && !d.vq.broken,
+		   "prefetch: a bad address and a bad head ahead change nothing");
+	KTAP_CHECK(pop(&d, &c) == 0 && c.head == h2 && refused(&d),
+		   "prefetch: pop() still refuses the bad address");
+	vring_split_prefetch(&d.vq, &d.mem, 64, true);
+	KTAP_CHECK(d.vq.broken && d.vq.last_avail_idx == 2,
+		   "prefetch: a broken ring stays as it is");
+}
+
 static void test_copy(void)
 {
 	static const char pat[] = "abcdefghij";
@@ -739,7 +777,7 @@ int main(void)
 	/* A walk that fails to detect a loop hangs: make that a failure. */
 	alarm(60);
 
-	ktap_plan(87);
+	ktap_plan(92);
 	test_init();
 	test_basic();
 	test_copy();
@@ -752,5 +790,6 @@ int main(void)
 	test_hostile_direct();
 	test_hostile_indirect();
 	test_broken_stays();
+	test_prefetch();
 	return ktap_finish();
 }

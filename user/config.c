@@ -133,6 +133,22 @@ static int parse_kv(struct relay_cfg *c, const char *key, const char *val,
 			return -EINVAL;
 		}
 		c->queues = n;
+	} else if (!strcmp(key, "napi-defer") || !strcmp(key, "napi-timeout")) {
+		bool defer = !strcmp(key, "napi-defer");
+		unsigned long max = defer ? 100 : 100000;
+		char *end;
+		unsigned long n = strtoul(val, &end, 10);
+
+		if (!*val || *val == '-' || *end || n > max || (!defer && !n)) {
+			snprintf(err, errlen, "%s=%s: expected %s", key, val,
+				 defer ? "0 to 100 completions (0: leave the VF's NAPI alone)" :
+					 "1 to 100000 microseconds");
+			return -EINVAL;
+		}
+		if (defer)
+			c->napi_defer = n;
+		else
+			c->napi_timeout_us = n;
 	} else if (!strcmp(key, "mode")) {
 		if (!strcmp(val, "server") || !strcmp(val, "client")) {
 			c->client = !strcmp(val, "client");
@@ -163,7 +179,7 @@ static int parse_kv(struct relay_cfg *c, const char *key, const char *val,
 		}
 		c->perm = m;
 	} else {
-		snprintf(err, errlen, "unknown key '%s' (known: vf, socket, mac, name, queues, mode, owner, group, perm, xdp-mode, xsk-mode)", key);
+		snprintf(err, errlen, "unknown key '%s' (known: vf, socket, mac, name, queues, mode, owner, group, perm, xdp-mode, xsk-mode, napi-defer, napi-timeout)", key);
 		return -EINVAL;
 	}
 	return 0;
@@ -176,11 +192,14 @@ int relay_cfg_parse(struct relay_cfg *c, const char *spec, char *err,
 	unsigned int seen = 0;
 	static const char *const keys[] = {
 		"vf", "socket", "mac", "name", "xdp-mode", "xsk-mode",
-		"mode", "owner", "group", "perm", "queues",
+		"mode", "owner", "group", "perm", "queues", "napi-defer",
+		"napi-timeout",
 	};
 
 	memset(c, 0, sizeof(*c));
 	c->queues = 1;
+	c->napi_defer = RELAY_NAPI_DEFER_DEFAULT;
+	c->napi_timeout_us = RELAY_NAPI_TIMEOUT_US_DEFAULT;
 	c->owner = (uid_t)-1;
 	c->group = (gid_t)-1;
 	if (strlen(spec) >= sizeof(buf)) {

@@ -15,6 +15,12 @@
 #define RELAY_NAME_MAX 32
 #define SOCKET_PATH_MAX sizeof(((struct sockaddr_un *)0)->sun_path)
 
+/* The kernel's AF_XDP busy-poll recipe (af_xdp.rst) suggests 2 x 200 us;
+ * measured in tools/BENCH-RESULTS.md.
+ */
+#define RELAY_NAPI_DEFER_DEFAULT	2
+#define RELAY_NAPI_TIMEOUT_US_DEFAULT	200
+
 struct relay_cfg {
 	char name[RELAY_NAME_MAX];	/* pin dir name; defaults to vf */
 	char vf[IF_NAMESIZE];
@@ -24,6 +30,11 @@ struct relay_cfg {
 	enum xdp_steer_mode xdp_mode;
 	enum xsk_port_mode xsk_mode;
 	unsigned int queues;	/* guest queue pairs offered, 1..32 */
+	/* VF NAPI deferral for busy polling (vf_napi.h): completions deferred
+	 * (0: leave the VF alone) and the timeout of each, microseconds.
+	 */
+	unsigned int napi_defer;
+	unsigned int napi_timeout_us;
 	bool client;		/* mode=client: we connect to QEMU's socket */
 	/* Server mode: who may connect (owner=, group=, perm=). -1/0: as
 	 * created (the daemon's user and umask).

@@ -41,6 +41,8 @@
 #define RELAY_BUDGET 256
 /* Most rx buffers one frame may take with mergeable rx buffers. */
 #define RX_MAX_BUFS 64
+/* Frames one socket busy poll takes from the VF's NAPI (kernel default 8). */
+#define RELAY_BUSY_POLL_BUDGET 64
 
 /* Client mode reconnect backoff: first retry soon (QEMU restarting), then
  * no more often than this.
@@ -637,6 +639,34 @@ static uint32_t relay_all_ports(const struct relay *r)
 	return r->nports == 32 ? ~0u : (1u << r->nports) - 1;
 }
 
+/* Socket busy polling, on only while the loop busy-polls: then each
+ * sendto() first takes what the VF received, in a batch (see vf_napi.c);
+ * at low load it would add a NAPI run to every frame's syscall instead.
+ */
+static void relay_xsk_busy(struct relay *r, bool on)
+{
+	unsigned int i, us = on ? uloop_busy_poll_us(r->loop) : 0;
+	int err = 0;
+
+	if (!r->xsk_busy_ok || r->xsk_busy == on)
+		return;
+	for (i = 0; i < r->nports && !err; i++)
+		err = xsk_port_set_busy_poll(r->port[i].xsk, us, RELAY_BUSY_POLL_BUDGET);
+	r->xsk_busy = on;
+	if (err) {
+		pr_warn("%s: AF_XDP socket busy polling unavailable (%s): polling without it",
+			r->cfg.name, strerror(-err));
+		r->xsk_busy_ok = false;
+		if (on)
+			relay_xsk_busy(r, false);
+	}
+}
+
+static void relay_busy(struct uloop_poller *pl)
+{
+	relay_xsk_busy(container_of(pl, struct relay, poller), true);
+}
+
 /* The loop is about to sleep: ask for the kicks relay_want_kick() put off;
  * a ring the guest posted to meanwhile is run instead.
  */
@@ -646,6 +676,7 @@ static void relay_idle(struct uloop_poller *pl)
 	uint64_t want = r->kick_wanted;
 
 	r->kick_wanted = 0;
+	relay_xsk_busy(r, false);
 	while (want) {
 		unsigned int q = __builtin_ctzll(want);
 		struct virtqueue *vr = relay_vring(r, q);
@@ -1066,6 +1097,30 @@ err:
 	return err;
 }
 
+/* With busy polling on, have the VF defer its NAPI so that the relay's
+ * socket busy polling can batch its receive; the operator's own setting
+ * wins, napi-defer=0 leaves the VF alone.
+ */
+static void relay_napi_setup(struct relay *r)
+{
+	int err;
+
+	if (!uloop_busy_poll_us(r->loop))
+		return;
+	err = vf_napi_apply(&r->napi, r->cfg.vf, r->cfg.napi_defer,
+			    r->cfg.napi_timeout_us);
+	if (err) {
+		pr_warn("%s: %s: no NAPI deferral (%s): busy polling without it",
+			r->cfg.name, r->cfg.vf, strerror(-err));
+		return;
+	}
+	r->xsk_busy_ok = r->napi.active;
+	if (r->napi.active)
+		pr_notice("%s: %s NAPI deferral %lu x %lu us for busy polling (%s)",
+			  r->cfg.name, r->cfg.vf, r->napi.defer, r->napi.timeout_ns / 1000,
+			  r->napi.changed ? "set now, put back at exit" : "the VF's own");
+}
+
 int relay_open(struct relay *r, const struct relay_cfg *cfg, struct uloop *loop)
 {
 	uint64_t features = relay_features;
@@ -1104,15 +1159,18 @@ int relay_open(struct relay *r, const struct relay_cfg *cfg, struct uloop *loop)
 		  xsk_port_zerocopy(r->port[0].xsk) ? "zero-copy" : "copy mode",
 		  cfg->client ? "client of" : "server on", cfg->socket,
 		  cfg->has_mac ? ", MAC steering on" : "");
+	relay_napi_setup(r);
 	err = relay_open_frontend(r);
 	if (err)
 		goto err_ports;
 	r->poller.fn = relay_poll;
 	r->poller.idle = relay_idle;
+	r->poller.busy = relay_busy;
 	uloop_add_poller(loop, &r->poller);
 	return 0;
 
 err_ports:
+	vf_napi_restore(&r->napi);
 	relay_close_ports(r);
 err_steer:
 	xdp_steer_close(r->steer);
@@ -1145,6 +1203,7 @@ void relay_close(struct relay *r)
 	/* Detach first so the VF stops redirecting into a closing socket. */
 	xdp_steer_close(r->steer);
 	relay_close_ports(r);
+	vf_napi_restore(&r->napi);
 	pr_notice("%s: stopped: to guest %llu frames %llu bytes, from guest %llu frames %llu bytes, "
 		  "dropped: no guest %llu, too big for guest %llu, bad guest frame %llu; "
 		  "frontends: %llu connected, %llu refused; "

@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "uring_loop.h"
+#include "vf_napi.h"
 #include "vhost_user_dev.h"
 #include "vhost_user_msg.h"
 #include "xsk_port.h"
@@ -59,6 +60,11 @@ struct relay {
 	struct relay_kick kick[VHOST_DEV_MAX_VRINGS];
 	struct uloop_work work;
 	struct uloop_poller poller;	/* busy polling under load */
+	/* Socket busy polling of the VF's NAPI while the loop busy-polls:
+	 * possible (the VF defers its NAPI) and on now.
+	 */
+	struct vf_napi napi;
+	bool xsk_busy_ok, xsk_busy;
 	uint32_t rx_more, tx_more;	/* ports / queue pairs left at budget */
 	uint32_t rx_paused;		/* ports whose XSK poll waits on the guest */
 	/* Guest rx queue pairs running now, for flow-hash spreading. */

@@ -372,10 +372,15 @@ static bool uloop_busy(const struct uloop *l)
 
 static void uloop_busy_begin(struct uloop *l)
 {
+	struct uloop_poller *p;
+
 	if (l->spinning)
 		return;
 	uloop_park_lazy(l);
 	l->spinning = true;
+	for (p = l->pollers; p; p = p->next)
+		if (p->busy)
+			p->busy(p);
 }
 
 /* Busy-poll: run the pollers until they or the ring have something, or

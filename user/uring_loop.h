@@ -63,6 +63,8 @@ struct uloop_poller {
 	 * meanwhile is uloop_defer()red, and the loop then does not sleep.
 	 */
 	void (*idle)(struct uloop_poller *p);
+	/* Optional: busy polling starts (uloop_busy_polling() turns true). */
+	void (*busy)(struct uloop_poller *p);
 	struct uloop_poller *next;
 };
 
@@ -127,6 +129,11 @@ void uloop_del_poller(struct uloop *l, struct uloop_poller *p);
 #define ULOOP_SPIN_US_DEFAULT	50
 #define ULOOP_SPIN_MIN_FRAMES	8
 void uloop_set_busy_poll(struct uloop *l, unsigned int usec);
+
+static inline unsigned int uloop_busy_poll_us(const struct uloop *l)
+{
+	return l->spin_ns / 1000;
+}
 
 /* Whether the loop is busy-polling: a poller may then leave its peers'
  * notifications off (it looks for work itself) until its idle hook.

@@ -393,6 +393,19 @@ int xsk_port_fd(const struct xsk_port *p)
 	return p->fd;
 }
 
+int xsk_port_set_busy_poll(struct xsk_port *p, unsigned int usec,
+			   unsigned int budget)
+{
+	int prefer = usec > 0, us = usec, b = budget;
+
+	/* Budget first: SO_BUSY_POLL turns polling on with whatever it is. */
+	if (setsockopt(p->fd, SOL_SOCKET, SO_BUSY_POLL_BUDGET, &b, sizeof(b)) ||
+	    setsockopt(p->fd, SOL_SOCKET, SO_PREFER_BUSY_POLL, &prefer, sizeof(prefer)) ||
+	    setsockopt(p->fd, SOL_SOCKET, SO_BUSY_POLL, &us, sizeof(us)))
+		return -errno;
+	return 0;
+}
+
 bool xsk_port_zerocopy(const struct xsk_port *p)
 {
 	return p->zerocopy;

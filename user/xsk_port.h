@@ -40,6 +40,14 @@ int xsk_port_open(struct xsk_port **pp, const char *ifname, uint32_t qid,
 void xsk_port_close(struct xsk_port *p);
 
 int xsk_port_fd(const struct xsk_port *p);
+
+/* Socket busy polling (SO_PREFER_BUSY_POLL, Linux 5.11+): with @usec > 0
+ * each sendto()/recvfrom() on the socket first runs the VF queue's NAPI,
+ * up to @budget frames, in the caller's context; 0 turns it off. Returns 0
+ * or a negative errno (-ENOPROTOOPT: the kernel lacks it).
+ */
+int xsk_port_set_busy_poll(struct xsk_port *p, unsigned int usec,
+			   unsigned int budget);
 bool xsk_port_zerocopy(const struct xsk_port *p);
 /* Largest piece of a frame one umem frame (one xsk_pkt) carries. */
 uint32_t xsk_port_frame_room(const struct xsk_port *p);

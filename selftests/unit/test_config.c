@@ -26,7 +26,7 @@ int main(void)
 	char err[256];
 	int ok;
 
-	ktap_plan(22);
+	ktap_plan(24);
 
 	ok = !relay_cfg_parse(&c[0], "vf=veth0,socket=/tmp/a.sock", err, sizeof(err));
 	KTAP_CHECK(ok && !strcmp(c[0].vf, "veth0") && !strcmp(c[0].socket, "/tmp/a.sock") &&
@@ -63,6 +63,18 @@ int main(void)
 		   c[2].queues == 1, "queues=32 accepted, default 1");
 	KTAP_CHECK(bad("vf=v0,socket=/x,queues=33", "1 to 32") && bad("vf=v0,socket=/x,queues=0", "1 to 32"),
 		   "queues out of range refused");
+
+	ok = !relay_cfg_parse(&c[2], "vf=v0,socket=/x", err, sizeof(err)) &&
+	     c[2].napi_defer == RELAY_NAPI_DEFER_DEFAULT &&
+	     c[2].napi_timeout_us == RELAY_NAPI_TIMEOUT_US_DEFAULT &&
+	     !relay_cfg_parse(&c[2], "vf=v0,socket=/x,napi-defer=0,napi-timeout=50", err, sizeof(err)) &&
+	     c[2].napi_defer == 0 && c[2].napi_timeout_us == 50;
+	KTAP_CHECK(ok, "napi-defer/napi-timeout: defaults 2 x 200 us, 0 accepted");
+	KTAP_CHECK(bad("vf=v0,socket=/x,napi-defer=101", "0 to 100") &&
+		   bad("vf=v0,socket=/x,napi-defer=-1", "0 to 100") &&
+		   bad("vf=v0,socket=/x,napi-timeout=0", "1 to 100000") &&
+		   bad("vf=v0,socket=/x,napi-timeout=2x", "1 to 100000"),
+		   "napi-defer/napi-timeout out of range refused");
 
 	relay_cfg_parse(&c[2], "vf=veth0,socket=/tmp/c.sock,name=other", err, sizeof(err));
 	KTAP_CHECK(relay_cfg_check_unique(c, 3, err, sizeof(err)) == -EINVAL &&

@@ -167,6 +167,7 @@ static void test_busy_poll(void)
 static struct uloop_src L, Q;
 static struct uloop_poller LP;
 static unsigned int lazy_hits, lazy_polls, lazy_hits_in_poll, quiet_hits;
+static unsigned int busy_calls, busy_calls_idle;
 static bool quiet_armed_mid = true;
 
 static void on_quiet(struct uloop_src *s, int res)
@@ -199,6 +200,20 @@ static unsigned int lazy_poll(struct uloop_poller *p)
 	return ++lazy_polls <= 200;
 }
 
+static void on_lazy_busy(struct uloop_poller *p)
+{
+	(void)p;
+	if (uloop_busy_polling(&C.loop))
+		busy_calls++;
+}
+
+static void on_lazy_idle(struct uloop_poller *p)
+{
+	(void)p;
+	if (!uloop_busy_polling(&C.loop))
+		busy_calls_idle = busy_calls;
+}
+
 static void test_lazy_poll(void)
 {
 	struct itimerspec guard = { .it_value = { .tv_sec = 2 } };
@@ -214,6 +229,8 @@ static void test_lazy_poll(void)
 	timerfd_settime(tfd, 0, &guard, NULL);
 	uloop_add_read(&C.loop, &S.timer, tfd, NULL, 0, on_timer);
 	LP.fn = lazy_poll;
+	LP.busy = on_lazy_busy;
+	LP.idle = on_lazy_idle;
 	uloop_add_poller(&C.loop, &LP);
 	uloop_set_busy_poll(&C.loop, 2000);
 	uloop_add_poll_lazy(&C.loop, &Q, q[0], POLLIN, on_quiet);
@@ -227,6 +244,8 @@ static void test_lazy_poll(void)
 		   "lazy poll stays disarmed while the loop busy-polls");
 	KTAP_CHECK(lazy_hits == 2, "lazy poll is armed again when the loop sleeps");
 	KTAP_CHECK(!quiet_armed_mid, "a lazy poll armed when busy polling starts is cancelled");
+	KTAP_CHECK(busy_calls == 1 && busy_calls_idle == 1,
+		   "the busy hook runs once as polling starts, then the idle hook");
 	KTAP_CHECK(Q.armed && !quiet_hits, "... and armed again before the loop sleeps");
 	uloop_del(&C.loop, &L);
 	KTAP_CHECK(read(p[0], &c, 1) == 1 && write(q[1], "y", 1) == 1,
@@ -256,7 +275,7 @@ int main(void)
 	int e1, e2, e3, p[2];
 	uint64_t v;
 
-	ktap_plan(23);
+	ktap_plan(24);
 	if (uloop_init(&C.loop, 8))
 		ktap_skip_all("io_uring unavailable on this kernel");
 

@@ -32,7 +32,7 @@
 #include "xdp_steer.h"
 #include "xsk_port.h"
 
-#define NR_TESTS	59
+#define NR_TESTS	61
 #define TEST_ETHERTYPE	0x88b5		/* IEEE local experimental */
 #define FRAME_LEN	100
 #define BURST		200		/* > copy mode's 32 per sendto() */
@@ -587,6 +587,33 @@ static void test_tx(struct xsk_port *p, int peer)
 		ktap_diag("pool %u, got back %u", pool, got);
 }
 
+static int sockopt_int(int fd, int opt)
+{
+	socklen_t len = sizeof(int);
+	int v = -1;
+
+	if (getsockopt(fd, SOL_SOCKET, opt, &v, &len))
+		return -1;
+	return v;
+}
+
+/* Socket busy polling goes on and off as the relay's loop starts and stops
+ * polling.
+ */
+static void test_busy_poll(struct xsk_port *p)
+{
+	int fd = xsk_port_fd(p), err;
+
+	/* SO_PREFER_BUSY_POLL is 5.11, older than the daemon's minimum. */
+	err = xsk_port_set_busy_poll(p, 50, 64);
+	/* (The kernel has no getsockopt for SO_BUSY_POLL_BUDGET.) */
+	KTAP_CHECK(!err && sockopt_int(fd, SO_PREFER_BUSY_POLL) == 1 &&
+		   sockopt_int(fd, SO_BUSY_POLL) == 50, "busy poll on: prefer, 50 us");
+	err = xsk_port_set_busy_poll(p, 0, 64);
+	KTAP_CHECK(!err && sockopt_int(fd, SO_PREFER_BUSY_POLL) == 0 &&
+		   sockopt_int(fd, SO_BUSY_POLL) == 0, "busy poll off");
+}
+
 static void test_errors(void)
 {
 	struct xdp_steer *s2 = NULL;
@@ -1023,6 +1050,7 @@ int main(void)
 	ktap_diag("xsk port on %s: %s mode, frame room %u", if_a,
 		  xsk_port_zerocopy(p) ? "zero-copy" : "copy", xsk_port_frame_room(p));
 
+	test_busy_poll(p);
 	test_steering(s, p, peer);
 	test_partial_release(p, peer);
 	test_rx_buffers_cycle(p, peer);

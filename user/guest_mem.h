@@ -64,6 +64,22 @@ void guest_mem_reset(struct guest_mem *m);
  */
 void *guest_mem_gpa(const struct guest_mem *m, uint64_t gpa, uint64_t len);
 
+/* Start loading guest byte @gpa (for writing when @write), if it is mapped;
+ * a hint, for the next batch's buffers.
+ */
+static inline void guest_mem_prefetch(const struct guest_mem *m, uint64_t gpa,
+				      bool write)
+{
+	void *p = guest_mem_gpa(m, gpa, 1);
+
+	if (!p)
+		return;
+	if (write)
+		__builtin_prefetch(p, 1);
+	else
+		__builtin_prefetch(p, 0);
+}
+
 /* Same for a frontend virtual address (vring addresses from SET_VRING_ADDR). */
 void *guest_mem_uva(const struct guest_mem *m, uint64_t uva, uint64_t len);
 

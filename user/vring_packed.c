@@ -379,21 +379,13 @@ void vring_packed_prefetch(const struct vring_packed *vq,
 	/* Hints only: pop() checks everything again. */
 	for (i = 0; i < n; i++) {
 		struct vring_packed_desc d;
-		void *p;
 
 		read_desc(&vq->desc[idx], &d);
 		if (desc_state(d.flags, wrap) != DESC_AVAIL)
 			break;
 		ring_advance(vq->num, &idx, &wrap, 1);
-		if (d.flags & VRING_DESC_F_INDIRECT)
-			continue;
-		p = guest_mem_gpa(mem, d.addr, 1);
-		if (!p)
-			continue;
-		if (write)
-			__builtin_prefetch(p, 1);
-		else
-			__builtin_prefetch(p, 0);
+		if (!(d.flags & VRING_DESC_F_INDIRECT))
+			guest_mem_prefetch(mem, d.addr, write);
 	}
 }
 

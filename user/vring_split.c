@@ -268,7 +268,6 @@ void vring_split_prefetch(const struct vring_split *vq,
 	for (i = 0; i < n; i++) {
 		uint16_t head = READ_ONCE(vq->avail->ring[(vq->last_avail_idx + i) & mask]);
 		struct vring_desc d;
-		void *p;
 
 		/* Hints only: what pop() would refuse is skipped here and
 		 * refused there.
@@ -276,15 +275,8 @@ void vring_split_prefetch(const struct vring_split *vq,
 		if (head >= vq->num)
 			break;
 		read_desc((const uint8_t *)vq->desc, head, &d);
-		if (d.flags & VRING_DESC_F_INDIRECT)
-			continue;
-		p = guest_mem_gpa(mem, d.addr, 1);
-		if (!p)
-			continue;
-		if (write)
-			__builtin_prefetch(p, 1);
-		else
-			__builtin_prefetch(p, 0);
+		if (!(d.flags & VRING_DESC_F_INDIRECT))
+			guest_mem_prefetch(mem, d.addr, write);
 	}
 	/* The used elements these chains will take, 8 to a cache line. */
 	for (i = 0; i < n; i += 8)

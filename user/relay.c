@@ -653,13 +653,15 @@ static void relay_xsk_busy(struct relay *r, bool on)
 	for (i = 0; i < r->nports && !err; i++)
 		err = xsk_port_set_busy_poll(r->port[i].xsk, us, RELAY_BUSY_POLL_BUDGET);
 	r->xsk_busy = on;
-	if (err) {
-		pr_warn("%s: AF_XDP socket busy polling unavailable (%s): polling without it",
-			r->cfg.name, strerror(-err));
-		r->xsk_busy_ok = false;
-		if (on)
-			relay_xsk_busy(r, false);
-	}
+	if (!err)
+		return;
+	pr_warn("%s: AF_XDP socket busy polling unavailable (%s): polling without it",
+		r->cfg.name, strerror(-err));
+	/* Best effort: the sockets set before the failure go back too. */
+	for (i = 0; i < r->nports; i++)
+		xsk_port_set_busy_poll(r->port[i].xsk, 0, RELAY_BUSY_POLL_BUDGET);
+	r->xsk_busy = false;
+	r->xsk_busy_ok = false;
 }
 
 static void relay_busy(struct uloop_poller *pl)

@@ -27,6 +27,7 @@
 #include "rarp.h"
 #include "relay.h"
 #include "vhost_user_sock.h"
+#include "vxdp_shared.h"
 #include "xdp_steer.h"
 
 /* vring indices of queue pair @qp */
@@ -1105,11 +1106,15 @@ err:
  */
 static void relay_napi_setup(struct relay *r)
 {
-	int err;
+	char pin[sizeof(r->napi.pin)];
+	int n, err;
 
 	if (!uloop_busy_poll_us(r->loop))
 		return;
-	err = vf_napi_apply(&r->napi, r->cfg.vf, r->cfg.napi_defer,
+	n = snprintf(pin, sizeof(pin), "%s/%s/vf_napi", VXDP_PIN_ROOT, r->cfg.name);
+	if (n < 0 || (size_t)n >= sizeof(pin))
+		return;
+	err = vf_napi_apply(&r->napi, r->cfg.vf, pin, r->cfg.napi_defer,
 			    r->cfg.napi_timeout_us);
 	if (err) {
 		pr_warn("%s: %s: no NAPI deferral (%s): busy polling without it",
@@ -1202,10 +1207,11 @@ void relay_close(struct relay *r)
 		pt.rx_ring_full += ps.rx_ring_full;
 		pt.invalid += ps.invalid;
 	}
+	/* Its record lives in the pin directory xdp_steer_close() removes. */
+	vf_napi_restore(&r->napi);
 	/* Detach first so the VF stops redirecting into a closing socket. */
 	xdp_steer_close(r->steer);
 	relay_close_ports(r);
-	vf_napi_restore(&r->napi);
 	pr_notice("%s: stopped: to guest %llu frames %llu bytes, from guest %llu frames %llu bytes, "
 		  "dropped: no guest %llu, too big for guest %llu, bad guest frame %llu; "
 		  "frontends: %llu connected, %llu refused; "

@@ -6,8 +6,9 @@
 # on its VF while it runs and puts back what was there when it stops; an
 # operator's own values are left alone (and used); napi-defer=0 and
 # --busy-poll 0 leave the VF untouched; a failed start puts them back too.
-# (A relay killed with SIGKILL leaves them set; the next start then takes
-# them for the operator's.) No QEMU needed: the relay only has
+# A relay killed with SIGKILL cannot put them back: the values it replaced
+# are recorded in a map pinned in its bpffs directory, and its next run
+# puts those back at exit. No QEMU needed: the relay only has
 # to start, on a veth "VF".
 #
 #   netns relay: vxdp-relay --AF_XDP-- $VF ====veth==== $PEER_IF (netns peer)
@@ -15,7 +16,7 @@
 . "$(dirname "$0")/../lib.sh"
 
 vxdp_init
-ktap_plan 16
+ktap_plan 21
 
 relay_bin_check || ktap_abort "daemon not built"
 topo_setup || ktap_abort "cannot create the netns/veth topology"
@@ -90,5 +91,29 @@ ktap_diag "failed start: exit $rc, knobs after: $got"
 [ "$rc" -eq 1 ] && grep -q 'NAPI deferral 2 x 200 us' <<<"$out" && [ "$got" = "0 0" ]
 ktap_result $? "a relay failing after the NAPI change puts the knobs back, exit 1" ||
 	ktap_diag "$out"
+
+# 17-21: SIGKILL, then a new run of the same relay
+PIN=$VXDP_PIN_ROOT/$VF/vf_napi
+relay_start "$TMPD/relay-crash1.log" --relay "vf=$VF,socket=$SOCK"
+[ "$(knobs)" = "2 200000" ] && [ -e "$PIN" ] &&
+	bpftool map dump pinned "$PIN" >"$TMPD/rec.txt" 2>&1
+ktap_result $? "the values replaced are recorded at $PIN (bpftool map dump)" ||
+	ktap_diag_file "$TMPD/rec.txt" 10 "bpftool"
+vxdp_stop "$RELAY_PID" KILL 15
+got=$(knobs)
+ktap_diag "after SIGKILL: knobs $got, record $([ -e "$PIN" ] && echo kept || echo gone)"
+[ "$got" = "2 200000" ] && [ -e "$PIN" ]
+ktap_result $? "SIGKILL: the deferral and its record stay behind"
+relay_start "$TMPD/relay-crash2.log" --relay "vf=$VF,socket=$SOCK"
+ktap_result $? "the relay starts again after SIGKILL"
+grep -q 'left by an earlier run that did not shut down cleanly; 0 x 0 ns go back at exit' "$RELAY_LOG" &&
+	[ "$(knobs)" = "2 200000" ]
+ktap_result $? "the new run takes 2 x 200 us for the crashed run's, not the operator's" ||
+	ktap_diag_file "$RELAY_LOG" 10 "relay log"
+vxdp_stop "$RELAY_PID" TERM 15
+got=$(knobs)
+ktap_diag "after SIGTERM: knobs $got"
+[ "$VXDP_STOP_RC" -eq 0 ] && [ "$got" = "0 0" ] && [ ! -e "$PIN" ] && [ ! -e "$VXDP_PIN_ROOT/$VF" ]
+ktap_result $? "SIGTERM: 0 0 back on the VF, record and pin directory gone"
 
 ktap_finish

@@ -349,7 +349,8 @@ static bool relay_vf_to_guest(struct relay *r, unsigned int pi)
 			relay_rx_resume(r, 1u << pi);
 			return false;
 		}
-		fixed = r->nrx_ready ? relay_rx_port_queue(r, pi) : -1;
+		/* Without a running rx ring this is -1. */
+		fixed = relay_rx_port_queue(r, pi);
 		if (fixed >= 0)
 			vq_prefetch(&r->dev.vq[VQ_RX(fixed)].vr, &r->dev.mem, n, true);
 		for (done = 0; done < n; done += nf) {

@@ -31,16 +31,22 @@ endif
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror \
 	      -I$(BUILD) -Ibpf
 
-BPF_SRCS  := $(wildcard bpf/*.bpf.c)
-BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
-BPF_SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
+# The product's programs in bpf/, test and benchmark peers in bpf/test/;
+# all objects land flat in $(BUILD)/bpf/.
+BPF_SRCS  := $(wildcard bpf/*.bpf.c bpf/test/*.bpf.c)
+BPF_OBJS  := $(patsubst %.bpf.c,$(BUILD)/bpf/%.bpf.o,$(notdir $(BPF_SRCS)))
+BPF_SKELS := $(patsubst %.bpf.c,$(BUILD)/%.skel.h,$(notdir $(BPF_SRCS)))
+vpath %.bpf.c bpf bpf/test
 
-LIB_SRCS  := $(filter-out user/main.c,$(wildcard user/*.c))
+# user/ has one folder per concern (util, vhost, virtio, xdp, net, daemon);
+# includes name the folder ("vhost/guest_mem.h") so the dependencies show.
+LIB_SRCS  := $(filter-out user/daemon/main.c,$(wildcard user/*/*.c))
 LIB_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS))
 LIB       := $(BUILD)/libvxdp.a
 
-TOOL_SRCS := $(wildcard tools/*.c)
-TOOLS     := $(patsubst tools/%.c,$(BUILD)/%,$(TOOL_SRCS))
+# One folder per tool (tools/vxdpctl, tools/bench, ...); binaries land flat.
+TOOL_SRCS := $(wildcard tools/*/*.c)
+TOOLS     := $(patsubst %.c,$(BUILD)/%,$(notdir $(TOOL_SRCS)))
 
 UNIT_SRCS := $(wildcard selftests/unit/test_*.c)
 UNIT_BINS := $(patsubst selftests/unit/%.c,$(BUILD)/selftests/%,$(UNIT_SRCS))
@@ -49,7 +55,7 @@ UNIT_BINS := $(patsubst selftests/unit/%.c,$(BUILD)/selftests/%,$(UNIT_SRCS))
 all: $(BUILD)/vxdp-relay $(TOOLS) $(BPF_OBJS) $(UNIT_BINS)
 
 deps:
-	@tools/install-deps.sh
+	@tools/dev/install-deps.sh
 
 # CO-RE: vmlinux.h comes from the running kernel's BTF.
 $(BUILD)/vmlinux.h:
@@ -57,7 +63,7 @@ $(BUILD)/vmlinux.h:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp
 	mv $@.tmp $@
 
-$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(BUILD)/vmlinux.h $(wildcard bpf/*.h)
+$(BUILD)/bpf/%.bpf.o: %.bpf.c $(BUILD)/vmlinux.h $(wildcard bpf/*.h)
 	@mkdir -p $(@D)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
@@ -66,7 +72,7 @@ $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	mv $@.tmp $@
 
 # Sources include the generated skeletons; build those first.
-$(LIB_OBJS) $(BUILD)/user/main.o $(patsubst %.c,$(BUILD)/%.o,$(TOOL_SRCS) $(UNIT_SRCS)): | $(BPF_SKELS)
+$(LIB_OBJS) $(BUILD)/user/daemon/main.o $(patsubst %.c,$(BUILD)/%.o,$(TOOL_SRCS) $(UNIT_SRCS)): | $(BPF_SKELS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
@@ -76,11 +82,14 @@ $(LIB): $(LIB_OBJS)
 	rm -f $@
 	$(AR) rcs $@ $^
 
-$(BUILD)/vxdp-relay: $(BUILD)/user/main.o $(LIB)
+$(BUILD)/vxdp-relay: $(BUILD)/user/daemon/main.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/%: $(BUILD)/tools/%.o $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+define tool_rule
+$(BUILD)/$(basename $(notdir $(1))): $(BUILD)/$(1:.c=.o) $$(LIB)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+endef
+$(foreach t,$(TOOL_SRCS),$(eval $(call tool_rule,$(t))))
 
 $(BUILD)/selftests/%: $(BUILD)/selftests/unit/%.o $(LIB)
 	@mkdir -p $(@D)
@@ -94,14 +103,14 @@ run_tests: all
 	$(MAKE) -C selftests run_tests BUILD=$(abspath $(BUILD))
 
 demo: deps all
-	BUILD=$(abspath $(BUILD)) tools/demo.sh
+	BUILD=$(abspath $(BUILD)) tools/dev/demo.sh
 
 # Instructions per packet of the virtqueue hot path first (callgrind, ~10 s;
-# fails on a regression against tools/insncount-baseline.txt, skips (4) on a
+# fails on a regression against tools/bench/insncount-baseline.txt, skips (4) on a
 # sanitizer build), then the relay against DPDK.
 bench: deps all
-	BUILD=$(abspath $(BUILD)) tools/vxdp-insncount || [ $$? -eq 4 ]
-	@if [ -x tools/vxdp-bench ]; then tools/vxdp-bench; else \
+	BUILD=$(abspath $(BUILD)) tools/bench/vxdp-insncount || [ $$? -eq 4 ]
+	@if [ -x tools/bench/vxdp-bench ]; then tools/bench/vxdp-bench; else \
 		echo "bench: not written yet (issue 4)"; exit 1; fi
 
 clean:

@@ -609,7 +609,7 @@ guest_prepare()
 {
 	local out
 
-	out=$("$VXDP_SRC/tools/mkguest.sh" "$BUILD/guest" 2>"$TMPD/mkguest.log") || {
+	out=$("$VXDP_SRC/tools/dev/mkguest.sh" "$BUILD/guest" 2>"$TMPD/mkguest.log") || {
 		ktap_diag_file "$TMPD/mkguest.log" 20 "mkguest.sh"
 		return 1
 	}
@@ -619,7 +619,7 @@ guest_prepare()
 
 # guest_boot SOCK SCRIPT LOG [KERNEL-ARGS...] - boot the tiny guest under TCG
 # with its virtio-net on the vhost-user socket SOCK; the guest's /init runs
-# scenario SCRIPT (see tools/mkguest.sh). Serial console to LOG. Awaits
+# scenario SCRIPT (see tools/dev/mkguest.sh). Serial console to LOG. Awaits
 # "VXDP-READY" (guest network up). Sets QEMU_PID, GUEST_LOG, QEMU_OUT.
 # GUEST_NIC_OPTS adds virtio-net-pci properties (e.g. "packed=on"),
 # GUEST_CHARDEV_OPTS -chardev socket properties (e.g. "server=on,wait=off":
@@ -956,7 +956,7 @@ dpdk_cleanup_prefix()
 }
 
 # ---------------------------------------------------------------------------
-# XDP helpers on the peer end (bpf/vxdp_reflect.bpf.c, bpf/vxdp_sink.bpf.c)
+# XDP helpers on the peer end (bpf/test/vxdp_reflect.bpf.c, bpf/test/vxdp_sink.bpf.c)
 # ---------------------------------------------------------------------------
 # xdp_attach NS IFNAME OBJ - attach OBJ's SEC("xdp") in native mode,
 # replacing whatever program is there.

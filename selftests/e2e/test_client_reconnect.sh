@@ -8,7 +8,7 @@
 #   netns relay                              netns peer
 #   vxdp-relay --AF_XDP-- $VF ====veth==== $PEER_IF 192.0.2.1/24
 #      | connects to                          ping -D -O -i 0.1 (continuous)
-#   QEMU (listens) guest eth0 192.0.2.2/24 (tools/mkguest.sh "idle")
+#   QEMU (listens) guest eth0 192.0.2.2/24 (tools/dev/mkguest.sh "idle")
 #
 # The signal is one continuous ping from the peer netns to the guest, with
 # a timestamp per reply and a line per missing reply, on the peer's clock.

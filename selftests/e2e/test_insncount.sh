@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# The workload behind tools/vxdp-insncount (build/vxdp-vqload), natively,
+# The workload behind tools/bench/vxdp-insncount (build/vxdp-vqload), natively,
 # without valgrind: every case must finish with every frame checked (the
 # workload compares each byte and header it moves, and exits 1 otherwise),
 # and the same frames must come out the same whichever ring and direction

@@ -11,7 +11,7 @@
 #      (guest 192.0.2.2)            | vhost-user      |
 #   relay B --AF_XDP-- $VF_B ====veth==== $PEER_IF_B -+
 #
-# The guest (tools/mkguest.sh "migrate") checks every byte of a numbered
+# The guest (tools/dev/mkguest.sh "migrate") checks every byte of a numbered
 # UDP stream the peer sends it (selftests/e2e/udpstream.py -> udpcheck.c,
 # built here and appended to the initramfs); migrations are driven over QMP.
 #

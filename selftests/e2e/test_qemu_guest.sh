@@ -8,7 +8,7 @@
 #   netns relay                              netns peer
 #   vxdp-relay --AF_XDP-- $VF ====veth==== $PEER_IF 192.0.2.1/24
 #      | vhost-user socket
-#   QEMU guest eth0 192.0.2.2/24 (tiny initramfs, tools/mkguest.sh "e2e")
+#   QEMU guest eth0 192.0.2.2/24 (tiny initramfs, tools/dev/mkguest.sh "e2e")
 #
 # Checks: ping both ways with 64- and 1400-byte frames at 0% loss, iperf3 TCP
 # both ways, XDP redirect counters, < 1% CPU while idle, and a clean SIGTERM

@@ -8,7 +8,7 @@
 #   netns relay                              netns peer
 #   vxdp-relay --AF_XDP-- $VF ====veth==== $PEER_IF 192.0.2.1/24   (MTU 9000)
 #      | vhost-user socket
-#   QEMU guest eth0 192.0.2.2/24, MTU 9000 (tools/mkguest.sh "jumbo")
+#   QEMU guest eth0 192.0.2.2/24, MTU 9000 (tools/dev/mkguest.sh "jumbo")
 #
 # Checks: frags-aware XDP attached natively, multi-buffer sockets, the relay
 # accepting the guest's MTU 9000, ping both ways with 1400- and 9000-byte IP

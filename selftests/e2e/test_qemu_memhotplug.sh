@@ -7,7 +7,7 @@
 #   netns relay                              netns peer
 #   vxdp-relay --AF_XDP-- $VF ====veth==== $PEER_IF 192.0.2.1/24
 #      | vhost-user socket
-#   QEMU guest eth0 192.0.2.2/24 (tools/mkguest.sh "pingidle"), QMP socket
+#   QEMU guest eth0 192.0.2.2/24 (tools/dev/mkguest.sh "pingidle"), QMP socket
 #
 # QEMU 7.2 with CONFIGURE_MEM_SLOTS negotiated hands its memory over as one
 # ADD_MEM_REG per region instead of SET_MEM_TABLE, plugs a DIMM with one

@@ -9,7 +9,7 @@
 #   netns relay                                  netns peer
 #   vxdp-relay --4x AF_XDP-- $VF ====veth (4 queues)==== $PEER_IF 192.0.2.1/24
 #      | vhost-user socket, 4 queue pairs (8 vrings)
-#   QEMU guest eth0 192.0.2.2/24, -smp 1 (tools/mkguest.sh "mq")
+#   QEMU guest eth0 192.0.2.2/24, -smp 1 (tools/dev/mkguest.sh "mq")
 #
 # Which queue a flow takes: peer->guest, the peer's veth tx queue (flow hash
 # of the socket's random txhash) is the VF rx queue it arrives on, and the

@@ -5,9 +5,9 @@
 FUZZ_NAMES  := vhost_user vring
 FUZZ_BINS   := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_NAMES))
 # The code under test: everything a frontend's bytes reach.
-FUZZ_SRCS   := user/guest_mem.c user/vring_split.c user/vring_packed.c \
-	       user/vhost_user_msg.c user/vhost_user_dev.c user/dirty_log.c \
-	       user/log.c
+FUZZ_SRCS   := user/vhost/guest_mem.c user/virtio/vring_split.c \
+	       user/virtio/vring_packed.c user/vhost/vhost_user_msg.c \
+	       user/vhost/vhost_user_dev.c user/vhost/dirty_log.c user/util/log.c
 FUZZ_OBJS   := $(patsubst %.c,$(BUILD)/fuzz/%.o,$(FUZZ_SRCS))
 
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
@@ -47,8 +47,9 @@ $(BUILD)/fuzz/%.o: selftests/fuzz/%.c
 	$(CLANG) $(FUZZ_CFLAGS) -c $< -o $@
 
 $(BUILD)/fuzz/fuzz_vhost_user: $(FUZZ_OBJS)
-$(BUILD)/fuzz/fuzz_vring: $(addprefix $(BUILD)/fuzz/user/,guest_mem.o vring_split.o \
-			   vring_packed.o dirty_log.o log.o)
+$(BUILD)/fuzz/fuzz_vring: $(addprefix $(BUILD)/fuzz/user/,vhost/guest_mem.o \
+			   virtio/vring_split.o virtio/vring_packed.o \
+			   vhost/dirty_log.o util/log.o)
 $(BUILD)/fuzz/fuzz_%: $(BUILD)/fuzz/fuzz_%.o
 	$(CLANG) $(FUZZ_CFLAGS) -o $@ $^
 

@@ -35,10 +35,10 @@
 #include <linux/virtio_config.h>
 #include <linux/virtio_net.h>
 
-#include "log.h"
-#include "vhost_user_dev.h"
-#include "vhost_user_msg.h"
-#include "vring_split.h"
+#include "util/log.h"
+#include "vhost/vhost_user_dev.h"
+#include "vhost/vhost_user_msg.h"
+#include "virtio/vring_split.h"
 
 /* Everything vhost_user_dev implements, so every handler is reachable. */
 #define FZ_FEATURES ((1ull << VIRTIO_F_VERSION_1) |			\

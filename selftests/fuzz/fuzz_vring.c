@@ -16,9 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "guest_mem.h"
-#include "log.h"
-#include "virtqueue.h"
+#include "vhost/guest_mem.h"
+#include "util/log.h"
+#include "virtio/virtqueue.h"
 
 struct fz_hdr {
 	uint8_t qlog;		/* split: 1 << (qlog % 16) entries; packed:

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /* In-memory virtio driver, the guest's side of split (sdrv_*) and packed
  * (pdrv_*) rings over memory registered with guest_mem: shared by the vring
- * unit tests and tools/vxdp-insncount so there is one copy of it.
+ * unit tests and tools/bench/vxdp-insncount so there is one copy of it.
  *
  * The caller owns the memory: it fills a struct guest_mem, says where the
  * ring parts live (frontend virtual addresses, as SET_VRING_ADDR does) and
@@ -18,9 +18,9 @@
 #include <string.h>
 #include <linux/virtio_ring.h>
 
-#include "guest_mem.h"
-#include "vring_packed.h"
-#include "vring_split.h"
+#include "vhost/guest_mem.h"
+#include "virtio/vring_packed.h"
+#include "virtio/vring_split.h"
 
 /* Where a driver's ring and buffers are. For a packed ring avail_uva and
  * used_uva are the driver and device event areas.

@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "config.h"
+#include "daemon/config.h"
 #include "ktap.h"
 
 static int bad(const char *spec, const char *want)

@@ -18,11 +18,11 @@
 #include <linux/virtio_net.h>
 #include <linux/virtio_ring.h>
 
-#include "dirty_log.h"
+#include "vhost/dirty_log.h"
 #include "ktap.h"
-#include "log.h"
-#include "vhost_user_dev.h"
-#include "vhost_user_msg.h"
+#include "util/log.h"
+#include "vhost/vhost_user_dev.h"
+#include "vhost/vhost_user_msg.h"
 
 #define NR_TESTS 49
 

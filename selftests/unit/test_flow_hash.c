@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "flow_hash.h"
+#include "net/flow_hash.h"
 #include "ktap.h"
 
 /* An Ethernet + IPv4 + UDP frame; vlan adds one 802.1Q tag. */

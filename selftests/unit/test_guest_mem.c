@@ -8,8 +8,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "guest_mem.h"
-#include "log.h"
+#include "vhost/guest_mem.h"
+#include "util/log.h"
 #include "ktap.h"
 
 #define PAGE 4096

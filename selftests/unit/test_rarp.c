@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "ktap.h"
-#include "rarp.h"
+#include "net/rarp.h"
 
 #define NR_TESTS 4
 

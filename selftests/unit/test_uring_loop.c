@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "ktap.h"
-#include "uring_loop.h"
+#include "util/uring_loop.h"
 
 struct ctx {
 	struct uloop loop;

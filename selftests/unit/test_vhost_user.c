@@ -19,9 +19,9 @@
 #include <linux/virtio_net.h>
 
 #include "ktap.h"
-#include "log.h"
-#include "vhost_user_dev.h"
-#include "vhost_user_msg.h"
+#include "util/log.h"
+#include "vhost/vhost_user_dev.h"
+#include "vhost/vhost_user_msg.h"
 
 #define NR_TESTS 161
 

@@ -9,7 +9,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "vring_packed.h"
+#include "virtio/vring_packed.h"
 #include "guest_driver.h"
 #include "ktap.h"
 

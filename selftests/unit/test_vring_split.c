@@ -9,7 +9,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "vring_split.h"
+#include "virtio/vring_split.h"
 #include "guest_driver.h"
 #include "ktap.h"
 

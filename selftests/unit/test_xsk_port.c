@@ -29,8 +29,8 @@
 
 #include "ktap.h"
 #include "vxdp_shared.h"
-#include "xdp_steer.h"
-#include "xsk_port.h"
+#include "xdp/xdp_steer.h"
+#include "xdp/xsk_port.h"
 
 #define NR_TESTS	61
 #define TEST_ETHERTYPE	0x88b5		/* IEEE local experimental */

@@ -1,0 +1,1231 @@
+// SPDX-License-Identifier: GPL-2.0
+/* A relay's datapath and its frontend connection: VF frames from the AF_XDP
+ * rx ring into the guest's rx virtqueue, guest tx virtqueue out through the
+ * AF_XDP tx ring. Runs on events, and under load also from the loop's
+ * bounded busy-poll (relay_poll()); an idle relay never polls.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stddef.h>
+#include <string.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/ethtool.h>
+#include <linux/if_ether.h>
+#include <linux/sockios.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_net.h>
+#include <linux/virtio_ring.h>
+
+#include "util/log.h"
+#include "net/flow_hash.h"
+#include "net/rarp.h"
+#include "relay.h"
+#include "vhost/vhost_user_sock.h"
+#include "vxdp_shared.h"
+#include "xdp/xdp_steer.h"
+
+/* vring indices of queue pair @qp */
+#define VQ_RX(qp) (2 * (qp))
+#define VQ_TX(qp) (2 * (qp) + 1)
+#define VQ_IS_RX(q) (!((q) & 1))
+
+/* Frames per ring operation, and per direction before yielding to other
+ * relays' events.
+ */
+#define RELAY_BATCH 32
+#define RELAY_BUDGET 256
+/* Most rx buffers one frame may take with mergeable rx buffers. */
+#define RX_MAX_BUFS 64
+/* Frames one socket busy poll takes from the VF's NAPI (kernel default 8). */
+#define RELAY_BUSY_POLL_BUDGET 64
+
+/* Client mode reconnect backoff: first retry soon (QEMU restarting), then
+ * no more often than this.
+ */
+#define RECONNECT_MIN_MS 50
+#define RECONNECT_MAX_MS 2000
+
+#define container_of(ptr, type, member) \
+	((type *)((char *)(ptr) - offsetof(type, member)))
+
+/* No offloads yet: the guest hands us complete frames and gets the same. */
+static const uint64_t relay_features =
+	(1ull << VIRTIO_F_VERSION_1) |
+	(1ull << VIRTIO_F_ANY_LAYOUT) |
+	(1ull << VIRTIO_NET_F_MRG_RXBUF) |
+	(1ull << VIRTIO_RING_F_EVENT_IDX) |
+	(1ull << VIRTIO_RING_F_INDIRECT_DESC) |
+	(1ull << VIRTIO_F_RING_PACKED) |
+	(1ull << VHOST_F_LOG_ALL) |		/* live migration: dirty log */
+	(1ull << VHOST_USER_F_PROTOCOL_FEATURES);
+
+static const uint64_t relay_protocol_features =
+	(1ull << VHOST_USER_PROTOCOL_F_MQ) |
+	(1ull << VHOST_USER_PROTOCOL_F_LOG_SHMFD) |	/* LOG_ALL needs it */
+	(1ull << VHOST_USER_PROTOCOL_F_NET_MTU) |	/* relay_set_mtu() */
+	(1ull << VHOST_USER_PROTOCOL_F_RARP) |	/* relay_send_rarp() */
+	(1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK) |
+	(1ull << VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS);	/* memory hot-plug */
+
+static unsigned int relay_hdr_len(const struct relay *r)
+{
+	if (vhost_dev_has_feature(&r->dev, VIRTIO_F_VERSION_1) ||
+	    vhost_dev_has_feature(&r->dev, VIRTIO_NET_F_MRG_RXBUF))
+		return sizeof(struct virtio_net_hdr_mrg_rxbuf);
+	return sizeof(struct virtio_net_hdr);
+}
+
+static struct virtqueue *relay_vring(struct relay *r, unsigned int q)
+{
+	struct vhost_vring *vq = &r->dev.vq[q];
+
+	return vhost_vring_ready(vq) ? &vq->vr : NULL;
+}
+
+static void relay_notify(struct relay *r, unsigned int q)
+{
+	struct vhost_vring *vq = &r->dev.vq[q];
+
+	if (vq_should_notify(&vq->vr) && vq->callfd >= 0)
+		uloop_signal_eventfd(r->loop, vq->callfd);
+}
+
+static void relay_ring_broken(struct relay *r, unsigned int q)
+{
+	if (r->broken_logged & (1ull << q))
+		return;
+	r->broken_logged |= 1ull << q;
+	pr_err("%s: guest posted a malformed descriptor chain on %s queue %u; queue stopped until the guest resets it",
+	       r->cfg.name, VQ_IS_RX(q) ? "rx" : "tx", q / 2);
+}
+
+/* Guest rx queues frames can go to now, for flow-hash spreading. */
+static void relay_update_rx_ready(struct relay *r)
+{
+	unsigned int qp;
+
+	r->nrx_ready = 0;
+	for (qp = 0; qp < r->cfg.queues; qp++)
+		if (vhost_vring_ready(&r->dev.vq[VQ_RX(qp)]))
+			r->rx_ready[r->nrx_ready++] = qp;
+}
+
+/* The guest rx queue pair for a frame from VF queue @port: the same index
+ * when the VF has a queue for each of the guest's and the guest runs that
+ * one (one-to-one, the VF's RSS did the spreading), else by flow hash over
+ * the running ones, so a flow always lands on one queue. With fewer VF
+ * queues than guest queues, one-to-one would leave the rest idle.
+ */
+static int relay_rx_port_queue(const struct relay *r, unsigned int port)
+{
+	if (port < r->cfg.queues && r->nports >= r->cfg.queues &&
+	    vhost_vring_ready(&r->dev.vq[VQ_RX(port)]))
+		return port;
+	if (r->nrx_ready == 1)
+		return r->rx_ready[0];
+	return -1;	/* by flow */
+}
+
+static unsigned int relay_rx_pick(struct relay *r, unsigned int port,
+				  const struct xsk_pkt *pkt)
+{
+	int qp = relay_rx_port_queue(r, port);
+
+	if (qp >= 0)
+		return qp;
+	return r->rx_ready[flow_hash(pkt->data, pkt->len) % r->nrx_ready];
+}
+
+/* Ask the guest to kick vring @q when it posts more. While the loop
+ * busy-polls, the ask waits for relay_idle(): the poll looks at the ring
+ * anyway, and a kick would cost the guest (or its virtio-user's CPU) a
+ * syscall and us a wake-up. Returns true when the guest posted meanwhile, so
+ * the caller must look again rather than wait.
+ */
+static bool relay_want_kick(struct relay *r, unsigned int q)
+{
+	if (uloop_busy_polling(r->loop)) {
+		r->kick_wanted |= 1ull << q;
+		return false;
+	}
+	return vq_notify_enable(&r->dev.vq[q].vr);
+}
+
+/* An 802.1Q tag, which a device takes on top of its MTU (uapi lacks it). */
+#define VLAN_HLEN 4
+
+/* A peek returns whole frames of up to XSK_PORT_MAX_FRAGS umem frames; a
+ * batch must hold the longest, or it would be dropped.
+ */
+_Static_assert(RELAY_BATCH >= XSK_PORT_MAX_FRAGS, "RELAY_BATCH below XSK_PORT_MAX_FRAGS");
+
+/* Where the stream "virtio-net header + frame" continues: the frame is the
+ * umem fragments [frag, end), the first @off bytes of @frag already copied.
+ */
+struct rx_src {
+	const void *hdr;
+	const struct xsk_pkt *frag, *end;
+	uint32_t off;
+};
+
+/* Write bytes [from, from + len) of the stream at the start of chain @c;
+ * @from is where the previous write stopped (0 for the first).
+ */
+static void relay_rx_write(const struct relay *r, const struct vq_chain *c,
+			   struct rx_src *src, size_t from, size_t len)
+{
+	size_t off = 0;
+
+	if (from < r->hdr_len) {
+		off = r->hdr_len - from < len ? r->hdr_len - from : len;
+		vq_chain_write(c, 0, (const uint8_t *)src->hdr + from, off);
+	}
+	while (off < len && src->frag < src->end) {
+		size_t n = src->frag->len - src->off;
+
+		if (n > len - off)
+			n = len - off;
+		vq_chain_write(c, off, (const uint8_t *)src->frag->data + src->off, n);
+		off += n;
+		src->off += n;
+		if (src->off == src->frag->len) {
+			src->frag++;
+			src->off = 0;
+		}
+	}
+}
+
+/* The frame starting at @pkts: how many of the @n umem fragments it takes
+ * (up to the one without @more), and its length in @len.
+ */
+static unsigned int relay_rx_frame(const struct xsk_pkt *pkts, unsigned int n,
+				   size_t *len)
+{
+	unsigned int i = 0;
+
+	*len = 0;
+	do
+		*len += pkts[i].len;
+	while (pkts[i++].more && i < n);
+	return i;
+}
+
+/* Copy one frame of @nfrags umem fragments, @len bytes in all, into as many
+ * rx buffers as it takes (one without mergeable rx buffers). Returns 0;
+ * -EAGAIN when the guest has posted no buffer (notifications not touched);
+ * -ENOBUFS when it has posted some but not enough for this frame (a kick is
+ * then asked for once it posts more: the caller must not re-enable
+ * notifications, which would ask for one at buffers already posted);
+ * -EMSGSIZE when the frame cannot fit what the guest posts (the frame is
+ * dropped, the buffers stay); -EIO when the ring is broken. Nothing is
+ * consumed from the ring unless it returns 0.
+ */
+static int relay_rx_one(struct relay *r, struct virtqueue *vr,
+			const struct xsk_pkt *frags, unsigned int nfrags,
+			size_t len)
+{
+	struct virtio_net_hdr_mrg_rxbuf hdr = {
+		.hdr.gso_type = VIRTIO_NET_HDR_GSO_NONE,
+		.num_buffers = 1,
+	};
+	struct rx_src src = { .hdr = &hdr, .frag = frags, .end = frags + nfrags };
+	bool mrg = vhost_dev_has_feature(&r->dev, VIRTIO_NET_F_MRG_RXBUF);
+	size_t total = r->hdr_len + len, done = 0;
+	uint16_t heads[RX_MAX_BUFS], ndescs[RX_MAX_BUFS];
+	uint32_t lens[RX_MAX_BUFS];
+	unsigned int n = 0, i;
+	int err;
+
+	while (done < total) {
+		struct vq_chain *c = n ? &r->rx_chain : &r->rx_first;
+		size_t part;
+
+		if (n == RX_MAX_BUFS) {
+			err = -EMSGSIZE;
+			goto unpop;
+		}
+		err = vq_pop(vr, &r->dev.mem, c);
+		if (err == -EAGAIN && n) {
+			/* A big frame over mergeable buffers needs several;
+			 * the guest may refill fewer at a time. Holding all
+			 * it posted, enabling notifications asks (event idx)
+			 * for a kick when it posts past them; retrying on
+			 * buffers it posted long ago would spin.
+			 */
+			if (vq_notify_enable(vr))
+				continue;
+			err = -ENOBUFS;
+		}
+		if (err)
+			goto unpop;
+		n++;
+		if (!c->in_len) {
+			/* A read-only buffer on the rx queue: nothing sane to do. */
+			vq_set_broken(vr);
+			err = -EIO;
+			goto unpop;
+		}
+		if (!mrg && c->in_len < total) {
+			err = -EMSGSIZE;
+			goto unpop;
+		}
+		part = c->in_len < total - done ? c->in_len : total - done;
+		relay_rx_write(r, c, &src, done, part);
+		heads[n - 1] = c->head;
+		ndescs[n - 1] = c->ndesc;
+		lens[n - 1] = part;
+		done += part;
+	}
+	if (n > 1) {
+		uint16_t nb = n;
+
+		vq_chain_write(&r->rx_first,
+			       offsetof(struct virtio_net_hdr_mrg_rxbuf, num_buffers),
+			       &nb, sizeof(nb));
+	}
+	for (i = 0; i < n; i++)
+		vq_push(vr, heads[i], lens[i], ndescs[i]);
+	return 0;
+unpop:
+	vq_unpop(vr, n);
+	return err;
+}
+
+static void relay_on_xsk(struct uloop_src *s, int res);
+
+/* While the guest has no rx buffers, port @pi's XSK stays readable and its
+ * poll, armed again, would fire at once, round after round, with nothing the
+ * relay can do: a stalled guest would cost a core. So the poll is paused
+ * until the guest kicks (buffers posted) or the port drains.
+ */
+static void relay_rx_pause(struct relay *r, unsigned int pi)
+{
+	if (r->rx_paused & (1u << pi))
+		return;
+	r->rx_paused |= 1u << pi;
+	uloop_del(r->loop, &r->port[pi].src);
+}
+
+static void relay_rx_resume(struct relay *r, uint32_t ports)
+{
+	ports &= r->rx_paused;
+	r->rx_paused &= ~ports;
+	while (ports) {
+		struct relay_port *p = &r->port[__builtin_ctz(ports)];
+
+		ports &= ports - 1;
+		uloop_add_poll_lazy(r->loop, &p->src, xsk_port_fd(p->xsk), POLLIN,
+				    relay_on_xsk);
+	}
+}
+
+/* VF queue @pi -> guest. A frame may span several umem fragments (AF_XDP
+ * multi-buffer); the port only ever hands out whole frames, and frames are
+ * consumed or left on the ring whole. Returns true when the budget ran out
+ * with frames left.
+ */
+static bool relay_vf_to_guest(struct relay *r, unsigned int pi)
+{
+	struct xsk_port *port = r->port[pi].xsk;
+	struct xsk_pkt pkts[RELAY_BATCH];
+	unsigned int budget = RELAY_BUDGET;
+
+	r->hdr_len = relay_hdr_len(r);
+	while (budget) {
+		unsigned int n = xsk_port_rx_peek(port, pkts, RELAY_BATCH);
+		unsigned int done, nf, blocked = 0;
+		bool kick_asked = false;
+		int fixed;
+		uint32_t touched = 0;
+		int err = 0;
+
+		if (!n) {
+			relay_rx_resume(r, 1u << pi);
+			return false;
+		}
+		/* Without a running rx ring this is -1. */
+		fixed = relay_rx_port_queue(r, pi);
+		if (fixed >= 0)
+			vq_prefetch(&r->dev.vq[VQ_RX(fixed)].vr, &r->dev.mem, n, true);
+		for (done = 0; done < n; done += nf) {
+			unsigned int qp;
+			size_t len;
+
+			nf = relay_rx_frame(&pkts[done], n - done, &len);
+			if (!r->nrx_ready) {
+				/* The VF's traffic is the guest's; with no
+				 * guest ring running it has nowhere to go.
+				 */
+				r->st.drop_no_guest++;
+				continue;
+			}
+			/* The headers are in the first fragment. */
+			qp = relay_rx_pick(r, pi, &pkts[done]);
+			err = relay_rx_one(r, &r->dev.vq[VQ_RX(qp)].vr, &pkts[done], nf, len);
+			if (err == -EAGAIN || err == -ENOBUFS) {
+				blocked = qp;
+				kick_asked = err == -ENOBUFS;
+				break;
+			}
+			if (err == -EIO) {
+				relay_ring_broken(r, VQ_RX(qp));
+				relay_update_rx_ready(r);
+				r->st.drop_no_guest++;
+				continue;
+			}
+			if (err == -EMSGSIZE) {
+				r->st.drop_guest_rx++;
+				continue;
+			}
+			touched |= 1u << qp;
+			r->st.to_guest++;
+			r->st.to_guest_bytes += len;
+		}
+		while (touched) {
+			unsigned int qp = __builtin_ctz(touched);
+
+			touched &= touched - 1;
+			vq_flush(&r->dev.vq[VQ_RX(qp)].vr);
+			relay_notify(r, VQ_RX(qp));
+		}
+		xsk_port_rx_release(port, done, n);
+		if (done < n) {
+			/* Out of guest buffers: the rest waits on the XSK rx
+			 * ring (and the kernel drops beyond it) until the guest
+			 * kicks us with more.
+			 */
+			if (kick_asked || !relay_want_kick(r, VQ_RX(blocked))) {
+				relay_rx_pause(r, pi);
+				return false;
+			}
+			continue;
+		}
+		budget -= n < budget ? n : budget;
+	}
+	relay_rx_resume(r, 1u << pi);
+	return true;
+}
+
+/* The VF's MTU, or a negative errno. */
+static int vf_mtu(const char *ifname)
+{
+	struct ifreq ifr = { 0 };
+	int fd, mtu;
+
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	mtu = ioctl(fd, SIOCGIFMTU, &ifr) ? -errno : ifr.ifr_mtu;
+	close(fd);
+	return mtu;
+}
+
+static uint64_t coarse_now_ns(void)
+{
+	struct timespec ts;
+
+	/* vDSO: no syscall */
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* Read the VF's MTU and remember its largest frame: the MTU plus an
+ * Ethernet header and one VLAN tag, which is what the kernel lets through a
+ * device; unlimited (the driver decides) when the MTU cannot be read.
+ * Returns the MTU or a negative errno.
+ */
+static int relay_read_vf_mtu(struct relay *r)
+{
+	int mtu = vf_mtu(r->cfg.vf);
+
+	r->vf_max_frame = mtu > 0 ? (uint32_t)mtu + ETH_HLEN + VLAN_HLEN : UINT32_MAX;
+	r->vf_mtu_read_ns = coarse_now_ns() | 1;
+	return mtu;
+}
+
+/* Whether a @len-byte guest frame is too big for the VF or for the AF_XDP
+ * socket. The VF's MTU may have grown since we read it: re-read it for a
+ * frame over it, at most once a second, so a guest sending oversized
+ * frames costs no syscall per frame.
+ */
+static bool relay_tx_too_big(struct relay *r, const struct xsk_port *port,
+			     uint32_t len)
+{
+	if (len > r->vf_max_frame &&
+	    (!r->vf_mtu_read_ns || coarse_now_ns() - r->vf_mtu_read_ns >= 1000000000ull))
+		relay_read_vf_mtu(r);
+	return len > r->vf_max_frame || len > xsk_port_max_frame(port);
+}
+
+/* Guest tx queue of pair @qp -> its VF queue. A frame bigger than one umem
+ * frame goes out as several tx descriptors (AF_XDP multi-buffer). Returns
+ * true when there is more to do right away.
+ */
+static bool relay_guest_to_vf(struct relay *r, unsigned int qp)
+{
+	struct virtqueue *vr = relay_vring(r, VQ_TX(qp));
+	struct xsk_port *port = r->port[qp % r->nports].xsk;
+	uint32_t room = xsk_port_frame_room(port);
+	struct xsk_pkt pkts[RELAY_BATCH];
+	struct vq_chain *c = &r->tx_chain;
+	unsigned int budget = RELAY_BUDGET;
+
+	if (!vr)
+		return false;
+	r->hdr_len = relay_hdr_len(r);
+	while (budget) {
+		unsigned int m = xsk_port_tx_alloc(port, pkts, RELAY_BATCH);
+		unsigned int used = 0, popped = 0;
+		bool short_of_bufs = false;
+		int err = 0;
+
+		if (!m) {
+			/* Every tx frame is in flight: push the kernel on and
+			 * come back for completions.
+			 */
+			xsk_port_tx_pending(port);
+			return true;
+		}
+		vq_prefetch(vr, &r->dev.mem, m, false);
+		while (used < m) {
+			uint32_t len, off;
+
+			err = vq_pop(vr, &r->dev.mem, c);
+			if (err)
+				break;
+			if (c->out_len < r->hdr_len + ETH_HLEN ||
+			    relay_tx_too_big(r, port, c->out_len - r->hdr_len)) {
+				popped++;
+				vq_push(vr, c->head, 0, c->ndesc);
+				r->st.drop_guest_tx++;
+				continue;
+			}
+			len = c->out_len - r->hdr_len;
+			if ((len + room - 1) / room > m - used) {
+				/* The rest of this batch's buffers cannot hold
+				 * it: the chain waits for the next batch.
+				 */
+				vq_unpop(vr, 1);
+				short_of_bufs = true;
+				break;
+			}
+			popped++;
+			/* Copied out below, so the guest may have it back. */
+			vq_push(vr, c->head, 0, c->ndesc);
+			for (off = 0; off < len; off += pkts[used++].len) {
+				uint32_t n = len - off < room ? len - off : room;
+
+				vq_chain_read(c, r->hdr_len + off, pkts[used].data, n);
+				pkts[used].len = n;
+				pkts[used].more = off + n < len;
+			}
+			r->st.from_guest++;
+			r->st.from_guest_bytes += len;
+		}
+		xsk_port_tx_submit(port, pkts, m, used);
+		if (popped) {
+			vq_flush(vr);
+			relay_notify(r, VQ_TX(qp));
+		}
+		if (err == -EIO) {
+			relay_ring_broken(r, VQ_TX(qp));
+			return false;
+		}
+		if (err == -EAGAIN) {
+			if (relay_want_kick(r, VQ_TX(qp)))
+				continue;
+			return xsk_port_tx_pending(port);
+		}
+		if (short_of_bufs && !popped) {
+			/* Not even a fresh batch holds the frame: the tx
+			 * buffers are in flight, come back for completions.
+			 */
+			xsk_port_tx_pending(port);
+			return true;
+		}
+		budget -= popped < budget ? popped : budget;
+	}
+	return true;
+}
+
+/* Run the given VF queues (rx) and guest queue pairs (tx); whatever stops at
+ * its budget is run again after this round of events. Returns the frames
+ * moved (also accounted to the loop).
+ */
+static uint64_t relay_frames(const struct relay *r)
+{
+	return r->st.to_guest + r->st.from_guest;
+}
+
+static unsigned int relay_run(struct relay *r, uint32_t rx, uint32_t tx)
+{
+	uint64_t before = relay_frames(r);
+	unsigned int moved;
+
+	while (rx) {
+		unsigned int pi = __builtin_ctz(rx);
+
+		rx &= rx - 1;
+		if (relay_vf_to_guest(r, pi))
+			r->rx_more |= 1u << pi;
+	}
+	while (tx) {
+		unsigned int qp = __builtin_ctz(tx);
+
+		tx &= tx - 1;
+		if (relay_guest_to_vf(r, qp))
+			r->tx_more |= 1u << qp;
+	}
+	if (r->rx_more || r->tx_more)
+		uloop_defer(r->loop, &r->work);
+	moved = relay_frames(r) - before;
+	uloop_account(r->loop, moved);
+	return moved;
+}
+
+/* Whether some running guest rx queue has buffers posted. */
+static bool relay_rx_room(const struct relay *r)
+{
+	unsigned int i;
+
+	for (i = 0; i < r->nrx_ready; i++)
+		if (vq_has_avail(&r->dev.vq[VQ_RX(r->rx_ready[i])].vr))
+			return true;
+	return false;
+}
+
+/* Rx ports with frames waiting, when some guest rx queue has room. */
+static uint32_t relay_rx_ready_ports(const struct relay *r)
+{
+	uint32_t rx = 0;
+	unsigned int i;
+
+	if (!r->nrx_ready || !relay_rx_room(r))
+		return 0;
+	for (i = 0; i < r->nports; i++)
+		if (xsk_port_rx_ready(r->port[i].xsk))
+			rx |= 1u << i;
+	return rx;
+}
+
+/* The loop's busy-poll (uloop_poller): run the directions that can move a
+ * frame right now. Finding nothing reads ring indices only, so a spinning
+ * relay writes nothing the guest or the kernel is reading.
+ */
+static unsigned int relay_poll(struct uloop_poller *pl)
+{
+	struct relay *r = container_of(pl, struct relay, poller);
+	uint32_t rx = relay_rx_ready_ports(r), tx = 0;
+	unsigned int i;
+
+	for (i = 0; i < r->cfg.queues; i++) {
+		struct virtqueue *vr = relay_vring(r, VQ_TX(i));
+
+		if (vr && vq_has_avail(vr))
+			tx |= 1u << i;
+	}
+	if (!(rx | tx))
+		return 0;
+	return relay_run(r, rx, tx);
+}
+
+static uint32_t relay_all_ports(const struct relay *r)
+{
+	return r->nports == 32 ? ~0u : (1u << r->nports) - 1;
+}
+
+/* Socket busy polling, on only while the loop busy-polls: then each
+ * sendto() first takes what the VF received, in a batch (see vf_napi.c);
+ * at low load it would add a NAPI run to every frame's syscall instead.
+ */
+static void relay_xsk_busy(struct relay *r, bool on)
+{
+	unsigned int i, us = on ? uloop_busy_poll_us(r->loop) : 0;
+	int err = 0;
+
+	if (!r->xsk_busy_ok || r->xsk_busy == on)
+		return;
+	for (i = 0; i < r->nports && !err; i++)
+		err = xsk_port_set_busy_poll(r->port[i].xsk, us, RELAY_BUSY_POLL_BUDGET);
+	r->xsk_busy = on;
+	if (!err)
+		return;
+	pr_warn("%s: AF_XDP socket busy polling unavailable (%s): polling without it",
+		r->cfg.name, strerror(-err));
+	/* Best effort: the sockets set before the failure go back too. */
+	for (i = 0; i < r->nports; i++)
+		xsk_port_set_busy_poll(r->port[i].xsk, 0, RELAY_BUSY_POLL_BUDGET);
+	r->xsk_busy = false;
+	r->xsk_busy_ok = false;
+}
+
+static void relay_busy(struct uloop_poller *pl)
+{
+	relay_xsk_busy(container_of(pl, struct relay, poller), true);
+}
+
+/* The loop is about to sleep: ask for the kicks relay_want_kick() put off;
+ * a ring the guest posted to meanwhile is run instead.
+ */
+static void relay_idle(struct uloop_poller *pl)
+{
+	struct relay *r = container_of(pl, struct relay, poller);
+	uint64_t want = r->kick_wanted;
+
+	r->kick_wanted = 0;
+	relay_xsk_busy(r, false);
+	while (want) {
+		unsigned int q = __builtin_ctzll(want);
+		struct virtqueue *vr = relay_vring(r, q);
+
+		want &= want - 1;
+		if (!vr || !vq_notify_enable(vr))
+			continue;
+		if (VQ_IS_RX(q))
+			r->rx_more |= relay_all_ports(r);
+		else
+			r->tx_more |= 1u << (q / 2);
+		uloop_defer(r->loop, &r->work);
+	}
+}
+
+static void relay_on_work(struct uloop_work *w)
+{
+	struct relay *r = container_of(w, struct relay, work);
+	/* The XSK polls are lazy (disarmed while the loop is busy): look at
+	 * every port, not only those left at their budget.
+	 */
+	uint32_t rx = r->rx_more | relay_rx_ready_ports(r), tx = r->tx_more;
+
+	r->rx_more = r->tx_more = 0;
+	relay_run(r, rx, tx);
+}
+
+static void relay_on_xsk(struct uloop_src *s, int res)
+{
+	struct relay_port *p = container_of(s, struct relay_port, src);
+
+	(void)res;
+	relay_run(p->relay, 1u << p->idx, 0);
+}
+
+static void relay_on_kick(struct uloop_src *s, int res)
+{
+	struct relay_kick *k = container_of(s, struct relay_kick, src);
+	struct relay *r = k->relay;
+
+	if (res <= 0)
+		return;
+	/* New rx buffers may unblock any VF queue (flow spreading). */
+	if (VQ_IS_RX(k->q)) {
+		relay_rx_resume(r, relay_all_ports(r));
+		relay_run(r, relay_all_ports(r), 0);
+	}
+	else
+		relay_run(r, 0, 1u << (k->q / 2));
+}
+
+static void relay_vring_changed(struct vhost_dev *d, unsigned int q)
+{
+	struct relay *r = d->priv;
+	struct vhost_vring *vq = &d->vq[q];
+	struct uloop_src *kick = &r->kick[q].src;
+
+	relay_update_rx_ready(r);
+	if (!vhost_vring_ready(vq) || vq->kickfd < 0) {
+		uloop_del(r->loop, kick);
+		/* No guest rx buffers to wait for from this ring: listen to
+		 * the VF again (its frames are dropped if no ring runs).
+		 */
+		if (VQ_IS_RX(q))
+			relay_rx_resume(r, relay_all_ports(r));
+		return;
+	}
+	if (!kick->active || kick->fd != vq->kickfd) {
+		uloop_add_read(r->loop, kick, vq->kickfd, NULL, 0, relay_on_kick);
+		pr_info("%s: %s queue %u running: %u entries, %s ring%s%s%s", r->cfg.name,
+			VQ_IS_RX(q) ? "rx" : "tx", q / 2, vq->num,
+			vq->vr.packed ? "packed" : "split",
+			vhost_dev_has_feature(d, VIRTIO_NET_F_MRG_RXBUF) ? ", mrg_rxbuf" : "",
+			vhost_dev_has_feature(d, VIRTIO_RING_F_EVENT_IDX) ? ", event_idx" : "",
+			vhost_dev_has_feature(d, VIRTIO_RING_F_INDIRECT_DESC) ? ", indirect" : "");
+	}
+	r->broken_logged &= ~(1ull << q);
+	/* The guest may have queued work before the ring ran, and with
+	 * event_idx it kicks only if we asked: ask, then look.
+	 */
+	vq_notify_enable(&vq->vr);
+	if (VQ_IS_RX(q))
+		r->rx_more |= relay_all_ports(r);
+	else
+		r->tx_more |= 1u << (q / 2);
+	uloop_defer(r->loop, &r->work);
+}
+
+static void relay_mem_changing(struct vhost_dev *d)
+{
+	/* Single-threaded: no datapath runs while a message is handled, and
+	 * rings are re-validated by vhost_dev before they run again.
+	 */
+	(void)d;
+}
+
+/* NET_SET_MTU (QEMU's host_mtu=N): the guest will send frames of up to N
+ * bytes plus headers. Refuse an MTU the VF or the AF_XDP sockets cannot
+ * carry, so QEMU says so at start-up instead of the guest's big frames
+ * being dropped later.
+ */
+static int relay_set_mtu(struct vhost_dev *d, uint16_t mtu)
+{
+	struct relay *r = d->priv;
+	uint32_t need = (uint32_t)mtu + ETH_HLEN + VLAN_HLEN, xsk_max = UINT32_MAX;
+	unsigned int i;
+	int vf;
+
+	for (i = 0; i < r->nports; i++)
+		if (xsk_port_max_frame(r->port[i].xsk) < xsk_max)
+			xsk_max = xsk_port_max_frame(r->port[i].xsk);
+	vf = relay_read_vf_mtu(r);
+	if (vf < 0) {
+		pr_err("%s: refusing guest MTU %u: cannot read the MTU of vf %s: %s",
+		       r->cfg.name, mtu, r->cfg.vf, strerror(-vf));
+		return vf;
+	}
+	if (mtu > vf) {
+		pr_err("%s: refusing guest MTU %u: vf %s has MTU %d",
+		       r->cfg.name, mtu, r->cfg.vf, vf);
+		return -EINVAL;
+	}
+	if (need > xsk_max) {
+		pr_err("%s: refusing guest MTU %u: AF_XDP on vf %s carries frames of up to %u bytes (no multi-buffer), the guest's need %u",
+		       r->cfg.name, mtu, r->cfg.vf, xsk_max, need);
+		return -EMSGSIZE;
+	}
+	pr_notice("%s: guest MTU %u (vf %s MTU %d, AF_XDP frames up to %u bytes)",
+		  r->cfg.name, mtu, r->cfg.vf, vf, xsk_max);
+	return 0;
+}
+
+/* After a migration QEMU asks us (SEND_RARP) to announce the guest's MAC so
+ * switches learn its new port; guests with GUEST_ANNOUNCE do it themselves.
+ */
+static void relay_send_rarp(struct vhost_dev *d, const uint8_t mac[6])
+{
+	struct relay *r = d->priv;
+	struct xsk_port *port = r->port[0].xsk;
+	struct xsk_pkt pkt;
+	int len;
+
+	if (xsk_port_tx_alloc(port, &pkt, 1) != 1) {
+		pr_warn("%s: no tx buffer for the RARP announcement", r->cfg.name);
+		return;
+	}
+	len = rarp_build(pkt.data, xsk_port_frame_room(port), mac);
+	pkt.len = len > 0 ? len : 0;
+	pkt.more = false;
+	xsk_port_tx_submit(port, &pkt, 1, len > 0);
+	if (len > 0)
+		pr_info("%s: RARP sent for %02x:%02x:%02x:%02x:%02x:%02x", r->cfg.name,
+			mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+	if (xsk_port_tx_pending(port)) {
+		r->tx_more |= 1;
+		uloop_defer(r->loop, &r->work);
+	}
+}
+
+static const struct vhost_dev_ops relay_dev_ops = {
+	.send_rarp = relay_send_rarp,
+	.vring_changed = relay_vring_changed,
+	.mem_changing = relay_mem_changing,
+	.set_mtu = relay_set_mtu,
+};
+
+static void relay_reconnect_later(struct relay *r);
+static void relay_connect(struct relay *r);
+
+static void relay_disconnect(struct relay *r)
+{
+	uloop_del(r->loop, &r->conn_src);
+	vhost_dev_reset(&r->dev);
+	close(r->conn_fd);
+	r->conn_fd = -1;
+	pr_notice("%s: frontend disconnected (to guest %llu, from guest %llu frames so far)",
+		  r->cfg.name, (unsigned long long)r->st.to_guest,
+		  (unsigned long long)r->st.from_guest);
+	/* Try at once: QEMU may only have reset the connection. */
+	if (r->cfg.client) {
+		r->backoff_ms = 0;
+		relay_connect(r);
+	}
+}
+
+/* More bytes (or EOF) waiting on the connection? */
+static bool relay_conn_pending(int fd)
+{
+	char b;
+
+	return recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) >= 0;
+}
+
+static void relay_on_conn(struct uloop_src *s, int res)
+{
+	struct relay *r = container_of(s, struct relay, conn_src);
+	int err = res < 0 ? res : 0;
+
+	/* One poll event may stand for several queued messages, or for none:
+	 * a multishot poll reports arrivals we may already have drained. Only
+	 * receive what is there, so a blocking read never waits for the
+	 * frontend.
+	 */
+	while (!err && relay_conn_pending(r->conn_fd)) {
+		err = vhost_user_msg_recv(r->conn_fd, &r->msg);
+		if (!err)
+			err = vhost_dev_handle_msg(&r->dev, r->conn_fd, &r->msg);
+	}
+	if (!err)
+		return;
+	if (err != -ECONNRESET)
+		pr_warn("%s: dropping frontend connection: %s", r->cfg.name,
+			strerror(-err));
+	relay_disconnect(r);
+}
+
+/* Take @fd as the frontend connection (accepted or connected). */
+static void relay_attach(struct relay *r, int fd)
+{
+	r->conn_fd = fd;
+	r->refused_logged = false;
+	r->st.connects++;
+	pr_notice("%s: frontend connected", r->cfg.name);
+	if (uloop_add_poll(r->loop, &r->conn_src, fd, POLLIN, relay_on_conn)) {
+		pr_err("%s: cannot watch the frontend connection", r->cfg.name);
+		close(fd);
+		r->conn_fd = -1;
+	}
+}
+
+static void relay_on_listen(struct uloop_src *s, int res)
+{
+	struct relay *r = container_of(s, struct relay, listen_src);
+	int fd;
+
+	(void)res;
+	fd = vhost_user_sock_accept(r->listen_fd);
+	if (fd < 0) {
+		pr_warn("%s: accept: %s", r->cfg.name, strerror(-fd));
+		return;
+	}
+	if (r->conn_fd >= 0) {
+		/* QEMU retries at once, so once per connection is enough. */
+		if (!r->refused_logged)
+			pr_warn("%s: refusing a second frontend while one is connected (logged once per connection)",
+				r->cfg.name);
+		r->refused_logged = true;
+		r->st.refused++;
+		close(fd);
+		return;
+	}
+	relay_attach(r, fd);
+}
+
+static void relay_connect(struct relay *r)
+{
+	int fd = vhost_user_sock_connect(r->cfg.socket);
+
+	if (fd < 0) {
+		/* Say it once per outage, not once per retry. */
+		if (r->backoff_ms == 0)
+			pr_notice("%s: waiting for QEMU to listen on %s (%s)", r->cfg.name,
+				  r->cfg.socket, strerror(-fd));
+		relay_reconnect_later(r);
+		return;
+	}
+	r->backoff_ms = 0;
+	relay_attach(r, fd);
+}
+
+static void relay_on_timer(struct uloop_src *s, int res)
+{
+	struct relay *r = container_of(s, struct relay, timer_src);
+
+	if (res > 0 && r->conn_fd < 0)
+		relay_connect(r);
+}
+
+static void relay_reconnect_later(struct relay *r)
+{
+	struct itimerspec its = { 0 };
+
+	r->backoff_ms = r->backoff_ms ? r->backoff_ms * 2 : RECONNECT_MIN_MS;
+	if (r->backoff_ms > RECONNECT_MAX_MS)
+		r->backoff_ms = RECONNECT_MAX_MS;
+	its.it_value.tv_sec = r->backoff_ms / 1000;
+	its.it_value.tv_nsec = (r->backoff_ms % 1000) * 1000000L;
+	if (timerfd_settime(r->timer_fd, 0, &its, NULL))
+		pr_err("%s: cannot arm the reconnect timer: %s", r->cfg.name,
+		       strerror(errno));
+}
+
+/* Server mode listens; client mode connects now and keeps retrying. */
+static int relay_open_frontend(struct relay *r)
+{
+	const struct relay_cfg *cfg = &r->cfg;
+	int err;
+
+	if (!cfg->client) {
+		r->listen_fd = vhost_user_sock_listen(cfg->socket, cfg->owner,
+						      cfg->group, cfg->perm);
+		if (r->listen_fd < 0)
+			return r->listen_fd;
+		err = uloop_add_poll(r->loop, &r->listen_src, r->listen_fd, POLLIN,
+				     relay_on_listen);
+		if (err) {
+			close(r->listen_fd);
+			unlink(cfg->socket);
+			r->listen_fd = -1;
+		}
+		return err;
+	}
+	err = vhost_user_sock_check_dir(cfg->socket);
+	if (err)
+		return err;
+	r->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	if (r->timer_fd < 0) {
+		err = -errno;
+		pr_err("%s: timerfd: %s", cfg->name, strerror(errno));
+		return err;
+	}
+	err = uloop_add_read(r->loop, &r->timer_src, r->timer_fd, NULL, 0,
+			     relay_on_timer);
+	if (err) {
+		close(r->timer_fd);
+		r->timer_fd = -1;
+		return err;
+	}
+	relay_connect(r);
+	return 0;
+}
+
+static void relay_close_frontend(struct relay *r)
+{
+	uloop_del(r->loop, &r->listen_src);
+	uloop_del(r->loop, &r->timer_src);
+	if (r->listen_fd >= 0) {
+		close(r->listen_fd);
+		/* Only a socket we created is ours to remove. */
+		unlink(r->cfg.socket);
+	}
+	if (r->timer_fd >= 0)
+		close(r->timer_fd);
+	r->listen_fd = r->timer_fd = -1;
+}
+
+/* How many rx queues the VF has (ethtool channels); 1 when it cannot say. */
+static unsigned int vf_rx_queues(const char *ifname)
+{
+	struct ethtool_channels ch = { .cmd = ETHTOOL_GCHANNELS };
+	struct ifreq ifr = { .ifr_data = (void *)&ch };
+	unsigned int n = 1;
+	int fd;
+
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 1;
+	if (!ioctl(fd, SIOCETHTOOL, &ifr) && ch.rx_count + ch.combined_count > 0)
+		n = ch.rx_count + ch.combined_count;
+	close(fd);
+	return n;
+}
+
+static void relay_close_ports(struct relay *r)
+{
+	while (r->nports) {
+		struct relay_port *p = &r->port[--r->nports];
+
+		uloop_del(r->loop, &p->src);
+		xsk_port_close(p->xsk);
+	}
+}
+
+/* An AF_XDP socket on every VF rx queue: frames on a queue without one
+ * would pass to the host stack.
+ */
+static int relay_open_ports(struct relay *r)
+{
+	const struct relay_cfg *cfg = &r->cfg;
+	unsigned int vfq = vf_rx_queues(cfg->vf), i;
+	int err;
+
+	if (vfq > RELAY_MAX_PORTS) {
+		pr_err("%s: vf %s has %u rx queues; at most %u are supported (ethtool -L %s combined N)",
+		       cfg->name, cfg->vf, vfq, RELAY_MAX_PORTS, cfg->vf);
+		return -E2BIG;
+	}
+	for (i = 0; i < vfq; i++) {
+		struct relay_port *p = &r->port[i];
+
+		p->relay = r;
+		p->idx = i;
+		err = xsk_port_open(&p->xsk, cfg->vf, i, xdp_steer_xskmap_fd(r->steer),
+				    cfg->xsk_mode);
+		if (err)
+			goto err;
+		r->nports++;
+		/* Lazy: a busy relay finds rx frames itself (relay_poll(),
+		 * relay_on_work()), and an armed poll would cost the
+		 * kernel a wake-up per flush of the VF's receive batch.
+		 */
+		err = uloop_add_poll_lazy(r->loop, &p->src, xsk_port_fd(p->xsk), POLLIN,
+				     relay_on_xsk);
+		if (err) {
+			pr_err("%s: cannot register with the event loop: %s", cfg->name,
+			       strerror(-err));
+			goto err;
+		}
+	}
+	if (vfq != cfg->queues)
+		pr_notice("%s: vf %s has %u rx queue%s for %u guest queue pair%s: frames are spread by flow hash",
+			  cfg->name, cfg->vf, vfq, vfq == 1 ? "" : "s", cfg->queues,
+			  cfg->queues == 1 ? "" : "s");
+	return 0;
+err:
+	relay_close_ports(r);
+	return err;
+}
+
+/* With busy polling on, have the VF defer its NAPI so that the relay's
+ * socket busy polling can batch its receive; the operator's own setting
+ * wins, napi-defer=0 leaves the VF alone.
+ */
+static void relay_napi_setup(struct relay *r)
+{
+	char pin[sizeof(r->napi.pin)];
+	int n, err;
+
+	if (!uloop_busy_poll_us(r->loop))
+		return;
+	n = snprintf(pin, sizeof(pin), "%s/%s/vf_napi", VXDP_PIN_ROOT, r->cfg.name);
+	if (n < 0 || (size_t)n >= sizeof(pin))
+		return;
+	err = vf_napi_apply(&r->napi, r->cfg.vf, pin, r->cfg.napi_defer,
+			    r->cfg.napi_timeout_us);
+	if (err) {
+		pr_warn("%s: %s: no NAPI deferral (%s): busy polling without it",
+			r->cfg.name, r->cfg.vf, strerror(-err));
+		return;
+	}
+	r->xsk_busy_ok = r->napi.active;
+	if (r->napi.active)
+		pr_notice("%s: %s NAPI deferral %lu x %lu us for busy polling (%s)",
+			  r->cfg.name, r->cfg.vf, r->napi.defer, r->napi.timeout_ns / 1000,
+			  r->napi.changed ? "set now, put back at exit" : "the VF's own");
+}
+
+int relay_open(struct relay *r, const struct relay_cfg *cfg, struct uloop *loop)
+{
+	uint64_t features = relay_features;
+	unsigned int q;
+	int err;
+
+	memset(r, 0, sizeof(*r));
+	r->cfg = *cfg;
+	r->loop = loop;
+	r->listen_fd = -1;
+	r->conn_fd = -1;
+	r->timer_fd = -1;
+	r->work.fn = relay_on_work;
+	for (q = 0; q < VHOST_DEV_MAX_VRINGS; q++) {
+		r->kick[q].relay = r;
+		r->kick[q].q = q;
+	}
+	/* QEMU handles the control queue and MQ itself (GET_QUEUE_NUM);
+	 * DPDK's virtio-user wants the feature bit from us.
+	 */
+	if (cfg->queues > 1)
+		features |= 1ull << VIRTIO_NET_F_MQ;
+	vhost_dev_init(&r->dev, r->cfg.name, features, relay_protocol_features,
+		       &relay_dev_ops, r);
+	r->dev.queue_pairs = cfg->queues;
+
+	err = xdp_steer_open(&r->steer, cfg->name, cfg->vf,
+			     cfg->has_mac ? cfg->mac : NULL, cfg->xdp_mode);
+	if (err)
+		return err;
+	err = relay_open_ports(r);
+	if (err)
+		goto err_steer;
+	pr_notice("%s: vf %s, %u queue pair%s (AF_XDP %s), vhost-user %s %s%s", cfg->name,
+		  cfg->vf, cfg->queues, cfg->queues == 1 ? "" : "s",
+		  xsk_port_zerocopy(r->port[0].xsk) ? "zero-copy" : "copy mode",
+		  cfg->client ? "client of" : "server on", cfg->socket,
+		  cfg->has_mac ? ", MAC steering on" : "");
+	relay_napi_setup(r);
+	err = relay_open_frontend(r);
+	if (err)
+		goto err_ports;
+	r->poller.fn = relay_poll;
+	r->poller.idle = relay_idle;
+	r->poller.busy = relay_busy;
+	uloop_add_poller(loop, &r->poller);
+	return 0;
+
+err_ports:
+	vf_napi_restore(&r->napi);
+	relay_close_ports(r);
+err_steer:
+	xdp_steer_close(r->steer);
+	return err;
+}
+
+void relay_close(struct relay *r)
+{
+	struct xdp_steer_stats xs = { 0 };
+	struct xsk_port_stats ps, pt = { 0 };
+	unsigned int q;
+
+	uloop_del_poller(r->loop, &r->poller);
+	/* No reconnect from here on: the frontend goes first. */
+	relay_close_frontend(r);
+	if (r->conn_fd >= 0) {
+		r->cfg.client = false;
+		relay_disconnect(r);
+	}
+	for (q = 0; q < VHOST_DEV_MAX_VRINGS; q++)
+		uloop_del(r->loop, &r->kick[q].src);
+	xdp_steer_read_stats(r->steer, &xs);
+	/* Redirected by XDP but never delivered: the kernel's own counts. */
+	for (q = 0; q < r->nports; q++) {
+		xsk_port_read_stats(r->port[q].xsk, &ps);
+		pt.rx_dropped += ps.rx_dropped;
+		pt.rx_ring_full += ps.rx_ring_full;
+		pt.invalid += ps.invalid;
+	}
+	/* Its record lives in the pin directory xdp_steer_close() removes. */
+	vf_napi_restore(&r->napi);
+	/* Detach first so the VF stops redirecting into a closing socket. */
+	xdp_steer_close(r->steer);
+	relay_close_ports(r);
+	pr_notice("%s: stopped: to guest %llu frames %llu bytes, from guest %llu frames %llu bytes, "
+		  "dropped: no guest %llu, too big for guest %llu, bad guest frame %llu; "
+		  "frontends: %llu connected, %llu refused; "
+		  "XDP redirected %llu passed %llu dropped %llu; "
+		  "AF_XDP dropped: no rx buffer %llu, rx ring full %llu, invalid %llu",
+		  r->cfg.name,
+		  (unsigned long long)r->st.to_guest, (unsigned long long)r->st.to_guest_bytes,
+		  (unsigned long long)r->st.from_guest, (unsigned long long)r->st.from_guest_bytes,
+		  (unsigned long long)r->st.drop_no_guest, (unsigned long long)r->st.drop_guest_rx,
+		  (unsigned long long)r->st.drop_guest_tx,
+		  (unsigned long long)r->st.connects, (unsigned long long)r->st.refused,
+		  (unsigned long long)xs.redirected, (unsigned long long)xs.passed,
+		  (unsigned long long)xs.dropped,
+		  (unsigned long long)pt.rx_dropped, (unsigned long long)pt.rx_ring_full,
+		  (unsigned long long)pt.invalid);
+}

@@ -1,0 +1,969 @@
+// SPDX-License-Identifier: GPL-2.0
+/* vhost-user backend device: applies frontend requests to the feature,
+ * memory-table and vring state, and answers them. Every message is hostile.
+ */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/virtio_config.h>
+
+#include "util/log.h"
+#include "vhost_user_dev.h"
+
+/* Protocol features this file implements; offering any other would promise
+ * the frontend behaviour nobody wrote.
+ */
+#define VHOST_DEV_PROTOCOL_IMPL						\
+	((1ull << VHOST_USER_PROTOCOL_F_MQ) |				\
+	 (1ull << VHOST_USER_PROTOCOL_F_LOG_SHMFD) |			\
+	 (1ull << VHOST_USER_PROTOCOL_F_RARP) |				\
+	 (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK) |			\
+	 (1ull << VHOST_USER_PROTOCOL_F_NET_MTU) |			\
+	 (1ull << VHOST_USER_PROTOCOL_F_RESET_DEVICE) |			\
+	 (1ull << VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS) |		\
+	 (1ull << VHOST_USER_PROTOCOL_F_STATUS))
+
+/* Device features that need vhost-user support we do not have: an IOTLB.
+ * (VHOST_F_LOG_ALL is implemented, but useful only with LOG_SHMFD: QEMU
+ * otherwise keeps the log in its own memory, where we cannot mark it.)
+ */
+#define VHOST_DEV_FEATURES_UNIMPL					\
+	((1ull << VIRTIO_F_ACCESS_PLATFORM))
+
+/* NET_SET_MTU bounds: the Ethernet minimum, and what a u16 MTU holds. */
+#define VHOST_DEV_MTU_MIN 68
+#define VHOST_DEV_MTU_MAX 65535
+
+#define dev_name(d)	((d)->name ? (d)->name : "vhost-user")
+#define dev_err(d, fmt, ...)	pr_err("%s: " fmt, dev_name(d), ##__VA_ARGS__)
+#define dev_warn(d, fmt, ...)	pr_warn("%s: " fmt, dev_name(d), ##__VA_ARGS__)
+#define dev_notice(d, fmt, ...)	pr_notice("%s: " fmt, dev_name(d), ##__VA_ARGS__)
+#define dev_info(d, fmt, ...)	pr_info("%s: " fmt, dev_name(d), ##__VA_ARGS__)
+#define dev_dbg(d, fmt, ...)	pr_debug("%s: " fmt, dev_name(d), ##__VA_ARGS__)
+
+/* One request being handled. */
+struct vh_req {
+	struct vhost_dev *d;
+	struct vhost_user_msg *m;
+	int sock;
+	bool drop;	/* state no longer known: drop the connection */
+};
+
+struct vh_handler {
+	int (*fn)(struct vh_req *r);
+	/* The request solicits its own reply, so it never gets a REPLY_ACK
+	 * ack, and failing it must drop the connection: the frontend is
+	 * blocked waiting for an answer we cannot give.
+	 */
+	bool replies;
+};
+
+static bool has_protocol_feature(const struct vhost_dev *d, unsigned int bit)
+{
+	return d->protocol_features & (1ull << bit);
+}
+
+static void notify_vring(struct vhost_dev *d, unsigned int idx)
+{
+	if (d->ops && d->ops->vring_changed)
+		d->ops->vring_changed(d, idx);
+}
+
+static void notify_mem(struct vhost_dev *d)
+{
+	if (d->ops && d->ops->mem_changing)
+		d->ops->mem_changing(d);
+}
+
+static void close_fd(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
+
+/* Take ownership of fd @i of the message: the caller closes it. */
+static int take_fd(struct vhost_user_msg *m, unsigned int i)
+{
+	int fd = m->fds[i];
+
+	m->fds[i] = -1;
+	return fd;
+}
+
+/* Look up a frontend-supplied queue index; never index with it unchecked. */
+static struct vhost_vring *get_vring(struct vh_req *r, uint32_t idx)
+{
+	if (idx >= 2 * r->d->queue_pairs) {
+		dev_err(r->d, "%s: queue index %u out of range (max %u)",
+			vhost_user_req_name(r->m->hdr.request), idx,
+			2 * r->d->queue_pairs - 1);
+		return NULL;
+	}
+	return &r->d->vq[idx];
+}
+
+static int reply_u64(struct vh_req *r, uint64_t val)
+{
+	r->m->hdr.size = sizeof(uint64_t);
+	r->m->payload.u64 = val;
+	return vhost_user_msg_reply(r->sock, r->m);
+}
+
+static void vring_init_state(struct vhost_vring *vq)
+{
+	memset(vq, 0, sizeof(*vq));
+	vq->kickfd = -1;
+	vq->callfd = -1;
+	vq->errfd = -1;
+}
+
+/* Host pointers for the three parts of a ring of @num entries in the split
+ * or @packed layout, each wholly inside guest memory.
+ */
+static int vring_translate(const struct vhost_dev *d,
+			   const struct vhost_vring *vq, uint16_t num,
+			   bool packed, void **desc, void **avail, void **used)
+{
+	if (!vq->addr_set || !num)
+		return -EINVAL;
+	/* Packed rings: "avail" is the driver event area, "used" the device's. */
+	*desc = guest_mem_uva(&d->mem, vq->addr.desc_user_addr,
+			      packed ? vring_packed_desc_size(num) :
+				       vring_split_desc_size(num));
+	*avail = guest_mem_uva(&d->mem, vq->addr.avail_user_addr,
+			       packed ? vring_packed_event_size() :
+					vring_split_avail_size(num));
+	*used = guest_mem_uva(&d->mem, vq->addr.used_user_addr,
+			      packed ? vring_packed_event_size() :
+				       vring_split_used_size(num));
+	if (!*desc || !*avail || !*used)
+		return -EFAULT;
+	return 0;
+}
+
+static void log_ring_error(const struct vhost_dev *d, unsigned int idx,
+			   const struct vhost_vring *vq, int err)
+{
+	if (err == -EFAULT)
+		dev_err(d, "vring %u: ring (desc 0x%llx avail 0x%llx used 0x%llx, %u entries) is not inside guest memory",
+			idx, (unsigned long long)vq->addr.desc_user_addr,
+			(unsigned long long)vq->addr.avail_user_addr,
+			(unsigned long long)vq->addr.used_user_addr, vq->num);
+	else
+		dev_err(d, "vring %u: cannot start: %s", idx,
+			!vq->addr_set ? "no ring address" :
+			!vq->num ? "no ring size" : "misaligned ring");
+}
+
+static int vq_init(const struct vhost_dev *d, struct virtqueue *vr,
+		   bool packed, uint16_t num, void *desc, void *avail,
+		   void *used, uint32_t base)
+{
+	bool event_idx = vhost_dev_has_feature(d, VIRTIO_RING_F_EVENT_IDX);
+	bool indirect = vhost_dev_has_feature(d, VIRTIO_RING_F_INDIRECT_DESC);
+
+	vr->packed = packed;
+	if (vr->packed)
+		return vring_packed_init(&vr->pk, num, desc, avail, used, base,
+					 event_idx, indirect);
+	return vring_split_init(&vr->split, num, desc, avail, used, base,
+				event_idx, indirect);
+}
+
+static uint16_t vq_num(const struct virtqueue *vr)
+{
+	return vr->packed ? vr->pk.num : vr->split.num;
+}
+
+/* While VHOST_F_LOG_ALL is acked, point ring @idx's dirty logging at the
+ * device's log, else turn it off. A ring that must log but has no log yet
+ * is held. Returns true when that changed whether the ring is ready.
+ */
+static bool vring_set_log(struct vhost_dev *d, unsigned int idx)
+{
+	struct vhost_vring *vq = &d->vq[idx];
+	bool was_ready = vhost_vring_ready(vq);
+	bool logging = vhost_dev_has_feature(d, VHOST_F_LOG_ALL);
+	bool log_ring = vq->addr.flags & (1u << VHOST_VRING_F_LOG);
+	struct dirty_log *log = NULL;
+	uint64_t desc_gpa = 0;
+
+	vq->log_wait = logging && !dirty_log_mapped(&d->log);
+	if (vq->started && logging && !vq->log_wait)
+		log = &d->log;
+	if (vq->vr.packed) {
+		/* The frontend gives the device area's GPA only (QEMU's
+		 * log_guest_addr is the "used" address); the descriptors we
+		 * write take theirs from the memory table. A started ring's
+		 * addresses are inside it, so this cannot fail; if it did,
+		 * holding the ring beats writing unlogged.
+		 */
+		if (log && log_ring &&
+		    guest_mem_uva_to_gpa(&d->mem, vq->addr.desc_user_addr,
+					 vring_packed_desc_size(vq->vr.pk.num),
+					 &desc_gpa)) {
+			vq->log_wait = true;
+			log = NULL;
+		}
+		vring_packed_set_log(&vq->vr.pk, log, log_ring, desc_gpa,
+				     vq->addr.log_guest_addr);
+	} else {
+		vring_split_set_log(&vq->vr.split, log, log_ring,
+				    vq->addr.log_guest_addr);
+	}
+	return was_ready != vhost_vring_ready(vq);
+}
+
+/* Logging state of the device changed (features, log): every ring. */
+static void dev_set_log(struct vhost_dev *d)
+{
+	unsigned int i;
+
+	for (i = 0; i < VHOST_DEV_MAX_VRINGS; i++) {
+		if (vring_set_log(d, i))
+			notify_vring(d, i);
+	}
+}
+
+/* Start ring @idx from its stored size, addresses and base. */
+static int vring_start(struct vhost_dev *d, unsigned int idx)
+{
+	struct vhost_vring *vq = &d->vq[idx];
+	bool packed = vhost_dev_has_feature(d, VIRTIO_F_RING_PACKED);
+	void *desc, *avail, *used;
+	int err;
+
+	err = vring_translate(d, vq, vq->num, packed, &desc, &avail, &used);
+	if (!err)
+		err = vq_init(d, &vq->vr, packed, vq->num, desc, avail, used,
+			      vq->base);
+	if (err) {
+		log_ring_error(d, idx, vq, err);
+		return err;
+	}
+	vq->started = true;
+	vring_set_log(d, idx);
+	/* Without F_PROTOCOL_FEATURES there is no SET_VRING_ENABLE: a
+	 * started ring is an enabled one.
+	 */
+	if (!vhost_dev_has_feature(d, VHOST_USER_F_PROTOCOL_FEATURES))
+		vq->enabled = true;
+	dev_dbg(d, "vring %u started: %u entries, base %u", idx, vq->num,
+		vq->base);
+	return 0;
+}
+
+/* Point a started ring at new host addresses (new memory table or ring
+ * address) keeping its indexes. Uses the live ring's size and layout, not
+ * vq->num and the features: SET_FEATURES may have flipped
+ * VIRTIO_F_RING_PACKED since the ring started, and a split ring checked
+ * with packed sizes would run past guest memory.
+ */
+static int vring_remap(struct vhost_dev *d, unsigned int idx)
+{
+	struct vhost_vring *vq = &d->vq[idx];
+	struct virtqueue check;
+	void *desc, *avail, *used;
+	int err;
+
+	err = vring_translate(d, vq, vq_num(&vq->vr), vq->vr.packed, &desc,
+			      &avail, &used);
+	/* Initialising a scratch ring checks the alignments. */
+	if (!err)
+		err = vq_init(d, &check, vq->vr.packed, vq_num(&vq->vr), desc,
+			      avail, used, 0);
+	if (err) {
+		log_ring_error(d, idx, vq, err);
+		return err;
+	}
+	if (vq->vr.packed) {
+		vq->vr.pk.desc = desc;
+		vq->vr.pk.driver_event = avail;
+		vq->vr.pk.device_event = used;
+	} else {
+		vq->vr.split.desc = desc;
+		vq->vr.split.avail = avail;
+		vq->vr.split.used = used;
+	}
+	/* New addresses, maybe a new log address: the caller notifies. */
+	vring_set_log(d, idx);
+	return 0;
+}
+
+/* A stopped ring resumes where the datapath left it (a restart without
+ * SET_VRING_BASE, or GET_VRING_BASE). Call after the datapath was told the
+ * ring stopped: it may have given back chains it had popped.
+ */
+static void vring_save_base(struct vhost_vring *vq)
+{
+	vq->base = vq->vr.packed ? vring_packed_base(&vq->vr.pk) :
+				   vq->vr.split.last_avail_idx;
+}
+
+/* Stop every ring and drop fds and memory. @keep_conn keeps what belongs to
+ * the connection rather than the device (ownership and protocol features,
+ * which decide whether the frontend waits for acks).
+ */
+static void dev_reset(struct vhost_dev *d, bool keep_conn)
+{
+	int fds[VHOST_DEV_MAX_VRINGS][3];
+	unsigned int i, j;
+
+	notify_mem(d);
+	for (i = 0; i < VHOST_DEV_MAX_VRINGS; i++) {
+		struct vhost_vring *vq = &d->vq[i];
+
+		fds[i][0] = vq->kickfd;
+		fds[i][1] = vq->callfd;
+		fds[i][2] = vq->errfd;
+		vring_init_state(vq);
+		/* The datapath sees the ring gone while the old fds are
+		 * still open, so it can unregister them cleanly.
+		 */
+		notify_vring(d, i);
+		for (j = 0; j < 3; j++)
+			close_fd(fds[i][j]);
+	}
+	guest_mem_reset(&d->mem);
+	dirty_log_unmap(&d->log);
+	d->features = 0;
+	d->mtu = 0;
+	d->status = 0;
+	if (!keep_conn) {
+		d->protocol_features = 0;
+		d->owner = false;
+	}
+}
+
+static int h_get_features(struct vh_req *r)
+{
+	return reply_u64(r, r->d->supported_features);
+}
+
+static int h_set_features(struct vh_req *r)
+{
+	struct vhost_dev *d = r->d;
+	uint64_t f = r->m->payload.u64;
+
+	if (f & ~d->supported_features) {
+		/* The frontend would drive the device with features we do
+		 * not implement; it may not even wait for an ack.
+		 */
+		dev_err(d, "SET_FEATURES: 0x%llx not offered (offered 0x%llx)",
+			(unsigned long long)f,
+			(unsigned long long)d->supported_features);
+		r->drop = true;
+		return -EINVAL;
+	}
+	if ((d->features ^ f) & (1ull << VHOST_F_LOG_ALL))
+		dev_notice(d, "dirty logging %s (%s)",
+			   f & (1ull << VHOST_F_LOG_ALL) ? "on" : "off",
+			   dirty_log_mapped(&d->log) ? "log mapped" : "no log yet");
+	d->features = f;
+	dev_dbg(d, "features 0x%llx", (unsigned long long)f);
+	/* QEMU waits for the ack of this before it relies on the log. */
+	dev_set_log(d);
+	return 0;
+}
+
+static int h_get_protocol_features(struct vh_req *r)
+{
+	return reply_u64(r, r->d->supported_protocol_features);
+}
+
+static int h_set_protocol_features(struct vh_req *r)
+{
+	struct vhost_dev *d = r->d;
+	uint64_t f = r->m->payload.u64;
+
+	if (f & ~d->supported_protocol_features) {
+		dev_err(d, "SET_PROTOCOL_FEATURES: 0x%llx not offered (offered 0x%llx)",
+			(unsigned long long)f,
+			(unsigned long long)d->supported_protocol_features);
+		r->drop = true;
+		return -EINVAL;
+	}
+	d->protocol_features = f;
+	dev_dbg(d, "protocol features 0x%llx", (unsigned long long)f);
+	if (has_protocol_feature(d, VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS))
+		dev_info(d, "CONFIGURE_MEM_SLOTS negotiated: memory regions come and go one at a time (up to %u)",
+			 GUEST_MEM_MAX_REGIONS);
+	return 0;
+}
+
+static int h_get_queue_num(struct vh_req *r)
+{
+	return reply_u64(r, r->d->queue_pairs);
+}
+
+static int h_set_owner(struct vh_req *r)
+{
+	r->d->owner = true;
+	return 0;
+}
+
+/* RESET_OWNER (deprecated) and RESET_DEVICE: back to a freshly connected
+ * device, on the same connection.
+ */
+static int h_reset(struct vh_req *r)
+{
+	if (r->m->hdr.request == VHOST_USER_RESET_DEVICE &&
+	    !has_protocol_feature(r->d, VHOST_USER_PROTOCOL_F_RESET_DEVICE)) {
+		dev_err(r->d, "RESET_DEVICE without its protocol feature");
+		return -EOPNOTSUPP;
+	}
+	dev_info(r->d, "%s: resetting device state",
+		 vhost_user_req_name(r->m->hdr.request));
+	dev_reset(r->d, true);
+	return 0;
+}
+
+/* After notify_mem() and a change to the memory table (or a failed attempt
+ * at one): every running ring follows its memory into the new table, or
+ * stops where it got to when that memory is gone (all of it when @lost).
+ * Every ring is told, so the datapath picks up again.
+ */
+static void dev_remap_rings(struct vhost_dev *d, bool lost)
+{
+	unsigned int i;
+
+	for (i = 0; i < VHOST_DEV_MAX_VRINGS; i++) {
+		struct vhost_vring *vq = &d->vq[i];
+		bool stop = vq->started && (lost || vring_remap(d, i));
+
+		if (stop)
+			vq->started = false;
+		notify_vring(d, i);
+		if (stop)
+			vring_save_base(vq);
+	}
+}
+
+static int h_set_mem_table(struct vh_req *r)
+{
+	struct vhost_dev *d = r->d;
+	const struct vhost_user_memory *mem = &r->m->payload.memory;
+	unsigned int i;
+	int err = 0;
+
+	/* The datapath must let go of every guest pointer before unmap. */
+	notify_mem(d);
+	guest_mem_reset(&d->mem);
+	for (i = 0; i < mem->nregions; i++) {
+		const struct vhost_user_region *reg = &mem->regions[i];
+
+		err = guest_mem_add_fd(&d->mem, reg->guest_phys_addr,
+				       reg->memory_size, reg->userspace_addr,
+				       reg->mmap_offset, r->m->fds[i]);
+		if (err) {
+			dev_err(d, "SET_MEM_TABLE: region %u (gpa 0x%llx size 0x%llx): %s",
+				i, (unsigned long long)reg->guest_phys_addr,
+				(unsigned long long)reg->memory_size,
+				strerror(-err));
+			guest_mem_reset(&d->mem);
+			/* Old table gone, new one refused: the frontend
+			 * believes in memory we do not have.
+			 */
+			r->drop = true;
+			break;
+		}
+	}
+	/* The mappings hold their own references. */
+	vhost_user_msg_close_fds(r->m);
+
+	dev_remap_rings(d, err);
+	if (!err)
+		dev_dbg(d, "memory table: %u regions", mem->nregions);
+	return err;
+}
+
+static bool mem_slots_check(struct vh_req *r)
+{
+	if (has_protocol_feature(r->d, VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS))
+		return true;
+	dev_err(r->d, "%s without CONFIGURE_MEM_SLOTS negotiated",
+		vhost_user_req_name(r->m->hdr.request));
+	return false;
+}
+
+static int h_get_max_mem_slots(struct vh_req *r)
+{
+	if (!mem_slots_check(r))
+		return -EOPNOTSUPP;
+	return reply_u64(r, GUEST_MEM_MAX_REGIONS);
+}
+
+/* What ADD_MEM_REG/REM_MEM_REG did to region @reg: refused (@err; -ENOENT:
+ * no such region to remove), only a
+ * reference counted (the table still has @before regions: QEMU < 8.1 sends
+ * these once per queue pair), or the table changed.
+ */
+static void log_mem_reg(const struct vhost_dev *d, const char *req,
+			const struct vhost_user_region *reg, int err,
+			unsigned int before, const char *done, const char *counted)
+{
+	unsigned long long gpa = reg->guest_phys_addr, size = reg->memory_size;
+
+	if (err == -ENOENT)
+		dev_err(d, "%s: no region gpa 0x%llx size 0x%llx uva 0x%llx",
+			req, gpa, size, (unsigned long long)reg->userspace_addr);
+	else if (err)
+		dev_err(d, "%s: region gpa 0x%llx size 0x%llx uva 0x%llx refused: %s",
+			req, gpa, size, (unsigned long long)reg->userspace_addr,
+			strerror(-err));
+	else if (d->mem.nregions == before)
+		dev_dbg(d, "memory region gpa 0x%llx size 0x%llx %s", gpa, size, counted);
+	else
+		dev_info(d, "memory region %s: gpa 0x%llx size 0x%llx (%u regions)",
+			 done, gpa, size, d->mem.nregions);
+}
+
+/* ADD_MEM_REG: one region more, its fd with it. A refused region (overlap,
+ * full table, a file too small, an fd that cannot be mapped) leaves the table
+ * as it was; the frontend learns of it through REPLY_ACK. QEMU 7.2 sends one
+ * per region instead of SET_MEM_TABLE, and one per plugged DIMM.
+ */
+static int h_add_mem_reg(struct vh_req *r)
+{
+	struct vhost_dev *d = r->d;
+	const struct vhost_user_region *reg = &r->m->payload.mem_reg.region;
+	unsigned int before = d->mem.nregions;
+	int err;
+
+	if (!mem_slots_check(r))
+		return -EOPNOTSUPP;
+	/* Nothing is unmapped, but the table the datapath scans changes. */
+	notify_mem(d);
+	err = guest_mem_add_fd(&d->mem, reg->guest_phys_addr, reg->memory_size,
+			       reg->userspace_addr, reg->mmap_offset,
+			       r->m->fds[0]);
+	log_mem_reg(d, "ADD_MEM_REG", reg, err, before, "added",
+		    "added again (one per queue pair)");
+	dev_remap_rings(d, false);
+	return err;
+}
+
+/* REM_MEM_REG: the region with this guest address, size and frontend
+ * address goes (the mmap offset is not part of its name). Rings inside it
+ * stop before anyone could touch the unmapped memory; buffers the guest
+ * still posts there fail translation and break their ring.
+ */
+static int h_rem_mem_reg(struct vh_req *r)
+{
+	struct vhost_dev *d = r->d;
+	const struct vhost_user_region *reg = &r->m->payload.mem_reg.region;
+	unsigned int before = d->mem.nregions;
+	int err;
+
+	if (!mem_slots_check(r))
+		return -EOPNOTSUPP;
+	notify_mem(d);
+	err = guest_mem_remove(&d->mem, reg->guest_phys_addr, reg->memory_size,
+			       reg->userspace_addr);
+	log_mem_reg(d, "REM_MEM_REG", reg, err, before, "removed",
+		    "one of its adds removed");
+	dev_remap_rings(d, false);
+	return err;
+}
+
+static int h_set_vring_num(struct vh_req *r)
+{
+	const struct vhost_user_vring_state *s = &r->m->payload.state;
+	struct vhost_vring *vq = get_vring(r, s->index);
+
+	if (!vq)
+		return -EINVAL;
+	if (vq->started) {
+		dev_err(r->d, "SET_VRING_NUM: vring %u is running", s->index);
+		return -EBUSY;
+	}
+	/* Packed rings may have any size; split ones a power of two. */
+	if (!s->num || s->num > VQ_MAX_SIZE ||
+	    (!vhost_dev_has_feature(r->d, VIRTIO_F_RING_PACKED) &&
+	     (s->num & (s->num - 1)))) {
+		dev_err(r->d, "SET_VRING_NUM: vring %u: bad size %u", s->index,
+			s->num);
+		return -EINVAL;
+	}
+	vq->num = s->num;
+	return 0;
+}
+
+static int h_set_vring_addr(struct vh_req *r)
+{
+	const struct vhost_user_vring_addr *a = &r->m->payload.addr;
+	struct vhost_vring *vq = get_vring(r, a->index);
+	int err = 0;
+
+	if (!vq)
+		return -EINVAL;
+	/* Flags bit VHOST_VRING_F_LOG with VHOST_F_LOG_ALL: log used ring
+	 * writes at log_guest_addr (vring_set_log(), via vring_remap() for a
+	 * running ring, vring_start() otherwise).
+	 */
+	vq->addr = *a;
+	vq->addr_set = true;
+	if (vq->started) {
+		err = vring_remap(r->d, a->index);
+		if (err)
+			vq->started = false;
+		notify_vring(r->d, a->index);
+		if (err)
+			vring_save_base(vq);
+	}
+	return err;
+}
+
+static int h_set_vring_base(struct vh_req *r)
+{
+	const struct vhost_user_vring_state *s = &r->m->payload.state;
+	struct vhost_vring *vq = get_vring(r, s->index);
+
+	if (!vq)
+		return -EINVAL;
+	if (vq->started) {
+		dev_err(r->d, "SET_VRING_BASE: vring %u is running", s->index);
+		return -EBUSY;
+	}
+	/* A split ring's index is 16 bits; packed rings carry wrap counters
+	 * and the used index in the rest.
+	 */
+	if (s->num > UINT16_MAX &&
+	    !vhost_dev_has_feature(r->d, VIRTIO_F_RING_PACKED)) {
+		dev_err(r->d, "SET_VRING_BASE: vring %u: bad base 0x%x",
+			s->index, s->num);
+		return -EINVAL;
+	}
+	vq->base = s->num;
+	return 0;
+}
+
+static int h_get_vring_base(struct vh_req *r)
+{
+	struct vhost_user_vring_state *s = &r->m->payload.state;
+	struct vhost_vring *vq = get_vring(r, s->index);
+	bool was_started;
+	int kickfd;
+
+	if (!vq)
+		return -EINVAL;
+	was_started = vq->started;
+	vq->started = false;
+	vq->enabled = false;
+	kickfd = vq->kickfd;
+	vq->kickfd = -1;
+	/* The datapath stops before we read the index it advances. */
+	notify_vring(r->d, s->index);
+	close_fd(kickfd);
+	if (was_started) {
+		/* Nothing half-published once we answer: the frontend reads
+		 * the used ring next, and a migration syncs the dirty log
+		 * right after. Publish (and log) any used entries pushed but
+		 * not flushed.
+		 */
+		if (!vq_broken(&vq->vr))
+			vq_flush(&vq->vr);
+		vring_save_base(vq);
+	}
+
+	s->num = vq->base;
+	r->m->hdr.size = sizeof(*s);
+	return vhost_user_msg_reply(r->sock, r->m);
+}
+
+/* SET_VRING_KICK/CALL/ERR: swap in the new fd (none with NOFD), tell the
+ * datapath, and only then close the old one so it can unregister it.
+ */
+static int h_set_vring_fd(struct vh_req *r)
+{
+	uint64_t v = r->m->payload.u64;
+	unsigned int idx = v & VHOST_USER_VRING_IDX_MASK;
+	struct vhost_vring *vq = get_vring(r, idx);
+	int fd, old, *slot, err = 0;
+
+	if (!vq)
+		return -EINVAL;
+	fd = (v & VHOST_USER_VRING_NOFD_MASK) ? -1 : take_fd(r->m, 0);
+
+	switch (r->m->hdr.request) {
+	case VHOST_USER_SET_VRING_KICK:
+		slot = &vq->kickfd;
+		break;
+	case VHOST_USER_SET_VRING_CALL:
+		slot = &vq->callfd;
+		break;
+	default:
+		slot = &vq->errfd;
+		break;
+	}
+	old = *slot;
+	*slot = fd;
+
+	/* The ring starts on SET_VRING_KICK; NOFD means the frontend wants
+	 * it polled, which starts it too. A running ring keeps its indexes.
+	 */
+	if (r->m->hdr.request == VHOST_USER_SET_VRING_KICK && !vq->started)
+		err = vring_start(r->d, idx);
+	notify_vring(r->d, idx);
+	close_fd(old);
+	return err;
+}
+
+static int h_set_vring_enable(struct vh_req *r)
+{
+	const struct vhost_user_vring_state *s = &r->m->payload.state;
+	struct vhost_vring *vq = get_vring(r, s->index);
+
+	if (!vq)
+		return -EINVAL;
+	vq->enabled = s->num != 0;
+	dev_dbg(r->d, "vring %u %s", s->index,
+		vq->enabled ? "enabled" : "disabled");
+	notify_vring(r->d, s->index);
+	return 0;
+}
+
+/* SET_LOG_BASE: the frontend's dirty bitmap, shared through the fd. With
+ * LOG_SHMFD the frontend waits for a reply (QEMU 7.2 checks only its request
+ * type; we send u64 0) before it reads the new log. That reply cannot say
+ * "failed", so a log we cannot take drops the connection (the handler
+ * "replies"): better than the frontend migrating on a log nobody writes.
+ */
+static int h_set_log_base(struct vh_req *r)
+{
+	struct vhost_dev *d = r->d;
+	const struct vhost_user_log *lg = &r->m->payload.log;
+	int err;
+
+	if (!has_protocol_feature(d, VHOST_USER_PROTOCOL_F_LOG_SHMFD)) {
+		dev_err(d, "SET_LOG_BASE without LOG_SHMFD negotiated");
+		err = -EOPNOTSUPP;
+	} else {
+		/* The mapping keeps its own reference to the fd. */
+		err = dirty_log_map(&d->log, r->m->fds[0], lg->mmap_size,
+				    lg->mmap_offset);
+	}
+	if (err) {
+		/* The old log is not the one the frontend reads any more. */
+		dirty_log_unmap(&d->log);
+		dev_set_log(d);
+		dev_err(d, "SET_LOG_BASE: cannot map %llu bytes at offset %llu: %s",
+			(unsigned long long)lg->mmap_size,
+			(unsigned long long)lg->mmap_offset, strerror(-err));
+		return err;
+	}
+	dev_set_log(d);
+	dev_info(d, "dirty log: %llu bytes, covers guest-physical memory below 0x%llx",
+		 (unsigned long long)d->log.size,
+		 (unsigned long long)(d->log.size * 8 * DIRTY_LOG_PAGE));
+	return reply_u64(r, 0);
+}
+
+/* SET_LOG_FD: an eventfd to tell the frontend "log updated". Optional in
+ * the spec and never sent by QEMU; the frontend reads the log when it
+ * syncs anyway, so we take the message and never signal (the fd is closed
+ * with the message).
+ */
+static int h_set_log_fd(struct vh_req *r)
+{
+	dev_dbg(r->d, "SET_LOG_FD: not needed, ignored");
+	return 0;
+}
+
+/* SEND_RARP: QEMU's request, after a migration, to announce a guest that
+ * cannot announce itself (no VIRTIO_NET_F_GUEST_ANNOUNCE).
+ */
+static int h_send_rarp(struct vh_req *r)
+{
+	struct vhost_dev *d = r->d;
+	const uint8_t *mac = r->m->payload.raw;
+
+	if (!d->ops || !d->ops->send_rarp) {
+		dev_dbg(d, "SEND_RARP %02x:%02x:%02x:%02x:%02x:%02x: nobody to send it",
+			mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+		return 0;
+	}
+	dev_info(d, "SEND_RARP: announcing %02x:%02x:%02x:%02x:%02x:%02x",
+		 mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+	d->ops->send_rarp(d, mac);
+	return 0;
+}
+
+static int h_net_set_mtu(struct vh_req *r)
+{
+	uint64_t mtu = r->m->payload.u64;
+
+	if (!has_protocol_feature(r->d, VHOST_USER_PROTOCOL_F_NET_MTU)) {
+		dev_err(r->d, "NET_SET_MTU without its protocol feature");
+		return -EOPNOTSUPP;
+	}
+	if (mtu < VHOST_DEV_MTU_MIN || mtu > VHOST_DEV_MTU_MAX) {
+		dev_err(r->d, "NET_SET_MTU: bad MTU %llu",
+			(unsigned long long)mtu);
+		return -EINVAL;
+	}
+	/* Only the datapath knows what its link carries. */
+	if (r->d->ops && r->d->ops->set_mtu) {
+		int err = r->d->ops->set_mtu(r->d, mtu);
+
+		if (err)
+			return err;
+	}
+	r->d->mtu = mtu;
+	dev_dbg(r->d, "MTU %u", r->d->mtu);
+	return 0;
+}
+
+static int h_set_status(struct vh_req *r)
+{
+	uint64_t status = r->m->payload.u64;
+
+	if (!has_protocol_feature(r->d, VHOST_USER_PROTOCOL_F_STATUS)) {
+		dev_err(r->d, "SET_STATUS without its protocol feature");
+		return -EOPNOTSUPP;
+	}
+	/* virtio device status is one byte. */
+	if (status > UINT8_MAX) {
+		dev_err(r->d, "SET_STATUS: bad status 0x%llx",
+			(unsigned long long)status);
+		return -EINVAL;
+	}
+	r->d->status = status;
+	return 0;
+}
+
+static int h_get_status(struct vh_req *r)
+{
+	if (!has_protocol_feature(r->d, VHOST_USER_PROTOCOL_F_STATUS)) {
+		dev_err(r->d, "GET_STATUS without its protocol feature");
+		return -EOPNOTSUPP;
+	}
+	return reply_u64(r, r->d->status);
+}
+
+/* A request we never advertised that expects an answer. */
+static int h_unsupported_get(struct vh_req *r)
+{
+	dev_err(r->d, "%s: not supported (never advertised)",
+		vhost_user_req_name(r->m->hdr.request));
+	return -EOPNOTSUPP;
+}
+
+/* Requests missing here are refused: a failure ack when one is asked for. */
+static const struct vh_handler handlers[VHOST_USER_MAX_REQUEST] = {
+	[VHOST_USER_GET_FEATURES]		= { h_get_features, true },
+	[VHOST_USER_SET_FEATURES]		= { h_set_features, false },
+	[VHOST_USER_SET_OWNER]			= { h_set_owner, false },
+	[VHOST_USER_RESET_OWNER]		= { h_reset, false },
+	[VHOST_USER_SET_MEM_TABLE]		= { h_set_mem_table, false },
+	[VHOST_USER_SET_LOG_BASE]		= { h_set_log_base, true },
+	[VHOST_USER_SET_LOG_FD]			= { h_set_log_fd, false },
+	[VHOST_USER_SET_VRING_NUM]		= { h_set_vring_num, false },
+	[VHOST_USER_SET_VRING_ADDR]		= { h_set_vring_addr, false },
+	[VHOST_USER_SET_VRING_BASE]		= { h_set_vring_base, false },
+	[VHOST_USER_GET_VRING_BASE]		= { h_get_vring_base, true },
+	[VHOST_USER_SET_VRING_KICK]		= { h_set_vring_fd, false },
+	[VHOST_USER_SET_VRING_CALL]		= { h_set_vring_fd, false },
+	[VHOST_USER_SET_VRING_ERR]		= { h_set_vring_fd, false },
+	[VHOST_USER_GET_PROTOCOL_FEATURES]	= { h_get_protocol_features, true },
+	[VHOST_USER_SET_PROTOCOL_FEATURES]	= { h_set_protocol_features, false },
+	[VHOST_USER_GET_QUEUE_NUM]		= { h_get_queue_num, true },
+	[VHOST_USER_SET_VRING_ENABLE]		= { h_set_vring_enable, false },
+	[VHOST_USER_SEND_RARP]			= { h_send_rarp, false },
+	[VHOST_USER_NET_SET_MTU]		= { h_net_set_mtu, false },
+	[VHOST_USER_RESET_DEVICE]		= { h_reset, false },
+	[VHOST_USER_SET_STATUS]			= { h_set_status, false },
+	[VHOST_USER_GET_STATUS]			= { h_get_status, true },
+	[VHOST_USER_GET_CONFIG]			= { h_unsupported_get, true },
+	[VHOST_USER_CREATE_CRYPTO_SESSION]	= { h_unsupported_get, true },
+	[VHOST_USER_POSTCOPY_ADVISE]		= { h_unsupported_get, true },
+	[VHOST_USER_GET_INFLIGHT_FD]		= { h_unsupported_get, true },
+	[VHOST_USER_GET_MAX_MEM_SLOTS]		= { h_get_max_mem_slots, true },
+	[VHOST_USER_ADD_MEM_REG]		= { h_add_mem_reg, false },
+	[VHOST_USER_REM_MEM_REG]		= { h_rem_mem_reg, false },
+};
+
+static int send_ack(struct vh_req *r, uint32_t req, int err)
+{
+	r->m->hdr.request = req;
+	return reply_u64(r, err ? 1 : 0);
+}
+
+int vhost_dev_handle_msg(struct vhost_dev *d, int sock, struct vhost_user_msg *m)
+{
+	struct vh_req r = { .d = d, .m = m, .sock = sock };
+	const struct vh_handler *h = NULL;
+	uint32_t req = m->hdr.request;
+	bool need_reply = m->hdr.flags & VHOST_USER_NEED_REPLY_MASK;
+	int err;
+
+	if (req < VHOST_USER_MAX_REQUEST && handlers[req].fn)
+		h = &handlers[req];
+	dev_dbg(d, "%s (%u) size %u fds %u flags 0x%x",
+		vhost_user_req_name(req), req, m->hdr.size, m->nfds,
+		m->hdr.flags);
+
+	err = vhost_user_msg_validate(m);
+	if (err) {
+		/* Framing we cannot trust: whatever follows may be garbage. */
+		r.drop = true;
+	} else if (!h) {
+		dev_warn(d, "request %s (%u) not supported",
+			 vhost_user_req_name(req), req);
+		err = -EOPNOTSUPP;
+	} else {
+		err = h->fn(&r);
+		if (err && h->replies)
+			r.drop = true;
+	}
+	vhost_user_msg_close_fds(m);
+
+	if ((!h || !h->replies) && need_reply &&
+	    has_protocol_feature(d, VHOST_USER_PROTOCOL_F_REPLY_ACK)) {
+		int aerr = send_ack(&r, req, err);
+
+		if (aerr && !r.drop) {
+			r.drop = true;
+			err = aerr;
+		}
+	}
+	if (r.drop)
+		return err ? err : -EPROTO;
+	return 0;
+}
+
+void vhost_dev_init(struct vhost_dev *d, const char *name,
+		    uint64_t features, uint64_t protocol_features,
+		    const struct vhost_dev_ops *ops, void *priv)
+{
+	unsigned int i;
+
+	memset(d, 0, sizeof(*d));
+	d->name = name;
+	if (features & VHOST_DEV_FEATURES_UNIMPL)
+		dev_warn(d, "not offering unimplemented features 0x%llx",
+			 (unsigned long long)(features & VHOST_DEV_FEATURES_UNIMPL));
+	if (protocol_features & ~VHOST_DEV_PROTOCOL_IMPL)
+		dev_warn(d, "not offering unimplemented protocol features 0x%llx",
+			 (unsigned long long)(protocol_features & ~VHOST_DEV_PROTOCOL_IMPL));
+	d->supported_features = features & ~VHOST_DEV_FEATURES_UNIMPL;
+	d->supported_protocol_features = protocol_features & VHOST_DEV_PROTOCOL_IMPL;
+	d->ops = ops;
+	d->priv = priv;
+	dirty_log_init(&d->log, &d->mem);
+	d->queue_pairs = 1;
+	guest_mem_init(&d->mem);
+	for (i = 0; i < VHOST_DEV_MAX_VRINGS; i++)
+		vring_init_state(&d->vq[i]);
+}
+
+void vhost_dev_reset(struct vhost_dev *d)
+{
+	dev_reset(d, false);
+}
+
+bool vhost_vring_ready(const struct vhost_vring *vq)
+{
+	return vq->started && vq->enabled && !vq->log_wait &&
+	       !vq_broken(&vq->vr);
+}

@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Listening vhost-user socket: careful about what already sits at the path. */
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "util/log.h"
+#include "vhost_user_sock.h"
+
+/* A frontend mid-message gets this long before we drop it. */
+#define VHOST_USER_IO_TIMEOUT_MS 2000
+
+static int sock_fill_addr(struct sockaddr_un *sun, const char *path)
+{
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun->sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sun->sun_path, path);
+	return 0;
+}
+
+/* Is something already serving @path? Returns 0 if the path is free (or was
+ * a stale socket, now removed), or a negative errno.
+ */
+static int sock_clear_path(const char *path, const struct sockaddr_un *sun)
+{
+	struct stat st;
+	int fd, err;
+
+	if (lstat(path, &st)) {
+		if (errno == ENOENT)
+			return 0;
+		err = -errno;
+		pr_err("socket %s: %s", path, strerror(errno));
+		return err;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		pr_err("socket %s: path exists and is not a socket", path);
+		return -EEXIST;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	err = connect(fd, (const struct sockaddr *)sun, sizeof(*sun));
+	close(fd);
+	if (!err) {
+		pr_err("socket %s: another process is serving it (another relay?)", path);
+		return -EADDRINUSE;
+	}
+	if (unlink(path) && errno != ENOENT) {
+		err = -errno;
+		pr_err("socket %s: cannot remove stale socket: %s", path, strerror(errno));
+		return err;
+	}
+	return 0;
+}
+
+int vhost_user_sock_check_dir(const char *path)
+{
+	char dirbuf[PATH_MAX];
+	struct stat st;
+
+	snprintf(dirbuf, sizeof(dirbuf), "%s", path);
+	if (stat(dirname(dirbuf), &st) || !S_ISDIR(st.st_mode)) {
+		pr_err("socket %s: directory %s does not exist", path, dirbuf);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+int vhost_user_sock_listen(const char *path, uid_t owner, gid_t group,
+			   mode_t perm)
+{
+	struct sockaddr_un sun;
+	int fd, err;
+
+	if (sock_fill_addr(&sun, path)) {
+		pr_err("socket %s: path too long (max %zu bytes)", path,
+		       sizeof(sun.sun_path) - 1);
+		return -ENAMETOOLONG;
+	}
+	err = vhost_user_sock_check_dir(path);
+	if (err)
+		return err;
+	err = sock_clear_path(path, &sun);
+	if (err)
+		return err;
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		err = -errno;
+		pr_err("socket: %s", strerror(errno));
+		return err;
+	}
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun))) {
+		err = -errno;
+		pr_err("socket %s: %s", path, strerror(errno));
+		close(fd);
+		return err;
+	}
+	if ((owner != (uid_t)-1 || group != (gid_t)-1) && chown(path, owner, group)) {
+		err = -errno;
+		pr_err("socket %s: chown to %d:%d: %s", path, (int)owner, (int)group,
+		       strerror(errno));
+		goto err_unlink;
+	}
+	if (perm && chmod(path, perm)) {
+		err = -errno;
+		pr_err("socket %s: chmod %o: %s", path, perm, strerror(errno));
+		goto err_unlink;
+	}
+	if (listen(fd, 1)) {
+		err = -errno;
+		pr_err("socket %s: listen: %s", path, strerror(errno));
+		goto err_unlink;
+	}
+	return fd;
+
+err_unlink:
+	unlink(path);
+	close(fd);
+	return err;
+}
+
+static int sock_set_timeouts(int fd)
+{
+	struct timeval tv = {
+		.tv_sec = VHOST_USER_IO_TIMEOUT_MS / 1000,
+		.tv_usec = (VHOST_USER_IO_TIMEOUT_MS % 1000) * 1000,
+	};
+
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)))
+		return -errno;
+	return 0;
+}
+
+int vhost_user_sock_connect(const char *path)
+{
+	struct sockaddr_un sun;
+	int fd, err;
+
+	if (sock_fill_addr(&sun, path))
+		return -ENAMETOOLONG;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	/* A unix connect completes at once or fails at once (ENOENT,
+	 * ECONNREFUSED, EAGAIN with a full backlog): no event to wait for.
+	 */
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun))) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	err = sock_set_timeouts(fd);
+	if (err) {
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+int vhost_user_sock_accept(int listen_fd)
+{
+	int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	int err;
+
+	if (fd < 0)
+		return -errno;
+	err = sock_set_timeouts(fd);
+	if (err) {
+		close(fd);
+		return err;
+	}
+	return fd;
+}

@@ -1,0 +1,606 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Loads the vxdp_steer XDP program onto a VF, pins its maps under
+ * /sys/fs/bpf/vxdp/<relay>/ for vxdpctl, and detaches it again on close.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <net/if.h>
+#include <net/if_arp.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <linux/types.h>
+#include <linux/if_link.h>
+#include <linux/magic.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "util/log.h"
+#include "vxdp_shared.h"
+#include "vxdp_steer.skel.h"
+#include "xdp_steer.h"
+
+#define BPFFS_ROOT "/sys/fs/bpf"
+
+struct xdp_steer {
+	struct vxdp_steer_bpf *skel;
+	char relay[NAME_MAX + 1];
+	char ifname[IF_NAMESIZE];
+	int ifindex;
+	char dir[sizeof(VXDP_PIN_ROOT) + NAME_MAX + 1];	/* VXDP_PIN_ROOT/<relay> */
+	int dir_fd;		/* flock()ed for as long as the relay lives */
+	__u32 mode_flags;	/* XDP_FLAGS_DRV_MODE or XDP_FLAGS_SKB_MODE */
+	__u32 prog_id;
+	bool attached;
+};
+
+static const char *mode_name(__u32 mode_flags)
+{
+	return mode_flags == XDP_FLAGS_DRV_MODE ? "native" : "generic (skb)";
+}
+
+/* The relay name becomes a directory name under bpffs. */
+static int check_relay_name(const char *name)
+{
+	size_t len = name ? strlen(name) : 0;
+
+	if (!len || len > NAME_MAX - 1 || strchr(name, '/') ||
+	    !strcmp(name, ".") || !strcmp(name, "..")) {
+		pr_err("xdp_steer: invalid relay name '%s' (must be a plain file name)",
+		       name ? name : "(null)");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The program parses Ethernet headers, so anything else (lo, tun, ipip) is a
+ * configuration mistake better caught here than as silently wrong steering.
+ * SIOCGIFHWADDR rather than /sys/class/net: sysfs shows the netns it was
+ * mounted in, not necessarily ours.
+ */
+static int check_interface(const char *ifname, int *ifindex)
+{
+	struct ifreq ifr = {};
+	int fd, err = 0;
+
+	if (!ifname || !*ifname || strlen(ifname) >= IF_NAMESIZE) {
+		pr_err("xdp_steer: invalid interface name '%s'", ifname ? ifname : "(null)");
+		return -EINVAL;
+	}
+	*ifindex = if_nametoindex(ifname);
+	if (!*ifindex) {
+		err = -errno;
+		pr_err("xdp_steer: no interface %s in this network namespace: %s",
+		       ifname, strerror(errno));
+		return err == -ENXIO || err == -ENODEV ? -ENODEV : err;
+	}
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		err = -errno;
+		pr_err("xdp_steer: socket: %s", strerror(errno));
+		return err;
+	}
+	memcpy(ifr.ifr_name, ifname, strlen(ifname) + 1);
+	if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0) {
+		err = -errno;
+		pr_err("xdp_steer: %s: SIOCGIFHWADDR: %s", ifname, strerror(errno));
+		goto out;
+	}
+	if (ifr.ifr_hwaddr.sa_family != ARPHRD_ETHER) {
+		pr_err("xdp_steer: %s is not an Ethernet interface (ARPHRD type %u); a relay needs a VF",
+		       ifname, ifr.ifr_hwaddr.sa_family);
+		err = -EINVAL;
+	}
+out:
+	close(fd);
+	return err;
+}
+
+static int ensure_bpffs(void)
+{
+	struct statfs sfs;
+
+	if (statfs(BPFFS_ROOT, &sfs) == 0 && sfs.f_type == BPF_FS_MAGIC)
+		return 0;
+	/* Distros usually mount it at boot; minimal systems don't. */
+	if (mount("bpf", BPFFS_ROOT, "bpf", 0, "mode=0700") < 0) {
+		int err = -errno;
+
+		pr_err("xdp_steer: %s is not bpffs and mounting it failed: %s",
+		       BPFFS_ROOT, strerror(errno));
+		return err;
+	}
+	pr_notice("xdp_steer: mounted bpffs on %s: no bpffs was there (inside `ip netns exec`? then other processes cannot see the pinned maps)", BPFFS_ROOT);
+	return 0;
+}
+
+static int mkdir_ok(const char *path)
+{
+	if (mkdir(path, 0700) < 0 && errno != EEXIST) {
+		int err = -errno;
+
+		pr_err("xdp_steer: mkdir %s: %s", path, strerror(errno));
+		return err;
+	}
+	return 0;
+}
+
+/* Create and lock the relay's pin directory. The flock is the liveness
+ * test: a relay that is running holds it; one that crashed released it with
+ * its last fd, so whatever it left pinned is stale and ours to remove.
+ */
+static int lock_relay_dir(struct xdp_steer *s)
+{
+	struct stat a, b;
+	int tries, err;
+
+	err = mkdir_ok(VXDP_PIN_ROOT);
+	if (err)
+		return err;
+
+	/* A relay closing concurrently may rmdir the directory between our
+	 * mkdir and flock; then we'd hold a lock on an unlinked inode. Check
+	 * the path still names what we locked, and retry a few times if not.
+	 */
+	for (tries = 0; tries < 5; tries++) {
+		err = mkdir_ok(s->dir);
+		if (err)
+			return err;
+		s->dir_fd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (s->dir_fd < 0) {
+			err = -errno;
+			if (errno == ENOENT)
+				continue;
+			pr_err("xdp_steer: open %s: %s", s->dir, strerror(errno));
+			return err;
+		}
+		if (flock(s->dir_fd, LOCK_EX | LOCK_NB) < 0) {
+			err = -errno;
+			if (errno == EWOULDBLOCK) {
+				pr_err("xdp_steer: relay '%s' is already running (another process holds %s)",
+				       s->relay, s->dir);
+				err = -EBUSY;
+			} else {
+				pr_err("xdp_steer: flock %s: %s", s->dir, strerror(errno));
+			}
+			goto fail;
+		}
+		if (fstat(s->dir_fd, &a) == 0 && stat(s->dir, &b) == 0 &&
+		    a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+			return 0;
+		close(s->dir_fd);
+		s->dir_fd = -1;
+	}
+	pr_err("xdp_steer: %s keeps disappearing; giving up", s->dir);
+	return -EAGAIN;
+fail:
+	close(s->dir_fd);
+	s->dir_fd = -1;
+	return err;
+}
+
+static __u32 obj_id(int fd)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return 0;
+	return info.id;
+}
+
+/* Remove maps a crashed run of this relay left pinned, remembering the id of
+ * its xsks map so we can recognise that run's program if it is still attached.
+ */
+static int remove_stale_pins(struct xdp_steer *s, __u32 *stale_map_id)
+{
+	static const char *const names[] = { "xsks", "stats" };
+	char path[PATH_MAX];
+	unsigned int i;
+	int fd;
+
+	*stale_map_id = 0;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", s->dir, names[i]);
+		if (access(path, F_OK) < 0)
+			continue;
+		fd = bpf_obj_get(path);
+		if (fd >= 0) {
+			if (i == 0)
+				*stale_map_id = obj_id(fd);
+			close(fd);
+		}
+		if (unlink(path) < 0) {
+			int err = -errno;
+
+			pr_err("xdp_steer: cannot remove stale pin %s: %s", path, strerror(errno));
+			return err;
+		}
+		pr_notice("xdp_steer: removed %s left by an earlier run of relay '%s' that did not shut down cleanly",
+			  path, s->relay);
+	}
+	return 0;
+}
+
+bool xdp_steer_prog_uses_map(uint32_t prog_id, uint32_t map_id)
+{
+	__u32 map_ids[16], len, i;
+	struct bpf_prog_info info;
+	bool found = false;
+	int fd;
+
+	fd = bpf_prog_get_fd_by_id(prog_id);
+	if (fd < 0)
+		return false;
+	memset(&info, 0, sizeof(info));
+	info.nr_map_ids = sizeof(map_ids) / sizeof(map_ids[0]);
+	info.map_ids = (__u64)(unsigned long)map_ids;
+	len = sizeof(info);
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len)) {
+		if (info.nr_map_ids > sizeof(map_ids) / sizeof(map_ids[0]))
+			info.nr_map_ids = sizeof(map_ids) / sizeof(map_ids[0]);
+		for (i = 0; i < info.nr_map_ids; i++)
+			found |= map_ids[i] == map_id;
+	}
+	close(fd);
+	return found;
+}
+
+/* A crashed relay leaves its program attached (netlink attachments outlive
+ * the process). A program using the stale maps we just removed can only
+ * come from an earlier run of this very relay, which the lock says is dead:
+ * take it off wherever it is in this netns (usually our own interface, but
+ * the relay may have been reconfigured to another VF), so a restart after a
+ * crash just works. Programs using other maps belong to someone else and
+ * stay; attach then fails with -EBUSY.
+ */
+static void detach_stale_progs(struct xdp_steer *s, __u32 stale_map_id)
+{
+	struct if_nameindex *ifs, *it;
+
+	if (!stale_map_id)
+		return;
+	ifs = if_nameindex();
+	for (it = ifs; it && it->if_index; it++) {
+		LIBBPF_OPTS(bpf_xdp_query_opts, q);
+		LIBBPF_OPTS(bpf_xdp_attach_opts, a);
+		__u32 id, flags;
+		int fd, err;
+
+		if (bpf_xdp_query(it->if_index, 0, &q))
+			continue;
+		if (q.drv_prog_id) {
+			id = q.drv_prog_id;
+			flags = XDP_FLAGS_DRV_MODE;
+		} else if (q.skb_prog_id) {
+			id = q.skb_prog_id;
+			flags = XDP_FLAGS_SKB_MODE;
+		} else {
+			continue;
+		}
+		if (!xdp_steer_prog_uses_map(id, stale_map_id))
+			continue;
+		fd = bpf_prog_get_fd_by_id(id);
+		if (fd < 0)
+			continue;
+		/* old_prog_fd: detach only if it is still that program. */
+		a.old_prog_fd = fd;
+		err = bpf_xdp_detach(it->if_index, flags, &a);
+		if (err)
+			pr_warn("xdp_steer: %s: cannot detach XDP program %u left by a crashed run of relay '%s': %s",
+				it->if_name, id, s->relay, strerror(-err));
+		else
+			pr_notice("xdp_steer: %s: detached XDP program %u left by a crashed run of relay '%s'",
+				  it->if_name, id, s->relay);
+		close(fd);
+	}
+	if (ifs)
+		if_freenameindex(ifs);
+}
+
+static int set_pin_paths(struct xdp_steer *s)
+{
+	struct bpf_map *maps[] = { s->skel->maps.xsks, s->skel->maps.stats };
+	char path[PATH_MAX];
+	unsigned int i;
+	int err;
+
+	for (i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", s->dir, bpf_map__name(maps[i]));
+		err = bpf_map__set_pin_path(maps[i], path);
+		if (err) {
+			pr_err("xdp_steer: set pin path %s: %s", path, strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+static int attach_mode(struct xdp_steer *s, __u32 mode_flags)
+{
+	int prog_fd = bpf_program__fd(s->skel->progs.vxdp_steer);
+	int err;
+
+	err = bpf_xdp_attach(s->ifindex, prog_fd,
+			     XDP_FLAGS_UPDATE_IF_NOEXIST | mode_flags, NULL);
+	if (!err)
+		s->mode_flags = mode_flags;
+	return err;
+}
+
+static int attach(struct xdp_steer *s, enum xdp_steer_mode mode)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+	int err;
+
+	switch (mode) {
+	case XDP_STEER_AUTO:
+		err = attach_mode(s, XDP_FLAGS_DRV_MODE);
+		/* Generic XDP works on any netdev; only "it is taken" is
+		 * final, anything else native refuses (no driver support,
+		 * MTU, queue count) gets the slower but working skb mode.
+		 */
+		if (err && err != -EBUSY && err != -EEXIST) {
+			pr_info("xdp_steer: %s: native XDP failed (%s), using generic (skb) mode",
+				s->ifname, strerror(-err));
+			err = attach_mode(s, XDP_FLAGS_SKB_MODE);
+		}
+		break;
+	case XDP_STEER_NATIVE:
+		err = attach_mode(s, XDP_FLAGS_DRV_MODE);
+		if (err == -EOPNOTSUPP)
+			pr_err("xdp_steer: %s: the driver does not support native XDP; use generic (skb) or auto mode",
+			       s->ifname);
+		break;
+	case XDP_STEER_SKB:
+		err = attach_mode(s, XDP_FLAGS_SKB_MODE);
+		break;
+	default:
+		pr_err("xdp_steer: unknown mode %d", mode);
+		return -EINVAL;
+	}
+
+	if (err == -EBUSY || err == -EEXIST) {
+		/* EEXIST: a program in the other mode (native and generic
+		 * can't coexist); EBUSY: one in the same mode.
+		 */
+		pr_err("xdp_steer: %s already has an XDP program attached (another relay?)",
+		       s->ifname);
+		return -EBUSY;
+	}
+	if (err) {
+		if (err != -EOPNOTSUPP || mode != XDP_STEER_NATIVE)
+			pr_err("xdp_steer: %s: attaching XDP failed: %s", s->ifname,
+			       strerror(-err));
+		return err;
+	}
+
+	s->attached = true;
+	if (bpf_obj_get_info_by_fd(bpf_program__fd(s->skel->progs.vxdp_steer), &info, &len) == 0)
+		s->prog_id = info.id;
+	pr_info("xdp_steer: relay '%s': XDP program %u attached to %s in %s mode",
+		s->relay, s->prog_id, s->ifname, mode_name(s->mode_flags));
+	return 0;
+}
+
+/* Take our program off the interface, but only if it is still ours: after a
+ * crash-restart or an admin's "ip link set xdp off && ... xdp obj other.o"
+ * the interface may carry somebody else's program by now.
+ */
+static void detach(struct xdp_steer *s)
+{
+	LIBBPF_OPTS(bpf_xdp_attach_opts, opts);
+	__u32 id = 0;
+	int err;
+
+	if (!s->attached)
+		return;
+	s->attached = false;
+
+	err = bpf_xdp_query_id(s->ifindex, s->mode_flags, &id);
+	if (err) {
+		/* VF unplugged or moved: the program went with it. */
+		pr_info("xdp_steer: %s: cannot query XDP program (%s); not detaching",
+			s->ifname, strerror(-err));
+		return;
+	}
+	if (id != s->prog_id) {
+		pr_warn("xdp_steer: %s: attached XDP program is %u, not ours (%u); leaving it",
+			s->ifname, id, s->prog_id);
+		return;
+	}
+	opts.old_prog_fd = bpf_program__fd(s->skel->progs.vxdp_steer);
+	err = bpf_xdp_detach(s->ifindex, s->mode_flags, &opts);
+	if (err)
+		pr_warn("xdp_steer: %s: detaching XDP program %u failed: %s",
+			s->ifname, s->prog_id, strerror(-err));
+}
+
+static void unpin_and_unlock(struct xdp_steer *s)
+{
+	struct bpf_map *maps[2] = { NULL, NULL };
+	unsigned int i;
+
+	if (s->skel) {
+		maps[0] = s->skel->maps.xsks;
+		maps[1] = s->skel->maps.stats;
+	}
+	for (i = 0; i < 2; i++)
+		if (maps[i] && bpf_map__is_pinned(maps[i]))
+			bpf_map__unpin(maps[i], NULL);
+	if (s->dir_fd >= 0) {
+		/* Only the lock holder may remove the directory. ENOTEMPTY
+		 * means someone put files there; leave them.
+		 */
+		if (rmdir(s->dir) < 0 && errno != ENOENT)
+			pr_warn("xdp_steer: rmdir %s: %s", s->dir, strerror(errno));
+		close(s->dir_fd);
+		s->dir_fd = -1;
+	}
+}
+
+/* Open and load the skeleton, frags-aware (BPF_F_XDP_HAS_FRAGS) when @frags:
+ * only such a program may run natively on a device whose MTU does not fit a
+ * page, and only it passes multi-buffer frames on to AF_XDP. Returns 0 or a
+ * negative errno, with s->skel NULL on error.
+ */
+static int load_skel(struct xdp_steer *s, const uint8_t mac[6], bool frags)
+{
+	struct bpf_program *prog;
+	int err;
+
+	s->skel = vxdp_steer_bpf__open();
+	if (!s->skel) {
+		err = -errno;
+		pr_err("xdp_steer: opening the BPF skeleton failed: %s", strerror(errno));
+		return err;
+	}
+	if (mac) {
+		s->skel->rodata->steer_by_mac = true;
+		memcpy(s->skel->rodata->steer_mac, mac, 6);
+	}
+	prog = s->skel->progs.vxdp_steer;
+	err = set_pin_paths(s);
+	if (!err && frags)
+		err = bpf_program__set_flags(prog, bpf_program__flags(prog) |
+					     BPF_F_XDP_HAS_FRAGS);
+	if (!err)
+		err = vxdp_steer_bpf__load(s->skel);
+	if (err) {
+		/* libbpf unpins what a failed load pinned. */
+		vxdp_steer_bpf__destroy(s->skel);
+		s->skel = NULL;
+	}
+	return err;
+}
+
+/* Kernels before 5.18 reject the frags flag; a plain program still serves
+ * every frame that fits one page.
+ */
+static int load_frags_aware(struct xdp_steer *s, const uint8_t mac[6])
+{
+	int err = load_skel(s, mac, true);
+
+	if (!err)
+		return 0;
+	pr_notice("xdp_steer: loading the frags-aware XDP program failed (%s); loading it without multi-buffer support (kernel older than 5.18?)",
+		  strerror(-err));
+	err = load_skel(s, mac, false);
+	if (err)
+		pr_err("xdp_steer: loading the XDP program failed: %s", strerror(-err));
+	return err;
+}
+
+int xdp_steer_open(struct xdp_steer **sp, const char *relay_name,
+		   const char *ifname, const uint8_t mac[6],
+		   enum xdp_steer_mode mode)
+{
+	struct xdp_steer *s;
+	__u32 stale_map_id;
+	int err;
+
+	*sp = NULL;
+	err = check_relay_name(relay_name);
+	if (err)
+		return err;
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->dir_fd = -1;
+	snprintf(s->relay, sizeof(s->relay), "%s", relay_name);
+
+	err = check_interface(ifname, &s->ifindex);
+	if (err)
+		goto fail;
+	snprintf(s->ifname, sizeof(s->ifname), "%s", ifname);
+	snprintf(s->dir, sizeof(s->dir), "%s/%s", VXDP_PIN_ROOT, relay_name);
+
+	err = ensure_bpffs();
+	if (err)
+		goto fail;
+	err = lock_relay_dir(s);
+	if (err)
+		goto fail;
+	err = remove_stale_pins(s, &stale_map_id);
+	if (err)
+		goto fail;
+	detach_stale_progs(s, stale_map_id);
+
+	err = load_frags_aware(s, mac);
+	if (err)
+		goto fail;
+	err = attach(s, mode);
+	if (err)
+		goto fail;
+
+	*sp = s;
+	return 0;
+fail:
+	unpin_and_unlock(s);
+	vxdp_steer_bpf__destroy(s->skel);
+	free(s);
+	return err;
+}
+
+int xdp_steer_xskmap_fd(const struct xdp_steer *s)
+{
+	return bpf_map__fd(s->skel->maps.xsks);
+}
+
+int xdp_steer_read_stats(const struct xdp_steer *s, struct xdp_steer_stats *st)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	int fd = bpf_map__fd(s->skel->maps.stats);
+	struct vxdp_counter *vals;
+	uint64_t pkts[VXDP_STAT_MAX] = {}, bytes[VXDP_STAT_MAX] = {};
+	__u32 key;
+	int i, err = 0;
+
+	if (ncpus < 0)
+		return ncpus;
+	vals = calloc(ncpus, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	for (key = 0; key < VXDP_STAT_MAX; key++) {
+		if (bpf_map_lookup_elem(fd, &key, vals)) {
+			err = -errno;
+			goto out;
+		}
+		for (i = 0; i < ncpus; i++) {
+			pkts[key] += vals[i].packets;
+			bytes[key] += vals[i].bytes;
+		}
+	}
+	st->redirected = pkts[VXDP_STAT_REDIRECTED];
+	st->redirected_bytes = bytes[VXDP_STAT_REDIRECTED];
+	st->passed = pkts[VXDP_STAT_PASSED];
+	st->passed_bytes = bytes[VXDP_STAT_PASSED];
+	st->dropped = pkts[VXDP_STAT_DROPPED];
+	st->dropped_bytes = bytes[VXDP_STAT_DROPPED];
+out:
+	free(vals);
+	return err;
+}
+
+void xdp_steer_close(struct xdp_steer *s)
+{
+	if (!s)
+		return;
+	detach(s);
+	unpin_and_unlock(s);
+	vxdp_steer_bpf__destroy(s->skel);
+	free(s);
+}

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "util/compiler.h"
 
 static int parse_mac(const char *s, uint8_t mac[6])
 {
@@ -216,7 +217,7 @@ int relay_cfg_parse(struct relay_cfg *c, const char *spec, char *err,
 			return -EINVAL;
 		}
 		*eq = '\0';
-		for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		for (i = 0; i < ARRAY_SIZE(keys); i++) {
 			if (strcmp(tok, keys[i]))
 				continue;
 			if (seen & (1u << i)) {

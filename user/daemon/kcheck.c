@@ -14,6 +14,7 @@
 
 #include "kcheck.h"
 #include "util/log.h"
+#include "util/compiler.h"
 
 #ifndef AF_XDP
 #define AF_XDP 44
@@ -83,7 +84,7 @@ static int check_uring(void)
 		pr_err("io_uring unavailable: needs CONFIG_IO_URING=y and kernel.io_uring_disabled=0");
 		return -EOPNOTSUPP;
 	}
-	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(ops); i++) {
 		if (!io_uring_opcode_supported(p, ops[i])) {
 			pr_err("io_uring lacks opcode %d: kernel too old", ops[i]);
 			err = -EOPNOTSUPP;
@@ -101,7 +102,7 @@ int kcheck_run(void)
 	unsigned int i;
 	int err = 0;
 
-	for (i = 0; i < sizeof(checks) / sizeof(checks[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(checks); i++)
 		if (checks[i]())
 			err = -EOPNOTSUPP;
 	if (err)

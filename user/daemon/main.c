@@ -20,6 +20,7 @@
 #include "relay.h"
 #include "util/uring_loop.h"
 #include "worker.h"
+#include "util/compiler.h"
 
 #define VXDP_VERSION "0.1.0"
 #define MAX_RELAYS 64
@@ -184,8 +185,7 @@ static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap
 
 static void on_worker_fail(struct uloop_src *s, int res)
 {
-	struct vxdp_daemon *d = (struct vxdp_daemon *)((char *)s -
-						       offsetof(struct vxdp_daemon, fail_src));
+	struct vxdp_daemon *d = container_of(s, struct vxdp_daemon, fail_src);
 
 	(void)res;
 	pr_err("a worker stopped: shutting down");
@@ -195,8 +195,7 @@ static void on_worker_fail(struct uloop_src *s, int res)
 
 static void on_signal(struct uloop_src *s, int res)
 {
-	struct vxdp_daemon *d = (struct vxdp_daemon *)((char *)s -
-						       offsetof(struct vxdp_daemon, sig_src));
+	struct vxdp_daemon *d = container_of(s, struct vxdp_daemon, sig_src);
 
 	if (res != sizeof(d->si))
 		return;

@@ -16,6 +16,7 @@
 #include "util/log.h"
 #include "util/uring_loop.h"
 #include "worker.h"
+#include "util/compiler.h"
 
 /* What one loop had when every relay was on the main thread's loop. */
 #define WORKER_RING_ENTRIES 256
@@ -86,7 +87,7 @@ static void mem_read(struct mem_kib *m)
 
 static void worker_on_stop(struct uloop_src *s, int res)
 {
-	struct worker *w = (struct worker *)((char *)s - offsetof(struct worker, stop_src));
+	struct worker *w = container_of(s, struct worker, stop_src);
 
 	(void)res;
 	uloop_stop(&w->loop);
@@ -199,7 +200,7 @@ static void worker_block_signals(sigset_t *old)
 	unsigned int i;
 
 	sigfillset(&set);
-	for (i = 0; i < sizeof(sync_sigs) / sizeof(sync_sigs[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(sync_sigs); i++)
 		sigdelset(&set, sync_sigs[i]);
 	pthread_sigmask(SIG_BLOCK, &set, old);
 }

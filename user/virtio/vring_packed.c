@@ -7,6 +7,7 @@
 
 #include "vhost/dirty_log.h"
 #include "vring_packed.h"
+#include "util/compiler.h"
 
 #define PDESC_SIZE	sizeof(struct vring_packed_desc)
 /* virtio_ring.h gives bit numbers for these, not masks. */
@@ -19,8 +20,6 @@
 /* Guest memory may change under us at any time: these make each shared
  * field a single load or store the compiler can neither repeat nor tear.
  */
-#define READ_ONCE(x)		__atomic_load_n(&(x), __ATOMIC_RELAXED)
-#define WRITE_ONCE(x, v)	__atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 #define barrier()		__asm__ __volatile__("" ::: "memory")
 #define unlikely(x)		__builtin_expect(!!(x), 0)
 

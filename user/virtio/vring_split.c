@@ -8,6 +8,7 @@
 
 #include "vhost/dirty_log.h"
 #include "vring_split.h"
+#include "util/compiler.h"
 
 /* Cap on the bytes one chain may describe (readable + writable). Far above
  * any frame (64 KiB plus headers) yet keeps the uint32_t sums in vq_chain
@@ -20,8 +21,6 @@
 /* Guest memory may change under us at any time: these make each shared
  * field a single load or store the compiler can neither repeat nor tear.
  */
-#define READ_ONCE(x)		__atomic_load_n(&(x), __ATOMIC_RELAXED)
-#define WRITE_ONCE(x, v)	__atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 #define barrier()		__asm__ __volatile__("" ::: "memory")
 #define unlikely(x)		__builtin_expect(!!(x), 0)
 

@@ -29,6 +29,7 @@
 #include "vxdp_shared.h"
 #include "vxdp_steer.skel.h"
 #include "xdp_steer.h"
+#include "util/compiler.h"
 
 #define BPFFS_ROOT "/sys/fs/bpf"
 
@@ -211,7 +212,7 @@ static int remove_stale_pins(struct xdp_steer *s, __u32 *stale_map_id)
 	int fd;
 
 	*stale_map_id = 0;
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(names); i++) {
 		snprintf(path, sizeof(path), "%s/%s", s->dir, names[i]);
 		if (access(path, F_OK) < 0)
 			continue;
@@ -244,12 +245,12 @@ bool xdp_steer_prog_uses_map(uint32_t prog_id, uint32_t map_id)
 	if (fd < 0)
 		return false;
 	memset(&info, 0, sizeof(info));
-	info.nr_map_ids = sizeof(map_ids) / sizeof(map_ids[0]);
+	info.nr_map_ids = ARRAY_SIZE(map_ids);
 	info.map_ids = (__u64)(unsigned long)map_ids;
 	len = sizeof(info);
 	if (!bpf_obj_get_info_by_fd(fd, &info, &len)) {
-		if (info.nr_map_ids > sizeof(map_ids) / sizeof(map_ids[0]))
-			info.nr_map_ids = sizeof(map_ids) / sizeof(map_ids[0]);
+		if (info.nr_map_ids > ARRAY_SIZE(map_ids))
+			info.nr_map_ids = ARRAY_SIZE(map_ids);
 		for (i = 0; i < info.nr_map_ids; i++)
 			found |= map_ids[i] == map_id;
 	}
@@ -316,7 +317,7 @@ static int set_pin_paths(struct xdp_steer *s)
 	unsigned int i;
 	int err;
 
-	for (i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(maps); i++) {
 		snprintf(path, sizeof(path), "%s/%s", s->dir, bpf_map__name(maps[i]));
 		err = bpf_map__set_pin_path(maps[i], path);
 		if (err) {

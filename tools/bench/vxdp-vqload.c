@@ -9,9 +9,9 @@
  * packed rings in anonymous memory registered with guest_mem_add_ptr(), in
  * two regions laid out like a small QEMU pc guest's (low RAM below 640 KiB,
  * then main RAM holding the rings and buffers), so address translation
- * walks the region table as it does in the daemon. The device side goes
- * through virtqueue.h exactly as user/relay.c does (its functions are
- * static, so their virtqueue calls are mirrored here step for step):
+ * walks the region table as it does in the daemon. The device side is the
+ * shipped copy code (virtio/virtio_net.c), driven as user/daemon/relay.c
+ * drives it:
  *
  *   tx  guest -> VF: pop chains until the ring is empty, skip the
  *       virtio-net header, copy the frame into a umem-like frame, push at
@@ -46,13 +46,14 @@
 #include <linux/virtio_ring.h>
 
 #include "vhost/guest_mem.h"
-#include "virtio/virtqueue.h"
+#include "virtio/virtio_net.h"
 #include "xdp/xsk_port.h"
 #include "../../selftests/unit/guest_driver.h"
+#include "util/compiler.h"
 
-/* As user/relay.c: frames per XSK batch, and rx buffers one frame may take. */
+/* As user/daemon/relay.c: frames per XSK batch. */
 #define BATCH		32
-#define RX_MAX_BUFS	64
+#define RX_MAX_BUFS	VIRTIO_NET_RX_MAX_BUFS
 /* A umem frame (4 KiB) less the kernel's headroom, as xsk_port's room. */
 #define UMEM_FRAME	4096
 #define FRAME_ROOM	3840
@@ -114,8 +115,8 @@ struct load {
 	 */
 	struct virtqueue vq;
 	unsigned int hdr_len;
-	bool mrg;			/* VIRTIO_NET_F_MRG_RXBUF */
-	struct vq_chain rx_first, rx_chain, tx_chain;
+	struct virtio_net_rxq rxq;	/* rx: virtio_net_rx_frame()'s */
+	struct vq_chain tx_chain;
 	struct xsk_pkt pkts[2 * BATCH];
 	unsigned int npkts;
 	/* Guest side bookkeeping for checking a batch. */
@@ -157,83 +158,6 @@ static void csum_add(struct load *l, const void *p, size_t len)
 
 /* ---- the device side: what is measured ---- */
 
-/* relay_rx_write(): bytes [from, from + len) of "header + frame" into @c. */
-static void dev_rx_write(const struct load *l, const struct vq_chain *c,
-			 const void *hdr, const struct xsk_pkt *frag,
-			 size_t from, size_t len)
-{
-	size_t off = 0;
-
-	if (from < l->hdr_len) {
-		off = l->hdr_len - from < len ? l->hdr_len - from : len;
-		vq_chain_write(c, 0, (const uint8_t *)hdr + from, off);
-	}
-	if (off < len)
-		vq_chain_write(c, off, (const uint8_t *)frag->data +
-			       (from + off - l->hdr_len), len - off);
-}
-
-/* relay_rx_one() for a single-fragment frame. */
-static int dev_rx_one(struct load *l, const struct xsk_pkt *frag)
-{
-	struct virtio_net_hdr_mrg_rxbuf hdr = {
-		.hdr.gso_type = VIRTIO_NET_HDR_GSO_NONE,
-		.num_buffers = 1,
-	};
-	size_t total = l->hdr_len + frag->len, done = 0;
-	uint16_t heads[RX_MAX_BUFS], ndescs[RX_MAX_BUFS];
-	uint32_t lens[RX_MAX_BUFS];
-	unsigned int n = 0, i;
-	int err;
-
-	while (done < total) {
-		struct vq_chain *c = n ? &l->rx_chain : &l->rx_first;
-		size_t part;
-
-		if (n == RX_MAX_BUFS) {
-			err = -EMSGSIZE;
-			goto unpop;
-		}
-		err = vq_pop(&l->vq, l->mem, c);
-		if (err == -EAGAIN && n) {
-			if (vq_notify_enable(&l->vq))
-				continue;
-			err = -ENOBUFS;
-		}
-		if (err)
-			goto unpop;
-		n++;
-		if (!c->in_len) {
-			vq_set_broken(&l->vq);
-			err = -EIO;
-			goto unpop;
-		}
-		if (!l->mrg && c->in_len < total) {
-			err = -EMSGSIZE;
-			goto unpop;
-		}
-		part = c->in_len < total - done ? c->in_len : total - done;
-		dev_rx_write(l, c, &hdr, frag, done, part);
-		heads[n - 1] = c->head;
-		ndescs[n - 1] = c->ndesc;
-		lens[n - 1] = part;
-		done += part;
-	}
-	if (n > 1) {
-		uint16_t nb = n;
-
-		vq_chain_write(&l->rx_first,
-			       offsetof(struct virtio_net_hdr_mrg_rxbuf, num_buffers),
-			       &nb, sizeof(nb));
-	}
-	for (i = 0; i < n; i++)
-		vq_push(&l->vq, heads[i], lens[i], ndescs[i]);
-	return 0;
-unpop:
-	vq_unpop(&l->vq, n);
-	return err;
-}
-
 /* relay_vf_to_guest() for one peeked batch of l->npkts frames. */
 static int dev_rx_batch(struct load *l)
 {
@@ -241,7 +165,8 @@ static int dev_rx_batch(struct load *l)
 	int err;
 
 	for (done = 0; done < l->npkts; done++) {
-		err = dev_rx_one(l, &l->pkts[done]);
+		err = virtio_net_rx_frame(&l->rxq, &l->pkts[done], 1,
+					  l->pkts[done].len);
 		if (err)
 			return err;
 	}
@@ -265,7 +190,6 @@ static int dev_tx_batch(struct load *l)
 
 		while (used < BATCH && l->npkts + used < 2 * BATCH) {
 			struct xsk_pkt *p = &l->pkts[l->npkts + used];
-			uint32_t len;
 
 			err = vq_pop(&l->vq, l->mem, c);
 			if (err)
@@ -276,13 +200,9 @@ static int dev_tx_batch(struct load *l)
 				vq_push(&l->vq, c->head, 0, c->ndesc);
 				continue;
 			}
-			len = c->out_len - l->hdr_len;
 			popped++;
 			vq_push(&l->vq, c->head, 0, c->ndesc);
-			vq_chain_read(c, l->hdr_len, p->data, len);
-			p->len = len;
-			p->more = false;
-			used++;
+			used += virtio_net_tx_frame(c, l->hdr_len, FRAME_ROOM, p);
 		}
 		l->npkts += used;
 		if (popped) {
@@ -481,7 +401,6 @@ static int load_setup(struct load *l, const struct vq_case *c)
 	memset(main_ram, 0, MAIN_SIZE);
 	l->c = c;
 	l->hdr_len = HDR_LEN;
-	l->mrg = true;
 	l->csum = 0xcbf29ce484222325ULL;
 	guest_mem_init(&mem);
 	err = guest_mem_add_ptr(&mem, LOW_GPA, LOW_SIZE, LOW_UVA, low_ram);
@@ -504,6 +423,9 @@ static int load_setup(struct load *l, const struct vq_case *c)
 		l->vq.split = l->sd.vq;
 		l->mem = &l->sd.mem;
 	}
+	l->rxq = (struct virtio_net_rxq){
+		.vq = &l->vq, .mem = l->mem, .hdr_len = HDR_LEN, .mrg = true,
+	};
 	return err;
 }
 
@@ -597,7 +519,7 @@ int main(int argc, char **argv)
 			*(opt == 'n' ? &packets : &warmup) = val;
 			break;
 		case 'l':
-			for (k = 0; k < sizeof(cases) / sizeof(cases[0]); k++)
+			for (k = 0; k < ARRAY_SIZE(cases); k++)
 				printf("%s\n", cases[k].name);
 			return 0;
 		case 'h':
@@ -620,7 +542,7 @@ int main(int argc, char **argv)
 		perror("vxdp-vqload: mmap");
 		return 1;
 	}
-	for (k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+	for (k = 0; k < ARRAY_SIZE(cases); k++) {
 		if (only && strcmp(only, cases[k].name))
 			continue;
 		ran++;

@@ -26,9 +26,11 @@
 #include "net/flow_hash.h"
 #include "net/rarp.h"
 #include "relay.h"
-#include "vhost/vhost_user_sock.h"
+#include "relay_conn.h"
+#include "virtio/virtio_net.h"
 #include "vxdp_shared.h"
 #include "xdp/xdp_steer.h"
+#include "util/compiler.h"
 
 /* vring indices of queue pair @qp */
 #define VQ_RX(qp) (2 * (qp))
@@ -40,19 +42,8 @@
  */
 #define RELAY_BATCH 32
 #define RELAY_BUDGET 256
-/* Most rx buffers one frame may take with mergeable rx buffers. */
-#define RX_MAX_BUFS 64
 /* Frames one socket busy poll takes from the VF's NAPI (kernel default 8). */
 #define RELAY_BUSY_POLL_BUDGET 64
-
-/* Client mode reconnect backoff: first retry soon (QEMU restarting), then
- * no more often than this.
- */
-#define RECONNECT_MIN_MS 50
-#define RECONNECT_MAX_MS 2000
-
-#define container_of(ptr, type, member) \
-	((type *)((char *)(ptr) - offsetof(type, member)))
 
 /* No offloads yet: the guest hands us complete frames and gets the same. */
 static const uint64_t relay_features =
@@ -165,42 +156,6 @@ static bool relay_want_kick(struct relay *r, unsigned int q)
  */
 _Static_assert(RELAY_BATCH >= XSK_PORT_MAX_FRAGS, "RELAY_BATCH below XSK_PORT_MAX_FRAGS");
 
-/* Where the stream "virtio-net header + frame" continues: the frame is the
- * umem fragments [frag, end), the first @off bytes of @frag already copied.
- */
-struct rx_src {
-	const void *hdr;
-	const struct xsk_pkt *frag, *end;
-	uint32_t off;
-};
-
-/* Write bytes [from, from + len) of the stream at the start of chain @c;
- * @from is where the previous write stopped (0 for the first).
- */
-static void relay_rx_write(const struct relay *r, const struct vq_chain *c,
-			   struct rx_src *src, size_t from, size_t len)
-{
-	size_t off = 0;
-
-	if (from < r->hdr_len) {
-		off = r->hdr_len - from < len ? r->hdr_len - from : len;
-		vq_chain_write(c, 0, (const uint8_t *)src->hdr + from, off);
-	}
-	while (off < len && src->frag < src->end) {
-		size_t n = src->frag->len - src->off;
-
-		if (n > len - off)
-			n = len - off;
-		vq_chain_write(c, off, (const uint8_t *)src->frag->data + src->off, n);
-		off += n;
-		src->off += n;
-		if (src->off == src->frag->len) {
-			src->frag++;
-			src->off = 0;
-		}
-	}
-}
-
 /* The frame starting at @pkts: how many of the @n umem fragments it takes
  * (up to the one without @more), and its length in @len.
  */
@@ -216,85 +171,18 @@ static unsigned int relay_rx_frame(const struct xsk_pkt *pkts, unsigned int n,
 	return i;
 }
 
-/* Copy one frame of @nfrags umem fragments, @len bytes in all, into as many
- * rx buffers as it takes (one without mergeable rx buffers). Returns 0;
- * -EAGAIN when the guest has posted no buffer (notifications not touched);
- * -ENOBUFS when it has posted some but not enough for this frame (a kick is
- * then asked for once it posts more: the caller must not re-enable
- * notifications, which would ask for one at buffers already posted);
- * -EMSGSIZE when the frame cannot fit what the guest posts (the frame is
- * dropped, the buffers stay); -EIO when the ring is broken. Nothing is
- * consumed from the ring unless it returns 0.
- */
-static int relay_rx_one(struct relay *r, struct virtqueue *vr,
+/* Frame @frags into guest rx queue pair @qp: see virtio_net_rx_frame(). */
+static int relay_rx_one(struct relay *r, unsigned int qp,
 			const struct xsk_pkt *frags, unsigned int nfrags,
 			size_t len)
 {
-	struct virtio_net_hdr_mrg_rxbuf hdr = {
-		.hdr.gso_type = VIRTIO_NET_HDR_GSO_NONE,
-		.num_buffers = 1,
-	};
-	struct rx_src src = { .hdr = &hdr, .frag = frags, .end = frags + nfrags };
-	bool mrg = vhost_dev_has_feature(&r->dev, VIRTIO_NET_F_MRG_RXBUF);
-	size_t total = r->hdr_len + len, done = 0;
-	uint16_t heads[RX_MAX_BUFS], ndescs[RX_MAX_BUFS];
-	uint32_t lens[RX_MAX_BUFS];
-	unsigned int n = 0, i;
-	int err;
+	struct virtio_net_rxq *q = &r->rxq;
 
-	while (done < total) {
-		struct vq_chain *c = n ? &r->rx_chain : &r->rx_first;
-		size_t part;
-
-		if (n == RX_MAX_BUFS) {
-			err = -EMSGSIZE;
-			goto unpop;
-		}
-		err = vq_pop(vr, &r->dev.mem, c);
-		if (err == -EAGAIN && n) {
-			/* A big frame over mergeable buffers needs several;
-			 * the guest may refill fewer at a time. Holding all
-			 * it posted, enabling notifications asks (event idx)
-			 * for a kick when it posts past them; retrying on
-			 * buffers it posted long ago would spin.
-			 */
-			if (vq_notify_enable(vr))
-				continue;
-			err = -ENOBUFS;
-		}
-		if (err)
-			goto unpop;
-		n++;
-		if (!c->in_len) {
-			/* A read-only buffer on the rx queue: nothing sane to do. */
-			vq_set_broken(vr);
-			err = -EIO;
-			goto unpop;
-		}
-		if (!mrg && c->in_len < total) {
-			err = -EMSGSIZE;
-			goto unpop;
-		}
-		part = c->in_len < total - done ? c->in_len : total - done;
-		relay_rx_write(r, c, &src, done, part);
-		heads[n - 1] = c->head;
-		ndescs[n - 1] = c->ndesc;
-		lens[n - 1] = part;
-		done += part;
-	}
-	if (n > 1) {
-		uint16_t nb = n;
-
-		vq_chain_write(&r->rx_first,
-			       offsetof(struct virtio_net_hdr_mrg_rxbuf, num_buffers),
-			       &nb, sizeof(nb));
-	}
-	for (i = 0; i < n; i++)
-		vq_push(vr, heads[i], lens[i], ndescs[i]);
-	return 0;
-unpop:
-	vq_unpop(vr, n);
-	return err;
+	q->vq = &r->dev.vq[VQ_RX(qp)].vr;
+	q->mem = &r->dev.mem;
+	q->hdr_len = r->hdr_len;
+	q->mrg = vhost_dev_has_feature(&r->dev, VIRTIO_NET_F_MRG_RXBUF);
+	return virtio_net_rx_frame(q, frags, nfrags, len);
 }
 
 static void relay_on_xsk(struct uloop_src *s, int res);
@@ -367,7 +255,7 @@ static bool relay_vf_to_guest(struct relay *r, unsigned int pi)
 			}
 			/* The headers are in the first fragment. */
 			qp = relay_rx_pick(r, pi, &pkts[done]);
-			err = relay_rx_one(r, &r->dev.vq[VQ_RX(qp)].vr, &pkts[done], nf, len);
+			err = relay_rx_one(r, qp, &pkts[done], nf, len);
 			if (err == -EAGAIN || err == -ENOBUFS) {
 				blocked = qp;
 				kick_asked = err == -ENOBUFS;
@@ -495,7 +383,7 @@ static bool relay_guest_to_vf(struct relay *r, unsigned int qp)
 		}
 		vq_prefetch(vr, &r->dev.mem, m, false);
 		while (used < m) {
-			uint32_t len, off;
+			uint32_t len;
 
 			err = vq_pop(vr, &r->dev.mem, c);
 			if (err)
@@ -519,13 +407,7 @@ static bool relay_guest_to_vf(struct relay *r, unsigned int qp)
 			popped++;
 			/* Copied out below, so the guest may have it back. */
 			vq_push(vr, c->head, 0, c->ndesc);
-			for (off = 0; off < len; off += pkts[used++].len) {
-				uint32_t n = len - off < room ? len - off : room;
-
-				vq_chain_read(c, r->hdr_len + off, pkts[used].data, n);
-				pkts[used].len = n;
-				pkts[used].more = off + n < len;
-			}
+			used += virtio_net_tx_frame(c, r->hdr_len, room, &pkts[used]);
 			r->st.from_guest++;
 			r->st.from_guest_bytes += len;
 		}
@@ -847,186 +729,6 @@ static const struct vhost_dev_ops relay_dev_ops = {
 	.set_mtu = relay_set_mtu,
 };
 
-static void relay_reconnect_later(struct relay *r);
-static void relay_connect(struct relay *r);
-
-static void relay_disconnect(struct relay *r)
-{
-	uloop_del(r->loop, &r->conn_src);
-	vhost_dev_reset(&r->dev);
-	close(r->conn_fd);
-	r->conn_fd = -1;
-	pr_notice("%s: frontend disconnected (to guest %llu, from guest %llu frames so far)",
-		  r->cfg.name, (unsigned long long)r->st.to_guest,
-		  (unsigned long long)r->st.from_guest);
-	/* Try at once: QEMU may only have reset the connection. */
-	if (r->cfg.client) {
-		r->backoff_ms = 0;
-		relay_connect(r);
-	}
-}
-
-/* More bytes (or EOF) waiting on the connection? */
-static bool relay_conn_pending(int fd)
-{
-	char b;
-
-	return recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) >= 0;
-}
-
-static void relay_on_conn(struct uloop_src *s, int res)
-{
-	struct relay *r = container_of(s, struct relay, conn_src);
-	int err = res < 0 ? res : 0;
-
-	/* One poll event may stand for several queued messages, or for none:
-	 * a multishot poll reports arrivals we may already have drained. Only
-	 * receive what is there, so a blocking read never waits for the
-	 * frontend.
-	 */
-	while (!err && relay_conn_pending(r->conn_fd)) {
-		err = vhost_user_msg_recv(r->conn_fd, &r->msg);
-		if (!err)
-			err = vhost_dev_handle_msg(&r->dev, r->conn_fd, &r->msg);
-	}
-	if (!err)
-		return;
-	if (err != -ECONNRESET)
-		pr_warn("%s: dropping frontend connection: %s", r->cfg.name,
-			strerror(-err));
-	relay_disconnect(r);
-}
-
-/* Take @fd as the frontend connection (accepted or connected). */
-static void relay_attach(struct relay *r, int fd)
-{
-	r->conn_fd = fd;
-	r->refused_logged = false;
-	r->st.connects++;
-	pr_notice("%s: frontend connected", r->cfg.name);
-	if (uloop_add_poll(r->loop, &r->conn_src, fd, POLLIN, relay_on_conn)) {
-		pr_err("%s: cannot watch the frontend connection", r->cfg.name);
-		close(fd);
-		r->conn_fd = -1;
-	}
-}
-
-static void relay_on_listen(struct uloop_src *s, int res)
-{
-	struct relay *r = container_of(s, struct relay, listen_src);
-	int fd;
-
-	(void)res;
-	fd = vhost_user_sock_accept(r->listen_fd);
-	if (fd < 0) {
-		pr_warn("%s: accept: %s", r->cfg.name, strerror(-fd));
-		return;
-	}
-	if (r->conn_fd >= 0) {
-		/* QEMU retries at once, so once per connection is enough. */
-		if (!r->refused_logged)
-			pr_warn("%s: refusing a second frontend while one is connected (logged once per connection)",
-				r->cfg.name);
-		r->refused_logged = true;
-		r->st.refused++;
-		close(fd);
-		return;
-	}
-	relay_attach(r, fd);
-}
-
-static void relay_connect(struct relay *r)
-{
-	int fd = vhost_user_sock_connect(r->cfg.socket);
-
-	if (fd < 0) {
-		/* Say it once per outage, not once per retry. */
-		if (r->backoff_ms == 0)
-			pr_notice("%s: waiting for QEMU to listen on %s (%s)", r->cfg.name,
-				  r->cfg.socket, strerror(-fd));
-		relay_reconnect_later(r);
-		return;
-	}
-	r->backoff_ms = 0;
-	relay_attach(r, fd);
-}
-
-static void relay_on_timer(struct uloop_src *s, int res)
-{
-	struct relay *r = container_of(s, struct relay, timer_src);
-
-	if (res > 0 && r->conn_fd < 0)
-		relay_connect(r);
-}
-
-static void relay_reconnect_later(struct relay *r)
-{
-	struct itimerspec its = { 0 };
-
-	r->backoff_ms = r->backoff_ms ? r->backoff_ms * 2 : RECONNECT_MIN_MS;
-	if (r->backoff_ms > RECONNECT_MAX_MS)
-		r->backoff_ms = RECONNECT_MAX_MS;
-	its.it_value.tv_sec = r->backoff_ms / 1000;
-	its.it_value.tv_nsec = (r->backoff_ms % 1000) * 1000000L;
-	if (timerfd_settime(r->timer_fd, 0, &its, NULL))
-		pr_err("%s: cannot arm the reconnect timer: %s", r->cfg.name,
-		       strerror(errno));
-}
-
-/* Server mode listens; client mode connects now and keeps retrying. */
-static int relay_open_frontend(struct relay *r)
-{
-	const struct relay_cfg *cfg = &r->cfg;
-	int err;
-
-	if (!cfg->client) {
-		r->listen_fd = vhost_user_sock_listen(cfg->socket, cfg->owner,
-						      cfg->group, cfg->perm);
-		if (r->listen_fd < 0)
-			return r->listen_fd;
-		err = uloop_add_poll(r->loop, &r->listen_src, r->listen_fd, POLLIN,
-				     relay_on_listen);
-		if (err) {
-			close(r->listen_fd);
-			unlink(cfg->socket);
-			r->listen_fd = -1;
-		}
-		return err;
-	}
-	err = vhost_user_sock_check_dir(cfg->socket);
-	if (err)
-		return err;
-	r->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
-	if (r->timer_fd < 0) {
-		err = -errno;
-		pr_err("%s: timerfd: %s", cfg->name, strerror(errno));
-		return err;
-	}
-	err = uloop_add_read(r->loop, &r->timer_src, r->timer_fd, NULL, 0,
-			     relay_on_timer);
-	if (err) {
-		close(r->timer_fd);
-		r->timer_fd = -1;
-		return err;
-	}
-	relay_connect(r);
-	return 0;
-}
-
-static void relay_close_frontend(struct relay *r)
-{
-	uloop_del(r->loop, &r->listen_src);
-	uloop_del(r->loop, &r->timer_src);
-	if (r->listen_fd >= 0) {
-		close(r->listen_fd);
-		/* Only a socket we created is ours to remove. */
-		unlink(r->cfg.socket);
-	}
-	if (r->timer_fd >= 0)
-		close(r->timer_fd);
-	r->listen_fd = r->timer_fd = -1;
-}
-
 /* How many rx queues the VF has (ethtool channels); 1 when it cannot say. */
 static unsigned int vf_rx_queues(const char *ifname)
 {
@@ -1168,7 +870,7 @@ int relay_open(struct relay *r, const struct relay_cfg *cfg, struct uloop *loop)
 		  cfg->client ? "client of" : "server on", cfg->socket,
 		  cfg->has_mac ? ", MAC steering on" : "");
 	relay_napi_setup(r);
-	err = relay_open_frontend(r);
+	err = relay_conn_open(r);
 	if (err)
 		goto err_ports;
 	r->poller.fn = relay_poll;
@@ -1192,12 +894,8 @@ void relay_close(struct relay *r)
 	unsigned int q;
 
 	uloop_del_poller(r->loop, &r->poller);
-	/* No reconnect from here on: the frontend goes first. */
-	relay_close_frontend(r);
-	if (r->conn_fd >= 0) {
-		r->cfg.client = false;
-		relay_disconnect(r);
-	}
+	/* The frontend goes first, for good: no reconnect from here on. */
+	relay_conn_close(r);
 	for (q = 0; q < VHOST_DEV_MAX_VRINGS; q++)
 		uloop_del(r->loop, &r->kick[q].src);
 	xdp_steer_read_stats(r->steer, &xs);

@@ -12,6 +12,7 @@
 #include "xdp/vf_napi.h"
 #include "vhost/vhost_user_dev.h"
 #include "vhost/vhost_user_msg.h"
+#include "virtio/virtio_net.h"
 #include "xdp/xsk_port.h"
 
 struct xdp_steer;
@@ -82,10 +83,11 @@ struct relay {
 	bool refused_logged;
 	struct relay_stats st;
 	/* Scratch, too big for the stack: the message being handled, and the
-	 * chains being copied (first rx buffer kept for its num_buffers).
+	 * chains being copied.
 	 */
 	struct vhost_user_msg msg;
-	struct vq_chain rx_first, rx_chain, tx_chain;
+	struct virtio_net_rxq rxq;
+	struct vq_chain tx_chain;
 };
 
 /* Set up steering, the AF_XDP socket and the listening socket, and register

@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -263,6 +264,63 @@ static void test_lazy_poll(void)
 	close(q[1]);
 }
 
+static void on_never(struct uloop_src *s, int res)
+{
+	(void)s;
+	(void)res;
+}
+
+static void on_stop(struct uloop_work *w)
+{
+	(void)w;
+	uloop_stop(&C.loop);
+}
+
+/* uloop_del() with no free SQE, even after a submit (here: the ring is
+ * disabled until the test enables it, so submissions fail): the cancel
+ * used to be dropped, leaving the read armed on the fd for good. It must
+ * go out with the next submission instead.
+ */
+static void test_del_sq_full(void)
+{
+	struct uloop_src s = { 0 };
+	struct uloop_work stop = { .fn = on_stop };
+	struct io_uring_sqe *sqe;
+	int e = eventfd(0, EFD_CLOEXEC), n = 0, err;
+	struct uloop saved = C.loop;
+
+	err = io_uring_queue_init(4, &C.loop.ring, IORING_SETUP_R_DISABLED);
+	if (err || e < 0) {
+		ktap_result(1, "del with a full SQ # SKIP no IORING_SETUP_R_DISABLED");
+		C.loop.ring = saved.ring;
+		return;
+	}
+	uloop_add_read(&C.loop, &s, e, NULL, 0, on_never);
+	while ((sqe = io_uring_get_sqe(&C.loop.ring))) {
+		io_uring_prep_nop(sqe);
+		io_uring_sqe_set_data64(sqe, 0);
+		n++;
+	}
+	uloop_del(&C.loop, &s);
+	/* liburing 2.3 declares io_uring_enable_rings() but lacks it. */
+	syscall(__NR_io_uring_register, C.loop.ring.ring_fd,
+		IORING_REGISTER_ENABLE_RINGS, NULL, 0);
+	uloop_defer(&C.loop, &stop);
+	C.loop.stop = false;
+	uloop_run(&C.loop);
+	/* One more round: the cancel's completion may come a round later. */
+	if (s.armed) {
+		uloop_defer(&C.loop, &stop);
+		C.loop.stop = false;
+		uloop_run(&C.loop);
+	}
+	KTAP_CHECK(n == 3 && !s.armed && !s.active,
+		   "del with a full SQ: the cancel is not lost, the read ends");
+	io_uring_queue_exit(&C.loop.ring);
+	C.loop = saved;
+	close(e);
+}
+
 static void run(int stop_after)
 {
 	C.loop.stop = false;
@@ -275,7 +333,7 @@ int main(void)
 	int e1, e2, e3, p[2];
 	uint64_t v;
 
-	ktap_plan(24);
+	ktap_plan(25);
 	if (uloop_init(&C.loop, 8))
 		ktap_skip_all("io_uring unavailable on this kernel");
 
@@ -345,6 +403,7 @@ int main(void)
 
 	test_busy_poll();
 	test_lazy_poll();
+	test_del_sq_full();
 
 	uloop_fini(&C.loop);
 	return ktap_finish();

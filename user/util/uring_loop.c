@@ -196,20 +196,57 @@ int uloop_add_read(struct uloop *l, struct uloop_src *s, int fd, void *buf,
 	return uloop_add(l, s);
 }
 
+/* Cancel @s's in-flight SQE, or queue the cancel when the submission queue
+ * has no room even after a submit. Closing the fd would not end the
+ * request: io_uring holds the file until the request completes, and a poll
+ * or read on a quiet fd may never complete.
+ */
+static void uloop_cancel(struct uloop *l, struct uloop_src *s)
+{
+	struct io_uring_sqe *sqe = uloop_sqe(l);
+
+	if (!sqe) {
+		if (!s->cancel_queued) {
+			s->cancel_queued = true;
+			s->cancel_next = l->cancels;
+			l->cancels = s;
+		}
+		return;
+	}
+	io_uring_prep_cancel(sqe, s, 0);
+	io_uring_sqe_set_data64(sqe, ULOOP_TAG_NONE);
+}
+
+/* Submit the cancels uloop_cancel() could not; those whose request has
+ * completed meanwhile need none (a late one would cancel the source's next
+ * request).
+ */
+static void uloop_flush_cancels(struct uloop *l)
+{
+	while (l->cancels) {
+		struct uloop_src *s = l->cancels;
+		struct io_uring_sqe *sqe;
+
+		if (s->armed && s->stale) {
+			sqe = uloop_sqe(l);
+			if (!sqe)
+				return;	/* next round */
+			io_uring_prep_cancel(sqe, s, 0);
+			io_uring_sqe_set_data64(sqe, ULOOP_TAG_NONE);
+		}
+		l->cancels = s->cancel_next;
+		s->cancel_queued = false;
+	}
+}
+
 void uloop_del(struct uloop *l, struct uloop_src *s)
 {
-	struct io_uring_sqe *sqe;
-
 	s->active = false;
 	uloop_unlink_lazy(l, s);
 	if (!s->armed || s->stale)
 		return;
 	s->stale = true;
-	sqe = uloop_sqe(l);
-	if (!sqe)
-		return;	/* completes when the fd is closed or the ring torn down */
-	io_uring_prep_cancel(sqe, s, 0);
-	io_uring_sqe_set_data64(sqe, ULOOP_TAG_NONE);
+	uloop_cancel(l, s);
 }
 
 void uloop_signal_eventfd(struct uloop *l, int fd)
@@ -435,6 +472,8 @@ int uloop_run(struct uloop *l)
 			wait = !l->deferred;
 		}
 		l->frames = 0;
+		if (l->cancels)
+			uloop_flush_cancels(l);
 		if (!l->spinning && l->rearm)
 			uloop_rearm_lazy(l);	/* in the same submission */
 		if (wait)

@@ -39,7 +39,9 @@ struct uloop_src {
 	bool lazy;		/* uloop_add_poll_lazy() */
 	bool rearm_queued;	/* lazy: on the loop's list to arm before sleeping */
 	bool parked;		/* lazy: cancelled because the loop busy-polls */
+	bool cancel_queued;	/* on the loop's list of cancels to submit */
 	struct uloop_src *rearm_next;
+	struct uloop_src *cancel_next;
 	struct uloop_src *lazy_next;	/* the loop's list of lazy sources */
 	uint64_t val;		/* default 8-byte read buffer (eventfd) */
 };
@@ -74,6 +76,7 @@ struct uloop {
 	struct uloop_work *deferred;
 	struct uloop_src *rearm;	/* lazy sources to arm before sleeping */
 	struct uloop_src *lazy;		/* every lazy source */
+	struct uloop_src *cancels;	/* deleted sources still to cancel */
 	struct uloop_poller *pollers;
 	uint64_t spin_ns;	/* busy-poll window; 0: always sleep */
 	unsigned int frames;	/* moved this round (uloop_account()) */
@@ -106,7 +109,9 @@ int uloop_add_read(struct uloop *l, struct uloop_src *s, int fd, void *buf,
 		   unsigned int len, uloop_fn fn);
 
 /* Stop delivering events from @s. Safe to call when not added; the fd may be
- * closed right after.
+ * closed right after (the in-flight request holds its own reference to the
+ * file, which its cancellation drops). When no SQE is free for the cancel it
+ * is queued and submitted before the loop next waits: never lost.
  */
 void uloop_del(struct uloop *l, struct uloop_src *s);
 

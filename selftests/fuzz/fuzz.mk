@@ -7,7 +7,8 @@ FUZZ_BINS   := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_NAMES))
 # The code under test: everything a frontend's bytes reach.
 FUZZ_SRCS   := user/vhost/guest_mem.c user/virtio/vring_split.c \
 	       user/virtio/vring_packed.c user/vhost/vhost_user_msg.c \
-	       user/vhost/vhost_user_dev.c user/vhost/dirty_log.c user/util/log.c
+	       user/vhost/vhost_user_dev.c user/vhost/dirty_log.c user/util/log.c \
+	       user/util/fault_guard.c
 FUZZ_OBJS   := $(patsubst %.c,$(BUILD)/fuzz/%.o,$(FUZZ_SRCS))
 
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
@@ -49,7 +50,7 @@ $(BUILD)/fuzz/%.o: selftests/fuzz/%.c
 $(BUILD)/fuzz/fuzz_vhost_user: $(FUZZ_OBJS)
 $(BUILD)/fuzz/fuzz_vring: $(addprefix $(BUILD)/fuzz/user/,vhost/guest_mem.o \
 			   virtio/vring_split.o virtio/vring_packed.o \
-			   vhost/dirty_log.o util/log.o)
+			   vhost/dirty_log.o util/log.o util/fault_guard.o)
 $(BUILD)/fuzz/fuzz_%: $(BUILD)/fuzz/fuzz_%.o
 	$(CLANG) $(FUZZ_CFLAGS) -o $@ $^
 

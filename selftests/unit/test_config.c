@@ -26,7 +26,7 @@ int main(void)
 	char err[256];
 	int ok;
 
-	ktap_plan(24);
+	ktap_plan(26);
 
 	ok = !relay_cfg_parse(&c[0], "vf=veth0,socket=/tmp/a.sock", err, sizeof(err));
 	KTAP_CHECK(ok && !strcmp(c[0].vf, "veth0") && !strcmp(c[0].socket, "/tmp/a.sock") &&
@@ -75,6 +75,21 @@ int main(void)
 		   bad("vf=v0,socket=/x,napi-timeout=0", "1 to 100000") &&
 		   bad("vf=v0,socket=/x,napi-timeout=2x", "1 to 100000"),
 		   "napi-defer/napi-timeout out of range refused");
+
+	ok = !relay_cfg_parse(&c[2], "vf=v0,socket=/x", err, sizeof(err)) &&
+	     c[2].mem_max == 64ull << 30 &&
+	     !relay_cfg_parse(&c[2], "vf=v0,socket=/x,mem-max=1T", err, sizeof(err)) &&
+	     c[2].mem_max == 1ull << 40 &&
+	     !relay_cfg_parse(&c[2], "vf=v0,socket=/x,mem-max=512MiB", err, sizeof(err)) &&
+	     c[2].mem_max == 512ull << 20 &&
+	     !relay_cfg_parse(&c[2], "vf=v0,socket=/x,mem-max=0", err, sizeof(err)) &&
+	     c[2].mem_max == 0;
+	KTAP_CHECK(ok, "mem-max: default 64 GiB; 1T, 512MiB, 0 (no limit) accepted");
+	KTAP_CHECK(bad("vf=v0,socket=/x,mem-max=64X", "size like 64G") &&
+		   bad("vf=v0,socket=/x,mem-max=-1G", "size like 64G") &&
+		   bad("vf=v0,socket=/x,mem-max=99999999999T", "size like 64G") &&
+		   bad("vf=v0,socket=/x,mem-max=", "size like 64G"),
+		   "mem-max: garbage, negative, overflowing, empty refused");
 
 	relay_cfg_parse(&c[2], "vf=veth0,socket=/tmp/c.sock,name=other", err, sizeof(err));
 	KTAP_CHECK(relay_cfg_check_unique(c, 3, err, sizeof(err)) == -EINVAL &&

@@ -24,7 +24,7 @@
 #include "vhost/vhost_user_dev.h"
 #include "vhost/vhost_user_msg.h"
 
-#define NR_TESTS 49
+#define NR_TESTS 53
 
 /* Guest RAM: two regions of one memfd with a hole between them in
  * guest-physical space, so a bit set from a frontend virtual address or
@@ -782,6 +782,36 @@ static void test_misc(void)
 	tdev_close(&t);
 }
 
+/* The frontend truncates the log file after SET_LOG_BASE: marking a page
+ * must not kill us. The log reads zeros from then on, the device says it
+ * faulted (not the guest memory), and the next message drops the
+ * connection.
+ */
+static void test_truncated_log(void)
+{
+	const uint64_t bufs[] = { GPA_A + 0x40000, 0x100 };
+	struct tdev t;
+
+	tdev_open(&t, FEATURES | LOG_ALL, PROTO);
+	KTAP_CHECK(handshake(&t, FEATURES, PROTO, 0) == 0 &&
+		   start_logging(&t, FEATURES, true) == 0,
+		   "truncated log: logging on");
+	/* From here on the test's own view of the log file would fault too. */
+	if (ftruncate(t.logfd, 0))
+		die("ftruncate");
+	split_post(&t, bufs, 1, 0);
+	KTAP_CHECK(rx_frame(&t, 0x100, true) == 0 && dirty_log_faulted(&t.d.log) &&
+		   !guest_mem_faulted(&t.d.mem),
+		   "truncated log: frame written and marked into zero pages, log faulted");
+	KTAP_CHECK(xfer(&t, msg(VHOST_USER_GET_FEATURES, 0, 0)) == -EFAULT,
+		   "truncated log: the next message drops the connection");
+	dirty_log_unmap(&t.d.log);
+	KTAP_CHECK(!dirty_log_faulted(&t.d.log), "truncated log: gone with its mapping");
+	munmap(t.logmap, LOG_FILE);
+	t.logmap = map_fd(t.logfd, LOG_FILE);	/* tdev_close unmaps it */
+	tdev_close(&t);
+}
+
 int main(void)
 {
 	if (getenv("VXDP_TEST_DEBUG"))
@@ -797,5 +827,6 @@ int main(void)
 	test_malformed();
 	test_beyond();
 	test_misc();
+	test_truncated_log();
 	return ktap_finish();
 }

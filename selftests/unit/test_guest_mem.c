@@ -3,12 +3,16 @@
  * translation of guest-physical and frontend-virtual addresses.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "vhost/guest_mem.h"
+#include "util/fault_guard.h"
 #include "util/log.h"
 #include "ktap.h"
 
@@ -268,17 +272,266 @@ static void test_same_region_again(void)
 	close(fd);
 }
 
+static int memfd_sized(const char *name, size_t size, unsigned int flags)
+{
+	int fd = memfd_create(name, MFD_CLOEXEC | flags);
+
+	if (fd < 0 || ftruncate(fd, size) < 0) {
+		ktap_diag("memfd %s: %s", name, strerror(errno));
+		exit(KSFT_FAIL);
+	}
+	return fd;
+}
+
+/* Read a byte through a volatile pointer: the access must really happen. */
+static uint8_t peek(const void *p)
+{
+	return *(const volatile uint8_t *)p;
+}
+
+/* A frontend shrinks the file under a mapped region (truncates its memfd,
+ * shm file): touching a lost page must not kill us, the region must read
+ * zeros from then on, and the table must say it faulted. Another table
+ * mapping another file is not affected.
+ */
+static void test_shrunk(const char *what, int fd, size_t size, bool tail)
+{
+	struct guest_mem m, other;
+	uint64_t faults = fault_guard_count();
+	int ofd = memfd_sized("other", 2 * PAGE, 0);
+	uint8_t *p, *q, got;
+
+	guest_mem_init(&m);
+	guest_mem_init(&other);
+	if (pwrite(fd, "head", 4, 0) != 4 || pwrite(fd, "tail", 4, size - 4) != 4 ||
+	    pwrite(ofd, "keep", 4, 0) != 4)
+		exit(KSFT_FAIL);
+	if (guest_mem_add_fd(&m, 0x100000, size, 0x7f0000100000, 0, fd) ||
+	    guest_mem_add_fd(&other, 0x100000, 2 * PAGE, 0x7f0000100000, 0, ofd)) {
+		ktap_diag("%s: cannot map", what);
+		exit(KSFT_FAIL);
+	}
+	p = guest_mem_gpa(&m, 0x100000, size);
+	q = guest_mem_gpa(&other, 0x100000, 4);
+	KTAP_CHECK(p && !guest_mem_faulted(&m) && !memcmp(p, "head", 4),
+		   what);
+	/* Cut the last page only, or everything. */
+	if (ftruncate(fd, tail ? size - PAGE : 0))
+		ktap_diag("%s: ftruncate: %s", what, strerror(errno));
+	got = peek(p + size - 4);	/* SIGBUS here without the guard */
+	KTAP_CHECK(got == 0 && guest_mem_faulted(&m) &&
+		   fault_guard_count() == faults + 1,
+		   "shrunk: a lost page reads zero, the table says it faulted");
+	KTAP_CHECK(peek(p) == 0 && (p[size - 1] = 7, p[size - 1] == 7),
+		   "shrunk: the whole region is zero pages now, writable");
+	KTAP_CHECK(!guest_mem_faulted(&other) && q && !memcmp(q, "keep", 4),
+		   "shrunk: another table's mapping untouched");
+	guest_mem_reset(&m);
+	KTAP_CHECK(!guest_mem_faulted(&m) && m.mapped == 0,
+		   "shrunk: reset unmaps the zero pages like any region");
+	guest_mem_reset(&other);
+	close(ofd);
+	close(fd);
+}
+
+/* hugetlbfs cannot be sealed: it must survive the same. Skipped when the
+ * machine has no free huge page (the DPDK tests reserve them).
+ */
+static void test_shrunk_hugetlb(void)
+{
+	size_t huge = 2u << 20;
+	struct guest_mem m;
+	uint8_t *p;
+	int fd = memfd_create("huge", MFD_CLOEXEC | MFD_HUGETLB);
+
+	guest_mem_init(&m);
+	if (fd < 0 || ftruncate(fd, 2 * huge) ||
+	    guest_mem_add_fd(&m, 0x200000, 2 * huge, 0x7f0000200000, 0, fd)) {
+		ktap_result(1, "hugetlbfs # SKIP no free 2 MiB huge page");
+		ktap_result(1, "hugetlbfs # SKIP no free 2 MiB huge page");
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	KTAP_CHECK(guest_mem_map_unit(fd) == huge && m.r[0].map_len == 2 * huge,
+		   "hugetlbfs: mapped in whole huge pages");
+	p = guest_mem_gpa(&m, 0x200000, 2 * huge);
+	p[0] = 1;
+	if (ftruncate(fd, 0))
+		ktap_diag("hugetlbfs: ftruncate: %s", strerror(errno));
+	KTAP_CHECK(p && peek(p + huge) == 0 && guest_mem_faulted(&m),
+		   "hugetlbfs: truncated under the mapping, survived");
+	guest_mem_reset(&m);
+	close(fd);
+}
+
+/* A sealed memfd cannot shrink: nothing to catch, the mapping just works. */
+static void test_sealed(void)
+{
+	int fd = memfd_create("sealed", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	struct guest_mem m;
+	uint8_t *p;
+
+	guest_mem_init(&m);
+	if (fd < 0 || ftruncate(fd, 2 * PAGE) ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK) ||
+	    guest_mem_add_fd(&m, 0x100000, 2 * PAGE, 0x7f0000100000, 0, fd))
+		exit(KSFT_FAIL);
+	p = guest_mem_gpa(&m, 0x100000, 2 * PAGE);
+	KTAP_CHECK(ftruncate(fd, 0) < 0 && errno == EPERM && p &&
+		   (p[PAGE] = 3, peek(p + PAGE) == 3) && !guest_mem_faulted(&m),
+		   "sealed memfd: cannot shrink, mapping serves as before");
+	guest_mem_reset(&m);
+	close(fd);
+}
+
+/* A SIGBUS outside every registered range is not ours to hide: the process
+ * dies of it (or the sanitizer's handler reports it) as without the guard.
+ */
+static void test_foreign_sigbus(void)
+{
+	int fd = memfd_sized("guarded", PAGE, 0), st = 0;
+	int ffd = memfd_sized("foreign", PAGE, 0);
+	struct guest_mem m;
+	pid_t pid;
+
+	guest_mem_init(&m);
+	/* The guard's handler is installed by the first registration. */
+	if (guest_mem_add_fd(&m, 0x100000, PAGE, 0x7f0000100000, 0, fd))
+		exit(KSFT_FAIL);
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		uint8_t *p = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, ffd, 0);
+
+		if (p == MAP_FAILED || ftruncate(ffd, 0))
+			_exit(2);
+		/* A sanitizer's report of it is expected: keep it quiet. */
+		dup2(open("/dev/null", O_WRONLY), STDERR_FILENO);
+		peek(p);
+		_exit(0);	/* survived: the guard swallowed a fault not its own */
+	}
+	KTAP_CHECK(pid > 0 && waitpid(pid, &st, 0) == pid &&
+		   !(WIFEXITED(st) && WEXITSTATUS(st) == 0) &&
+		   !(WIFEXITED(st) && WEXITSTATUS(st) == 2),
+		   "foreign SIGBUS: still fatal");
+	if (WIFSIGNALED(st))
+		ktap_diag("foreign SIGBUS: child killed by signal %d", WTERMSIG(st));
+	guest_mem_reset(&m);
+	close(fd);
+	close(ffd);
+}
+
+/* The registry is bounded: a full one refuses, and slots come back. */
+static void test_guard_registry(void)
+{
+	static int slots[FAULT_GUARD_SLOTS];
+	uint8_t *base = (uint8_t *)0x100000000000ull;	/* never touched */
+	int i, n = 0, extra;
+
+	for (i = 0; i < FAULT_GUARD_SLOTS; i++) {
+		slots[i] = fault_guard_add(base + (size_t)i * PAGE, PAGE);
+		if (slots[i] < 0)
+			break;
+		n++;
+	}
+	extra = fault_guard_add(base, PAGE);
+	KTAP_CHECK(n == FAULT_GUARD_SLOTS && extra == -ENOSPC,
+		   "guard registry: FAULT_GUARD_SLOTS ranges, then -ENOSPC");
+	for (i = 0; i < n; i++)
+		fault_guard_del(slots[i]);
+	extra = fault_guard_add(base, PAGE);
+	KTAP_CHECK(extra >= 0 && !fault_guard_hit(extra),
+		   "guard registry: slots free again after del");
+	fault_guard_del(extra);
+}
+
+/* Mapped memory is budgeted per table and per process: a frontend asking
+ * for more is refused, and others can still map theirs. A region at a large
+ * file offset maps itself only, not the file up to it.
+ */
+static void test_budget(void)
+{
+	const uint64_t tib = 1ull << 40, gib = 1ull << 30;
+	struct guest_mem a, b;
+	int sparse, small;
+	unsigned int i, refused = 0;
+
+	guest_mem_init(&a);
+	guest_mem_init(&b);
+	KTAP_CHECK(a.limit == GUEST_MEM_LIMIT_DEFAULT && a.mapped == 0,
+		   "budget: a table starts with the default limit");
+
+	/* The attack: 32 regions of a sparse 64 TiB memfd. */
+	sparse = memfd_sized("sparse", 64 * tib, 0);
+	for (i = 0; i < 32; i++)
+		refused += guest_mem_add_fd(&a, i * 2 * tib, 2 * tib,
+					    0x7e0000000000ull + i * gib,
+					    i * 2 * tib, sparse) == -ENOMEM;
+	KTAP_CHECK(refused == 32 && a.nregions == 0 && a.mapped == 0,
+		   "budget: 32 regions of 2 TiB over the per-table limit refused");
+	small = memfd_sized("small", gib, 0);
+	KTAP_CHECK(guest_mem_add_fd(&b, 0, gib, 0x7f0000000000ull, 0, small) == 0 &&
+		   b.mapped == gib,
+		   "budget: another table still maps its 1 GiB guest");
+	guest_mem_reset(&b);
+
+	/* Mapping from the region's own offset: 4 KiB, not 60 TiB + 4 KiB. */
+	KTAP_CHECK(guest_mem_add_fd(&a, 0, PAGE, 0x7e0000000000ull,
+				    60 * tib + 100, sparse) == 0 &&
+		   a.mapped == 2 * PAGE && a.r[0].map_len == 2 * PAGE,
+		   "budget: a region at a 60 TiB offset maps two pages");
+	guest_mem_reset(&a);
+
+	/* A limit set by the owner, kept across reset, and the process's. */
+	guest_mem_set_limit(&a, 4 * PAGE, "mem-max");
+	guest_mem_reset(&a);
+	KTAP_CHECK(guest_mem_add_fd(&a, 0, 4 * PAGE, 0x7e0000000000ull, 0, small) == 0 &&
+		   guest_mem_add_fd(&a, 0x100000, PAGE, 0x7e0000100000ull, 0, small) == -ENOMEM &&
+		   a.nregions == 1 && a.mapped == 4 * PAGE,
+		   "budget: the owner's limit, exactly reached, then refused");
+	guest_mem_set_total_limit(guest_mem_total_mapped() + 3 * PAGE, "--mem-max");
+	KTAP_CHECK(guest_mem_add_fd(&b, 0, 4 * PAGE, 0x7f0000000000ull, 0, small) == -ENOMEM &&
+		   guest_mem_add_fd(&b, 0, 2 * PAGE, 0x7f0000000000ull, 0, small) == 0,
+		   "budget: the process limit counts every table");
+	guest_mem_remove(&a, 0, 4 * PAGE, 0x7e0000000000ull);
+	KTAP_CHECK(a.mapped == 0 &&
+		   guest_mem_add_fd(&b, 0x100000, 4 * PAGE, 0x7f0000100000ull, 0, small) == 0,
+		   "budget: a removed region gives its share back");
+	guest_mem_reset(&a);
+	guest_mem_reset(&b);
+	guest_mem_set_total_limit(GUEST_MEM_TOTAL_LIMIT_DEFAULT, NULL);
+	close(sparse);
+	close(small);
+}
+
 int main(void)
 {
 	uint8_t *buf = page_alloc(8 * PAGE);
+	int fd;
 
 	/* Rejections are expected here; keep the TAP output readable. */
 	log_level = LOG_CRIT;
-	ktap_plan(58);
+	ktap_plan(86);
 	test_add_checks(buf);
 	test_translate(buf);
 	test_fd(buf);
 	test_remove(buf);
 	test_same_region_again();
+
+	test_shrunk("memfd truncated to 0: mapped", memfd_sized("g", 4 * PAGE, 0),
+		    4 * PAGE, false);
+	test_shrunk("memfd, last page cut: mapped", memfd_sized("g", 4 * PAGE, 0),
+		    4 * PAGE, true);
+	fd = shm_open("/vxdp-test-guest-mem", O_RDWR | O_CREAT | O_EXCL, 0600);
+	shm_unlink("/vxdp-test-guest-mem");
+	if (fd < 0 || ftruncate(fd, 4 * PAGE))
+		exit(KSFT_FAIL);
+	test_shrunk("shm file truncated: mapped", fd, 4 * PAGE, false);
+	test_shrunk_hugetlb();
+	test_sealed();
+	test_foreign_sigbus();
+	test_guard_registry();
+	test_budget();
 	return ktap_finish();
 }

@@ -5,6 +5,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -23,7 +24,7 @@
 #include "vhost/vhost_user_dev.h"
 #include "vhost/vhost_user_msg.h"
 
-#define NR_TESTS 161
+#define NR_TESTS 177
 
 #define MEM_SIZE	(1u << 20)
 #define UVA0		0x7f1200000000ull	/* where "QEMU" has guest RAM */
@@ -58,6 +59,7 @@ struct tdev {
 	int memfd;
 	int kick[VHOST_DEV_MAX_VRINGS];	/* frontend's ends of the eventfds */
 	int call[VHOST_DEV_MAX_VRINGS];
+	bool touch_rings;		/* vring_changed enables notifications, as the relay */
 };
 
 /* Big: keep them off the stack. */
@@ -99,6 +101,10 @@ static void cb_vring_changed(struct vhost_dev *d, unsigned int qidx)
 		t->changed[qidx]++;
 	if (reply_pending(t->fe))
 		t->reply_before_cb = true;
+	/* relay_vring_changed() asks for a kick on every ready ring. */
+	if (t->touch_rings && qidx < VHOST_DEV_MAX_VRINGS &&
+	    vhost_vring_ready(&d->vq[qidx]))
+		vq_notify_enable(&d->vq[qidx].vr);
 }
 
 static void cb_mem_changing(struct vhost_dev *d)
@@ -513,8 +519,11 @@ static void test_legacy_enable(void)
 		   xfer(&t, msg_ring_addr(0, 0)) == 0,
 		   "legacy: setup");
 	KTAP_CHECK(xfer(&t, msg_vring_fd(VHOST_USER_SET_VRING_KICK, 0, 0, -1)) == 0 &&
-		   vhost_vring_ready(&t.d.vq[0]) && t.d.vq[0].kickfd == -1,
-		   "legacy: NOFD kick starts and enables the ring (polling)");
+		   !t.d.vq[0].started && !vhost_vring_ready(&t.d.vq[0]),
+		   "legacy: NOFD kick (polling) refused: ring not started");
+	KTAP_CHECK(xfer(&t, msg_vring_fd(VHOST_USER_SET_VRING_KICK, 0, 0, t.kick[0])) == 0 &&
+		   vhost_vring_ready(&t.d.vq[0]) && t.d.vq[0].kickfd >= 0,
+		   "legacy: the kick starts and enables the ring");
 	KTAP_CHECK(!t.d.vq[0].vr.split.event_idx, "legacy: event_idx only when acked");
 	KTAP_CHECK(xfer(&t, msg_vring_fd(VHOST_USER_SET_VRING_CALL, 0, 0, -1)) == 0 &&
 		   t.d.vq[0].callfd == -1, "legacy: NOFD call");
@@ -1220,6 +1229,151 @@ static void test_msg_api(void)
 	KTAP_CHECK(vhost_user_msg_send(-1, &fmsg) == -EINVAL, "send: too many fds refused");
 }
 
+/* Kick and call fds must be eventfds: a pipe whose writer is gone or a
+ * regular file would be readable for ever and spin the worker. A kick of
+ * NOFD (polling mode) would never be served: refused too.
+ */
+static void test_kick_call_fds(void)
+{
+	struct tdev t;
+	int pfd[2], sv[2], fds0, memfd;
+	bool ok;
+
+	tdev_open(&t);
+	if (pipe2(pfd, O_CLOEXEC) || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+		die("pipe/socketpair");
+	close(pfd[1]);	/* the writer gone: the read end is at EOF for ever */
+	memfd = memfd_create("file", MFD_CLOEXEC);
+	ok = xfer(&t, msg_u64(VHOST_USER_SET_PROTOCOL_FEATURES, 0, PROTO)) == 0 &&
+	     xfer(&t, msg_u64(VHOST_USER_SET_FEATURES, 0, FEATURES)) == 0 &&
+	     xfer(&t, msg_mem1(0, t.memfd, UVA0)) == 0 &&
+	     xfer(&t, msg_state(VHOST_USER_SET_VRING_NUM, 0, 0, RING_NUM)) == 0 &&
+	     xfer(&t, msg_ring_addr(0, 0)) == 0;
+	fds0 = count_fds();
+	KTAP_CHECK(ok && xfer(&t, msg_vring_fd(VHOST_USER_SET_VRING_KICK,
+					       VHOST_USER_NEED_REPLY_MASK, 0, pfd[0])) == 0 &&
+		   read_ack(&t, VHOST_USER_SET_VRING_KICK) == 1 &&
+		   !t.d.vq[0].started && t.d.vq[0].kickfd == -1 && count_fds() == fds0,
+		   "kick fd a pipe at EOF: refused, not kept, ring not started");
+	KTAP_CHECK(xfer(&t, msg_vring_fd(VHOST_USER_SET_VRING_KICK,
+					 VHOST_USER_NEED_REPLY_MASK, 0, memfd)) == 0 &&
+		   read_ack(&t, VHOST_USER_SET_VRING_KICK) == 1 &&
+		   !t.d.vq[0].started && count_fds() == fds0,
+		   "kick fd a regular file: refused");
+	KTAP_CHECK(xfer(&t, msg_vring_fd(VHOST_USER_SET_VRING_CALL,
+					 VHOST_USER_NEED_REPLY_MASK, 0, sv[0])) == 0 &&
+		   read_ack(&t, VHOST_USER_SET_VRING_CALL) == 1 &&
+		   t.d.vq[0].callfd == -1 && count_fds() == fds0,
+		   "call fd a socket: refused");
+	KTAP_CHECK(xfer(&t, msg_vring_fd(VHOST_USER_SET_VRING_KICK,
+					 VHOST_USER_NEED_REPLY_MASK, 0, -1)) == 0 &&
+		   read_ack(&t, VHOST_USER_SET_VRING_KICK) == 1 && !t.d.vq[0].started,
+		   "kick NOFD (polling mode): refused, ring not started");
+	KTAP_CHECK(xfer(&t, msg_vring_fd(VHOST_USER_SET_VRING_CALL,
+					 VHOST_USER_NEED_REPLY_MASK, 0, t.call[0])) == 0 &&
+		   read_ack(&t, VHOST_USER_SET_VRING_CALL) == 0 &&
+		   xfer(&t, msg_vring_fd(VHOST_USER_SET_VRING_KICK,
+					 VHOST_USER_NEED_REPLY_MASK, 0, t.kick[0])) == 0 &&
+		   read_ack(&t, VHOST_USER_SET_VRING_KICK) == 0 && t.d.vq[0].started &&
+		   fd_linked(t.call[0], t.d.vq[0].callfd),
+		   "eventfds: taken, ring started");
+	KTAP_CHECK(xfer(&t, msg_vring_fd(VHOST_USER_SET_VRING_CALL,
+					 VHOST_USER_NEED_REPLY_MASK, 0, -1)) == 0 &&
+		   read_ack(&t, VHOST_USER_SET_VRING_CALL) == 0 && t.d.vq[0].callfd == -1,
+		   "call NOFD (no interrupts wanted): taken");
+	close(pfd[0]);
+	close(sv[0]);
+	close(sv[1]);
+	close(memfd);
+	tdev_close(&t);
+}
+
+/* A frontend truncates its guest memory under running rings. The device
+ * code that touches rings while handling a message (SET_VRING_ENABLE
+ * enabling notifications, the relay's vring_changed) and the datapath meet
+ * zero pages instead of SIGBUS; the message after the fault drops the
+ * connection, and a new one starts clean.
+ */
+static void test_shrunk_memory(void)
+{
+	struct tdev t;
+	volatile uint16_t idx;
+	int fds0 = count_fds();
+
+	tdev_open(&t);
+	t.touch_rings = true;
+	KTAP_CHECK(handshake(&t, 0, 0) == 0 && !vhost_dev_faulted(&t.d),
+		   "shrunk: rings running");
+	if (ftruncate(t.memfd, 0))
+		die("ftruncate");
+	/* No kick: only SET_VRING_ENABLE, which enables notifications. */
+	KTAP_CHECK(xfer(&t, msg_state(VHOST_USER_SET_VRING_ENABLE,
+				      VHOST_USER_NEED_REPLY_MASK, 0, 1)) == -EFAULT &&
+		   vhost_dev_faulted(&t.d),
+		   "shrunk: SET_VRING_ENABLE met the lost pages: connection to drop");
+	read_ack(&t, VHOST_USER_SET_VRING_ENABLE);
+	vhost_dev_reset(&t.d);
+	KTAP_CHECK(!vhost_dev_faulted(&t.d) && t.d.mem.nregions == 0 &&
+		   t.d.mem.mapped == 0, "shrunk: reset: fault forgotten, memory unmapped");
+
+	/* The datapath meets them first (a kick reads avail->idx). */
+	if (ftruncate(t.memfd, MEM_SIZE))
+		die("ftruncate");
+	t.touch_rings = false;
+	KTAP_CHECK(handshake(&t, 0, 0) == 0 && !vhost_dev_faulted(&t.d),
+		   "shrunk: a new connection runs");
+	if (ftruncate(t.memfd, 4096))
+		die("ftruncate");
+	idx = t.d.vq[1].vr.split.avail->idx;
+	(void)idx;
+	KTAP_CHECK(vhost_dev_fault_pending(&t.d) && vhost_dev_faulted(&t.d) &&
+		   xfer(&t, msg(VHOST_USER_GET_FEATURES, 0, 0)) == -EFAULT,
+		   "shrunk: after a datapath fault the next message drops the connection");
+	tdev_close(&t);
+	KTAP_CHECK(count_fds() == fds0, "shrunk: no fd leaked");
+}
+
+/* Guest memory is budgeted per device (mem-max) and per process
+ * (--mem-max): the issue's frontend mapping 32 regions of a sparse 64 TiB
+ * memfd is refused, and another device still maps its guest.
+ */
+static void test_mem_budget(void)
+{
+	const uint64_t tib = 1ull << 40;
+	struct tdev a, b;
+	unsigned int i, refused = 0;
+	int sparse;
+
+	tdev_open(&a);
+	tdev_open(&b);
+	sparse = memfd_create("sparse", MFD_CLOEXEC);
+	if (sparse < 0 || ftruncate(sparse, 64 * tib))
+		die("sparse memfd");
+	xfer(&a, msg_u64(VHOST_USER_SET_PROTOCOL_FEATURES, 0, PROTO));
+	for (i = 0; i < 32; i++)
+		refused += xfer(&a, msg_mem_reg(VHOST_USER_ADD_MEM_REG,
+						VHOST_USER_NEED_REPLY_MASK,
+						i * 2 * tib, 2 * tib,
+						0x7e0000000000ull + i * (1ull << 30),
+						i * 2 * tib, sparse)) == 0 &&
+			   read_ack(&a, VHOST_USER_ADD_MEM_REG) == 1;
+	KTAP_CHECK(refused == 32 && a.d.mem.nregions == 0 && a.d.mem.mapped == 0,
+		   "mem budget: 32 ADD_MEM_REG of 2 TiB each refused (failure acks)");
+	KTAP_CHECK(handshake(&b, 0, 0) == 0 && b.d.mem.nregions == 1,
+		   "mem budget: another device maps its guest meanwhile");
+
+	/* A table over the limit: SET_MEM_TABLE cannot be acked as failed
+	 * without losing the old table: the connection goes.
+	 */
+	guest_mem_set_limit(&b.d.mem, MEM_SIZE / 2, "mem-max");
+	KTAP_CHECK(xfer(&b, msg_mem1(VHOST_USER_NEED_REPLY_MASK, b.memfd, UVA0)) < 0 &&
+		   b.d.mem.nregions == 0,
+		   "mem budget: SET_MEM_TABLE over the device's limit drops the connection");
+	close(sparse);
+	tdev_close(&a);
+	tdev_close(&b);
+}
+
 int main(void)
 {
 	if (getenv("VXDP_TEST_DEBUG"))
@@ -1242,5 +1396,8 @@ int main(void)
 	test_reset_owner();
 	test_mem_slots();
 	test_msg_api();
+	test_kick_call_fds();
+	test_shrunk_memory();
+	test_mem_budget();
 	return ktap_finish();
 }

@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "util/compiler.h"
+#include "vhost/guest_mem.h"
 
 static int parse_mac(const char *s, uint8_t mac[6])
 {
@@ -24,6 +25,37 @@ static int parse_mac(const char *s, uint8_t mac[6])
 	/* Steering to a multicast address would swallow every group frame. */
 	if (mac[0] & 1)
 		return -EINVAL;
+	return 0;
+}
+
+int config_parse_size(const char *s, uint64_t *bytes)
+{
+	static const char units[] = "KMGT";
+	unsigned long long n;
+	const char *u;
+	char *end;
+	int shift = 0;
+
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	n = strtoull(s, &end, 10);
+	if (errno)
+		return -EINVAL;
+	if (*end) {
+		u = strchr(units, *end);
+		if (!u || !*u)
+			return -EINVAL;
+		shift = 10 * (u - units + 1);
+		end++;
+		if (!strcmp(end, "iB"))
+			end += 2;
+		if (*end)
+			return -EINVAL;
+	}
+	if (shift && n > UINT64_MAX >> shift)
+		return -EINVAL;
+	*bytes = (uint64_t)n << shift;
 	return 0;
 }
 
@@ -150,6 +182,12 @@ static int parse_kv(struct relay_cfg *c, const char *key, const char *val,
 			c->napi_defer = n;
 		else
 			c->napi_timeout_us = n;
+	} else if (!strcmp(key, "mem-max")) {
+		if (config_parse_size(val, &c->mem_max)) {
+			snprintf(err, errlen, "mem-max=%s: expected a size like 64G (K, M, G, T; 0: no limit)",
+				 val);
+			return -EINVAL;
+		}
 	} else if (!strcmp(key, "mode")) {
 		if (!strcmp(val, "server") || !strcmp(val, "client")) {
 			c->client = !strcmp(val, "client");
@@ -180,7 +218,7 @@ static int parse_kv(struct relay_cfg *c, const char *key, const char *val,
 		}
 		c->perm = m;
 	} else {
-		snprintf(err, errlen, "unknown key '%s' (known: vf, socket, mac, name, queues, mode, owner, group, perm, xdp-mode, xsk-mode, napi-defer, napi-timeout)", key);
+		snprintf(err, errlen, "unknown key '%s' (known: vf, socket, mac, name, queues, mode, owner, group, perm, xdp-mode, xsk-mode, napi-defer, napi-timeout, mem-max)", key);
 		return -EINVAL;
 	}
 	return 0;
@@ -194,13 +232,14 @@ int relay_cfg_parse(struct relay_cfg *c, const char *spec, char *err,
 	static const char *const keys[] = {
 		"vf", "socket", "mac", "name", "xdp-mode", "xsk-mode",
 		"mode", "owner", "group", "perm", "queues", "napi-defer",
-		"napi-timeout",
+		"napi-timeout", "mem-max",
 	};
 
 	memset(c, 0, sizeof(*c));
 	c->queues = 1;
 	c->napi_defer = RELAY_NAPI_DEFER_DEFAULT;
 	c->napi_timeout_us = RELAY_NAPI_TIMEOUT_US_DEFAULT;
+	c->mem_max = GUEST_MEM_LIMIT_DEFAULT;
 	c->owner = (uid_t)-1;
 	c->group = (gid_t)-1;
 	if (strlen(spec) >= sizeof(buf)) {

@@ -35,6 +35,10 @@ struct relay_cfg {
 	 */
 	unsigned int napi_defer;
 	unsigned int napi_timeout_us;
+	/* Guest memory the frontend may have the relay map (mem-max=;
+	 * default GUEST_MEM_LIMIT_DEFAULT, 0: no limit).
+	 */
+	uint64_t mem_max;
 	bool client;		/* mode=client: we connect to QEMU's socket */
 	/* Server mode: who may connect (owner=, group=, perm=). -1/0: as
 	 * created (the daemon's user and umask).
@@ -49,6 +53,11 @@ struct relay_cfg {
  */
 int relay_cfg_parse(struct relay_cfg *c, const char *spec, char *err,
 		    size_t errlen);
+
+/* A size: bytes, or a number with K, M, G or T (binary units, "G" and
+ * "GiB" alike). Returns 0 or -EINVAL (garbage, overflow).
+ */
+int config_parse_size(const char *s, uint64_t *bytes);
 
 /* Reject relays that would collide (same vf, socket or name). */
 int relay_cfg_check_unique(const struct relay_cfg *c, unsigned int n,

@@ -19,6 +19,7 @@
 #include "util/log.h"
 #include "relay.h"
 #include "util/uring_loop.h"
+#include "vhost/guest_mem.h"
 #include "worker.h"
 #include "util/compiler.h"
 
@@ -38,6 +39,7 @@ struct vxdp_daemon {
 	unsigned int nrelays;
 	unsigned int nworkers;
 	unsigned int busy_poll_us;
+	uint64_t mem_max;		/* --mem-max: guest memory of all relays */
 	struct workers *workers;
 	int sigfd;
 	struct uloop_src sig_src;
@@ -51,7 +53,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: vxdp-relay --relay vf=IFNAME,socket=PATH[,OPTS] [--relay ...] [--workers N]\n"
-		"                  [--log-level 0-7]\n"
+		"                  [--mem-max SIZE] [--log-level 0-7]\n"
 		"\n"
 		"Relays frames between a VF (host netdev, XDP + AF_XDP) and a QEMU guest's\n"
 		"virtio-net device over vhost-user.\n"
@@ -75,6 +77,9 @@ static void usage(FILE *f)
 		"                     busy polling: napi_defer_hard_irqs and gro_flush_timeout\n"
 		"                     (default 2 and 200 us), set while the relay runs unless\n"
 		"                     the VF has its own; napi-defer=0 leaves the VF alone\n"
+		"  mem-max=SIZE       guest memory the frontend may have the relay map\n"
+		"                     (default 64G; K, M, G, T; 0: no limit); a memory table\n"
+		"                     or region beyond it is refused\n"
 		"\n"
 		"Options:\n"
 		"  -r, --relay SPEC     add a relay (repeatable, up to 64)\n"
@@ -83,6 +88,8 @@ static void usage(FILE *f)
 		"  -b, --busy-poll US   after a burst of frames, look for more for up to US\n"
 		"                       microseconds before sleeping, 0-1000 (default 50;\n"
 		"                       0: always sleep); an idle relay never polls\n"
+		"  -m, --mem-max SIZE   guest memory all relays together may map (default 4T;\n"
+		"                       K, M, G, T; 0: no limit)\n"
 		"  -l, --log-level N    0 (emerg) .. 7 (debug), default 5 (notice)\n"
 		"  -h, --help           this text\n"
 		"  -V, --version        print the version\n"
@@ -96,6 +103,7 @@ static int parse_args(struct vxdp_daemon *d, int argc, char **argv)
 		{ "relay", required_argument, NULL, 'r' },
 		{ "workers", required_argument, NULL, 'w' },
 		{ "busy-poll", required_argument, NULL, 'b' },
+		{ "mem-max", required_argument, NULL, 'm' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -105,7 +113,7 @@ static int parse_args(struct vxdp_daemon *d, int argc, char **argv)
 	long level, n;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "r:w:b:l:hV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "r:w:b:m:l:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
 			if (d->nrelays == MAX_RELAYS) {
@@ -137,6 +145,13 @@ static int parse_args(struct vxdp_daemon *d, int argc, char **argv)
 				return -EINVAL;
 			}
 			d->busy_poll_us = n;
+			break;
+		case 'm':
+			if (config_parse_size(optarg, &d->mem_max)) {
+				fprintf(stderr, "vxdp-relay: --mem-max %s: expected a size like 4T (K, M, G, T; 0: no limit)\n",
+					optarg);
+				return -EINVAL;
+			}
 			break;
 		case 'l':
 			errno = 0;
@@ -224,11 +239,13 @@ static int signals_setup(struct vxdp_daemon *d)
 int main(int argc, char **argv)
 {
 	static struct vxdp_daemon d = { .sigfd = -1, .fail_fd = -1, .nworkers = 1,
-					  .busy_poll_us = ULOOP_SPIN_US_DEFAULT };
+					  .busy_poll_us = ULOOP_SPIN_US_DEFAULT,
+					  .mem_max = GUEST_MEM_TOTAL_LIMIT_DEFAULT };
 	int err, ret = EXIT_FAILURE;
 
 	if (parse_args(&d, argc, argv))
 		return EXIT_USAGE;
+	guest_mem_set_total_limit(d.mem_max, "the daemon's --mem-max");
 	libbpf_set_print(libbpf_log);
 	if (kcheck_run())
 		return EXIT_FAILURE;

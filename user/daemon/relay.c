@@ -42,6 +42,15 @@
  */
 #define RELAY_BATCH 32
 #define RELAY_BUDGET 256
+/* Descriptor reads per direction before yielding, whichever of the two runs
+ * out first: the guest decides what a frame costs (up to VQ_CHAIN_MAX_IOV + 2
+ * reads a chain, VIRTIO_NET_RX_MAX_BUFS chains an rx frame), so frames alone
+ * would not bound the time. A frame takes 1-3 reads in practice, so this
+ * never binds for real traffic (256 frames x 3 reads); a guest posting
+ * chains of empty descriptors gets 4096 reads (tens of microseconds), plus
+ * the one frame in progress, per turn.
+ */
+#define RELAY_DESC_BUDGET 4096
 /* Frames one socket busy poll takes from the VF's NAPI (kernel default 8). */
 #define RELAY_BUSY_POLL_BUDGET 64
 
@@ -446,6 +455,18 @@ static uint64_t relay_frames(const struct relay *r)
 	return r->st.to_guest + r->st.from_guest;
 }
 
+/* The frontend shrank memory under a mapping of this relay's, and an access
+ * met zero pages instead of a SIGBUS (util/fault_guard.h). The connection
+ * must go: shutting our end makes the loop see EOF on it and end it through
+ * the normal disconnect path after this round. Until then the datapath may
+ * run on, over zeros.
+ */
+static void relay_check_fault(struct relay *r)
+{
+	if (vhost_dev_faulted(&r->dev) && r->conn_fd >= 0)
+		shutdown(r->conn_fd, SHUT_RDWR);
+}
+
 static unsigned int relay_run(struct relay *r, uint32_t rx, uint32_t tx)
 {
 	uint64_t before = relay_frames(r);
@@ -467,6 +488,8 @@ static unsigned int relay_run(struct relay *r, uint32_t rx, uint32_t tx)
 	}
 	if (r->rx_more || r->tx_more)
 		uloop_defer(r->loop, &r->work);
+	if (vhost_dev_fault_pending(&r->dev))
+		relay_check_fault(r);
 	moved = relay_frames(r) - before;
 	uloop_account(r->loop, moved);
 	return moved;
@@ -576,6 +599,8 @@ static void relay_idle(struct uloop_poller *pl)
 			r->tx_more |= 1u << (q / 2);
 		uloop_defer(r->loop, &r->work);
 	}
+	if (vhost_dev_fault_pending(&r->dev))
+		relay_check_fault(r);
 }
 
 static void relay_on_work(struct uloop_work *w)
@@ -598,13 +623,31 @@ static void relay_on_xsk(struct uloop_src *s, int res)
 	relay_run(p->relay, 1u << p->idx, 0);
 }
 
+/* A kick fd that does not read like an eventfd (end of file, an error):
+ * re-armed, it would fire again at once for ever and spin the worker. Stop
+ * the ring until the frontend starts it again, with a new kick fd.
+ */
+static void relay_kick_failed(struct relay *r, unsigned int q, int res)
+{
+	uloop_del(r->loop, &r->kick[q].src);
+	vq_set_broken(&r->dev.vq[q].vr);
+	r->broken_logged |= 1ull << q;
+	relay_update_rx_ready(r);
+	pr_err("%s: %s queue %u: reading its kick fd: %s; queue stopped until the frontend sets it up again",
+	       r->cfg.name, VQ_IS_RX(q) ? "rx" : "tx", q / 2,
+	       res < 0 ? strerror(-res) : res ? "short read (not an eventfd)" :
+	       "end of file (not an eventfd)");
+}
+
 static void relay_on_kick(struct uloop_src *s, int res)
 {
 	struct relay_kick *k = container_of(s, struct relay_kick, src);
 	struct relay *r = k->relay;
 
-	if (res <= 0)
+	if (res != sizeof(k->src.val)) {
+		relay_kick_failed(r, k->q, res);
 		return;
+	}
 	/* New rx buffers may unblock any VF queue (flow spreading). */
 	if (VQ_IS_RX(k->q)) {
 		relay_rx_resume(r, relay_all_ports(r));
@@ -856,6 +899,7 @@ int relay_open(struct relay *r, const struct relay_cfg *cfg, struct uloop *loop)
 	vhost_dev_init(&r->dev, r->cfg.name, features, relay_protocol_features,
 		       &relay_dev_ops, r);
 	r->dev.queue_pairs = cfg->queues;
+	guest_mem_set_limit(&r->dev.mem, cfg->mem_max, "the relay's mem-max");
 
 	err = xdp_steer_open(&r->steer, cfg->name, cfg->vf,
 			     cfg->has_mac ? cfg->mac : NULL, cfg->xdp_mode);

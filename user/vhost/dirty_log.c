@@ -9,33 +9,36 @@
 #include <sys/stat.h>
 
 #include "dirty_log.h"
+#include "util/fault_guard.h"
 #include "util/log.h"
 
 void dirty_log_init(struct dirty_log *l, const struct guest_mem *mem)
 {
 	memset(l, 0, sizeof(*l));
 	l->mem = mem;
+	l->guard = -1;
 }
 
 int dirty_log_map(struct dirty_log *l, int fd, uint64_t size,
 		  uint64_t offset)
 {
-	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
-	uint64_t start = offset & ~(page - 1);
-	uint64_t map_len;
+	uint64_t unit, start, map_len;
 	struct stat st;
 	void *base;
-	int err;
+	int err, guard;
 
 	if (!size || size > DIRTY_LOG_MAX_SIZE || offset > UINT64_MAX - size) {
 		pr_err("dirty log: bad size 0x%llx at offset 0x%llx",
 		       (unsigned long long)size, (unsigned long long)offset);
 		return -EINVAL;
 	}
-	/* mmap's offset is a page multiple; map from the page holding the
-	 * log's first byte. off_t is signed: the end must fit it too.
+	/* mmap's offset is a page (hugetlbfs: huge page) multiple; map
+	 * whole units from the one holding the log's first byte. off_t is
+	 * signed: the end must fit it too.
 	 */
-	map_len = offset - start + size;
+	unit = guest_mem_map_unit(fd);
+	start = offset & ~(unit - 1);
+	map_len = (offset - start + size + unit - 1) & ~(unit - 1);
 	if (offset + size > (uint64_t)INT64_MAX || map_len > SIZE_MAX)
 		return -EINVAL;
 	if (fstat(fd, &st) < 0) {
@@ -66,10 +69,19 @@ int dirty_log_map(struct dirty_log *l, int fd, uint64_t size,
 		       (unsigned long long)map_len, strerror(errno));
 		return err;
 	}
+	/* The frontend can still shrink the file: see util/fault_guard.h. */
+	guard = fault_guard_add(base, map_len);
+	if (guard < 0) {
+		pr_err("dirty log: cannot guard the mapping against a shrinking file: %s",
+		       strerror(-guard));
+		munmap(base, map_len);
+		return guard;
+	}
 	/* The frontend stops reading the old log only after it has seen us
 	 * take the new one; nothing marks in between (single thread).
 	 */
 	dirty_log_unmap(l);
+	l->guard = guard;
 	l->map_base = base;
 	l->map_len = map_len;
 	l->bits = (uint8_t *)base + (offset - start);
@@ -79,14 +91,22 @@ int dirty_log_map(struct dirty_log *l, int fd, uint64_t size,
 
 void dirty_log_unmap(struct dirty_log *l)
 {
-	if (l->map_base)
+	if (l->map_base) {
+		fault_guard_del(l->guard);
 		munmap(l->map_base, l->map_len);
+	}
+	l->guard = -1;
 	l->map_base = NULL;
 	l->map_len = 0;
 	l->bits = NULL;
 	l->size = 0;
 	l->refused = 0;
 	l->refused_logged = false;
+}
+
+bool dirty_log_faulted(const struct dirty_log *l)
+{
+	return l->map_base && fault_guard_hit(l->guard);
 }
 
 static void refuse(struct dirty_log *l, uint64_t gpa, uint64_t len)

@@ -25,6 +25,7 @@ struct dirty_log {
 	uint64_t size;		/* bytes of bitmap */
 	void *map_base;		/* what to munmap */
 	size_t map_len;
+	int guard;		/* util/fault_guard slot of the mapping, or -1 */
 	/* The memory table the datapath's iovs point into: a chain's iov
 	 * names its region, this turns it into a guest-physical address.
 	 */
@@ -45,6 +46,12 @@ int dirty_log_map(struct dirty_log *l, int fd, uint64_t size,
 		  uint64_t offset);
 
 void dirty_log_unmap(struct dirty_log *l);
+
+/* Whether the log's file shrank under the mapping (the frontend truncated
+ * it): its lost pages read as zeros now and marks land nowhere; drop the
+ * frontend. See util/fault_guard.h.
+ */
+bool dirty_log_faulted(const struct dirty_log *l);
 
 static inline bool dirty_log_mapped(const struct dirty_log *l)
 {

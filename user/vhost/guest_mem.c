@@ -3,16 +3,129 @@
  * addresses into host pointers that can never reach outside those regions.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+#include <linux/magic.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 
 #include "guest_mem.h"
+#include "util/fault_guard.h"
 #include "util/log.h"
+
+/* What every table of the process maps together, and its bound. */
+static uint64_t total_mapped;
+static uint64_t total_limit = GUEST_MEM_TOTAL_LIMIT_DEFAULT;
+static const char *total_limit_name;
 
 void guest_mem_init(struct guest_mem *m)
 {
 	memset(m, 0, sizeof(*m));
+	m->limit = GUEST_MEM_LIMIT_DEFAULT;
+}
+
+void guest_mem_set_limit(struct guest_mem *m, uint64_t limit, const char *name)
+{
+	m->limit = limit;
+	m->limit_name = name;
+}
+
+void guest_mem_set_total_limit(uint64_t limit, const char *name)
+{
+	__atomic_store_n(&total_limit, limit, __ATOMIC_RELAXED);
+	total_limit_name = name;
+}
+
+uint64_t guest_mem_total_mapped(void)
+{
+	return __atomic_load_n(&total_mapped, __ATOMIC_RELAXED);
+}
+
+/* "64 GiB", "1.5 MiB": sizes in refusals people read. */
+static const char *size_str(char *buf, size_t len, uint64_t n)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+	unsigned int u = 0;
+	uint64_t div = 1;
+
+	while (u + 1 < sizeof(units) / sizeof(units[0]) && n / div >= 1024) {
+		div *= 1024;
+		u++;
+	}
+	if (n % div)
+		snprintf(buf, len, "%.1f %s", (double)n / div, units[u]);
+	else
+		snprintf(buf, len, "%llu %s", (unsigned long long)(n / div), units[u]);
+	return buf;
+}
+
+/* Take @len bytes of the table's and the process's allowance, or refuse
+ * (-ENOMEM, logged with the limit that said no). Tables live on several
+ * worker threads: the process total is taken with a compare-and-swap.
+ */
+static int mapped_charge(struct guest_mem *m, uint64_t len)
+{
+	char a[32], b[32], c[32];
+	uint64_t cur, limit;
+
+	if (m->limit && (len > m->limit || m->mapped > m->limit - len)) {
+		pr_err("guest_mem: mapping %s more would take this device to %s, over its limit of %s (%s)",
+		       size_str(a, sizeof(a), len),
+		       size_str(b, sizeof(b), m->mapped + len),
+		       size_str(c, sizeof(c), m->limit),
+		       m->limit_name ? m->limit_name : "guest memory limit");
+		return -ENOMEM;
+	}
+	limit = __atomic_load_n(&total_limit, __ATOMIC_RELAXED);
+	cur = __atomic_load_n(&total_mapped, __ATOMIC_RELAXED);
+	do {
+		if (limit && (len > limit || cur > limit - len)) {
+			pr_err("guest_mem: mapping %s more would take the process to %s, over its limit of %s (%s)",
+			       size_str(a, sizeof(a), len),
+			       size_str(b, sizeof(b), cur + len),
+			       size_str(c, sizeof(c), limit),
+			       total_limit_name ? total_limit_name : "total guest memory limit");
+			return -ENOMEM;
+		}
+	} while (!__atomic_compare_exchange_n(&total_mapped, &cur, cur + len, true,
+					      __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+	m->mapped += len;
+	return 0;
+}
+
+static void mapped_uncharge(struct guest_mem *m, uint64_t len)
+{
+	m->mapped -= len;
+	__atomic_fetch_sub(&total_mapped, len, __ATOMIC_RELAXED);
+}
+
+size_t guest_mem_map_unit(int fd)
+{
+	size_t page = sysconf(_SC_PAGESIZE);
+	struct statfs sfs;
+	struct stat st;
+
+	/* hugetlbfs reports its huge page size as the block size. */
+	if (fstatfs(fd, &sfs) || sfs.f_type != HUGETLBFS_MAGIC ||
+	    fstat(fd, &st) || st.st_blksize <= 0 ||
+	    (st.st_blksize & (st.st_blksize - 1)) || (size_t)st.st_blksize < page)
+		return page;
+	return st.st_blksize;
+}
+
+/* Unmap region @r's mapping, if it is ours. */
+static void region_unmap(struct guest_mem *m, struct guest_region *r)
+{
+	if (!r->map_base)
+		return;
+	/* Out of the guard's registry before the range can be reused. */
+	fault_guard_del(r->guard);
+	munmap(r->map_base, r->map_len);
+	mapped_uncharge(m, r->map_len);
+	r->map_base = NULL;
+	r->guard = -1;
 }
 
 /* Regions are half-open [start, start + size); requiring the end to be
@@ -61,7 +174,7 @@ static int region_check(const struct guest_mem *m, uint64_t gpa,
 
 static void region_add(struct guest_mem *m, uint64_t gpa, uint64_t size,
 		       uint64_t uva, uint8_t *hva, void *map_base,
-		       size_t map_len)
+		       size_t map_len, int guard)
 {
 	struct guest_region *r = &m->r[m->nregions++];
 
@@ -72,6 +185,7 @@ static void region_add(struct guest_mem *m, uint64_t gpa, uint64_t size,
 	r->map_base = map_base;
 	r->map_len = map_len;
 	r->refs = 1;
+	r->guard = guard;
 }
 
 /* The region that is exactly [gpa, gpa + size) at uva, if any. */
@@ -90,10 +204,10 @@ int guest_mem_add_fd(struct guest_mem *m, uint64_t gpa, uint64_t size,
 		     uint64_t uva, uint64_t mmap_offset, int fd)
 {
 	struct guest_region *same = region_find(m, gpa, size, uva);
+	uint64_t unit, start, map_len;
 	struct stat st;
-	uint64_t map_len;
 	void *base;
-	int err;
+	int err, guard;
 
 	if (same) {
 		same->refs++;
@@ -102,39 +216,66 @@ int guest_mem_add_fd(struct guest_mem *m, uint64_t gpa, uint64_t size,
 	err = region_check(m, gpa, size, uva);
 	if (err)
 		return err;
-	if (range_wraps(mmap_offset, size) || mmap_offset + size > SIZE_MAX) {
+	if (range_wraps(mmap_offset, size) || mmap_offset + size > INT64_MAX) {
 		pr_err("guest_mem: mmap offset 0x%llx + size wraps",
 		       (unsigned long long)mmap_offset);
 		return -EINVAL;
 	}
-	map_len = mmap_offset + size;
 
 	/* Touching a shared mapping beyond the end of its file raises SIGBUS,
 	 * so refuse a region the file cannot back (memfd and hugetlbfs files
-	 * are regular files; other kinds report no useful size).
+	 * are regular files; other kinds report no useful size). The file can
+	 * still shrink later: that is the fault guard's job.
 	 */
 	if (fstat(fd, &st) < 0) {
 		err = -errno;
 		pr_err("guest_mem: fstat fd %d: %s", fd, strerror(errno));
 		return err;
 	}
-	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size < map_len) {
+	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size < mmap_offset + size) {
 		pr_err("guest_mem: fd %d is %lld bytes, region needs %llu", fd,
-		       (long long)st.st_size, (unsigned long long)map_len);
+		       (long long)st.st_size,
+		       (unsigned long long)(mmap_offset + size));
 		return -EINVAL;
 	}
 
-	/* Map from file offset 0: mmap_offset need not be page aligned. */
-	base = mmap(NULL, map_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	/* Map from the unit holding the region's first byte (mmap_offset need
+	 * not be aligned), whole units: a region at a large offset maps only
+	 * itself, and a hugetlbfs mapping ends where its VMA does.
+	 */
+	unit = guest_mem_map_unit(fd);
+	start = mmap_offset & ~(unit - 1);
+	map_len = mmap_offset - start + size;
+	map_len = (map_len + unit - 1) & ~(unit - 1);
+	if (map_len > SIZE_MAX || map_len < size)
+		return -EINVAL;
+	err = mapped_charge(m, map_len);
+	if (err)
+		return err;
+	base = mmap(NULL, map_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		    (off_t)start);
 	if (base == MAP_FAILED) {
 		err = -errno;
 		pr_err("guest_mem: mmap %llu bytes: %s",
 		       (unsigned long long)map_len, strerror(errno));
-		return err;
+		goto err_uncharge;
 	}
-	region_add(m, gpa, size, uva, (uint8_t *)base + mmap_offset, base,
-		   map_len);
+	guard = fault_guard_add(base, map_len);
+	if (guard < 0) {
+		err = guard;
+		pr_err("guest_mem: cannot guard the mapping against a shrinking file: %s",
+		       strerror(-err));
+		goto err_unmap;
+	}
+	region_add(m, gpa, size, uva, (uint8_t *)base + (mmap_offset - start),
+		   base, map_len, guard);
 	return 0;
+
+err_unmap:
+	munmap(base, map_len);
+err_uncharge:
+	mapped_uncharge(m, map_len);
+	return err;
 }
 
 int guest_mem_add_ptr(struct guest_mem *m, uint64_t gpa, uint64_t size,
@@ -153,7 +294,7 @@ int guest_mem_add_ptr(struct guest_mem *m, uint64_t gpa, uint64_t size,
 	err = region_check(m, gpa, size, uva);
 	if (err)
 		return err;
-	region_add(m, gpa, size, uva, hva, NULL, 0);
+	region_add(m, gpa, size, uva, hva, NULL, 0, -1);
 	return 0;
 }
 
@@ -168,8 +309,7 @@ int guest_mem_remove(struct guest_mem *m, uint64_t gpa, uint64_t size,
 	if (--r->refs)
 		return 0;
 	i = r - m->r;
-	if (r->map_base)
-		munmap(r->map_base, r->map_len);
+	region_unmap(m, r);
 	/* Keep the order: guest_mem_uva() takes the first region holding a
 	 * range, and which one that is must not change under running rings.
 	 */
@@ -183,11 +323,20 @@ void guest_mem_reset(struct guest_mem *m)
 {
 	unsigned int i;
 
-	for (i = 0; i < m->nregions; i++) {
-		if (m->r[i].map_base)
-			munmap(m->r[i].map_base, m->r[i].map_len);
-	}
-	guest_mem_init(m);
+	for (i = 0; i < m->nregions; i++)
+		region_unmap(m, &m->r[i]);
+	memset(m->r, 0, sizeof(m->r));
+	m->nregions = 0;
+}
+
+bool guest_mem_faulted(const struct guest_mem *m)
+{
+	unsigned int i;
+
+	for (i = 0; i < m->nregions; i++)
+		if (fault_guard_hit(m->r[i].guard))
+			return true;
+	return false;
 }
 
 static const struct guest_region *find_gpa(const struct guest_mem *m,

@@ -3,8 +3,10 @@
  * memory-table and vring state, and answers them. Every message is hostile.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <linux/virtio_config.h>
 
 #include "util/log.h"
@@ -332,6 +334,7 @@ static void dev_reset(struct vhost_dev *d, bool keep_conn)
 	if (!keep_conn) {
 		d->protocol_features = 0;
 		d->owner = false;
+		d->faulted = false;
 	}
 }
 
@@ -671,21 +674,58 @@ static int h_get_vring_base(struct vh_req *r)
 	return vhost_user_msg_reply(r->sock, r->m);
 }
 
+/* Whether @fd is an eventfd. A kick fd is read by the loop whenever it is
+ * readable: a pipe whose writer is gone is readable (EOF) for ever, a
+ * regular file always has data, and either would spin the worker. /proc
+ * names the file's type exactly; without /proc, at least refuse anything
+ * that has a file type (pipes, files, sockets, devices: eventfds are
+ * anonymous inodes, which have none).
+ */
+static bool fd_is_eventfd(int fd)
+{
+	static const char want[] = "anon_inode:[eventfd]";
+	char path[32], link[sizeof(want) + 1];
+	struct stat st;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = readlink(path, link, sizeof(link));
+	if (n >= 0)
+		return (size_t)n == sizeof(want) - 1 && !memcmp(link, want, n);
+	return !fstat(fd, &st) && !(st.st_mode & S_IFMT);
+}
+
 /* SET_VRING_KICK/CALL/ERR: swap in the new fd (none with NOFD), tell the
  * datapath, and only then close the old one so it can unregister it.
  */
 static int h_set_vring_fd(struct vh_req *r)
 {
+	uint32_t req = r->m->hdr.request;
 	uint64_t v = r->m->payload.u64;
 	unsigned int idx = v & VHOST_USER_VRING_IDX_MASK;
 	struct vhost_vring *vq = get_vring(r, idx);
+	bool nofd = v & VHOST_USER_VRING_NOFD_MASK;
 	int fd, old, *slot, err = 0;
 
 	if (!vq)
 		return -EINVAL;
-	fd = (v & VHOST_USER_VRING_NOFD_MASK) ? -1 : take_fd(r->m, 0);
+	/* NOFD asks us to poll the ring; nothing would ever run it (the
+	 * relay runs on events), so say no rather than take it and stall.
+	 */
+	if (req == VHOST_USER_SET_VRING_KICK && nofd) {
+		dev_err(r->d, "SET_VRING_KICK: vring %u without a kick fd (polling mode) is not supported",
+			idx);
+		return -EOPNOTSUPP;
+	}
+	if (!nofd && req != VHOST_USER_SET_VRING_ERR &&
+	    !fd_is_eventfd(r->m->fds[0])) {
+		dev_err(r->d, "%s: vring %u: the fd is not an eventfd; refused",
+			vhost_user_req_name(req), idx);
+		return -EINVAL;
+	}
+	fd = nofd ? -1 : take_fd(r->m, 0);
 
-	switch (r->m->hdr.request) {
+	switch (req) {
 	case VHOST_USER_SET_VRING_KICK:
 		slot = &vq->kickfd;
 		break;
@@ -699,10 +739,10 @@ static int h_set_vring_fd(struct vh_req *r)
 	old = *slot;
 	*slot = fd;
 
-	/* The ring starts on SET_VRING_KICK; NOFD means the frontend wants
-	 * it polled, which starts it too. A running ring keeps its indexes.
+	/* The ring starts on SET_VRING_KICK. A running ring keeps its
+	 * indexes.
 	 */
-	if (r->m->hdr.request == VHOST_USER_SET_VRING_KICK && !vq->started)
+	if (req == VHOST_USER_SET_VRING_KICK && !vq->started)
 		err = vring_start(r->d, idx);
 	notify_vring(r->d, idx);
 	close_fd(old);
@@ -917,6 +957,13 @@ int vhost_dev_handle_msg(struct vhost_dev *d, int sock, struct vhost_user_msg *m
 			r.drop = true;
 	}
 	vhost_user_msg_close_fds(m);
+	/* Handling it touched memory the frontend had shrunk (a ring while
+	 * enabling or stopping it), or the datapath did before.
+	 */
+	if (vhost_dev_faulted(d)) {
+		r.drop = true;
+		err = -EFAULT;
+	}
 
 	if ((!h || !h->replies) && need_reply &&
 	    has_protocol_feature(d, VHOST_USER_PROTOCOL_F_REPLY_ACK)) {
@@ -960,6 +1007,26 @@ void vhost_dev_init(struct vhost_dev *d, const char *name,
 void vhost_dev_reset(struct vhost_dev *d)
 {
 	dev_reset(d, false);
+}
+
+bool vhost_dev_faulted(struct vhost_dev *d)
+{
+	bool mem, log;
+
+	if (!vhost_dev_fault_pending(d))
+		return d->faulted;
+	/* Before looking: a fault after the look is counted again. */
+	d->faults_seen = fault_guard_count();
+	if (d->faulted)
+		return true;
+	mem = guest_mem_faulted(&d->mem);
+	log = dirty_log_faulted(&d->log);
+	if (!mem && !log)
+		return false;
+	d->faulted = true;
+	dev_err(d, "the frontend shrank the %s file under our mapping (SIGBUS caught, zero pages mapped in its place): dropping the frontend",
+		mem ? "guest memory" : "dirty log");
+	return true;
 }
 
 bool vhost_vring_ready(const struct vhost_vring *vq)

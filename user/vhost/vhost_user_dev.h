@@ -11,6 +11,7 @@
 
 #include "dirty_log.h"
 #include "guest_mem.h"
+#include "util/fault_guard.h"
 #include "vhost_user_msg.h"
 #include "virtio/virtqueue.h"
 
@@ -77,6 +78,11 @@ struct vhost_dev {
 	struct vhost_vring vq[VHOST_DEV_MAX_VRINGS];
 	const struct vhost_dev_ops *ops;
 	void *priv;			/* the datapath's */
+	/* util/fault_guard's count when we last looked, and whether one of
+	 * our mappings lost pages on this connection (vhost_dev_faulted()).
+	 */
+	uint64_t faults_seen;
+	bool faulted;
 };
 
 void vhost_dev_init(struct vhost_dev *d, const char *name,
@@ -96,6 +102,22 @@ int vhost_dev_handle_msg(struct vhost_dev *d, int sock, struct vhost_user_msg *m
  * negotiated state. The device can serve a new connection afterwards.
  */
 void vhost_dev_reset(struct vhost_dev *d);
+
+/* Whether the frontend shrank a memory fd under our guest memory or dirty
+ * log mappings (util/fault_guard.h) on this connection: it must be dropped.
+ * Logged once per connection; stays true until vhost_dev_reset().
+ * vhost_dev_handle_msg() asks after every message; the datapath asks after
+ * each run, cheaply through vhost_dev_fault_pending().
+ */
+bool vhost_dev_faulted(struct vhost_dev *d);
+
+/* A fault anywhere in the process since vhost_dev_faulted() last looked:
+ * one load, for the datapath. Ask vhost_dev_faulted() when true.
+ */
+static inline bool vhost_dev_fault_pending(const struct vhost_dev *d)
+{
+	return __builtin_expect(fault_guard_count() != d->faults_seen, 0);
+}
 
 /* True when the datapath may process vring @qidx. */
 bool vhost_vring_ready(const struct vhost_vring *vq);

@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "virtio/virtqueue.h"
 #include "virtio/vring_packed.h"
 #include "guest_driver.h"
 #include "ktap.h"
@@ -767,6 +768,7 @@ static void test_hostile_indirect(void)
 	struct pdrv d;
 	uint64_t tgpa;
 	uint16_t nd;
+	int k;
 
 	drv_setup(&d, 8, BASE0, false, false);
 	s[0] = pdrv_out(&d, 8);
@@ -812,23 +814,27 @@ static void test_hostile_indirect(void)
 	pdrv_publish(&d);
 	KTAP_CHECK(refused(&d), "hostile: indirect len 0");
 
-	/* The largest table allowed, then one entry more. */
+	/* The largest table allowed is the ring (no chain may be longer),
+	 * then one entry more.
+	 */
 	drv_setup(&d, 8, BASE0, false, true);
 	s[0] = pdrv_out(&d, 8);
-	tgpa = pdrv_buf(&d, (VQ_MAX_SIZE + 1) * PDESC);
+	tgpa = pdrv_buf(&d, 9 * PDESC);
 	t = hva(&d, tgpa);
 	t[0] = (struct vring_packed_desc){ .addr = s[0].gpa, .len = 8 };
-	s[1] = (struct seg){ .gpa = tgpa, .len = VQ_MAX_SIZE * PDESC };
+	for (k = 1; k < 9; k++)
+		t[k] = (struct vring_packed_desc){ .addr = s[0].gpa, .len = 0 };
+	s[1] = (struct seg){ .gpa = tgpa, .len = 8 * PDESC };
 	pdrv_write(&d, &s[1], 1);
 	d.head_flags |= VRING_DESC_F_INDIRECT;
 	pdrv_publish(&d);
 	KTAP_CHECK(pop(&d, &c, &nd) == 0 && c.out_len == 8,
-		   "hostile: indirect table of VQ_MAX_SIZE entries accepted");
+		   "hostile: indirect table of num entries accepted");
 	s[1].len += PDESC;
 	pdrv_write(&d, &s[1], 1);
 	d.head_flags |= VRING_DESC_F_INDIRECT;
 	pdrv_publish(&d);
-	KTAP_CHECK(refused(&d), "hostile: indirect table over VQ_MAX_SIZE entries");
+	KTAP_CHECK(refused(&d), "hostile: indirect table of num + 1 entries refused");
 
 	drv_setup(&d, 8, BASE0, false, true);
 	s[0] = (struct seg){ .gpa = HOLE_GPA, .len = 2 * PDESC };
@@ -918,6 +924,187 @@ static void test_misuse_and_broken(void)
 		   "broken: re-initialising clears it");
 }
 
+/* The descriptors the last pop read. */
+static uint32_t pop_reads(struct pdrv *d, struct vq_chain *c, int *err)
+{
+	uint32_t before = d->vq.desc_reads;
+	uint16_t nd;
+
+	*err = pop(d, c, &nd);
+	return d->vq.desc_reads - before;
+}
+
+/* The split ring's amplification cases in the packed layout: a list of
+ * num - 1 empty descriptors, a 32768-entry table, a table of num empty
+ * entries. Each is refused within the chain cap, and every read counts.
+ */
+static void test_amplification(void)
+{
+	static struct seg s[1024];
+	const uint32_t cap = VQ_CHAIN_MAX_IOV + 2;
+	struct vring_packed_desc *t;
+	struct vq_chain c;
+	struct pdrv d;
+	uint64_t tgpa;
+	uint32_t n;
+	int err, k;
+
+	drv_setup(&d, 1024, BASE0, false, true);
+	for (k = 0; k < 1023; k++)
+		s[k] = (struct seg){ .gpa = RAM0_GPA + DATA_OFF, .len = 0 };
+	pdrv_add(&d, s, 1023);
+	n = pop_reads(&d, &c, &err);
+	KTAP_CHECK(err == -EIO && d.vq.broken && n <= cap,
+		   "amplification: a list of num-1 empty descriptors refused within the cap");
+	ktap_diag("amplification: %u descriptor reads before the refusal (cap %u)", n, cap);
+
+	drv_setup(&d, 1024, BASE0, false, true);
+	tgpa = pdrv_buf(&d, 32768 * PDESC);
+	s[0] = (struct seg){ .gpa = tgpa, .len = 32768 * PDESC };
+	pdrv_write(&d, s, 1);
+	d.head_flags |= VRING_DESC_F_INDIRECT;
+	pdrv_publish(&d);
+	n = pop_reads(&d, &c, &err);
+	KTAP_CHECK(err == -EIO && n == 1,
+		   "amplification: 32768-entry table on a 1024 ring refused after one read");
+
+	drv_setup(&d, 1024, BASE0, false, true);
+	tgpa = pdrv_buf(&d, 1024 * PDESC);
+	t = hva(&d, tgpa);
+	for (k = 0; k < 1024; k++)
+		t[k] = (struct vring_packed_desc){ .addr = RAM0_GPA + DATA_OFF };
+	s[0] = (struct seg){ .gpa = tgpa, .len = 1024 * PDESC };
+	pdrv_write(&d, s, 1);
+	d.head_flags |= VRING_DESC_F_INDIRECT;
+	pdrv_publish(&d);
+	n = pop_reads(&d, &c, &err);
+	KTAP_CHECK(err == -EIO && n <= cap,
+		   "amplification: a table of num empty entries refused within the cap");
+
+	drv_setup(&d, 128, BASE0, false, false);
+	for (k = 0; k < VQ_CHAIN_MAX_IOV - 1; k++)
+		s[k] = (struct seg){ .gpa = RAM0_GPA + DATA_OFF, .len = 0 };
+	s[k] = pdrv_out(&d, 1);
+	pdrv_add(&d, s, VQ_CHAIN_MAX_IOV);
+	n = pop_reads(&d, &c, &err);
+	KTAP_CHECK(err == 0 && c.niov == 1 && c.nempty == VQ_CHAIN_MAX_IOV - 1 &&
+		   n == VQ_CHAIN_MAX_IOV,
+		   "cap: 63 empty descriptors and a 1-byte one: a chain, 64 reads counted");
+	s[k] = (struct seg){ .gpa = RAM0_GPA + DATA_OFF, .len = 0 };
+	s[k + 1] = pdrv_out(&d, 1);
+	pdrv_add(&d, s, VQ_CHAIN_MAX_IOV + 1);
+	KTAP_CHECK(refused(&d), "cap: 64 empty descriptors and a 1-byte one: refused");
+
+	drv_setup(&d, 8, BASE0, false, true);
+	s[0] = pdrv_out(&d, 8);
+	s[1] = pdrv_out(&d, 8);
+	s[2] = pdrv_in(&d, 8);
+	pdrv_add(&d, s, 3);
+	n = pop_reads(&d, &c, &err);
+	KTAP_CHECK(err == 0 && n == 3, "reads: a 3-descriptor list counts 3");
+	pdrv_indirect(&d, s, 3);
+	n = pop_reads(&d, &c, &err);
+	KTAP_CHECK(err == 0 && n == 4, "reads: an indirect list of 3 counts 4");
+	n = pop_reads(&d, &c, &err);
+	KTAP_CHECK(err == -EAGAIN && n == 1, "reads: looking at an empty slot counts 1");
+	pdrv_add(&d, s, 1);
+	vring_packed_prefetch(&d.vq, &d.mem, 8, false);
+	KTAP_CHECK(d.vq.desc_reads == 3 + 4 + 1 + 2,
+		   "reads: a prefetch counts what it read");
+}
+
+/* As in test_vring_split.c: a memfd guest truncated under a running ring. */
+static void test_shrunk_memory(void)
+{
+	const uint64_t page = 4096;
+	struct guest_mem mem;
+	struct vq_chain c;
+	uint8_t buf[64];
+	struct seg s;
+	struct pdrv d;
+	uint16_t nd;
+	int fd, err;
+
+	fd = memfd_create("guest", MFD_CLOEXEC);
+	if (fd < 0 || ftruncate(fd, RAM0_SIZE))
+		die("memfd");
+	guest_mem_init(&mem);
+	if (guest_mem_add_fd(&mem, RAM0_GPA, RAM0_SIZE, RAM0_UVA, 0, fd) ||
+	    pdrv_setup(&d, &mem, &layout, 8, BASE0, true, false))
+		die("memfd ring");
+	s = pdrv_out(&d, 64);
+	pdrv_add(&d, &s, 1);
+	if (ftruncate(fd, 0))
+		die("ftruncate");
+	err = pop(&d, &c, &nd);
+	KTAP_CHECK((err == -EIO || err == -EAGAIN) && guest_mem_faulted(&d.mem),
+		   "truncated to 0: pop reads zeros, memory reported faulted");
+	guest_mem_reset(&mem);
+	close(fd);
+
+	fd = memfd_create("guest", MFD_CLOEXEC);
+	if (fd < 0 || ftruncate(fd, RAM0_SIZE))
+		die("memfd");
+	guest_mem_init(&mem);
+	if (guest_mem_add_fd(&mem, RAM0_GPA, RAM0_SIZE, RAM0_UVA, 0, fd) ||
+	    pdrv_setup(&d, &mem, &layout, 8, BASE0, true, false))
+		die("memfd ring");
+	d.free_gpa = RAM0_GPA + RAM0_SIZE - page;
+	s = pdrv_out(&d, sizeof(buf));
+	memset(hva(&d, s.gpa), 0xab, sizeof(buf));
+	pdrv_add(&d, &s, 1);
+	KTAP_CHECK(pop(&d, &c, &nd) == 0 && !guest_mem_faulted(&d.mem),
+		   "tail cut: list popped before the cut");
+	if (ftruncate(fd, RAM0_SIZE - page))
+		die("ftruncate");
+	memset(buf, 0xff, sizeof(buf));
+	KTAP_CHECK(vq_chain_read(&c, 0, buf, sizeof(buf)) == sizeof(buf) &&
+		   buf[0] == 0 && buf[63] == 0 && guest_mem_faulted(&d.mem),
+		   "tail cut: the copy reads zeros, memory reported faulted");
+	vring_packed_push(&d.vq, c.head, 0, nd);
+	vring_packed_flush(&d.vq);
+	vring_packed_notify_enable(&d.vq);
+	KTAP_CHECK(d.desc[0].id == c.head && d.dev_evt->flags != 0,
+		   "tail cut: used descriptor and event area written to zero pages");
+	guest_mem_reset(&mem);
+	close(fd);
+
+	fd = memfd_create("guest", MFD_CLOEXEC);
+	if (fd < 0 || ftruncate(fd, RAM0_SIZE))
+		die("memfd");
+	guest_mem_init(&mem);
+	if (guest_mem_add_fd(&mem, RAM0_GPA, RAM0_SIZE, RAM0_UVA, 0, fd) ||
+	    pdrv_setup(&d, &mem, &layout, 8, BASE0, false, false))
+		die("memfd ring");
+	if (ftruncate(fd, 0))
+		die("ftruncate");
+	vring_packed_notify_enable(&d.vq);
+	KTAP_CHECK(guest_mem_faulted(&d.mem),
+		   "truncated, then notify_enable alone: survived, reported");
+	guest_mem_reset(&mem);
+	close(fd);
+}
+
+/* vq_unpop() used to drop vring_packed_unpop()'s error: a ring whose
+ * positions are unknown must stop, and the caller must hear of it.
+ */
+static void test_vq_unpop(void)
+{
+	struct virtqueue vq = { .packed = true };
+	struct vq_chain c;
+	struct seg s;
+	struct pdrv d;
+
+	drv_setup(&d, 8, BASE0, false, false);
+	s = pdrv_out(&d, 8);
+	pdrv_add(&d, &s, 1);
+	vq.pk = d.vq;
+	KTAP_CHECK(vq_pop(&vq, &d.mem, &c) == 0 && vq_unpop(&vq, 1) == 0 &&
+		   !vq_broken(&vq), "vq_unpop: packed ring gives the list back");
+	KTAP_CHECK(vq_unpop(&vq, 1) == -EIO && vq_broken(&vq),
+		   "vq_unpop: more than was popped: -EIO, ring broken");
+}
+
 int main(void)
 {
 	ram0 = map_anon(RAM0_SIZE);
@@ -927,7 +1114,7 @@ int main(void)
 	/* A walk that fails to stop hangs: make that a failure. */
 	alarm(60);
 
-	ktap_plan(106);
+	ktap_plan(122);
 	test_init();
 	test_basic();
 	test_regions_and_copy();
@@ -940,5 +1127,8 @@ int main(void)
 	test_hostile_buffers();
 	test_hostile_indirect();
 	test_misuse_and_broken();
+	test_amplification();
+	test_shrunk_memory();
+	test_vq_unpop();
 	return ktap_finish();
 }

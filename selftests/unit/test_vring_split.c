@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "virtio/virtqueue.h"
 #include "virtio/vring_split.h"
 #include "guest_driver.h"
 #include "ktap.h"
@@ -678,19 +679,21 @@ static void test_hostile_indirect(void)
 	sdrv_add(&d, head);
 	KTAP_CHECK(refused(&d), "hostile: indirect len 0");
 
-	/* The largest table allowed, then one entry more. */
+	/* The largest table allowed is the ring (no chain may be longer),
+	 * then one entry more.
+	 */
 	drv_setup(&d, 8, 0, false, true);
 	s[0] = sdrv_out(&d, 8);
-	tgpa = sdrv_buf(&d, (VQ_MAX_SIZE + 1) * sizeof(struct vring_desc));
+	tgpa = sdrv_buf(&d, 9 * sizeof(struct vring_desc));
 	sdrv_chain_at(hva(&d, tgpa), 0, 1, s, 1);
-	sdrv_set_desc(d.desc, 0, tgpa, VQ_MAX_SIZE * sizeof(struct vring_desc),
+	sdrv_set_desc(d.desc, 0, tgpa, 8 * sizeof(struct vring_desc),
 		 VRING_DESC_F_INDIRECT, 0);
 	sdrv_add(&d, 0);
 	KTAP_CHECK(pop(&d, &c) == 0 && c.out_len == 8,
-		   "hostile: indirect table of VQ_MAX_SIZE entries accepted");
+		   "hostile: indirect table of num entries accepted");
 	d.desc[0].len += sizeof(struct vring_desc);
 	sdrv_add(&d, 0);
-	KTAP_CHECK(refused(&d), "hostile: indirect table over VQ_MAX_SIZE entries");
+	KTAP_CHECK(refused(&d), "hostile: indirect table of num + 1 entries refused");
 
 	drv_setup(&d, 8, 0, false, true);
 	sdrv_set_desc(d.desc, 0, HOLE_GPA, 32, VRING_DESC_F_INDIRECT, 0);
@@ -714,8 +717,8 @@ static void test_hostile_indirect(void)
 	sdrv_add(&d, 0);
 	KTAP_CHECK(refused(&d), "hostile: indirect next beyond the table");
 
-	/* The loop bound inside a table is its size, not the queue size. */
-	drv_setup(&d, 8, 0, false, true);
+	/* The loop bound inside a table is its size (up to the queue size). */
+	drv_setup(&d, 16, 0, false, true);
 	tgpa = sdrv_buf(&d, 16 * sizeof(struct vring_desc));
 	t = hva(&d, tgpa);
 	for (k = 0; k < 16; k++)
@@ -725,7 +728,7 @@ static void test_hostile_indirect(void)
 		 VRING_DESC_F_INDIRECT, 0);
 	sdrv_add(&d, 0);
 	KTAP_CHECK(pop(&d, &c) == 0 && c.niov == 16,
-		   "hostile: indirect chain longer than num but within table");
+		   "hostile: indirect chain as long as its table (= num) accepted");
 	for (k = 0; k < 16; k++)
 		t[k].next = (k + 1) % 16;
 	t[15].flags = VRING_DESC_F_NEXT;
@@ -768,6 +771,204 @@ static void test_broken_stays(void)
 		   "broken: re-initialising clears it");
 }
 
+/* The descriptors the last pop read. */
+static uint32_t pop_reads(struct sdrv *d, struct vq_chain *c, int *err)
+{
+	uint32_t before = d->vq.desc_reads;
+
+	*err = pop(d, c);
+	return d->vq.desc_reads - before;
+}
+
+/* Work per pop is bounded by what it costs: empty descriptors take a place
+ * in the chain, tables longer than the ring are refused, and every read is
+ * counted for the caller's budget. The issue's attack: every avail entry a
+ * chain of num - 1 empty descriptors and a huge indirect table.
+ */
+static void test_amplification(void)
+{
+	const uint32_t cap = VQ_CHAIN_MAX_IOV + 2;
+	struct vring_desc *t;
+	struct vq_chain c;
+	struct seg s[VQ_CHAIN_MAX_IOV + 1];
+	struct sdrv d;
+	uint64_t tgpa;
+	uint32_t n;
+	int err, k;
+
+	drv_setup(&d, 1024, 0, false, true);
+	tgpa = sdrv_buf(&d, 32768 * sizeof(struct vring_desc));
+	t = hva(&d, tgpa);
+	for (k = 0; k < 32768; k++)
+		sdrv_set_desc(t, k, RAM0_GPA + DATA_OFF, 0, VRING_DESC_F_NEXT, k + 1);
+	t[32767].flags = 0;
+	for (k = 0; k < 1023; k++)
+		sdrv_set_desc(d.desc, k, RAM0_GPA + DATA_OFF, 0, VRING_DESC_F_NEXT, k + 1);
+	sdrv_set_desc(d.desc, 1023, tgpa, 32768 * sizeof(struct vring_desc),
+		      VRING_DESC_F_INDIRECT, 0);
+	for (k = 0; k < 1024; k++)
+		sdrv_post(&d, 0);
+	sdrv_kick(&d);
+	n = pop_reads(&d, &c, &err);
+	KTAP_CHECK(err == -EIO && d.vq.broken && n <= cap,
+		   "amplification: num-1 empty descriptors + 32768-entry table: refused within the chain cap");
+	ktap_diag("amplification: %u descriptor reads before the refusal (cap %u)", n, cap);
+
+	/* The table alone: longer than the ring, refused unread. */
+	drv_setup(&d, 1024, 0, false, true);
+	tgpa = sdrv_buf(&d, 32768 * sizeof(struct vring_desc));
+	sdrv_set_desc(d.desc, 0, tgpa, 32768 * sizeof(struct vring_desc),
+		      VRING_DESC_F_INDIRECT, 0);
+	sdrv_add(&d, 0);
+	n = pop_reads(&d, &c, &err);
+	KTAP_CHECK(err == -EIO && n == 1,
+		   "amplification: 32768-entry table on a 1024 ring refused after one read");
+
+	/* A table of num empty entries: within the ring, over the cap. */
+	drv_setup(&d, 1024, 0, false, true);
+	tgpa = sdrv_buf(&d, 1024 * sizeof(struct vring_desc));
+	t = hva(&d, tgpa);
+	for (k = 0; k < 1024; k++)
+		sdrv_set_desc(t, k, RAM0_GPA + DATA_OFF, 0, VRING_DESC_F_NEXT, k + 1);
+	t[1023].flags = 0;
+	sdrv_set_desc(d.desc, 0, tgpa, 1024 * sizeof(struct vring_desc),
+		      VRING_DESC_F_INDIRECT, 0);
+	sdrv_add(&d, 0);
+	n = pop_reads(&d, &c, &err);
+	KTAP_CHECK(err == -EIO && n <= cap,
+		   "amplification: a table of num empty entries refused within the cap");
+
+	/* Empty descriptors take places: 63 and a byte fit, 64 and a byte not. */
+	drv_setup(&d, 128, 0, false, false);
+	for (k = 0; k < VQ_CHAIN_MAX_IOV - 1; k++)
+		s[k] = (struct seg){ .gpa = RAM0_GPA + DATA_OFF, .len = 0 };
+	s[k] = sdrv_out(&d, 1);
+	sdrv_add(&d, sdrv_chain(&d, s, VQ_CHAIN_MAX_IOV));
+	n = pop_reads(&d, &c, &err);
+	KTAP_CHECK(err == 0 && c.niov == 1 && c.nempty == VQ_CHAIN_MAX_IOV - 1 &&
+		   c.out_len == 1 && n == VQ_CHAIN_MAX_IOV,
+		   "cap: 63 empty descriptors and a 1-byte one: a chain, 64 reads counted");
+	s[k] = (struct seg){ .gpa = RAM0_GPA + DATA_OFF, .len = 0 };
+	s[k + 1] = sdrv_out(&d, 1);
+	sdrv_add(&d, sdrv_chain(&d, s, VQ_CHAIN_MAX_IOV + 1));
+	KTAP_CHECK(refused(&d), "cap: 64 empty descriptors and a 1-byte one: refused");
+
+	/* Every read counts: direct, indirect, prefetch. */
+	drv_setup(&d, 8, 0, false, true);
+	s[0] = sdrv_out(&d, 8);
+	s[1] = sdrv_out(&d, 8);
+	s[2] = sdrv_in(&d, 8);
+	sdrv_add(&d, sdrv_chain(&d, s, 3));
+	n = pop_reads(&d, &c, &err);
+	KTAP_CHECK(err == 0 && n == 3, "reads: a 3-descriptor chain counts 3");
+	sdrv_add(&d, sdrv_indirect(&d, s, 3));
+	n = pop_reads(&d, &c, &err);
+	KTAP_CHECK(err == 0 && n == 4, "reads: an indirect chain of 3 counts 4");
+	sdrv_add(&d, sdrv_chain(&d, s, 1));
+	sdrv_add(&d, sdrv_chain(&d, s, 1));
+	n = pop_reads(&d, &c, &err);	/* takes the snapshot of avail->idx */
+	vring_split_prefetch(&d.vq, &d.mem, 8, false);
+	KTAP_CHECK(d.vq.desc_reads == 3 + 4 + 1 + 1, "reads: a prefetch counts what it read");
+}
+
+/* A memfd-backed guest whose frontend truncates the file under running
+ * rings: every access the ring code makes to the lost pages (the avail
+ * index on a kick, a buffer's tail in the copy, the event index when
+ * notifications are enabled, the used ring) reads or writes zero pages
+ * instead of killing the process, and the memory table reports the fault.
+ */
+static void test_shrunk_memory(void)
+{
+	const uint64_t page = 4096;
+	struct guest_mem mem;
+	struct vq_chain c;
+	uint8_t buf[64];
+	struct seg s;
+	struct sdrv d;
+	int fd, err;
+
+	/* Everything lost: the next kick reads avail->idx from a lost page. */
+	fd = memfd_create("guest", MFD_CLOEXEC);
+	if (fd < 0 || ftruncate(fd, RAM0_SIZE))
+		die("memfd");
+	guest_mem_init(&mem);
+	if (guest_mem_add_fd(&mem, RAM0_GPA, RAM0_SIZE, RAM0_UVA, 0, fd) ||
+	    sdrv_setup(&d, &mem, &layout, 8, 5, true, false))
+		die("memfd ring");
+	s = sdrv_out(&d, 64);
+	sdrv_add(&d, sdrv_chain(&d, &s, 1));
+	if (ftruncate(fd, 0))
+		die("ftruncate");
+	err = pop(&d, &c);
+	KTAP_CHECK((err == -EIO || err == -EAGAIN) && guest_mem_faulted(&d.mem),
+		   "truncated to 0: pop reads zeros, memory reported faulted");
+	guest_mem_reset(&mem);
+	close(fd);
+
+	/* Only the buffer's page lost: the copy meets it mid-memcpy. */
+	fd = memfd_create("guest", MFD_CLOEXEC);
+	if (fd < 0 || ftruncate(fd, RAM0_SIZE))
+		die("memfd");
+	guest_mem_init(&mem);
+	if (guest_mem_add_fd(&mem, RAM0_GPA, RAM0_SIZE, RAM0_UVA, 0, fd) ||
+	    sdrv_setup(&d, &mem, &layout, 8, 0, true, false))
+		die("memfd ring");
+	d.free_gpa = RAM0_GPA + RAM0_SIZE - page;
+	s = sdrv_out(&d, sizeof(buf));
+	memset(hva(&d, s.gpa), 0xab, sizeof(buf));
+	sdrv_add(&d, sdrv_chain(&d, &s, 1));
+	KTAP_CHECK(pop(&d, &c) == 0 && !guest_mem_faulted(&d.mem),
+		   "tail cut: chain popped before the cut");
+	if (ftruncate(fd, RAM0_SIZE - page))
+		die("ftruncate");
+	memset(buf, 0xff, sizeof(buf));
+	KTAP_CHECK(vq_chain_read(&c, 0, buf, sizeof(buf)) == sizeof(buf) &&
+		   buf[0] == 0 && buf[63] == 0 && guest_mem_faulted(&d.mem),
+		   "tail cut: the copy reads zeros, memory reported faulted");
+	vring_split_push(&d.vq, c.head, 0);
+	vring_split_flush(&d.vq);
+	vring_split_notify_enable(&d.vq);
+	KTAP_CHECK(d.used->idx == 1 && *sdrv_avail_event(&d) == 1,
+		   "tail cut: used ring and event index written to zero pages");
+	guest_mem_reset(&mem);
+	close(fd);
+
+	/* Nothing but enabling notifications after the truncation
+	 * (SET_VRING_ENABLE alone, no kick).
+	 */
+	fd = memfd_create("guest", MFD_CLOEXEC);
+	if (fd < 0 || ftruncate(fd, RAM0_SIZE))
+		die("memfd");
+	guest_mem_init(&mem);
+	if (guest_mem_add_fd(&mem, RAM0_GPA, RAM0_SIZE, RAM0_UVA, 0, fd) ||
+	    sdrv_setup(&d, &mem, &layout, 8, 0, false, false))
+		die("memfd ring");
+	if (ftruncate(fd, 0))
+		die("ftruncate");
+	vring_split_notify_enable(&d.vq);
+	KTAP_CHECK(guest_mem_faulted(&d.mem),
+		   "truncated, then notify_enable alone: survived, reported");
+	guest_mem_reset(&mem);
+	close(fd);
+}
+
+/* vq_unpop() on a split ring cannot fail. */
+static void test_vq_unpop(void)
+{
+	struct virtqueue vq = { .packed = false };
+	struct vq_chain c;
+	struct seg s;
+	struct sdrv d;
+
+	drv_setup(&d, 8, 0, false, false);
+	s = sdrv_out(&d, 8);
+	sdrv_add(&d, sdrv_chain(&d, &s, 1));
+	vq.split = d.vq;
+	KTAP_CHECK(vq_pop(&vq, &d.mem, &c) == 0 && vq_unpop(&vq, 1) == 0 &&
+		   vq.split.last_avail_idx == 0 && !vq_broken(&vq),
+		   "vq_unpop: split ring gives the chain back");
+}
+
 int main(void)
 {
 	ram0 = map_anon(RAM0_SIZE);
@@ -777,7 +978,7 @@ int main(void)
 	/* A walk that fails to detect a loop hangs: make that a failure. */
 	alarm(60);
 
-	ktap_plan(92);
+	ktap_plan(106);
 	test_init();
 	test_basic();
 	test_copy();
@@ -791,5 +992,8 @@ int main(void)
 	test_hostile_indirect();
 	test_broken_stays();
 	test_prefetch();
+	test_amplification();
+	test_shrunk_memory();
+	test_vq_unpop();
 	return ktap_finish();
 }

@@ -180,18 +180,25 @@ static unsigned int relay_rx_frame(const struct xsk_pkt *pkts, unsigned int n,
 	return i;
 }
 
-/* Frame @frags into guest rx queue pair @qp: see virtio_net_rx_frame(). */
+/* Frame @frags into guest rx queue pair @qp: see virtio_net_rx_frame().
+ * The descriptors it read are added to *@reads.
+ */
 static int relay_rx_one(struct relay *r, unsigned int qp,
 			const struct xsk_pkt *frags, unsigned int nfrags,
-			size_t len)
+			size_t len, uint32_t *reads)
 {
 	struct virtio_net_rxq *q = &r->rxq;
+	uint32_t before;
+	int err;
 
 	q->vq = &r->dev.vq[VQ_RX(qp)].vr;
 	q->mem = &r->dev.mem;
 	q->hdr_len = r->hdr_len;
 	q->mrg = vhost_dev_has_feature(&r->dev, VIRTIO_NET_F_MRG_RXBUF);
-	return virtio_net_rx_frame(q, frags, nfrags, len);
+	before = vq_desc_reads(q->vq);
+	err = virtio_net_rx_frame(q, frags, nfrags, len);
+	*reads += vq_desc_reads(q->vq) - before;
+	return err;
 }
 
 static void relay_on_xsk(struct uloop_src *s, int res);
@@ -224,20 +231,21 @@ static void relay_rx_resume(struct relay *r, uint32_t ports)
 
 /* VF queue @pi -> guest. A frame may span several umem fragments (AF_XDP
  * multi-buffer); the port only ever hands out whole frames, and frames are
- * consumed or left on the ring whole. Returns true when the budget ran out
- * with frames left.
+ * consumed or left on the ring whole. Returns true when the budget (frames
+ * or descriptor reads) ran out with frames left.
  */
 static bool relay_vf_to_guest(struct relay *r, unsigned int pi)
 {
 	struct xsk_port *port = r->port[pi].xsk;
 	struct xsk_pkt pkts[RELAY_BATCH];
 	unsigned int budget = RELAY_BUDGET;
+	uint32_t reads = 0;
 
 	r->hdr_len = relay_hdr_len(r);
 	while (budget) {
 		unsigned int n = xsk_port_rx_peek(port, pkts, RELAY_BATCH);
 		unsigned int done, nf, blocked = 0;
-		bool kick_asked = false;
+		bool kick_asked = false, spent = false;
 		int fixed;
 		uint32_t touched = 0;
 		int err = 0;
@@ -248,12 +256,21 @@ static bool relay_vf_to_guest(struct relay *r, unsigned int pi)
 		}
 		/* Without a running rx ring this is -1. */
 		fixed = relay_rx_port_queue(r, pi);
-		if (fixed >= 0)
-			vq_prefetch(&r->dev.vq[VQ_RX(fixed)].vr, &r->dev.mem, n, true);
+		if (fixed >= 0) {
+			struct virtqueue *vq = &r->dev.vq[VQ_RX(fixed)].vr;
+			uint32_t before = vq_desc_reads(vq);
+
+			vq_prefetch(vq, &r->dev.mem, n, true);
+			reads += vq_desc_reads(vq) - before;
+		}
 		for (done = 0; done < n; done += nf) {
 			unsigned int qp;
 			size_t len;
 
+			if (reads >= RELAY_DESC_BUDGET) {
+				spent = true;
+				break;
+			}
 			nf = relay_rx_frame(&pkts[done], n - done, &len);
 			if (!r->nrx_ready) {
 				/* The VF's traffic is the guest's; with no
@@ -264,7 +281,7 @@ static bool relay_vf_to_guest(struct relay *r, unsigned int pi)
 			}
 			/* The headers are in the first fragment. */
 			qp = relay_rx_pick(r, pi, &pkts[done]);
-			err = relay_rx_one(r, qp, &pkts[done], nf, len);
+			err = relay_rx_one(r, qp, &pkts[done], nf, len, &reads);
 			if (err == -EAGAIN || err == -ENOBUFS) {
 				blocked = qp;
 				kick_asked = err == -ENOBUFS;
@@ -292,6 +309,8 @@ static bool relay_vf_to_guest(struct relay *r, unsigned int pi)
 			relay_notify(r, VQ_RX(qp));
 		}
 		xsk_port_rx_release(port, done, n);
+		if (spent)
+			break;	/* the guest's chains ate the budget */
 		if (done < n) {
 			/* Out of guest buffers: the rest waits on the XSK rx
 			 * ring (and the kernel drops beyond it) until the guest
@@ -304,6 +323,8 @@ static bool relay_vf_to_guest(struct relay *r, unsigned int pi)
 			continue;
 		}
 		budget -= n < budget ? n : budget;
+		if (reads >= RELAY_DESC_BUDGET)
+			break;
 	}
 	relay_rx_resume(r, 1u << pi);
 	return true;
@@ -362,8 +383,11 @@ static bool relay_tx_too_big(struct relay *r, const struct xsk_port *port,
 }
 
 /* Guest tx queue of pair @qp -> its VF queue. A frame bigger than one umem
- * frame goes out as several tx descriptors (AF_XDP multi-buffer). Returns
- * true when there is more to do right away.
+ * frame goes out as several tx descriptors (AF_XDP multi-buffer). Dropped
+ * chains (too short, too big) are returned to the guest at once, so they
+ * are never walked again, and count against the budget like frames; so do
+ * the descriptors every chain took to read. Returns true when there is more
+ * to do right away.
  */
 static bool relay_guest_to_vf(struct relay *r, unsigned int qp)
 {
@@ -373,14 +397,16 @@ static bool relay_guest_to_vf(struct relay *r, unsigned int qp)
 	struct xsk_pkt pkts[RELAY_BATCH];
 	struct vq_chain *c = &r->tx_chain;
 	unsigned int budget = RELAY_BUDGET;
+	uint32_t reads0;
 
 	if (!vr)
 		return false;
+	reads0 = vq_desc_reads(vr);
 	r->hdr_len = relay_hdr_len(r);
 	while (budget) {
 		unsigned int m = xsk_port_tx_alloc(port, pkts, RELAY_BATCH);
 		unsigned int used = 0, popped = 0;
-		bool short_of_bufs = false;
+		bool short_of_bufs = false, spent = false;
 		int err = 0;
 
 		if (!m) {
@@ -394,6 +420,11 @@ static bool relay_guest_to_vf(struct relay *r, unsigned int qp)
 		while (used < m) {
 			uint32_t len;
 
+			if (popped >= budget ||
+			    vq_desc_reads(vr) - reads0 >= RELAY_DESC_BUDGET) {
+				spent = true;
+				break;
+			}
 			err = vq_pop(vr, &r->dev.mem, c);
 			if (err)
 				break;
@@ -409,7 +440,7 @@ static bool relay_guest_to_vf(struct relay *r, unsigned int qp)
 				/* The rest of this batch's buffers cannot hold
 				 * it: the chain waits for the next batch.
 				 */
-				vq_unpop(vr, 1);
+				err = vq_unpop(vr, 1);
 				short_of_bufs = true;
 				break;
 			}
@@ -429,6 +460,8 @@ static bool relay_guest_to_vf(struct relay *r, unsigned int qp)
 			relay_ring_broken(r, VQ_TX(qp));
 			return false;
 		}
+		if (spent)
+			return true;
 		if (err == -EAGAIN) {
 			if (relay_want_kick(r, VQ_TX(qp)))
 				continue;

@@ -110,6 +110,10 @@ int virtio_net_rx_frame(struct virtio_net_rxq *q, const struct xsk_pkt *frags,
 		vq_push(vq, heads[i], lens[i], ndescs[i]);
 	return 0;
 unpop:
-	vq_unpop(vq, n);
+	/* Cannot fail while VIRTIO_NET_RX_MAX_BUFS fits the packed ring's
+	 * history (virtio_net.h); if it did, the ring is broken now.
+	 */
+	if (vq_unpop(vq, n))
+		return -EIO;
 	return err;
 }

@@ -44,12 +44,20 @@ static inline int vq_pop(struct virtqueue *vq, const struct guest_mem *mem,
 	return vring_split_pop(&vq->split, mem, c);
 }
 
-static inline void vq_unpop(struct virtqueue *vq, uint16_t n)
+/* Give back the newest @n popped, unpushed chains. Returns 0, or -EIO when
+ * the ring cannot (a packed ring keeps VRING_PACKED_UNPOP_MAX of them): its
+ * positions are then unknown, so it is marked broken.
+ */
+static inline int vq_unpop(struct virtqueue *vq, uint16_t n)
 {
-	if (vq->packed)
-		vring_packed_unpop(&vq->pk, n);
-	else
+	if (!vq->packed) {
 		vring_split_unpop(&vq->split, n);
+		return 0;
+	}
+	if (!vring_packed_unpop(&vq->pk, n))
+		return 0;
+	vq->pk.broken = true;
+	return -EIO;
 }
 
 static inline void vq_push(struct virtqueue *vq, uint16_t head, uint32_t len,
@@ -85,8 +93,16 @@ static inline bool vq_has_avail(const struct virtqueue *vq)
 	return !vq->split.broken && vring_split_avail(&vq->split);
 }
 
+/* Descriptors the guest made this ring read so far (wraps): see
+ * vring_split.h. The caller's budget per event is charged with them.
+ */
+static inline uint32_t vq_desc_reads(const struct virtqueue *vq)
+{
+	return vq->packed ? vq->pk.desc_reads : vq->split.desc_reads;
+}
+
 /* Before a batch of up to @n pops: see vring_split_prefetch(). */
-static inline void vq_prefetch(const struct virtqueue *vq,
+static inline void vq_prefetch(struct virtqueue *vq,
 			       const struct guest_mem *mem, unsigned int n,
 			       bool write)
 {

@@ -203,6 +203,7 @@ static void chain_reset(struct vq_chain *c)
 	c->head = 0;
 	c->niov = 0;
 	c->nout = 0;
+	c->nempty = 0;
 	c->out_len = 0;
 	c->in_len = 0;
 }
@@ -223,19 +224,22 @@ static int chain_add_desc(struct vq_chain *c, const struct guest_mem *mem,
 /* An indirect table is a plain array: every entry is used, in order, and
  * only WRITE means anything in it. The spec has the device ignore the other
  * flags, but an INDIRECT there asks for nesting, which would otherwise be
- * read as data: refuse it.
+ * read as data: refuse it. A table longer than the ring is refused too (no
+ * chain may be longer than the queue), and the walk stops at the chain's
+ * VQ_CHAIN_MAX_IOV places; *@reads counts the entries read.
  */
-static int walk_indirect(const struct guest_mem *mem,
-			 const struct vring_packed_desc *d, struct vq_chain *c)
+static int walk_indirect(const struct vring_packed *vq,
+			 const struct guest_mem *mem,
+			 const struct vring_packed_desc *d, struct vq_chain *c,
+			 uint32_t *reads)
 {
 	bool seen_write = false;
 	struct vring_packed_desc e;
 	const uint8_t *table;
 	uint32_t n, k;
-	int err;
+	int err = 0;
 
-	if (!d->len || d->len % PDESC_SIZE ||
-	    d->len / PDESC_SIZE > VQ_MAX_SIZE)
+	if (!d->len || d->len % PDESC_SIZE || d->len / PDESC_SIZE > vq->num)
 		return -EIO;
 	table = guest_mem_gpa(mem, d->addr, d->len);
 	if (!table)
@@ -245,13 +249,15 @@ static int walk_indirect(const struct guest_mem *mem,
 		/* memcpy: the table need not be aligned. */
 		memcpy(&e, table + (size_t)k * PDESC_SIZE, PDESC_SIZE);
 		barrier();
+		err = -EIO;
 		if (e.flags & VRING_DESC_F_INDIRECT)
-			return -EIO;
+			break;
 		err = chain_add_desc(c, mem, &e, &seen_write);
 		if (err)
-			return err;
+			break;
 	}
-	return 0;
+	*reads = k < n ? k + 1 : n;
+	return err;
 }
 
 int vring_packed_pop(struct vring_packed *vq, const struct guest_mem *mem,
@@ -265,7 +271,7 @@ int vring_packed_pop(struct vring_packed *vq, const struct guest_mem *mem,
 	uint32_t room = vq->num - vq->inflight;
 	struct vring_packed_desc d;
 	bool seen_write = false;
-	uint32_t count = 0;
+	uint32_t count = 0, ind_reads = 0;
 
 	if (vq->broken)
 		return -EIO;
@@ -273,6 +279,7 @@ int vring_packed_pop(struct vring_packed *vq, const struct guest_mem *mem,
 	read_desc(&vq->desc[idx], &d);
 	switch (desc_state(d.flags, wrap)) {
 	case DESC_EMPTY:
+		vq->desc_reads++;
 		return -EAGAIN;
 	case DESC_BAD:
 		goto broken;
@@ -293,7 +300,7 @@ int vring_packed_pop(struct vring_packed *vq, const struct guest_mem *mem,
 			if (!vq->indirect || count > 1 ||
 			    (d.flags & VRING_DESC_F_NEXT))
 				goto broken;
-			if (walk_indirect(mem, &d, c))
+			if (walk_indirect(vq, mem, &d, c, &ind_reads))
 				goto broken;
 			break;
 		}
@@ -308,9 +315,12 @@ int vring_packed_pop(struct vring_packed *vq, const struct guest_mem *mem,
 		 */
 		ring_advance(vq->num, &idx, &wrap, 1);
 		read_desc(&vq->desc[idx], &d);
-		if (desc_state(d.flags, wrap) != DESC_AVAIL)
+		if (desc_state(d.flags, wrap) != DESC_AVAIL) {
+			count++;
 			goto broken;
+		}
 	}
+	vq->desc_reads += count + ind_reads;
 
 	/* The Buffer ID is the last descriptor's (the only one, for an
 	 * indirect list).
@@ -324,6 +334,8 @@ int vring_packed_pop(struct vring_packed *vq, const struct guest_mem *mem,
 	return 0;
 
 broken:
+	/* What the walk read, the one that broke it included. */
+	vq->desc_reads += (count ? count : 1) + ind_reads;
 	vq->broken = true;
 	return -EIO;
 }
@@ -364,7 +376,7 @@ bool vring_packed_has_avail(const struct vring_packed *vq)
 /* Descriptors a prefetch looks at: a relay batch. */
 #define PREFETCH_MAX 64
 
-void vring_packed_prefetch(const struct vring_packed *vq,
+void vring_packed_prefetch(struct vring_packed *vq,
 			   const struct guest_mem *mem, unsigned int n, bool write)
 {
 	uint16_t idx = vq->last_avail_idx;
@@ -380,6 +392,7 @@ void vring_packed_prefetch(const struct vring_packed *vq,
 		struct vring_packed_desc d;
 
 		read_desc(&vq->desc[idx], &d);
+		vq->desc_reads++;
 		if (desc_state(d.flags, wrap) != DESC_AVAIL)
 			break;
 		ring_advance(vq->num, &idx, &wrap, 1);

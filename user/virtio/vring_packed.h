@@ -85,6 +85,11 @@ struct vring_packed {
 	uint32_t unsignalled;		/* published since should_notify */
 	bool signalled_valid;
 
+	/* Descriptors read so far (pops, good or bad, and prefetches): what
+	 * the guest made us work, for the caller's budget. Wraps.
+	 */
+	uint32_t desc_reads;
+
 	/* Live migration (vring_packed_set_log()): NULL unless our writes
 	 * must be logged, so the datapath pays one predictable branch
 	 * otherwise.
@@ -118,7 +123,10 @@ uint32_t vring_packed_base(const struct vring_packed *vq);
  * of ring descriptors it used into *@ndesc.
  * Returns 0, -EAGAIN when nothing is available, or -EIO when the guest handed
  * us a malformed chain: the ring is then marked broken and stays so until
- * re-initialised. On error nothing is consumed.
+ * re-initialised. On error nothing is consumed. Malformed includes abusive,
+ * as for split rings: more than VQ_CHAIN_MAX_IOV descriptors (empty ones
+ * count), an indirect table longer than the ring. The descriptors read are
+ * added to vq->desc_reads either way.
  */
 int vring_packed_pop(struct vring_packed *vq, const struct guest_mem *mem,
 		     struct vq_chain *c, uint16_t *ndesc);
@@ -135,10 +143,11 @@ int vring_packed_unpop(struct vring_packed *vq, uint16_t n);
 bool vring_packed_has_avail(const struct vring_packed *vq);
 
 /* Start loading the data buffers of the next @n available descriptors (for
- * writing when @write); see vring_split_prefetch(). Changes nothing. (The
+ * writing when @write); see vring_split_prefetch(). Changes nothing but
+ * vq->desc_reads. (The
  * used descriptors are these slots, which this reads anyway.)
  */
-void vring_packed_prefetch(const struct vring_packed *vq,
+void vring_packed_prefetch(struct vring_packed *vq,
 			   const struct guest_mem *mem, unsigned int n, bool write);
 
 /* Complete the oldest pending chain: Buffer ID @id, @len bytes written,

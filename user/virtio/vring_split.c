@@ -101,13 +101,20 @@ static void read_desc(const uint8_t *table, uint16_t i, struct vring_desc *d)
 }
 
 /* Append one data buffer to the chain, split at region boundaries.
- * A zero-length one adds no iov and its address is never looked at.
+ * A zero-length one adds no iov and its address is never looked at, but it
+ * takes a place: chains of empty descriptors must not be free to walk.
  */
 int vq_chain_add(struct vq_chain *c, const struct guest_mem *mem,
 		 uint64_t addr, uint32_t len, bool write)
 {
 	uint64_t left = len;
 
+	if (!len) {
+		if (c->niov + c->nempty >= VQ_CHAIN_MAX_IOV)
+			return -EIO;
+		c->nempty++;
+		return 0;
+	}
 	if (len > VQ_CHAIN_MAX_LEN - c->out_len - c->in_len)
 		return -EIO;
 	/* guest_mem has no region ending at 2^64, so walking the regions
@@ -120,12 +127,13 @@ int vq_chain_add(struct vq_chain *c, const struct guest_mem *mem,
 	else
 		c->out_len += len;
 
-	while (left) {
+	/* left > 0 here: one test less per buffer. */
+	do {
 		uint64_t part = left;
 		unsigned int region;
 		uint8_t *p;
 
-		if (c->niov >= VQ_CHAIN_MAX_IOV)
+		if (c->niov + c->nempty >= VQ_CHAIN_MAX_IOV)
 			return -EIO;
 		p = guest_mem_gpa_region(mem, addr, &part, &region);
 		if (!p || !part)
@@ -138,12 +146,16 @@ int vq_chain_add(struct vq_chain *c, const struct guest_mem *mem,
 			c->nout++;
 		addr += part;
 		left -= part;
-	}
+	} while (left);
 	return 0;
 }
 
 /* Walk the chain at @head. Loops are caught by counting: a chain can visit
- * at most as many descriptors as its table holds.
+ * at most as many descriptors as its table holds, and at most
+ * VQ_CHAIN_MAX_IOV data ones (vq_chain_add()), so a walk reads at most
+ * VQ_CHAIN_MAX_IOV + 2 descriptors (with the indirect one and the one that
+ * breaks the cap). What it read goes to vq->desc_reads, once, on the way
+ * out.
  */
 static int chain_walk(struct vring_split *vq, const struct guest_mem *mem,
 		      uint16_t head, struct vq_chain *c)
@@ -155,18 +167,19 @@ static int chain_walk(struct vring_split *vq, const struct guest_mem *mem,
 	bool seen_write = false;
 	struct vring_desc d;
 	uint16_t i = head;
-	int err;
+	int err = -EIO;
 
 	c->head = head;
 	c->niov = 0;
 	c->nout = 0;
+	c->nempty = 0;
 	c->out_len = 0;
 	c->in_len = 0;
 	c->log = vq->log;
 
 	for (;;) {
 		if (++count > max)
-			return -EIO;
+			break;
 		read_desc(table, i, &d);
 
 		if (d.flags & VRING_DESC_F_INDIRECT) {
@@ -176,13 +189,17 @@ static int chain_walk(struct vring_split *vq, const struct guest_mem *mem,
 			 */
 			if (!vq->indirect || in_indirect ||
 			    (d.flags & VRING_DESC_F_NEXT))
-				return -EIO;
+				break;
+			/* No chain may be longer than the ring (2.7.5.3.1);
+			 * a longer table is an error we may refuse.
+			 */
 			if (!d.len || d.len % DESC_SIZE ||
-			    d.len / DESC_SIZE > VQ_MAX_SIZE)
-				return -EIO;
+			    d.len / DESC_SIZE > vq->num)
+				break;
 			table = guest_mem_gpa(mem, d.addr, d.len);
 			if (!table)
-				return -EIO;
+				break;
+			vq->desc_reads += count;
 			max = d.len / DESC_SIZE;
 			count = 0;
 			i = 0;
@@ -196,18 +213,20 @@ static int chain_walk(struct vring_split *vq, const struct guest_mem *mem,
 		if (d.flags & VRING_DESC_F_WRITE)
 			seen_write = true;
 		else if (seen_write)
-			return -EIO;
+			break;
 		err = vq_chain_add(c, mem, d.addr, d.len,
 				   d.flags & VRING_DESC_F_WRITE);
 		if (err)
-			return err;
-
+			break;
 		if (!(d.flags & VRING_DESC_F_NEXT))
-			return 0;
+			break;
+		err = -EIO;
 		if (d.next >= max)
-			return -EIO;
+			break;
 		i = d.next;
 	}
+	vq->desc_reads += count;
+	return err;
 }
 
 int vring_split_pop(struct vring_split *vq, const struct guest_mem *mem,
@@ -251,7 +270,7 @@ broken:
 /* Entries a prefetch looks at: a relay batch. */
 #define PREFETCH_MAX 64
 
-void vring_split_prefetch(const struct vring_split *vq,
+void vring_split_prefetch(struct vring_split *vq,
 			  const struct guest_mem *mem, unsigned int n, bool write)
 {
 	uint16_t pending = vq->avail_shadow - vq->last_avail_idx;
@@ -277,6 +296,7 @@ void vring_split_prefetch(const struct vring_split *vq,
 		if (!(d.flags & VRING_DESC_F_INDIRECT))
 			guest_mem_prefetch(mem, d.addr, write);
 	}
+	vq->desc_reads += i;
 	/* The used elements these chains will take, 8 to a cache line. */
 	for (i = 0; i < n; i += 8)
 		__builtin_prefetch(&vq->used->ring[(vq->used_idx + i) & mask], 1);

@@ -16,7 +16,10 @@
 struct dirty_log;
 
 /* A chain longer than this is treated as broken; Linux guests use at most
- * MAX_SKB_FRAGS + 2 for a frame.
+ * MAX_SKB_FRAGS + 2 for a frame. Every descriptor of a chain takes a place,
+ * an empty one too (it costs a read like any other), and a buffer split at
+ * a region boundary takes one per part: so a chain costs at most this many
+ * descriptor reads (plus its indirect descriptor).
  */
 #define VQ_CHAIN_MAX_IOV 64
 /* Largest queue the virtio spec allows for a split ring. */
@@ -39,6 +42,7 @@ struct vq_chain {
 	uint16_t ndesc;		/* ring slots taken (packed rings complete by it) */
 	uint16_t niov;
 	uint16_t nout;
+	uint16_t nempty;	/* zero-length descriptors (no iov, but a place) */
 	uint32_t out_len;
 	uint32_t in_len;
 	/* The ring's dirty log when pop() ran: NULL unless the frontend is
@@ -64,6 +68,10 @@ struct vring_split {
 	uint16_t used_idx;		/* next used entry to fill (shadow) */
 	uint16_t signalled_used;	/* used idx at the last notification */
 	bool signalled_valid;
+	/* Descriptors read so far (pops, good or bad, and prefetches): what
+	 * the guest made us work, for the caller's budget. Wraps.
+	 */
+	uint32_t desc_reads;
 	/* Live migration (vring_split_set_log()): NULL unless our writes must
 	 * be logged, so the datapath pays one predictable branch otherwise.
 	 */
@@ -89,7 +97,10 @@ size_t vring_split_used_size(uint16_t num);	/* includes avail_event */
 /* Pop the next available chain into @c.
  * Returns 0, -EAGAIN when the ring is empty, or -EIO when the guest handed us
  * a malformed chain: the ring is then marked broken and stays so until
- * re-initialised.
+ * re-initialised. Malformed includes abusive: more than VQ_CHAIN_MAX_IOV
+ * descriptors (empty ones count), or an indirect table longer than the ring
+ * (which the virtio spec lets a device treat as an error). The descriptors
+ * read are added to vq->desc_reads either way.
  */
 int vring_split_pop(struct vring_split *vq, const struct guest_mem *mem,
 		    struct vq_chain *c);
@@ -106,10 +117,10 @@ uint16_t vring_split_avail(const struct vring_split *vq);
  * first data buffers (for writing when @write) and the used elements they
  * will fill. The guest's other CPU wrote these last, so each is a cache miss
  * on another core; taken one chain at a time they stall the copy, taken
- * together the misses overlap. Changes nothing; only chains whose index was
- * read already (pop()'s snapshot) are looked at.
+ * together the misses overlap. Changes nothing but vq->desc_reads; only
+ * chains whose index was read already (pop()'s snapshot) are looked at.
  */
-void vring_split_prefetch(const struct vring_split *vq,
+void vring_split_prefetch(struct vring_split *vq,
 			  const struct guest_mem *mem, unsigned int n, bool write);
 
 /* Write a used element; becomes visible to the guest on vring_split_flush(). */
@@ -143,8 +154,9 @@ void vring_split_set_log(struct vring_split *vq, struct dirty_log *log,
 
 /* Append the guest buffer [@addr, @addr + @len) to @c as device-readable or
  * -writable iovs, split at guest memory region boundaries. Enforces the
- * chain caps (VQ_CHAIN_MAX_IOV, 16 MiB in total) and address bounds; -EIO
- * when the buffer breaks them. Shared with the packed ring.
+ * chain caps (VQ_CHAIN_MAX_IOV places, a zero-length buffer taking one;
+ * 16 MiB in total) and address bounds; -EIO when the buffer breaks them.
+ * Shared with the packed ring.
  */
 int vq_chain_add(struct vq_chain *c, const struct guest_mem *mem,
 		 uint64_t addr, uint32_t len, bool write);

@@ -100,6 +100,12 @@ static void relay_ring_broken(struct relay *r, unsigned int q)
 {
 	if (r->broken_logged & (1ull << q))
 		return;
+	/* Zero pages where the frontend shrank memory look malformed too:
+	 * the one line that says why comes from the fault check after this
+	 * run (relay_check_fault()).
+	 */
+	if (vhost_dev_lost_memory(&r->dev))
+		return;
 	r->broken_logged |= 1ull << q;
 	pr_err("%s: guest posted a malformed descriptor chain on %s queue %u; queue stopped until the guest resets it",
 	       r->cfg.name, VQ_IS_RX(q) ? "rx" : "tx", q / 2);

@@ -1009,6 +1009,14 @@ void vhost_dev_reset(struct vhost_dev *d)
 	dev_reset(d, false);
 }
 
+bool vhost_dev_lost_memory(const struct vhost_dev *d)
+{
+	if (d->faulted)
+		return true;
+	return vhost_dev_fault_pending(d) &&
+	       (guest_mem_faulted(&d->mem) || dirty_log_faulted(&d->log));
+}
+
 bool vhost_dev_faulted(struct vhost_dev *d)
 {
 	bool mem, log;

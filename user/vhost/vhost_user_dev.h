@@ -111,6 +111,12 @@ void vhost_dev_reset(struct vhost_dev *d);
  */
 bool vhost_dev_faulted(struct vhost_dev *d);
 
+/* Whether one of our mappings lost pages, as vhost_dev_faulted() but
+ * without logging or taking note: for callers that only want to keep quiet
+ * about what zero pages made look wrong.
+ */
+bool vhost_dev_lost_memory(const struct vhost_dev *d);
+
 /* A fault anywhere in the process since vhost_dev_faulted() last looked:
  * one load, for the datapath. Ask vhost_dev_faulted() when true.
  */

@@ -50,9 +50,13 @@ TOOLS     := $(patsubst %.c,$(BUILD)/%,$(notdir $(TOOL_SRCS)))
 
 UNIT_SRCS := $(wildcard selftests/unit/test_*.c)
 UNIT_BINS := $(patsubst selftests/unit/%.c,$(BUILD)/selftests/%,$(UNIT_SRCS))
+# Host-side helpers of the e2e tests (udpcheck.c is built for the guest by
+# its test): a hostile vhost-user frontend.
+E2E_SRCS  := selftests/e2e/vhost_attack.c
+E2E_BINS  := $(patsubst selftests/e2e/%.c,$(BUILD)/selftests/%,$(E2E_SRCS))
 
 .PHONY: all deps check demo bench clean run_tests
-all: $(BUILD)/vxdp-relay $(TOOLS) $(BPF_OBJS) $(UNIT_BINS)
+all: $(BUILD)/vxdp-relay $(TOOLS) $(BPF_OBJS) $(UNIT_BINS) $(E2E_BINS)
 
 deps:
 	@tools/dev/install-deps.sh
@@ -72,7 +76,7 @@ $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	mv $@.tmp $@
 
 # Sources include the generated skeletons; build those first.
-$(LIB_OBJS) $(BUILD)/user/daemon/main.o $(patsubst %.c,$(BUILD)/%.o,$(TOOL_SRCS) $(UNIT_SRCS)): | $(BPF_SKELS)
+$(LIB_OBJS) $(BUILD)/user/daemon/main.o $(patsubst %.c,$(BUILD)/%.o,$(TOOL_SRCS) $(UNIT_SRCS) $(E2E_SRCS)): | $(BPF_SKELS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
@@ -92,6 +96,10 @@ endef
 $(foreach t,$(TOOL_SRCS),$(eval $(call tool_rule,$(t))))
 
 $(BUILD)/selftests/%: $(BUILD)/selftests/unit/%.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/selftests/%: $(BUILD)/selftests/e2e/%.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

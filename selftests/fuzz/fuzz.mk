@@ -19,8 +19,14 @@ FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
 # in the binaries.
 FUZZ_LIB_CFLAGS := $(subst -fsanitize=fuzzer,-fsanitize=fuzzer-no-link,$(FUZZ_CFLAGS))
 
-.PHONY: fuzz fuzz-targets
+.PHONY: fuzz fuzz-targets fuzz-long
 all: fuzz
+
+# The long campaign: FUZZ_TIME seconds of each target (both at once, one
+# per core; needs an idle machine), execs and coverage in its TAP output.
+FUZZ_TIME ?= 1800
+fuzz-long: fuzz
+	VXDP_FUZZ_TIME=$(FUZZ_TIME) BUILD=$(abspath $(BUILD)) selftests/fuzz/test_fuzz.sh
 
 # Decided when the recipe runs, not when make parses: `make check` installs
 # the runtime (make deps) after this file was read.

@@ -14,7 +14,11 @@
  *     4  its first byte, then the rest of the header with the n fds, then
  *        the payload
  *     5  as 0
- *     6  guest write into RAM: le32 offset, u8 len, len bytes
+ *     6  guest write into RAM: le32 offset, u8 len, len bytes; with
+ *        n = 7, the frontend resizes a memfd instead: le32 size (modulo
+ *        the full size + 1, down to a page) of guest RAM (kind 1) or the
+ *        small memfd (kind 2: a DIMM, the dirty log), shrinking it under
+ *        the backend's mappings
  *     7  run the datapath over every ready ring
  * A message is a 12-byte header and hdr.size payload bytes, cut short by
  * the end of the input.
@@ -80,6 +84,7 @@ enum {
 struct fz {
 	int fe, be;		/* frontend ("QEMU") and backend ends */
 	int ram, small;		/* memfds, created on first use */
+	size_t ram_size, small_size;	/* their sizes now (REC_POKE resize) */
 	uint8_t *ram_map;	/* the frontend's view of guest RAM */
 	struct vhost_dev d;
 	bool work;		/* a ring changed: run the datapath */
@@ -170,9 +175,13 @@ static void run_ring(struct vhost_dev *d, unsigned int q)
 		return;
 	check_ring(d, q);
 	for (n = 0; n < FZ_MAX_CHAINS; n++) {
-		uint32_t len = 0;
+		uint32_t len = 0, reads = vq_desc_reads(&vq->vr);
 
 		err = vq_pop(&vq->vr, &d->mem, &c);
+		/* What the relay's budget relies on: a bounded cost per pop. */
+		if (vq_desc_reads(&vq->vr) - reads > VQ_CHAIN_MAX_IOV + 2)
+			fail("a pop read more descriptors than a chain may hold",
+			     (int)(vq_desc_reads(&vq->vr) - reads));
 		if (err) {
 			pr_debug("vring %u: pop: %s", q, strerror(-err));
 			break;
@@ -204,6 +213,11 @@ static void run_datapath(struct fz *f)
 	for (q = 0; q < VHOST_DEV_MAX_VRINGS; q++)
 		run_ring(&f->d, q);
 	f->work = false;
+	/* As relay_run() does after each run: a shrunk memfd condemns the
+	 * connection (vhost_dev_faulted() takes note).
+	 */
+	if (vhost_dev_fault_pending(&f->d))
+		(void)vhost_dev_faulted(&f->d);
 }
 
 /* What relay_vring_changed() does: ask for kicks, run the ring later. */
@@ -357,6 +371,7 @@ static void drain_replies(struct fz *f)
  */
 static bool backend_step(struct fz *f)
 {
+	bool faulted = f->d.faulted;
 	int err;
 
 	err = vhost_user_msg_recv(f->be, &msg);
@@ -366,6 +381,11 @@ static bool backend_step(struct fz *f)
 		err = vhost_dev_handle_msg(&f->d, f->be, &msg);
 		if (msg.nfds)
 			fail("handler left fds in the message", (int)msg.nfds);
+		/* Memory the frontend shrank under us ends the connection
+		 * at the next message, whatever it asks.
+		 */
+		if (faulted && !err)
+			fail("connection kept after a shrunk memfd", (int)msg.hdr.request);
 	}
 	drain_replies(f);
 	if (f->work && !err)
@@ -431,6 +451,31 @@ static size_t play_msg(struct fz *f, uint8_t tag, const uint8_t *p,
 	return len;
 }
 
+/* The frontend truncates (or grows again) a memfd it shared: the backend's
+ * mappings lose pages, which must read zeros rather than kill us.
+ */
+static size_t play_resize(struct fz *f, unsigned int kind, const uint8_t *p,
+			  size_t left)
+{
+	bool small = kind == FD_SMALL;
+	size_t full = small ? FZ_SMALL_SIZE : FZ_RAM_SIZE;
+	size_t *cur = small ? &f->small_size : &f->ram_size;
+	int *fd = small ? &f->small : &f->ram;
+	uint32_t v;
+
+	if (left < 4)
+		return 0;
+	memcpy(&v, p, 4);
+	if (memfd(fd, full))
+		fail("memfd", errno);
+	*cur = (v % (full + 1)) & ~(size_t)4095;
+	pr_debug("frontend resizes its %s memfd to %zu bytes",
+		 small ? "small" : "RAM", *cur);
+	if (ftruncate(*fd, *cur))
+		fail("ftruncate", errno);
+	return 4;
+}
+
 /* The guest writes its RAM; the backend sees it through its own mapping. */
 static size_t play_poke(struct fz *f, const uint8_t *p, size_t left)
 {
@@ -451,8 +496,11 @@ static size_t play_poke(struct fz *f, const uint8_t *p, size_t left)
 		if (f->ram_map == MAP_FAILED)
 			fail("mmap guest RAM", errno);
 	}
-	off %= FZ_RAM_SIZE - len + 1;
-	memcpy(f->ram_map + off, p + 5, len);
+	/* Only where the file still is: our own view is not guarded. */
+	if (len <= f->ram_size) {
+		off %= f->ram_size - len + 1;
+		memcpy(f->ram_map + off, p + 5, len);
+	}
 	return 5 + len;
 }
 
@@ -503,7 +551,10 @@ static void play(struct fz *f, const uint8_t *data, size_t size)
 			run_datapath(f);
 			continue;
 		case REC_POKE:
-			used = play_poke(f, data, size);
+			if ((tag & 7) == 7)
+				used = play_resize(f, (tag >> 3) & 3, data, size);
+			else
+				used = play_poke(f, data, size);
 			break;
 		default:
 			used = play_msg(f, tag, data, size);
@@ -582,6 +633,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(f, 0, sizeof(*f));
 	f->ram = -1;
 	f->small = -1;
+	f->ram_size = FZ_RAM_SIZE;
+	f->small_size = FZ_SMALL_SIZE;
 	session_open(f);
 	vhost_dev_init(&f->d, "fuzz", FZ_FEATURES, FZ_PROTO, &fz_ops, f);
 	/* As a relay with queues=2: indexes past the last pair are refused. */

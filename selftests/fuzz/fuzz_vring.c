@@ -8,13 +8,19 @@
  *   base; hdr.nops script bytes; the memory image.
  * The image is copied into one or two malloc'd buffers of exactly its size,
  * so ASan reports any access the walker makes outside guest memory; on top
- * of that every popped chain is checked against what the API promises.
+ * of that every popped chain is checked against what the API promises, and
+ * no pop may read more than a chain's worth of descriptors (amplification).
+ * With FZ_F_MEMFD region 0 is a memfd mapped through guest_mem instead, and
+ * the script can shrink it under the rings (a frontend truncating guest
+ * memory): whatever the walkers touch then must read zeros, not SIGBUS.
  */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "vhost/guest_mem.h"
 #include "util/log.h"
@@ -39,6 +45,7 @@ struct fz_hdr {
 #define FZ_F_GPA_GAP		0x08	/* region 1 not right after region 0 */
 #define FZ_F_GPA_TOP		0x10	/* region 1 just below 2^64 */
 #define FZ_F_PACKED		0x20	/* a packed ring, not a split one */
+#define FZ_F_MEMFD		0x40	/* region 0 on a memfd, shrinkable */
 
 /* Frontend virtual addresses: the image is contiguous here, so ring offsets
  * in the header do not depend on the split.
@@ -56,7 +63,9 @@ enum {
 	OP_NOTIFY,		/* arg & 1: enable, else disable */
 	OP_UNPOP,
 	OP_GUEST,		/* the guest makes buffers available or flips
-				 * its notification controls */
+				 * its notification controls; with FZ_F_MEMFD,
+				 * arg 28-31 shrinks region 0's file to its
+				 * first 0-3 pages */
 };
 
 /* Without a script: what the relay does for each frame. */
@@ -73,6 +82,7 @@ struct fz {
 	struct virtqueue vq;
 	uint8_t *buf[2];
 	size_t len[2];
+	int memfd;		/* FZ_F_MEMFD: region 0's file, else -1 */
 	/* Popped chains not yet pushed, oldest first. */
 	struct vq_chain chain[FZ_MAX_OUTSTANDING];
 	unsigned int first, count;
@@ -157,7 +167,7 @@ static uint32_t pos_after(const struct fz *f, uint32_t pos, uint16_t ndesc)
 
 static void op_pop(struct fz *f)
 {
-	uint32_t before = avail_pos(f);
+	uint32_t before = avail_pos(f), reads;
 	bool was_broken = vq_broken(&f->vq);
 	struct vq_chain *c;
 	int err;
@@ -167,11 +177,22 @@ static void op_pop(struct fz *f)
 	/* The relay prefetches before its pops: only hints, on whatever the
 	 * guest wrote.
 	 */
+	reads = vq_desc_reads(&f->vq);
 	vq_prefetch(&f->vq, &f->mem, 64, f->count & 1);
 	if (avail_pos(f) != before || vq_broken(&f->vq) != was_broken)
 		fail("prefetch changed the ring");
+	if (vq_desc_reads(&f->vq) - reads > 64)
+		fail("prefetch read more than it was asked to look at");
 	c = &f->chain[(f->first + f->count) % FZ_MAX_OUTSTANDING];
+	reads = vq_desc_reads(&f->vq);
 	err = vq_pop(&f->vq, &f->mem, c);
+	/* The relay's budget relies on it: a chain costs a bounded number
+	 * of descriptor reads, whatever the guest strings together.
+	 */
+	if (vq_desc_reads(&f->vq) - reads > VQ_CHAIN_MAX_IOV + 2)
+		fail("a pop read more descriptors than a chain may hold");
+	if (!err && c->niov + c->nempty > VQ_CHAIN_MAX_IOV)
+		fail("chain holds more places than the cap");
 	if (!err) {
 		pr_debug("chain %u: %u descs, %u iovs, out %u in %u", c->head,
 			 c->ndesc, c->niov, c->out_len, c->in_len);
@@ -287,6 +308,21 @@ static void op_guest_packed(struct fz *f, unsigned int arg)
 	}
 }
 
+/* The frontend shrinks region 0's file under the rings to its first
+ * @pages pages (images are at most two): the next touch of a lost page
+ * must read zeros and leave guest_mem_faulted() true.
+ */
+static void op_shrink(struct fz *f, unsigned int pages)
+{
+	size_t len = pages * (size_t)4096;
+
+	if (len > f->len[0])
+		len = f->len[0];
+	pr_debug("shrink region 0 to %zu bytes", len);
+	if (ftruncate(f->memfd, len))
+		fail("ftruncate");
+}
+
 /* The guest publishes more (possibly bogus) entries or flips its
  * notification controls between our operations.
  */
@@ -294,6 +330,10 @@ static void op_guest(struct fz *f, unsigned int arg)
 {
 	struct vring_avail *avail = f->vq.split.avail;
 
+	if (f->memfd >= 0 && arg >> 2 == 7) {
+		op_shrink(f, arg & 3);
+		return;
+	}
 	if (f->vq.packed) {
 		op_guest_packed(f, arg);
 		return;
@@ -401,6 +441,19 @@ static void restart(struct fz *f, bool event_idx, bool indirect)
 	vq_flush(&f->vq);
 }
 
+/* Region 0 on a memfd holding @len bytes of @img, mapped by guest_mem. */
+static int setup_memfd(struct fz *f, uint64_t gpa0, const uint8_t *img,
+		       size_t len)
+{
+	f->memfd = memfd_create("fuzz-vring", MFD_CLOEXEC);
+	if (f->memfd < 0 || ftruncate(f->memfd, len) ||
+	    pwrite(f->memfd, img, len, 0) != (ssize_t)len ||
+	    guest_mem_add_fd(&f->mem, gpa0, len, FZ_UVA, 0, f->memfd))
+		return -EINVAL;
+	f->buf[0] = f->mem.r[0].hva;
+	return 0;
+}
+
 static int setup_mem(struct fz *f, const struct fz_hdr *h,
 		     const uint8_t *img, size_t len)
 {
@@ -411,17 +464,23 @@ static int setup_mem(struct fz *f, const struct fz_hdr *h,
 		split = h->split;
 	f->len[0] = split;
 	f->len[1] = len - split;
-	f->buf[0] = malloc(f->len[0]);
+	guest_mem_init(&f->mem);
 	f->buf[1] = f->len[1] ? malloc(f->len[1]) : NULL;
-	if (!f->buf[0] || (f->len[1] && !f->buf[1]))
+	if (f->len[1] && !f->buf[1])
 		return -ENOMEM;
-	memcpy(f->buf[0], img, f->len[0]);
 	if (f->len[1])
 		memcpy(f->buf[1], img + split, f->len[1]);
-
-	guest_mem_init(&f->mem);
-	if (guest_mem_add_ptr(&f->mem, gpa0, f->len[0], FZ_UVA, f->buf[0]))
-		return -EINVAL;
+	if (h->flags & FZ_F_MEMFD) {
+		if (setup_memfd(f, gpa0, img, f->len[0]))
+			return -EINVAL;
+	} else {
+		f->buf[0] = malloc(f->len[0]);
+		if (!f->buf[0])
+			return -ENOMEM;
+		memcpy(f->buf[0], img, f->len[0]);
+		if (guest_mem_add_ptr(&f->mem, gpa0, f->len[0], FZ_UVA, f->buf[0]))
+			return -EINVAL;
+	}
 	if (!f->len[1])
 		return 0;
 	if (h->flags & FZ_F_GPA_TOP)
@@ -480,6 +539,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return -1;
 
 	memset(f, 0, sizeof(*f));
+	f->memfd = -1;
 	if (setup_mem(f, &h, data, size))
 		goto out;
 
@@ -514,7 +574,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 out:
 	guest_mem_reset(&f->mem);
-	free(f->buf[0]);
+	if (f->memfd >= 0)
+		close(f->memfd);
+	else
+		free(f->buf[0]);
 	free(f->buf[1]);
 	return 0;
 }

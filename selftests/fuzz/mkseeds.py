@@ -111,6 +111,11 @@ def poke(off, data):
     return out
 
 
+def resize(size, kind=FD_RAM):
+    """The frontend truncates (or grows) its RAM or small memfd."""
+    return bytes([POKE | 7 | kind << 3]) + struct.pack("<I", size)
+
+
 def desc(addr, length, flags=0, nxt=0):
     return struct.pack("<QIHH", addr, length, flags, nxt)
 
@@ -159,12 +164,13 @@ def enable_both():
 BUF = 0x100000		# guest buffers live from 1 MiB on
 
 
-def traffic():
+def traffic(base=0):
     """One rx buffer and one two-part tx frame, then a datapath run."""
     rx = [desc(BUF, 2048, VRING_DESC_F_WRITE)]
     tx = [desc(BUF + 0x1000, 12, VRING_DESC_F_NEXT, 1),
           desc(BUF + 0x1100, 60)]
-    return guest_post(0, rx, [0]) + guest_post(1, tx, [0]) + bytes([RUN])
+    return (guest_post(0, rx, [0], base) + guest_post(1, tx, [0], base) +
+            bytes([RUN]))
 
 
 def vhost_user_seeds():
@@ -292,12 +298,43 @@ def vhost_user_seeds():
         mem_reg(REM_MEM_REG, 0, half, UVA0) + bytes([RUN]) +
         mem_reg(ADD_MEM_REG, 0, half, UVA0) + ring_setup(1) +
         traffic())
+    # The frontend truncates guest RAM under running rings, then kicks:
+    # the datapath meets zero pages, the next message drops the
+    # connection; the next session maps the file grown back. Then the
+    # dirty log (the small memfd) truncated while logging.
+    seeds["shrink-ram"] = (
+        negotiate() + one_region() + ring_setup(0) + ring_setup(1) +
+        enable_both() + traffic() + resize(BUF + 0x1000) + traffic(1) +
+        msg(GET_FEATURES) + resize(RAM_SIZE) + negotiate() + one_region() +
+        ring_setup(1) + resize(0) + state(SET_VRING_ENABLE, 1, 1,
+                                          flags=NEED_REPLY))
+    seeds["shrink-log"] = (
+        negotiate(FEATURES, proto) + one_region() +
+        ring_setup(0) + ring_setup(1) + enable_both() +
+        msg(SET_LOG_BASE, struct.pack("<QQ", 64, 0), nfds=1, kind=FD_SMALL) +
+        u64(SET_FEATURES, FEATURES | 1 << F_LOG_ALL, flags=NEED_REPLY) +
+        log_rings + resize(0, FD_SMALL) + traffic() + msg(GET_FEATURES))
+    # Amplification: on a 64-entry tx ring, a chain of 63 empty descriptors
+    # ending in an indirect table of 64 empty entries, on 8 avail entries.
+    o = ring_off(1)
+    empties = b"".join(desc(BUF, 0, VRING_DESC_F_NEXT, k + 1)
+                       for k in range(63))
+    table = b"".join(desc(BUF, 0, VRING_DESC_F_NEXT, k + 1)
+                     for k in range(64))
+    seeds["amplify"] = (
+        negotiate() + one_region() + ring_setup(0) + ring_setup(1, 64) +
+        enable_both() + poke(BUF + 0x10000, table) +
+        poke(o, empties + desc(BUF + 0x10000, len(table),
+                               VRING_DESC_F_INDIRECT)) +
+        poke(o + 0x1000 + 4, bytes(16)) +
+        poke(o + 0x1000, struct.pack("<HH", 0, 8)) + bytes([RUN]))
     return seeds
 
 # ---------------------------------------------------------------- vring
 
 # struct fz_hdr in fuzz_vring.c
-EVENT_IDX, INDIRECT, TWO_REGIONS, GPA_GAP, GPA_TOP, PACKED = 1, 2, 4, 8, 16, 32
+EVENT_IDX, INDIRECT, TWO_REGIONS, GPA_GAP, GPA_TOP, PACKED, MEMFD = (
+    1, 2, 4, 8, 16, 32, 64)
 OP_POP, OP_READ, OP_WRITE, OP_PUSH, OP_FLUSH, OP_NOTIFY, OP_UNPOP, OP_GUEST = range(8)
 
 
@@ -483,8 +520,8 @@ def vring_seeds():
         seeds[name] = r.seed(flags, 0, b"", split)
 
     # The longest chain we take (VQ_CHAIN_MAX_IOV descriptors, in an
-    # indirect table) and one longer.
-    r = Ring(8, 4096)
+    # indirect table) and one longer (tables may be as long as the ring).
+    r = Ring(128, 7168)
     r.heads = [r.indirect(0, [(1, False)] * 64, True),
                r.indirect(1, [(1, True)] * 65, True)]
     seeds["longest-chain"] = r.seed(INDIRECT)
@@ -518,6 +555,35 @@ def vring_seeds():
            op(OP_PUSH, 1), op(OP_FLUSH), op(OP_GUEST, 0), op(OP_POP)]
     # qlog 0x33: 1 << 3 entries less 3.
     seeds["packed-wrap"] = r.seed(EVENT_IDX, ops, qlog=0x33)
+
+    # Amplification: every avail entry a chain of num - 1 empty
+    # descriptors and an indirect table of empty ones; a pop must give up
+    # within a chain's worth of reads.
+    r = Ring(128, 7168)
+    for k in range(127):
+        r.put_desc(0, k, r.gpa0 + r.data, 0, VRING_DESC_F_NEXT, k + 1)
+    table = r.buf(16 * 128)
+    for k in range(128):
+        r.put_desc(table - r.gpa0, k, r.gpa0, 0, VRING_DESC_F_NEXT, k + 1)
+    r.put_desc(0, 127, table, 16 * 128, VRING_DESC_F_INDIRECT)
+    r.heads = [0] * 8
+    seeds["amplify"] = r.seed(INDIRECT)
+
+    r = PackedRing(128, 7168)
+    r.chain(0, [(0, False)] * 127)
+    seeds["packed-amplify"] = r.seed(INDIRECT)
+
+    # Guest memory on a memfd the frontend shrinks under the ring: after
+    # a pop, to a quarter (the buffers' pages lost), then to nothing.
+    r = Ring(8, 8000)
+    r.heads = [r.chain(0, [(12, False), (60, False)]),
+               r.chain(2, [(64, True)])]
+    r.data = 7000
+    r.heads.append(r.chain(3, [(900, False)]))
+    ops = [op(OP_POP), op(OP_GUEST, 29), op(OP_READ), op(OP_POP),
+           op(OP_WRITE, 3), op(OP_PUSH, 1), op(OP_FLUSH), op(OP_NOTIFY, 1),
+           op(OP_GUEST, 28), op(OP_POP), op(OP_READ)]
+    seeds["memfd-shrink"] = r.seed(EVENT_IDX | MEMFD, 0, ops)
     return seeds
 
 

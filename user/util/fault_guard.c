@@ -30,7 +30,7 @@ struct fg_slot {
 };
 
 static struct fg_slot fg_slots[FAULT_GUARD_SLOTS];
-static uint64_t fg_count;
+uint64_t fault_guard_faults;
 static unsigned int fg_hint;	/* where to start looking for a free slot */
 
 static pthread_once_t fg_once = PTHREAD_ONCE_INIT;
@@ -120,7 +120,7 @@ static void fg_handler(int sig, siginfo_t *info, void *ctx)
 		return;
 	}
 	__atomic_store_n(&s->hit, 1, __ATOMIC_RELEASE);
-	__atomic_fetch_add(&fg_count, 1, __ATOMIC_RELEASE);
+	__atomic_fetch_add(&fault_guard_faults, 1, __ATOMIC_RELEASE);
 	errno = saved;
 }
 
@@ -193,9 +193,4 @@ bool fault_guard_hit(int slot)
 	if (slot < 0 || slot >= FAULT_GUARD_SLOTS)
 		return false;
 	return __atomic_load_n(&fg_slots[slot].hit, __ATOMIC_ACQUIRE);
-}
-
-uint64_t fault_guard_count(void)
-{
-	return __atomic_load_n(&fg_count, __ATOMIC_ACQUIRE);
 }

@@ -95,6 +95,39 @@ alive()
 	proc_alive "$RELAY_PID"
 }
 
+# A neighbour's wait is the relay's and the scheduler's: on a loaded 2-core
+# machine other tests' QEMUs can hold a CPU for tens of milliseconds. An
+# attack whose neighbours waited too long runs once more and the second
+# run counts (both are printed); a real stall misses both times.
+retry=()
+for a in "${TRUNC[@]}" "${AMPLIFY[@]}" "${OTHER[@]}"; do
+	l=$(line "$a")
+	[ "$(field "$l" skipped)" = 1 ] && continue
+	neighbours_ok "$l" || retry+=("$a")
+done
+if [ ${#retry[@]} -gt 0 ] && alive; then
+	ktap_diag "neighbours waited too long in: ${retry[*]}; once more"
+	"$ATTACK_BIN" --a "$SA" --b "$SB" --c "$SC" --pid "$RELAY_PID" --ms "$ATTACK_MS" \
+		$HUGE "${retry[@]}" >"$OUT.2" 2>>"$TMPD/attack.err"
+	ktap_diag_file "$OUT.2" 20 "vhost_attack, again"
+	for a in "${retry[@]}"; do
+		l=$(grep -E "^attack=$a " "$OUT.2") || continue
+		grep -vE "^attack=$a " "$OUT" >"$OUT.tmp"
+		printf '%s\n' "$l" >>"$OUT.tmp"
+		mv "$OUT.tmp" "$OUT"
+	done
+fi
+# ran NAME - how many times attack NAME ran (1, or 2 when retried)
+ran()
+{
+	local n=1 a
+
+	for a in "${retry[@]}"; do
+		[ "$a" = "$1" ] && n=2
+	done
+	echo "$n"
+}
+
 for a in "${TRUNC[@]}"; do
 	l=$(line "$a")
 	if [ "$(field "$l" skipped)" = 1 ]; then
@@ -106,14 +139,16 @@ for a in "${TRUNC[@]}"; do
 done
 
 # One line naming the cause per shrunk fd: guest memory for all but the log.
-ntrunc=0
+wmem=0
 for a in "${TRUNC[@]}"; do
-	[ "$(field "$(line "$a")" skipped)" = 1 ] || ntrunc=$((ntrunc + 1))
+	[ "$a" = trunc-log ] && continue
+	[ "$(field "$(line "$a")" skipped)" = 1 ] || wmem=$((wmem + $(ran "$a")))
 done
+wlog=$(ran trunc-log)
 nmem=$(log_count "$RELAY_LOG" "$VF: the frontend shrank the guest memory file")
 nlog=$(log_count "$RELAY_LOG" "$VF: the frontend shrank the dirty log file")
-[ "$nmem" -eq $((ntrunc - 1)) ] && [ "$nlog" -eq 1 ]
-ktap_result $? "one log line per shrunk fd: guest memory $nmem (of $((ntrunc - 1))), dirty log $nlog (of 1)" ||
+[ "$nmem" -eq "$wmem" ] && [ "$nlog" -eq "$wlog" ]
+ktap_result $? "one log line per shrunk fd: guest memory $nmem (of $wmem), dirty log $nlog (of $wlog)" ||
 	ktap_diag_file "$RELAY_LOG" 30 "relay log"
 
 for a in "${AMPLIFY[@]}"; do
@@ -122,8 +157,9 @@ for a in "${AMPLIFY[@]}"; do
 	ktap_result $? "$a: daemon alive, neighbours' worst wait dp $(field "$l" dp_max_us) us ctl $(field "$l" ctl_max_us) us ($(field "$l" kicks) kicks)"
 done
 nbroken=$(log_count "$RELAY_LOG" "$VF: guest posted a malformed descriptor chain on tx queue 0")
-[ "$nbroken" -eq 2 ]
-ktap_result $? "the issue's chains stop A's ring, once per connection: $nbroken (of 2)"
+wbroken=$(($(ran amplify) + $(ran amplify-packed)))
+[ "$nbroken" -eq "$wbroken" ]
+ktap_result $? "the issue's chains stop A's ring, once per connection: $nbroken (of $wbroken)"
 
 l=$(line mem-budget)
 [ "$(field "$l" refused_4t)" = 32 ] && [ "$(field "$l" a_mapped_gib)" -le 64 ] &&

@@ -20,8 +20,17 @@ BPFTOOL  ?= bpftool
 
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -pthread -Wall -Wextra -Werror -D_GNU_SOURCE \
-	    -Iuser -Ibpf -I$(BUILD) -MMD -MP
+	    -Iuser -Ibpf -I$(BUILD) -MMD -MP $(EXT_CFLAGS)
 LDLIBS   := -lxdp -lbpf -luring -lelf -lz -pthread
+# libnl (failover agent, netlink watch) and json-c (QMP client): recursive,
+# so that pkg-config runs when a rule needs them, after `make deps`. Only
+# the daemon and the agent link libnl; only the objects that use them pull
+# them out of libvxdp.a.
+PKG_CONFIG ?= pkg-config
+NL_PKGS    := libnl-route-3.0 libnl-3.0
+EXT_CFLAGS  = $(shell $(PKG_CONFIG) --cflags $(NL_PKGS) json-c)
+NL_LIBS     = $(shell $(PKG_CONFIG) --libs $(NL_PKGS))
+JSON_LIBS   = $(shell $(PKG_CONFIG) --libs json-c)
 ifeq ($(SANITIZE),1)
 CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer \
 	    -fno-sanitize-recover=undefined
@@ -55,8 +64,16 @@ UNIT_BINS := $(patsubst selftests/unit/%.c,$(BUILD)/selftests/%,$(UNIT_SRCS))
 E2E_SRCS  := selftests/e2e/vhost_attack.c
 E2E_BINS  := $(patsubst selftests/e2e/%.c,$(BUILD)/selftests/%,$(E2E_SRCS))
 
+# Programs the e2e tests run inside a guest: static, unsanitized (they
+# are copied into the guest's initramfs), compiled from their sources.
+SRIOV_CHECK      := $(BUILD)/selftests/vxdp-sriov-check
+SRIOV_CHECK_SRCS := selftests/e2e/sriov_check.c user/agent/failover_backend.c \
+		    user/agent/backend_sriov.c user/agent/backend_bridge.c \
+		    user/agent/failover_fsm.c user/net/nl_fdb.c user/net/nl_util.c \
+		    user/net/nl_watch.c user/util/log.c
+
 .PHONY: all deps check demo bench clean run_tests
-all: $(BUILD)/vxdp-relay $(TOOLS) $(BPF_OBJS) $(UNIT_BINS) $(E2E_BINS)
+all: $(BUILD)/vxdp-relay $(TOOLS) $(BPF_OBJS) $(UNIT_BINS) $(E2E_BINS) $(SRIOV_CHECK)
 
 deps:
 	@tools/dev/install-deps.sh
@@ -102,6 +119,21 @@ $(BUILD)/selftests/%: $(BUILD)/selftests/unit/%.o $(LIB)
 $(BUILD)/selftests/%: $(BUILD)/selftests/e2e/%.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Unit tests of the agent's netlink and QMP parts link those libraries.
+$(BUILD)/selftests/test_agent_bridge: $(BUILD)/selftests/unit/test_agent_bridge.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(NL_LIBS) $(LDLIBS)
+
+$(BUILD)/selftests/test_qmp: $(BUILD)/selftests/unit/test_qmp.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(JSON_LIBS) $(LDLIBS)
+
+$(SRIOV_CHECK): $(SRIOV_CHECK_SRCS) $(wildcard user/*/*.h selftests/unit/ktap.h)
+	@mkdir -p $(@D)
+	$(CC) -static -O2 -g -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iuser \
+		-Iselftests/unit $(EXT_CFLAGS) -o $@ $(SRIOV_CHECK_SRCS) \
+		$(shell $(PKG_CONFIG) --static --libs $(NL_PKGS))
 
 # Every test under prove; kselftest exit 4 (skip) is mapped by ktap_exec.
 check: deps all

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Helpers shared by the libnl users (failover agent, netlink watch): a
+ * route socket and libnl's error codes as errno values.
+ */
+#ifndef VXDP_NL_UTIL_H
+#define VXDP_NL_UTIL_H
+
+struct nl_sock;
+
+/* A connected NETLINK_ROUTE socket in blocking mode, for requests that
+ * wait for their ACK. 0 or negative errno.
+ */
+int nl_route_open(struct nl_sock **sk);
+void nl_route_close(struct nl_sock *sk);
+
+/* libnl's -NLE_* (or a negative errno) as a negative errno. */
+int nl_errno(int nlerr);
+
+#endif

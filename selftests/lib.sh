@@ -686,6 +686,57 @@ guest_wait_ready()
 	return $rc
 }
 
+# guest_run_overlay DIR LOG [TIMEOUT] - boot the tiny guest without a NIC and
+# run DIR/vxdp/run (with whatever else DIR holds: modules, programs, their
+# libraries) from a cpio appended to the guest's initramfs (the kernel
+# unpacks both); await its "VXDP-DONE rc=N" (bound: TIMEOUT, default 60 s).
+# After guest_prepare and netns_add "$NS_RELAY" (QEMU runs there so that a
+# leftover is reaped). Sets GUEST_LOG, QEMU_OUT, QEMU_PID, GUEST_RC (N).
+# 0 when it ran to the end (whatever N), 1 otherwise.
+guest_run_overlay()
+{
+	local dir=$1 log=$2 t=${3:-60} initrd=$TMPD/overlay-initrd.img
+
+	GUEST_LOG=$log
+	QEMU_OUT=${log%.log}.qemu.out
+	GUEST_RC=
+	: >"$log"
+	(cd "$dir" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) |
+		gzip -1 >"$TMPD/overlay.cpio.gz" || return 1
+	cat "$GUEST_INITRD" "$TMPD/overlay.cpio.gz" >"$initrd" || return 1
+	vxdp_bg "$QEMU_OUT" ip netns exec "$NS_RELAY" qemu-system-x86_64 \
+		-machine pc -accel tcg -cpu max -smp 1 -m 256 \
+		-kernel "$GUEST_KERNEL" -initrd "$initrd" \
+		-append "console=ttyS0 quiet loglevel=3 panic=-1 no_timer_check vxdp.script=overlay" \
+		-nodefaults -display none -serial "file:$log" -no-reboot
+	QEMU_PID=$VXDP_LAST_PID
+	if ! wait_for_log "$log" 'VXDP-DONE|VXDP-FAIL' "$t" "$QEMU_PID" ||
+	   grep -q 'VXDP-FAIL' "$log"; then
+		ktap_diag "overlay guest did not finish"
+		ktap_diag_file "$QEMU_OUT" 10 "qemu output"
+		ktap_diag_file "$log" 30 "guest console"
+		return 1
+	fi
+	GUEST_RC=$(tr -d '\r' <"$log" | sed -n 's/^VXDP-DONE rc=\([0-9]*\).*/\1/p' | tail -n 1)
+	return 0
+}
+
+# overlay_add_bin DIR FILE... - copy programs into an overlay DIR at their
+# paths, with the shared libraries ldd lists for them.
+overlay_add_bin()
+{
+	local dir=$1 f l
+
+	shift
+	for f in "$@"; do
+		mkdir -p "$dir$(dirname "$f")" && cp -L "$f" "$dir$f" || return 1
+		for l in $(ldd "$f" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'); do
+			[ -e "$dir$l" ] && continue
+			mkdir -p "$dir$(dirname "$l")" && cp -L "$l" "$dir$l" || return 1
+		done
+	done
+}
+
 # guest_feature_bit N - 1 or 0: virtio feature bit N as the guest's
 # virtio-net negotiated it (from VXDP-READY features=, bit 0 first); empty
 # when unknown.

@@ -34,6 +34,13 @@ static const uint8_t mac2[6] = { 0x52, 0x54, 0x00, 0xaa, 0x00, 0x02 };
 static const uint8_t mac3[6] = { 0x52, 0x54, 0x00, 0xaa, 0x00, 0x03 };
 static const char *pf, *relay;
 
+static const char *tool(const char *env, const char *dflt)
+{
+	const char *v = getenv(env);
+
+	return v && *v ? v : dflt;
+}
+
 /* does `CMD` print a line with WANT (iproute2: an independent reader) */
 static int out_has(const char *cmd, const char *want)
 {
@@ -56,7 +63,7 @@ static int ip_vf_has(int vf, const char *want)
 	FILE *f;
 	int found = 0;
 
-	snprintf(cmd, sizeof(cmd), "ip link show dev %s", pf);
+	snprintf(cmd, sizeof(cmd), "%s link show dev %s", tool("IP", "ip"), pf);
 	snprintf(tag, sizeof(tag), "vf %d ", vf);
 	f = popen(cmd, "r");
 	if (!f)
@@ -157,7 +164,7 @@ int main(int argc, char **argv)
 	struct rtnl_neigh *n;
 	struct nl_addr *a;
 	uint32_t applied;
-	char cmd[160];
+	char cmd[160], fdb_all[64];
 	int err;
 
 	if (argc != 3) {
@@ -166,6 +173,7 @@ int main(int argc, char **argv)
 	}
 	pf = argv[1];
 	relay = argv[2];
+	snprintf(fdb_all, sizeof(fdb_all), "%s fdb show", tool("BRIDGE", "bridge"));
 	ktap_plan(22);
 	memcpy(cfg.mac, mac_vm, 6);
 	snprintf(cfg.pf, sizeof(cfg.pf), "%s", pf);
@@ -245,7 +253,7 @@ int main(int argc, char **argv)
 		   "backend: what it reported is what the VF has (trust not attempted)");
 
 	/* FDB entries on the relay's netdev (its own filter, NTF_SELF) */
-	snprintf(cmd, sizeof(cmd), "bridge fdb show dev %s", relay);
+	snprintf(cmd, sizeof(cmd), "%s fdb show dev %s", tool("BRIDGE", "bridge"), relay);
 	{
 		struct fo_action act = { .type = FO_ACT_FDB_ADD, .path = FO_PATH_STANDBY };
 
@@ -263,7 +271,8 @@ int main(int argc, char **argv)
 		KTAP_CHECK(err == -EEXIST, "fdb: the kernel answers a second exclusive add with EEXIST");
 		KTAP_CHECK(!fo_backend_apply(b, &act), "fdb: the backend takes that EEXIST as done (entry verified)");
 		r.fdb_removed = 0;
-		snprintf(cmd, sizeof(cmd), "bridge fdb del 52:54:00:12:34:56 dev %s self", relay);
+		snprintf(cmd, sizeof(cmd), "%s fdb del 52:54:00:12:34:56 dev %s self",
+			 tool("BRIDGE", "bridge"), relay);
 		err = system(cmd);
 		watch_for(w, 2000, 1, &r);
 		KTAP_CHECK(!err && r.fdb_removed == 1 && r.last.path == FO_PATH_STANDBY,
@@ -292,7 +301,7 @@ int main(int argc, char **argv)
 	err = apply_all(b, &res);
 	KTAP_CHECK(!err && vm.state == FO_SRC_STANDBY && ip_vf_has(1, "00:00:00:00:00:00") &&
 		   ip_vf_has(1, "link-state disable") && ip_vf_has(0, "spoof checking off") &&
-		   out_has("bridge fdb show", "52:54:00:12:34:56 dev"),
+		   out_has(fdb_all, "52:54:00:12:34:56 dev"),
 		   "fsm: migrating out: VF MAC zeroed, link disabled, relay VF open, standby entry");
 	memset(&obs, 0, sizeof(obs));
 	fo_backend_observe(b, &obs);
@@ -304,7 +313,7 @@ int main(int argc, char **argv)
 	fo_step(&vm, &ev, 3, &res);
 	err = apply_all(b, &res);
 	KTAP_CHECK(!err && vm.state == FO_PRIMARY && ip_vf_has(1, "52:54:00:12:34:56") &&
-		   ip_vf_has(1, "link-state auto") && !out_has("bridge fdb show", "52:54:00:12:34:56 dev"),
+		   ip_vf_has(1, "link-state auto") && !out_has(fdb_all, "52:54:00:12:34:56 dev"),
 		   "fsm: cancelled: MAC back, link auto, standby entry gone");
 	nl_watch_close(w);
 	fo_backend_close(b);

@@ -19,7 +19,8 @@
 # Guest kernel command line (set by selftests/lib.sh guest_boot):
 #   vxdp.ip=192.0.2.2/24	guest address on eth0
 #   vxdp.peer=192.0.2.1		the peer to ping
-#   vxdp.script=NAME		idle | ping | pingidle | e2e | jumbo | migrate | mq (below)
+#   vxdp.script=NAME		idle | ping | pingidle | e2e | jumbo | migrate | mq |
+#				overlay (below)
 #   vxdp.count=10 vxdp.interval=0.2	ping count and interval
 #   vxdp.iperf_timeout=90	bound for the iperf3 server run
 #   vxdp.mtu=9000		eth0's MTU (default: what the device says)
@@ -40,6 +41,10 @@
 #						(pingidle: warmup and both ping runs,
 #						then stays up for the peer's pings)
 #   VXDP-DONE					ping: done, powering off
+#   VXDP-DONE rc=N				overlay: /vxdp/run (appended to the
+#						initramfs by a test, see lib.sh
+#						guest_run_overlay) exited N; no
+#						network, nothing else set up
 #   VXDP-RESULT mtu eth0=N			jumbo: eth0's MTU; then warmup,
 #						ping1400 (size=1372) and ping9000
 #						(size=8972: 1400- and 9000-byte IP
@@ -203,6 +208,14 @@ done
 halt_guest() { sync; poweroff -f; sleep 10; }
 fail() { echo "VXDP-FAIL $*"; halt_guest; }
 idle_forever() { while :; do sleep 3600; done; }
+
+# a test's own program, no network (selftests/lib.sh guest_run_overlay)
+if [ "$SCRIPT" = overlay ]; then
+	[ -x /vxdp/run ] || fail "no /vxdp/run in the initramfs"
+	/vxdp/run
+	echo "VXDP-DONE rc=$?"
+	halt_guest
+fi
 
 for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev \
 	 virtio_pci failover net_failover virtio_net; do

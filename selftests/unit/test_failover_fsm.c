@@ -513,7 +513,7 @@ static void test_log_line(void)
 
 int main(void)
 {
-	ktap_plan(73);
+	ktap_plan(65);
 	test_source_normal();
 	test_destination_normal();
 	test_cancel_wait_unplug();

@@ -103,6 +103,32 @@ enum fo_mig fo_mig_parse(const char *status)
 	return FO_MIG_OTHER;
 }
 
+bool fo_event_from_qmp(const char *name, const char *status, struct fo_event *ev)
+{
+	static const struct {
+		const char *name;
+		enum fo_event_type type;
+	} map[] = {
+		{ "FAILOVER_NEGOTIATED", FO_EV_QMP_FAILOVER_NEGOTIATED },
+		{ "UNPLUG_PRIMARY", FO_EV_QMP_UNPLUG_PRIMARY },
+		{ "MIGRATION", FO_EV_QMP_MIGRATION },
+		{ "RESUME", FO_EV_QMP_RESUME },
+		{ "STOP", FO_EV_QMP_STOP },
+	};
+	unsigned int i;
+
+	memset(ev, 0, sizeof(*ev));
+	for (i = 0; i < ARRAY_SIZE(map); i++) {
+		if (strcmp(name, map[i].name))
+			continue;
+		ev->type = map[i].type;
+		if (ev->type == FO_EV_QMP_MIGRATION)
+			ev->mig = fo_mig_parse(status);
+		return true;
+	}
+	return false;
+}
+
 char *fo_mac_str(const uint8_t *mac, char *buf)
 {
 	snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x",

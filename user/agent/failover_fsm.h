@@ -206,6 +206,10 @@ const char *fo_action_name(enum fo_act_type t);
 const char *fo_mig_name(enum fo_mig m);
 /* "setup", "wait-unplug", ... as QEMU spells them; FO_MIG_OTHER if unknown. */
 enum fo_mig fo_mig_parse(const char *status);
+/* A QMP event by name (and MIGRATION's data.status) as an event of this
+ * machine: true if it is one (MIGRATION_PASS, SHUTDOWN, ... are not).
+ */
+bool fo_event_from_qmp(const char *name, const char *status, struct fo_event *ev);
 /* "52:54:00:12:34:56" into @buf (18 bytes). */
 char *fo_mac_str(const uint8_t *mac, char *buf);
 

@@ -421,6 +421,54 @@ static void on_migration(const struct fo_vm *vm, enum fo_mig m, struct decision 
 		d->ignored = true;
 }
 
+/* Facts about the world: they change what is believed, not the state. */
+static void on_fact(struct fo_vm *vm, const struct fo_event *ev, struct decision *d)
+{
+	switch (ev->type) {
+	case FO_EV_PF_LINK:
+		/* a PF reset may have reset its VFs: read them back */
+		d->resync = ev->up;
+		d->why = ev->up ? "PF up: re-read its VFs" : "PF down";
+		break;
+	case FO_EV_VF_CHANGED:
+	case FO_EV_ACTION_FAILED:
+		/* a setting the device keeps refusing is not retried forever:
+		 * the next event tries again
+		 */
+		if (ev->type == FO_EV_ACTION_FAILED && ++vm->failures > FO_MAX_RETRIES) {
+			d->no_diff = true;
+			d->why = "an action keeps failing: not retried until the next event";
+			return;
+		}
+		d->resync = true;
+		d->why = ev->type == FO_EV_VF_CHANGED ? "a VF changed: re-read" :
+			 "an action failed: re-read";
+		break;
+	case FO_EV_RELAY_VF:
+		if (ev->up) {
+			d->resync = true;
+			d->no_diff = true;	/* the observation tells */
+			d->why = "relay VF back: re-read";
+		} else {
+			/* its FDB entries and settings went with it */
+			vm->cur.fdb_standby = false;
+			vm->cur.relay_open = false;
+			d->no_diff = true;
+			d->why = "relay VF gone: standby path lost";
+		}
+		break;
+	case FO_EV_FDB_REMOVED:
+		if (ev->path == FO_PATH_PRIMARY)
+			vm->cur.fdb_primary = false;
+		else
+			vm->cur.fdb_standby = false;
+		d->why = "FDB entry removed by someone else";
+		break;
+	default:
+		break;
+	}
+}
+
 static void decide(struct fo_vm *vm, const struct fo_event *ev, struct decision *d)
 {
 	enum fo_state s = vm->state;
@@ -436,43 +484,11 @@ static void decide(struct fo_vm *vm, const struct fo_event *ev, struct decision 
 		on_observed(vm, ev->obs, d);
 		return;
 	case FO_EV_PF_LINK:
-		/* a PF reset may have reset its VFs: read them back */
-		d->resync = ev->up;
-		d->why = ev->up ? "PF up: re-read its VFs" : "PF down";
-		return;
 	case FO_EV_VF_CHANGED:
 	case FO_EV_ACTION_FAILED:
-		/* a setting the device keeps refusing is not retried forever:
-		 * the next event tries again
-		 */
-		if (ev->type == FO_EV_ACTION_FAILED && ++vm->failures > FO_MAX_RETRIES) {
-			d->no_diff = true;
-			d->why = "an action keeps failing: not retried until the next event";
-			return;
-		}
-		d->resync = true;
-		d->why = ev->type == FO_EV_VF_CHANGED ? "a VF changed: re-read" :
-			 "an action failed: re-read";
-		return;
 	case FO_EV_RELAY_VF:
-		if (ev->up) {
-			d->resync = true;
-			d->no_diff = true;	/* the observation tells */
-			d->why = "relay VF back: re-read";
-		} else {
-			/* its FDB entries and settings went with it */
-			vm->cur.fdb_standby = false;
-			vm->cur.relay_open = false;
-			d->no_diff = true;
-			d->why = "relay VF gone: standby path lost";
-		}
-		return;
 	case FO_EV_FDB_REMOVED:
-		if (ev->path == FO_PATH_PRIMARY)
-			vm->cur.fdb_primary = false;
-		else
-			vm->cur.fdb_standby = false;
-		d->why = "FDB entry removed by someone else";
+		on_fact(vm, ev, d);
 		return;
 	case FO_EV_PRIMARY_UP:
 		if (s == FO_STANDBY_START) {
@@ -585,6 +601,40 @@ static void count_transition(struct fo_vm *vm, const struct decision *d, enum fo
 		vm->cnt.completed++;
 }
 
+/* The one line every step logs: the MAC, the states, the event, the reason. */
+static void log_step(const struct fo_vm *vm, const struct fo_event *ev, enum fo_state from,
+		     const struct decision *d, struct fo_result *res)
+{
+	const char *what = ev->type == FO_EV_QMP_MIGRATION ? fo_mig_name(ev->mig) : "";
+	const char *detail = ev->detail ? ev->detail : "";
+	const char *why = d->why ? d->why : "";
+	char mac[18];
+
+	fo_mac_str(vm->cfg.mac, mac);
+	if (d->ignored)
+		snprintf(res->log, sizeof(res->log), "failover %s: %s: %s%s%s%s%s ignored (%s)",
+			 mac, fo_state_name(from), fo_event_name(ev->type),
+			 *what ? " " : "", what, *detail ? " " : "", detail, why);
+	else
+		snprintf(res->log, sizeof(res->log),
+			 "failover %s: %s -> %s on %s%s%s%s%s: %s (%u action%s)",
+			 mac, fo_state_name(from), fo_state_name(d->to), fo_event_name(ev->type),
+			 *what ? " " : "", what, *detail ? " " : "", detail, why,
+			 res->n, res->n == 1 ? "" : "s");
+}
+
+static void record_transition(struct fo_vm *vm, const struct fo_event *ev, enum fo_state from,
+			      const struct decision *d, uint64_t now_ms)
+{
+	vm->cnt.transitions++;
+	count_transition(vm, d, from);
+	vm->last.from = from;
+	vm->last.to = d->to;
+	vm->last.event = ev->type;
+	vm->last.at_ms = now_ms;
+	snprintf(vm->last.reason, sizeof(vm->last.reason), "%s", d->why ? d->why : "");
+}
+
 void fo_step(struct fo_vm *vm, const struct fo_event *ev, uint64_t now_ms,
 	     struct fo_result *res)
 {
@@ -593,29 +643,18 @@ void fo_step(struct fo_vm *vm, const struct fo_event *ev, uint64_t now_ms,
 	struct fo_world want;
 	struct fo_action *a;
 	uint32_t ms;
-	char mac[18];
-	const char *what = ev->type == FO_EV_QMP_MIGRATION ? fo_mig_name(ev->mig) : NULL;
 
 	memset(res, 0, sizeof(*res));
 	vm->cnt.events++;
 	decide(vm, ev, &d);
-	fo_mac_str(vm->cfg.mac, mac);
-
 	if (d.ignored) {
 		vm->cnt.ignored++;
-		snprintf(res->log, sizeof(res->log), "failover %s: %s: %s%s%s%s%s ignored (%s)",
-			 mac, fo_state_name(from), fo_event_name(ev->type),
-			 what ? " " : "", what ? what : "",
-			 ev->detail ? " " : "", ev->detail ? ev->detail : "",
-			 d.why ? d.why : "");
+		log_step(vm, ev, from, &d, res);
 		return;
 	}
-
-	if (d.to != from || d.observed) {
-		if (vm->timer_seq && d.to != from) {
-			push(res, FO_ACT_TIMER_CANCEL);
-			vm->timer_seq = 0;
-		}
+	if (vm->timer_seq && d.to != from) {
+		push(res, FO_ACT_TIMER_CANCEL);
+		vm->timer_seq = 0;
 	}
 	if (!d.no_diff && fo_state_target(d.to, &want))
 		diff(vm, &want, res);
@@ -636,7 +675,7 @@ void fo_step(struct fo_vm *vm, const struct fo_event *ev, uint64_t now_ms,
 	    state_has_timer(d.to, &vm->cfg, &ms)) {
 		a = push(res, FO_ACT_TIMER_ARM);
 		if (a) {
-			vm->timer_seq = (uint32_t)(vm->cnt.events & 0xffffffffu) ?: 1;
+			vm->timer_seq = (uint32_t)vm->cnt.events ?: 1;
 			a->ms = ms;
 			a->seq = vm->timer_seq;
 		}
@@ -644,18 +683,7 @@ void fo_step(struct fo_vm *vm, const struct fo_event *ev, uint64_t now_ms,
 	vm->cnt.actions += res->n;
 	vm->state = d.to;
 	res->transition = d.to != from;
-	if (res->transition) {
-		vm->cnt.transitions++;
-		count_transition(vm, &d, from);
-		vm->last.from = from;
-		vm->last.to = d.to;
-		vm->last.event = ev->type;
-		vm->last.at_ms = now_ms;
-		snprintf(vm->last.reason, sizeof(vm->last.reason), "%s", d.why ? d.why : "");
-	}
-	snprintf(res->log, sizeof(res->log), "failover %s: %s -> %s on %s%s%s%s%s: %s (%u action%s)",
-		 mac, fo_state_name(from), fo_state_name(d.to), fo_event_name(ev->type),
-		 what ? " " : "", what ? what : "",
-		 ev->detail ? " " : "", ev->detail ? ev->detail : "",
-		 d.why ? d.why : "", res->n, res->n == 1 ? "" : "s");
+	if (res->transition)
+		record_transition(vm, ev, from, &d, now_ms);
+	log_step(vm, ev, from, &d, res);
 }

@@ -103,18 +103,19 @@ $(LIB): $(LIB_OBJS)
 	rm -f $@
 	$(AR) rcs $@ $^
 
+# The daemon's control socket and vxdpctl speak JSON (json-c).
 $(BUILD)/vxdp-relay: $(BUILD)/user/daemon/main.o $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(JSON_LIBS) $(LDLIBS)
 
 define tool_rule
 $(BUILD)/$(basename $(notdir $(1))): $(BUILD)/$(1:.c=.o) $$(LIB)
-	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(JSON_LIBS) $$(LDLIBS)
 endef
 $(foreach t,$(TOOL_SRCS),$(eval $(call tool_rule,$(t))))
 
 $(BUILD)/selftests/%: $(BUILD)/selftests/unit/%.o $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(JSON_LIBS) $(LDLIBS)
 
 $(BUILD)/selftests/%: $(BUILD)/selftests/e2e/%.o $(LIB)
 	@mkdir -p $(@D)

@@ -543,16 +543,22 @@ relay_bin_check()
 
 # relay_start LOG ARGS... - run the daemon in $NS_RELAY (AF_XDP must live in
 # the VF's netns; see netns_exec) and await its "ready:" line. Sets RELAY_PID and RELAY_LOG.
+# Unless ARGS name a --control or --config, the daemon's control socket is
+# RELAY_CTL ($TMPD/control.sock), not the system's: tests run side by side.
 # Returns 0 when ready, 1 on timeout, 2 when it exited early.
 relay_start()
 {
-	local log=$1 rc
+	local log=$1 rc ctl=()
 
 	shift
 	bpffs_ensure
 	RELAY_LOG=$log
+	case " $* " in
+	*" --control "*|*" --config "*) ;;
+	*) RELAY_CTL=$TMPD/control.sock; ctl=(--control "$RELAY_CTL") ;;
+	esac
 	netns_argv "$NS_RELAY"
-	vxdp_bg "$log" "${NETNS_ARGV[@]}" "$RELAY_BIN" "$@"
+	vxdp_bg "$log" "${NETNS_ARGV[@]}" "$RELAY_BIN" "${ctl[@]}" "$@"
 	RELAY_PID=$VXDP_LAST_PID
 	wait_for_log "$log" 'ready:' "${RELAY_READY_TIMEOUT:-30}" "$RELAY_PID"
 	rc=$?

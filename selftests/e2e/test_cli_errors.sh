@@ -108,7 +108,7 @@ ktap_result $? "--help exits 0 and describes --relay" || {
 }
 
 # 2-14: malformed command lines ----------------------------------------------
-expect_error "no arguments" "$USAGE_RE"
+expect_error "no relay, no config file, no control socket" "$USAGE_RE" --control none
 expect_error "unknown option" "$USAGE_RE" --no-such-option
 expect_error "--relay without a value" "$USAGE_RE" --relay
 expect_error "--relay spec without key=value" "$USAGE_RE" --relay garbage

@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
-/* --relay spec parsing: strict, so a typo is an error rather than a default. */
+/* The relay and daemon option tables, --relay spec parsing and the config
+ * file: strict, so a typo is an error rather than a default.
+ */
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,23 +13,6 @@
 #include "config.h"
 #include "util/compiler.h"
 #include "vhost/guest_mem.h"
-
-static int parse_mac(const char *s, uint8_t mac[6])
-{
-	unsigned int b[6];
-	char tail;
-	int i;
-
-	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3],
-		   &b[4], &b[5], &tail) != 6)
-		return -EINVAL;
-	for (i = 0; i < 6; i++)
-		mac[i] = b[i];
-	/* Steering to a multicast address would swallow every group frame. */
-	if (mac[0] & 1)
-		return -EINVAL;
-	return 0;
-}
 
 int config_parse_size(const char *s, uint64_t *bytes)
 {
@@ -59,18 +45,67 @@ int config_parse_size(const char *s, uint64_t *bytes)
 	return 0;
 }
 
-static int copy_str(char *dst, size_t size, const char *val)
+/* A size (config_parse_size()) into a uint64_t field. */
+static int parse_size(void *obj, const struct opt *o, const char *val,
+		      char *err, size_t errlen)
+{
+	if (config_parse_size(val, (uint64_t *)((char *)obj + o->off))) {
+		snprintf(err, errlen, "expected a size like %s (K, M, G, T; 0: no limit)",
+			 o->def);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_mac(void *obj, const struct opt *o, const char *s, char *err,
+		     size_t errlen)
+{
+	struct relay_cfg *c = obj;
+	unsigned int b[6];
+	char tail;
+	int i;
+
+	(void)o;
+	/* Steering to a multicast address would swallow every group frame. */
+	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3],
+		   &b[4], &b[5], &tail) != 6 || (b[0] & 1)) {
+		snprintf(err, errlen, "expected a unicast MAC like 52:54:00:12:34:56");
+		return -EINVAL;
+	}
+	for (i = 0; i < 6; i++)
+		c->mac[i] = b[i];
+	c->has_mac = true;
+	return 0;
+}
+
+/* A string field of the target: 1 to size - 1 bytes. */
+static int parse_str(void *obj, const struct opt *o, const char *val,
+		     char *err, size_t errlen)
 {
 	size_t len = strlen(val);
 
-	if (!len || len >= size)
+	if (!len || len >= o->size) {
+		snprintf(err, errlen, "%s must be 1-%zu bytes",
+			 o->metavar ? o->metavar : "value", o->size - 1);
 		return -EINVAL;
-	memcpy(dst, val, len + 1);
+	}
+	memcpy((char *)obj + o->off, val, len + 1);
 	return 0;
+}
+
+static int parse_ifname(void *obj, const struct opt *o, const char *val,
+			char *err, size_t errlen)
+{
+	if (!parse_str(obj, o, val, err, errlen))
+		return 0;
+	snprintf(err, errlen, "interface names are 1-%zu characters", o->size - 1);
+	return -EINVAL;
 }
 
 static bool valid_name(const char *s)
 {
+	if (!*s || !strcmp(s, ".") || !strcmp(s, ".."))
+		return false;
 	/* Becomes a directory under /sys/fs/bpf/vxdp/. */
 	for (; *s; s++)
 		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
@@ -79,8 +114,18 @@ static bool valid_name(const char *s)
 	return true;
 }
 
+static int parse_name(void *obj, const struct opt *o, const char *val,
+		      char *err, size_t errlen)
+{
+	if (!valid_name(val) || parse_str(obj, o, val, err, errlen)) {
+		snprintf(err, errlen, "use 1-%zu of [A-Za-z0-9._-]", o->size - 1);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* A user or group by name or number. */
-static int parse_id(const char *val, bool group, unsigned int *id)
+static int lookup_id(const char *val, bool group, unsigned int *id)
 {
 	char *end;
 	unsigned long v;
@@ -107,134 +152,104 @@ static int parse_id(const char *val, bool group, unsigned int *id)
 	return 0;
 }
 
-static int parse_kv(struct relay_cfg *c, const char *key, const char *val,
+static int parse_id(void *obj, const struct opt *o, const char *val,
 		    char *err, size_t errlen)
 {
-	if (!strcmp(key, "vf")) {
-		if (copy_str(c->vf, sizeof(c->vf), val)) {
-			snprintf(err, errlen, "vf=%s: interface names are 1-%zu characters",
-				 val, sizeof(c->vf) - 1);
-			return -EINVAL;
-		}
-	} else if (!strcmp(key, "socket")) {
-		if (copy_str(c->socket, sizeof(c->socket), val)) {
-			snprintf(err, errlen, "socket=%s: path must be 1-%zu bytes",
-				 val, sizeof(c->socket) - 1);
-			return -EINVAL;
-		}
-	} else if (!strcmp(key, "mac")) {
-		if (parse_mac(val, c->mac)) {
-			snprintf(err, errlen, "mac=%s: expected a unicast MAC like 52:54:00:12:34:56", val);
-			return -EINVAL;
-		}
-		c->has_mac = true;
-	} else if (!strcmp(key, "name")) {
-		if (copy_str(c->name, sizeof(c->name), val) || !valid_name(val) ||
-		    !strcmp(val, ".") || !strcmp(val, "..")) {
-			snprintf(err, errlen, "name=%s: use 1-%zu of [A-Za-z0-9._-]",
-				 val, sizeof(c->name) - 1);
-			return -EINVAL;
-		}
-	} else if (!strcmp(key, "xdp-mode")) {
-		if (!strcmp(val, "auto"))
-			c->xdp_mode = XDP_STEER_AUTO;
-		else if (!strcmp(val, "native"))
-			c->xdp_mode = XDP_STEER_NATIVE;
-		else if (!strcmp(val, "skb"))
-			c->xdp_mode = XDP_STEER_SKB;
-		else {
-			snprintf(err, errlen, "xdp-mode=%s: expected auto, native or skb", val);
-			return -EINVAL;
-		}
-	} else if (!strcmp(key, "xsk-mode")) {
-		if (!strcmp(val, "auto"))
-			c->xsk_mode = XSK_PORT_AUTO;
-		else if (!strcmp(val, "copy"))
-			c->xsk_mode = XSK_PORT_COPY;
-		else if (!strcmp(val, "zerocopy"))
-			c->xsk_mode = XSK_PORT_ZEROCOPY;
-		else {
-			snprintf(err, errlen, "xsk-mode=%s: expected auto, copy or zerocopy", val);
-			return -EINVAL;
-		}
-	} else if (!strcmp(key, "queues")) {
-		char *end;
-		unsigned long n = strtoul(val, &end, 10);
+	bool group = !strcmp(o->metavar, "GROUP");
+	unsigned int id;
 
-		if (!*val || *end || n < 1 || n > 32) {
-			snprintf(err, errlen, "queues=%s: expected 1 to 32 queue pairs", val);
-			return -EINVAL;
-		}
-		c->queues = n;
-	} else if (!strcmp(key, "napi-defer") || !strcmp(key, "napi-timeout")) {
-		bool defer = !strcmp(key, "napi-defer");
-		unsigned long max = defer ? 100 : 100000;
-		char *end;
-		unsigned long n = strtoul(val, &end, 10);
-
-		if (!*val || *val == '-' || *end || n > max || (!defer && !n)) {
-			snprintf(err, errlen, "%s=%s: expected %s", key, val,
-				 defer ? "0 to 100 completions (0: leave the VF's NAPI alone)" :
-					 "1 to 100000 microseconds");
-			return -EINVAL;
-		}
-		if (defer)
-			c->napi_defer = n;
-		else
-			c->napi_timeout_us = n;
-	} else if (!strcmp(key, "mem-max")) {
-		if (config_parse_size(val, &c->mem_max)) {
-			snprintf(err, errlen, "mem-max=%s: expected a size like 64G (K, M, G, T; 0: no limit)",
-				 val);
-			return -EINVAL;
-		}
-	} else if (!strcmp(key, "mode")) {
-		if (!strcmp(val, "server") || !strcmp(val, "client")) {
-			c->client = !strcmp(val, "client");
-		} else {
-			snprintf(err, errlen, "mode=%s: expected server or client", val);
-			return -EINVAL;
-		}
-	} else if (!strcmp(key, "owner") || !strcmp(key, "group")) {
-		bool group = key[0] == 'g';
-		unsigned int id;
-
-		if (parse_id(val, group, &id)) {
-			snprintf(err, errlen, "%s=%s: no such %s", key, val,
-				 group ? "group" : "user");
-			return -EINVAL;
-		}
-		if (group)
-			c->group = id;
-		else
-			c->owner = id;
-	} else if (!strcmp(key, "perm")) {
-		char *end;
-		unsigned long m = strtoul(val, &end, 8);
-
-		if (!*val || *end || m > 0777 || !(m & 0600)) {
-			snprintf(err, errlen, "perm=%s: expected octal permissions like 0660, owner read-write", val);
-			return -EINVAL;
-		}
-		c->perm = m;
-	} else {
-		snprintf(err, errlen, "unknown key '%s' (known: vf, socket, mac, name, queues, mode, owner, group, perm, xdp-mode, xsk-mode, napi-defer, napi-timeout, mem-max)", key);
+	if (lookup_id(val, group, &id)) {
+		snprintf(err, errlen, "no such %s", group ? "group" : "user");
 		return -EINVAL;
 	}
+	*(unsigned int *)((char *)obj + o->off) = id;
 	return 0;
 }
 
-int relay_cfg_parse(struct relay_cfg *c, const char *spec, char *err,
-		    size_t errlen)
+static int parse_perm(void *obj, const struct opt *o, const char *val,
+		      char *err, size_t errlen)
 {
-	char buf[512], *save = NULL, *tok;
-	unsigned int seen = 0;
-	static const char *const keys[] = {
-		"vf", "socket", "mac", "name", "xdp-mode", "xsk-mode",
-		"mode", "owner", "group", "perm", "queues", "napi-defer",
-		"napi-timeout", "mem-max",
-	};
+	char *end;
+	unsigned long m = strtoul(val, &end, 8);
 
+	(void)o;
+	if (!*val || *val == '-' || *end || m > 0777 || !(m & 0600)) {
+		snprintf(err, errlen, "expected octal permissions like 0660, owner read-write");
+		return -EINVAL;
+	}
+	((struct relay_cfg *)obj)->perm = m;
+	return 0;
+}
+
+static const struct opt_choice mode_choices[] = {
+	{ "server", false }, { "client", true }, { NULL, 0 },
+};
+static const struct opt_choice xdp_mode_choices[] = {
+	{ "auto", XDP_STEER_AUTO }, { "native", XDP_STEER_NATIVE },
+	{ "skb", XDP_STEER_SKB }, { NULL, 0 },
+};
+static const struct opt_choice xsk_mode_choices[] = {
+	{ "auto", XSK_PORT_AUTO }, { "copy", XSK_PORT_COPY },
+	{ "zerocopy", XSK_PORT_ZEROCOPY }, { NULL, 0 },
+};
+
+#define RC(f) OPT_FIELD(struct relay_cfg, f)
+
+const struct opt relay_opts[] = {
+	{ .name = "vf", .type = OPT_FUNC, RC(vf), .parse = parse_ifname,
+	  .metavar = "IFNAME", .flags = OPT_REQUIRED,
+	  .help = "the VF netdev" },
+	{ .name = "socket", .type = OPT_FUNC, RC(socket), .parse = parse_str,
+	  .metavar = "PATH", .flags = OPT_REQUIRED,
+	  .help = "the vhost-user socket" },
+	{ .name = "mode", .type = OPT_ENUM, RC(client), .choices = mode_choices,
+	  .metavar = "server|client", .def = "server",
+	  .help = "server: the relay listens on PATH and QEMU connects; client: QEMU "
+		  "listens (server=on) and the relay connects, reconnecting with backoff "
+		  "whenever QEMU is away" },
+	{ .name = "queues", .type = OPT_UINT, RC(queues), .min = 1, .max = 32,
+	  .unit = " queue pairs", .metavar = "N", .def = "1",
+	  .help = "guest queue pairs, 1-32; VF queue i feeds guest queue i, or a flow "
+		  "hash spreads frames when the counts differ" },
+	{ .name = "owner", .type = OPT_FUNC, RC(owner), .parse = parse_id,
+	  .metavar = "USER", .help = "server mode: the socket's owner" },
+	{ .name = "group", .type = OPT_FUNC, RC(group), .parse = parse_id,
+	  .metavar = "GROUP", .help = "server mode: the socket's group" },
+	{ .name = "perm", .type = OPT_FUNC, .parse = parse_perm,
+	  .metavar = "MODE", .help = "server mode: the socket's octal mode, e.g. 0660" },
+	{ .name = "mac", .type = OPT_FUNC, .parse = parse_mac, .metavar = "MAC",
+	  .help = "only frames to MAC, broadcast and multicast go to the VM; the rest "
+		  "stays with the host stack" },
+	{ .name = "name", .type = OPT_FUNC, RC(name), .parse = parse_name,
+	  .metavar = "NAME", .def = "the VF name",
+	  .help = "relay name: pins maps at /sys/fs/bpf/vxdp/NAME, names the relay "
+		  "in logs and vxdpctl" },
+	{ .name = "xdp-mode", .type = OPT_ENUM, RC(xdp_mode),
+	  .choices = xdp_mode_choices, .metavar = "auto|native|skb", .def = "auto",
+	  .help = "XDP attach mode" },
+	{ .name = "xsk-mode", .type = OPT_ENUM, RC(xsk_mode),
+	  .choices = xsk_mode_choices, .metavar = "auto|copy|zerocopy", .def = "auto",
+	  .help = "AF_XDP mode" },
+	{ .name = "napi-defer", .type = OPT_UINT, RC(napi_defer), .min = 0, .max = 100,
+	  .unit = " completions (0: leave the VF's NAPI alone)", .metavar = "N",
+	  .def = "2",
+	  .help = "with --busy-poll on, the VF's napi_defer_hard_irqs for AF_XDP busy "
+		  "polling, set while the relay runs unless the VF has its own; 0 leaves "
+		  "the VF alone" },
+	{ .name = "napi-timeout", .type = OPT_UINT, RC(napi_timeout_us), .min = 1,
+	  .max = 100000, .unit = " microseconds", .metavar = "US", .def = "200",
+	  .help = "with --busy-poll on, the VF's gro_flush_timeout for AF_XDP busy "
+		  "polling" },
+	{ .name = "mem-max", .type = OPT_FUNC, RC(mem_max), .parse = parse_size,
+	  .metavar = "SIZE", .def = "64G",
+	  .help = "guest memory the frontend may have the relay map (K, M, G, T; 0: "
+		  "no limit); a memory table or region beyond it is refused" },
+};
+const size_t relay_nopts = ARRAY_SIZE(relay_opts);
+
+void relay_cfg_init(struct relay_cfg *c)
+{
+	/* Whole, padding included: relay_cfg_equal() compares bytes. */
 	memset(c, 0, sizeof(*c));
 	c->queues = 1;
 	c->napi_defer = RELAY_NAPI_DEFER_DEFAULT;
@@ -242,32 +257,10 @@ int relay_cfg_parse(struct relay_cfg *c, const char *spec, char *err,
 	c->mem_max = GUEST_MEM_LIMIT_DEFAULT;
 	c->owner = (uid_t)-1;
 	c->group = (gid_t)-1;
-	if (strlen(spec) >= sizeof(buf)) {
-		snprintf(err, errlen, "relay spec too long");
-		return -EINVAL;
-	}
-	strcpy(buf, spec);
-	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		char *eq = strchr(tok, '=');
-		unsigned int i;
+}
 
-		if (!eq || eq == tok) {
-			snprintf(err, errlen, "'%s': expected key=value", tok);
-			return -EINVAL;
-		}
-		*eq = '\0';
-		for (i = 0; i < ARRAY_SIZE(keys); i++) {
-			if (strcmp(tok, keys[i]))
-				continue;
-			if (seen & (1u << i)) {
-				snprintf(err, errlen, "'%s' given twice", tok);
-				return -EINVAL;
-			}
-			seen |= 1u << i;
-		}
-		if (parse_kv(c, tok, eq + 1, err, errlen))
-			return -EINVAL;
-	}
+int relay_cfg_finish(struct relay_cfg *c, char *err, size_t errlen)
+{
 	if (!c->vf[0] || !c->socket[0]) {
 		snprintf(err, errlen, "vf= and socket= are required");
 		return -EINVAL;
@@ -286,6 +279,27 @@ int relay_cfg_parse(struct relay_cfg *c, const char *spec, char *err,
 	return 0;
 }
 
+int relay_cfg_parse(struct relay_cfg *c, const char *spec, char *err,
+		    size_t errlen)
+{
+	relay_cfg_init(c);
+	if (strlen(spec) >= 1024) {
+		snprintf(err, errlen, "relay spec too long");
+		return -EINVAL;
+	}
+	if (opt_parse_spec(relay_opts, relay_nopts, c, spec, err, errlen))
+		return -EINVAL;
+	return relay_cfg_finish(c, err, errlen);
+}
+
+const char *relay_cfg_collides(const struct relay_cfg *a,
+			       const struct relay_cfg *b)
+{
+	return !strcmp(a->vf, b->vf) ? "vf" :
+	       !strcmp(a->socket, b->socket) ? "socket" :
+	       !strcmp(a->name, b->name) ? "name" : NULL;
+}
+
 int relay_cfg_check_unique(const struct relay_cfg *c, unsigned int n,
 			   char *err, size_t errlen)
 {
@@ -293,14 +307,275 @@ int relay_cfg_check_unique(const struct relay_cfg *c, unsigned int n,
 
 	for (i = 0; i < n; i++) {
 		for (j = 0; j < i; j++) {
-			const char *what = !strcmp(c[i].vf, c[j].vf) ? "vf" :
-					   !strcmp(c[i].socket, c[j].socket) ? "socket" :
-					   !strcmp(c[i].name, c[j].name) ? "name" : NULL;
+			const char *what = relay_cfg_collides(&c[i], &c[j]);
+
 			if (what) {
-				snprintf(err, errlen, "relays %u and %u share the same %s", j + 1, i + 1, what);
+				snprintf(err, errlen, "relays %u (%s) and %u (%s) share the same %s",
+					 j + 1, c[j].name, i + 1, c[i].name, what);
 				return -EINVAL;
 			}
 		}
 	}
 	return 0;
+}
+
+bool relay_cfg_equal(const struct relay_cfg *a, const struct relay_cfg *b)
+{
+	return !memcmp(a, b, sizeof(*a));
+}
+
+/* Daemon options ------------------------------------------------------------ */
+
+static int parse_relay_arg(void *obj, const struct opt *o, const char *val,
+			   char *err, size_t errlen)
+{
+	struct daemon_cfg *d = obj;
+	char why[256];
+
+	(void)o;
+	if (d->nrelays == RELAY_MAX) {
+		snprintf(err, errlen, "at most %d relays", RELAY_MAX);
+		return -EINVAL;
+	}
+	if (relay_cfg_parse(&d->relay[d->nrelays], val, why, sizeof(why))) {
+		snprintf(err, errlen, "%s", why);
+		return -EINVAL;
+	}
+	d->nrelays++;
+	return 0;
+}
+
+static int parse_control(void *obj, const struct opt *o, const char *val,
+			 char *err, size_t errlen)
+{
+	if (!strcmp(val, "none")) {
+		((struct daemon_cfg *)obj)->control[0] = '\0';
+		return 0;
+	}
+	return parse_str(obj, o, val, err, errlen);
+}
+
+#define DC(f) OPT_FIELD(struct daemon_cfg, f)
+
+const struct opt daemon_opts[] = {
+	{ .name = "config", .short_name = 'c', .type = OPT_FUNC, DC(config),
+	  .parse = parse_str, .metavar = "FILE", .flags = OPT_CLI,
+	  .help = "read daemon options and relays from FILE (see vxdp-relay.conf); "
+		  "SIGHUP reads it again and adds, removes or re-creates the relays "
+		  "that changed" },
+	{ .name = "relay", .short_name = 'r', .type = OPT_FUNC, .parse = parse_relay_arg,
+	  .metavar = "SPEC", .flags = OPT_CLI | OPT_REPEAT,
+	  .help = "add a relay, SPEC is KEY=VALUE,... with the relay options below "
+		  "(repeatable; at most 64 relays in all)" },
+	{ .name = "workers", .short_name = 'w', .type = OPT_UINT, DC(workers),
+	  .min = 1, .max = RELAY_MAX, .metavar = "N", .def = "1",
+	  .help = "threads running the relays, 1-64; a new relay goes to the worker "
+		  "with the fewest" },
+	{ .name = "busy-poll", .short_name = 'b', .type = OPT_UINT, DC(busy_poll_us),
+	  .min = 0, .max = 1000, .unit = " (microseconds)", .metavar = "US", .def = "50",
+	  .help = "after a burst of frames, look for more for up to US microseconds "
+		  "before sleeping, 0-1000 (0: always sleep); an idle relay never polls" },
+	{ .name = "mem-max", .short_name = 'm', .type = OPT_FUNC, DC(mem_max),
+	  .parse = parse_size, .metavar = "SIZE", .def = "4T",
+	  .help = "guest memory all relays together may map (K, M, G, T; 0: no "
+		  "limit)" },
+	{ .name = "log-level", .short_name = 'l', .type = OPT_UINT, DC(log_level),
+	  .min = 0, .max = 7, .metavar = "N", .def = "5",
+	  .help = "0 (emerg) .. 7 (debug)" },
+	{ .name = "control", .short_name = 's', .type = OPT_FUNC, DC(control),
+	  .parse = parse_control, .metavar = "PATH", .def = VXDP_CONTROL_DEFAULT,
+	  .help = "the control socket vxdpctl talks to (mode 0660, its directory is "
+		  "created); none: no control socket" },
+	{ .name = "control-group", .short_name = 'g', .type = OPT_FUNC,
+	  DC(control_group), .parse = parse_id, .metavar = "GROUP",
+	  .help = "the control socket's group, whose members may use vxdpctl" },
+};
+const size_t daemon_nopts = ARRAY_SIZE(daemon_opts);
+
+void daemon_cfg_init(struct daemon_cfg *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->workers = 1;
+	d->busy_poll_us = 50;
+	d->log_level = 5;
+	d->mem_max = GUEST_MEM_TOTAL_LIMIT_DEFAULT;
+	snprintf(d->control, sizeof(d->control), "%s", VXDP_CONTROL_DEFAULT);
+	d->control_group = (gid_t)-1;
+}
+
+/* Config file ---------------------------------------------------------------- */
+
+struct conf_state {
+	const char *path;
+	struct daemon_cfg *d;
+	struct relay_cfg *relay;	/* the [relay NAME] being read */
+	unsigned int relay_line;
+	unsigned long long seen;	/* keys of this section */
+	bool in_daemon;
+	unsigned int first_file_relay;
+};
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+static int conf_end_relay(struct conf_state *st, char *err, size_t errlen)
+{
+	const struct opt *miss;
+	char why[256];
+	unsigned int i;
+
+	if (!st->relay)
+		return 0;
+	if (!opt_required_seen(relay_opts, relay_nopts, st->seen, &miss)) {
+		snprintf(err, errlen, "%s:%u: [relay %s]: %s= is required", st->path,
+			 st->relay_line, st->relay->name, miss->name);
+		return -EINVAL;
+	}
+	if (relay_cfg_finish(st->relay, why, sizeof(why))) {
+		snprintf(err, errlen, "%s:%u: [relay %s]: %s", st->path, st->relay_line,
+			 st->relay->name, why);
+		return -EINVAL;
+	}
+	for (i = 0; i < st->d->nrelays; i++) {
+		const char *what = relay_cfg_collides(&st->d->relay[i], st->relay);
+
+		if (what) {
+			snprintf(err, errlen, "%s:%u: [relay %s]: same %s as relay %s",
+				 st->path, st->relay_line, st->relay->name, what,
+				 st->d->relay[i].name);
+			return -EINVAL;
+		}
+	}
+	st->d->nrelays++;
+	st->relay = NULL;
+	return 0;
+}
+
+static int conf_section(struct conf_state *st, char *s, unsigned int line,
+			char *err, size_t errlen)
+{
+	char *end = strchr(s, ']'), *name, why[256];
+
+	if (!end || *trim(end + 1)) {
+		snprintf(err, errlen, "%s:%u: expected [daemon] or [relay NAME]", st->path, line);
+		return -EINVAL;
+	}
+	*end = '\0';
+	s = trim(s + 1);
+	if (conf_end_relay(st, err, errlen))
+		return -EINVAL;
+	st->in_daemon = false;
+	st->seen = 0;
+	if (!strcmp(s, "daemon")) {
+		st->in_daemon = true;
+		return 0;
+	}
+	if (strncmp(s, "relay", 5) || (s[5] != ' ' && s[5] != '\t')) {
+		snprintf(err, errlen, "%s:%u: unknown section [%s]: expected [daemon] or [relay NAME]",
+			 st->path, line, s);
+		return -EINVAL;
+	}
+	name = trim(s + 5);
+	if (st->d->nrelays == RELAY_MAX) {
+		snprintf(err, errlen, "%s:%u: [relay %s]: at most %d relays", st->path, line,
+			 name, RELAY_MAX);
+		return -EINVAL;
+	}
+	st->relay = &st->d->relay[st->d->nrelays];
+	st->relay_line = line;
+	relay_cfg_init(st->relay);
+	if (opt_set(opt_find(relay_opts, relay_nopts, "name", 0), st->relay, name,
+		    why, sizeof(why))) {
+		snprintf(err, errlen, "%s:%u: [relay %s]: %s", st->path, line, name, why);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int conf_key(struct conf_state *st, char *s, unsigned int line,
+		    char *err, size_t errlen)
+{
+	char *eq = strchr(s, '='), *key, *val, why[256];
+	const struct opt *t = st->relay ? relay_opts : daemon_opts, *o;
+	size_t n = st->relay ? relay_nopts : daemon_nopts;
+
+	if (!st->relay && !st->in_daemon) {
+		snprintf(err, errlen, "%s:%u: '%s' before any [daemon] or [relay NAME] section",
+			 st->path, line, s);
+		return -EINVAL;
+	}
+	if (!eq) {
+		snprintf(err, errlen, "%s:%u: '%s': expected key = value", st->path, line, s);
+		return -EINVAL;
+	}
+	*eq = '\0';
+	key = trim(s);
+	val = trim(eq + 1);
+	o = opt_find(t, n, key, 0);
+	if (!o || (o->flags & OPT_CLI)) {
+		snprintf(err, errlen, "%s:%u: key '%s': unknown in [%s]", st->path, line, key,
+			 st->relay ? "relay" : "daemon");
+		return -EINVAL;
+	}
+	if (st->relay && !strcmp(key, "name")) {
+		snprintf(err, errlen, "%s:%u: key 'name': the section header names the relay",
+			 st->path, line);
+		return -EINVAL;
+	}
+	if (st->seen & (1ull << (o - t))) {
+		snprintf(err, errlen, "%s:%u: key '%s' given twice", st->path, line, key);
+		return -EINVAL;
+	}
+	st->seen |= 1ull << (o - t);
+	if (opt_set(o, st->relay ? (void *)st->relay : (void *)st->d, val, why, sizeof(why))) {
+		snprintf(err, errlen, "%s:%u: key '%s': %s", st->path, line, key, why);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int conf_load(const char *path, struct daemon_cfg *d, char *err, size_t errlen)
+{
+	struct conf_state st = { .path = path, .d = d };
+	unsigned int line = 0;
+	size_t cap = 0;
+	char *buf = NULL;
+	int err_no = 0;
+	FILE *f;
+
+	f = fopen(path, "re");
+	if (!f) {
+		err_no = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return err_no;
+	}
+	while (getline(&buf, &cap, f) > 0) {
+		char *s = trim(buf);
+
+		line++;
+		if (!*s || *s == '#' || *s == ';')
+			continue;
+		err_no = *s == '[' ? conf_section(&st, s, line, err, errlen) :
+				     conf_key(&st, s, line, err, errlen);
+		if (err_no)
+			break;
+	}
+	if (!err_no && ferror(f)) {
+		err_no = -EIO;
+		snprintf(err, errlen, "%s: read error", path);
+	}
+	if (!err_no)
+		err_no = conf_end_relay(&st, err, errlen);
+	free(buf);
+	fclose(f);
+	return err_no;
 }

@@ -1,25 +1,35 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Parsing and checking of --relay specs: vf=IF,socket=PATH[,mac=..][,...]. */
+/* The daemon's configuration: the relay options (one table for --relay, the
+ * config file's [relay NAME] sections, the control socket's "add" and every
+ * help text), the daemon options, and the config file.
+ */
 #ifndef VXDP_CONFIG_H
 #define VXDP_CONFIG_H
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <limits.h>
 #include <net/if.h>
 #include <sys/types.h>
 #include <sys/un.h>
 
+#include "util/opts.h"
 #include "xdp/xdp_steer.h"
 #include "xdp/xsk_port.h"
 
 #define RELAY_NAME_MAX 32
 #define SOCKET_PATH_MAX sizeof(((struct sockaddr_un *)0)->sun_path)
+/* Relays one daemon runs: the only place the limit is written. */
+#define RELAY_MAX 64
 
 /* The kernel's AF_XDP busy-poll recipe (af_xdp.rst) suggests 2 x 200 us;
  * measured in tools/bench/BENCH-RESULTS.md.
  */
 #define RELAY_NAPI_DEFER_DEFAULT	2
 #define RELAY_NAPI_TIMEOUT_US_DEFAULT	200
+
+#define VXDP_CONTROL_DEFAULT "/run/vxdp-relay/control.sock"
+#define VXDP_CONFIG_DEFAULT "/etc/vxdp-relay.conf"
 
 struct relay_cfg {
 	char name[RELAY_NAME_MAX];	/* pin dir name; defaults to vf */
@@ -45,11 +55,20 @@ struct relay_cfg {
 	 */
 	uid_t owner;
 	gid_t group;
-	mode_t perm;
+	unsigned int perm;
 };
 
-/* Parse one --relay argument. On error writes a reason into @err and
- * returns -EINVAL.
+/* The relay options, in the order help texts list them. */
+extern const struct opt relay_opts[];
+extern const size_t relay_nopts;
+
+/* Defaults, before any option is applied. */
+void relay_cfg_init(struct relay_cfg *c);
+/* After the options: cross-option checks and the default name. */
+int relay_cfg_finish(struct relay_cfg *c, char *err, size_t errlen);
+
+/* Parse one --relay argument ("vf=IF,socket=PATH,..."). On error writes a
+ * reason into @err and returns -EINVAL.
  */
 int relay_cfg_parse(struct relay_cfg *c, const char *spec, char *err,
 		    size_t errlen);
@@ -62,5 +81,38 @@ int config_parse_size(const char *s, uint64_t *bytes);
 /* Reject relays that would collide (same vf, socket or name). */
 int relay_cfg_check_unique(const struct relay_cfg *c, unsigned int n,
 			   char *err, size_t errlen);
+/* Whether @b's collides with @a's (vf, socket or name); which one. */
+const char *relay_cfg_collides(const struct relay_cfg *a,
+			       const struct relay_cfg *b);
+
+/* Same options (a reload leaves such a relay alone). */
+bool relay_cfg_equal(const struct relay_cfg *a, const struct relay_cfg *b);
+
+/* Daemon options: the command line and the config file's [daemon]. */
+struct daemon_cfg {
+	unsigned int workers;
+	unsigned int busy_poll_us;
+	unsigned int log_level;
+	uint64_t mem_max;		/* guest memory of all relays */
+	char control[SOCKET_PATH_MAX];	/* "" or "none": no control socket */
+	gid_t control_group;		/* -1: root's */
+	char config[PATH_MAX];		/* --config, "" for none */
+	unsigned int nrelays;
+	struct relay_cfg relay[RELAY_MAX];
+};
+
+extern const struct opt daemon_opts[];
+extern const size_t daemon_nopts;
+
+void daemon_cfg_init(struct daemon_cfg *d);
+
+/* Read config file @path into @d: [daemon] sets daemon options, each
+ * [relay NAME] adds a relay (name=NAME, same keys as --relay). Relays
+ * already in @d stay (the command line's). On error, -EINVAL (or the errno
+ * of opening the file) with "FILE:LINE: key: reason" in @err; @d is then
+ * half-filled and should be thrown away.
+ */
+int conf_load(const char *path, struct daemon_cfg *d, char *err,
+	      size_t errlen);
 
 #endif

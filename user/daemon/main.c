@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
-/* vxdp-relay: the daemon's entry point. Parses --relay specs, checks the
- * kernel, starts the worker threads that open and run the relays, then
- * waits for SIGINT/SIGTERM on the main thread.
+/* vxdp-relay: the daemon's entry point. Reads its options (command line,
+ * config file), checks the kernel, starts the workers and the relays, then
+ * runs the main thread's loop: signals (SIGINT/SIGTERM stop, SIGHUP reloads
+ * the config file), the control socket, a worker that failed.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -15,177 +16,170 @@
 #include <bpf/libbpf.h>
 
 #include "config.h"
+#include "control.h"
+#include "daemon.h"
 #include "kcheck.h"
+#include "util/compiler.h"
 #include "util/log.h"
-#include "relay.h"
 #include "util/uring_loop.h"
 #include "vhost/guest_mem.h"
-#include "worker.h"
-#include "util/compiler.h"
 
 #define VXDP_VERSION "0.1.0"
-#define MAX_RELAYS 64
 
 #define EXIT_USAGE 2
 
-/* The one daemon context: everything else hangs off it. The main thread's
- * loop only waits for signals and for a worker whose loop failed; the relays
- * run on the workers' loops.
+/* The main thread: everything else hangs off it. Its loop waits for
+ * signals, control clients and a worker whose loop failed; the relays run
+ * on the workers' loops.
  */
-struct vxdp_daemon {
+struct vxdp_main {
 	struct uloop loop;
-	struct relay_cfg cfg[MAX_RELAYS];
-	struct relay *relays;
-	unsigned int nrelays;
-	unsigned int nworkers;
-	unsigned int busy_poll_us;
-	uint64_t mem_max;		/* --mem-max: guest memory of all relays */
-	struct workers *workers;
+	struct daemon_cfg *cfg;
+	struct vxdp_daemon *d;
+	struct control *ctl;
+	bool control_given;	/* --control or control= given, not the default */
 	int sigfd;
 	struct uloop_src sig_src;
 	struct signalfd_siginfo si;
 	int fail_fd;		/* eventfd: a worker's loop failed */
 	struct uloop_src fail_src;
 	bool failed;
+	unsigned int nfile;	/* the first relays, from the config file */
 };
 
-static void usage(FILE *f)
+static void usage(FILE *f, enum opt_fmt fmt)
 {
-	fprintf(f,
-		"Usage: vxdp-relay --relay vf=IFNAME,socket=PATH[,OPTS] [--relay ...] [--workers N]\n"
-		"                  [--mem-max SIZE] [--log-level 0-7]\n"
-		"\n"
-		"Relays frames between a VF (host netdev, XDP + AF_XDP) and a QEMU guest's\n"
-		"virtio-net device over vhost-user.\n"
-		"\n"
-		"Relay options (comma-separated):\n"
-		"  vf=IFNAME          the VF netdev (required)\n"
-		"  socket=PATH        the vhost-user socket (required)\n"
-		"  mode=server|client server (default): listen on PATH, QEMU connects;\n"
-		"                     client: QEMU listens (server=on), the relay connects\n"
-		"                     and reconnects with backoff whenever QEMU is away\n"
-		"  queues=N           guest queue pairs, 1-32 (default 1)\n"
-		"  owner=USER, group=GROUP, perm=MODE\n"
-		"                     server mode: the socket's owner, group and octal mode\n"
-		"  mac=MAC            only frames to MAC, broadcast and multicast go to the\n"
-		"                     VM; the rest stays with the host stack\n"
-		"  name=NAME          relay name, pins maps at /sys/fs/bpf/vxdp/NAME (default: vf)\n"
-		"  xdp-mode=auto|native|skb      XDP attach mode (default auto)\n"
-		"  xsk-mode=auto|copy|zerocopy   AF_XDP mode (default auto)\n"
-		"  napi-defer=N, napi-timeout=US\n"
-		"                     with --busy-poll on, the VF's NAPI deferral for AF_XDP\n"
-		"                     busy polling: napi_defer_hard_irqs and gro_flush_timeout\n"
-		"                     (default 2 and 200 us), set while the relay runs unless\n"
-		"                     the VF has its own; napi-defer=0 leaves the VF alone\n"
-		"  mem-max=SIZE       guest memory the frontend may have the relay map\n"
-		"                     (default 64G; K, M, G, T; 0: no limit); a memory table\n"
-		"                     or region beyond it is refused\n"
-		"\n"
-		"Options:\n"
-		"  -r, --relay SPEC     add a relay (repeatable, up to 64)\n"
-		"  -w, --workers N      threads running the relays, 1-64 (default 1); relay i\n"
-		"                       runs on thread i mod N; more than the relays is capped\n"
-		"  -b, --busy-poll US   after a burst of frames, look for more for up to US\n"
-		"                       microseconds before sleeping, 0-1000 (default 50;\n"
-		"                       0: always sleep); an idle relay never polls\n"
-		"  -m, --mem-max SIZE   guest memory all relays together may map (default 4T;\n"
-		"                       K, M, G, T; 0: no limit)\n"
-		"  -l, --log-level N    0 (emerg) .. 7 (debug), default 5 (notice)\n"
-		"  -h, --help           this text\n"
-		"  -V, --version        print the version\n"
-		"\n"
-		"Exit status: 0 after SIGINT/SIGTERM, 1 when a relay cannot start, 2 on usage errors.\n");
+	if (fmt == OPT_FMT_TEXT)
+		fprintf(f,
+			"Usage: vxdp-relay [--config FILE] [--relay vf=IFNAME,socket=PATH[,OPTS] ...]\n"
+			"                  [--workers N] [--control PATH] [OPTIONS]\n"
+			"\n"
+			"Relays frames between VFs (host netdevs, XDP + AF_XDP) and QEMU guests'\n"
+			"virtio-net devices over vhost-user. Relays come from --relay, the config\n"
+			"file, or vxdpctl add; the daemon may start with none.\n"
+			"\nOptions:\n");
+	else if (fmt == OPT_FMT_MARKDOWN)
+		fprintf(f, "Daemon options (command line; in the config file's `[daemon]` without the dashes):\n\n");
+	opt_print_help(f, daemon_opts, daemon_nopts, "--", fmt);
+	if (fmt == OPT_FMT_TEXT)
+		fprintf(f,
+			"  -h, --help[=FMT]      this text; FMT man or markdown prints the option\n"
+			"                        tables for the man page or the README\n"
+			"  -V, --version         print the version\n"
+			"\nRelay options (--relay KEY=VALUE,..., vxdpctl add, and the keys of a\n"
+			"[relay NAME] section of the config file):\n");
+	else if (fmt == OPT_FMT_MARKDOWN)
+		fprintf(f, "\nRelay options (comma-separated after `--relay` and `vxdpctl add`; one per line in a `[relay NAME]` section):\n\n");
+	opt_print_help(f, relay_opts, relay_nopts, "", fmt);
+	if (fmt == OPT_FMT_TEXT)
+		fprintf(f,
+			"\nSignals: SIGINT/SIGTERM stop, SIGHUP reads the config file again.\n"
+			"Exit status: 0 after SIGINT/SIGTERM, 1 when a relay cannot start, 2 on usage errors.\n");
 }
 
-static int parse_args(struct vxdp_daemon *d, int argc, char **argv)
+/* getopt's table from the option table, plus --help and --version. */
+static void build_longopts(struct option *lo, char *shorts)
 {
-	static const struct option opts[] = {
-		{ "relay", required_argument, NULL, 'r' },
-		{ "workers", required_argument, NULL, 'w' },
-		{ "busy-poll", required_argument, NULL, 'b' },
-		{ "mem-max", required_argument, NULL, 'm' },
-		{ "log-level", required_argument, NULL, 'l' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ 0 },
-	};
-	char err[256], *end;
-	long level, n;
-	int c;
+	size_t i, k = 0;
 
-	while ((c = getopt_long(argc, argv, "r:w:b:m:l:hV", opts, NULL)) != -1) {
-		switch (c) {
-		case 'r':
-			if (d->nrelays == MAX_RELAYS) {
-				fprintf(stderr, "vxdp-relay: at most %d relays\n", MAX_RELAYS);
+	for (i = 0; i < daemon_nopts; i++) {
+		const struct opt *o = &daemon_opts[i];
+
+		lo[i] = (struct option){ o->name,
+					 o->type == OPT_FLAG ? no_argument : required_argument,
+					 NULL, o->short_name ? o->short_name : 256 + (int)i };
+		if (o->short_name) {
+			shorts[k++] = o->short_name;
+			if (o->type != OPT_FLAG)
+				shorts[k++] = ':';
+		}
+	}
+	lo[i++] = (struct option){ "help", optional_argument, NULL, 'h' };
+	lo[i++] = (struct option){ "version", no_argument, NULL, 'V' };
+	lo[i] = (struct option){ 0 };
+	strcpy(shorts + k, "hV");
+}
+
+static const struct opt *opt_by_code(int c)
+{
+	size_t i;
+
+	for (i = 0; i < daemon_nopts; i++)
+		if (c == (daemon_opts[i].short_name ? daemon_opts[i].short_name : 256 + (int)i))
+			return &daemon_opts[i];
+	return NULL;
+}
+
+/* Two passes: --config (and --help/--version) first, so that the file is
+ * read before the command line, whose options then win.
+ */
+static int parse_args(struct vxdp_main *m, int argc, char **argv)
+{
+	struct option lo[32];
+	char shorts[64], err[512];
+	struct daemon_cfg *d = m->cfg;
+	const struct opt *o;
+	int c, fmt, pass;
+
+	build_longopts(lo, shorts);
+	for (pass = 0; pass < 2; pass++) {
+		optind = 1;
+		opterr = pass == 0;
+		while ((c = getopt_long(argc, argv, shorts, lo, NULL)) != -1) {
+			if (c == 'h') {
+				fmt = opt_fmt_parse(optarg);
+				if (fmt < 0) {
+					fprintf(stderr, "vxdp-relay: --help=%s: expected man or markdown\n",
+						optarg);
+					return -EINVAL;
+				}
+				usage(stdout, fmt);
+				exit(0);
+			}
+			if (c == 'V') {
+				printf("vxdp-relay " VXDP_VERSION "\n");
+				exit(0);
+			}
+			o = opt_by_code(c);
+			if (!o) {
+				usage(stderr, OPT_FMT_TEXT);
 				return -EINVAL;
 			}
-			if (relay_cfg_parse(&d->cfg[d->nrelays], optarg, err, sizeof(err))) {
-				fprintf(stderr, "vxdp-relay: --relay %s: %s\n", optarg, err);
+			if ((pass == 0) != !strcmp(o->name, "config"))
+				continue;
+			if (opt_set(o, d, optarg, err, sizeof(err))) {
+				fprintf(stderr, "vxdp-relay: --%s\n", err);
 				return -EINVAL;
 			}
-			d->nrelays++;
-			break;
-		case 'w':
-			errno = 0;
-			n = strtol(optarg, &end, 10);
-			if (errno || *end || end == optarg || n < 1 || n > WORKER_MAX) {
-				fprintf(stderr, "vxdp-relay: --workers %s: expected 1-%d\n",
-					optarg, WORKER_MAX);
+			if (!strcmp(o->name, "control"))
+				m->control_given = true;
+			if (!strcmp(o->name, "config") &&
+			    conf_load(d->config, d, err, sizeof(err))) {
+				fprintf(stderr, "vxdp-relay: %s\n", err);
 				return -EINVAL;
 			}
-			d->nworkers = n;
-			break;
-		case 'b':
-			errno = 0;
-			n = strtol(optarg, &end, 10);
-			if (errno || *end || end == optarg || n < 0 || n > 1000) {
-				fprintf(stderr, "vxdp-relay: --busy-poll %s: expected 0-1000 (microseconds)\n",
-					optarg);
-				return -EINVAL;
-			}
-			d->busy_poll_us = n;
-			break;
-		case 'm':
-			if (config_parse_size(optarg, &d->mem_max)) {
-				fprintf(stderr, "vxdp-relay: --mem-max %s: expected a size like 4T (K, M, G, T; 0: no limit)\n",
-					optarg);
-				return -EINVAL;
-			}
-			break;
-		case 'l':
-			errno = 0;
-			level = strtol(optarg, &end, 10);
-			if (errno || *end || end == optarg || level < 0 || level > 7) {
-				fprintf(stderr, "vxdp-relay: --log-level %s: expected 0-7\n", optarg);
-				return -EINVAL;
-			}
-			log_level = level;
-			break;
-		case 'h':
-			usage(stdout);
-			exit(0);
-		case 'V':
-			printf("vxdp-relay " VXDP_VERSION "\n");
-			exit(0);
-		default:
-			usage(stderr);
-			return -EINVAL;
+		}
+		if (pass == 0)
+			m->nfile = d->nrelays;
+		if (pass == 0 && d->config[0]) {
+			/* A control= in the file counts as given. */
+			m->control_given |= strcmp(d->control, VXDP_CONTROL_DEFAULT) != 0;
 		}
 	}
 	if (optind < argc) {
 		fprintf(stderr, "vxdp-relay: unexpected argument '%s'\n", argv[optind]);
 		return -EINVAL;
 	}
-	if (!d->nrelays) {
-		fprintf(stderr, "vxdp-relay: no --relay given\n");
-		usage(stderr);
+	if (!d->nrelays && !d->config[0] && !d->control[0]) {
+		fprintf(stderr, "vxdp-relay: nothing to run: no --relay, no --config and --control none\n");
+		usage(stderr, OPT_FMT_TEXT);
 		return -EINVAL;
 	}
-	if (relay_cfg_check_unique(d->cfg, d->nrelays, err, sizeof(err))) {
+	if (relay_cfg_check_unique(d->relay, d->nrelays, err, sizeof(err))) {
 		fprintf(stderr, "vxdp-relay: %s\n", err);
 		return -EINVAL;
 	}
+	log_level = d->log_level;
 	return 0;
 }
 
@@ -200,26 +194,67 @@ static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap
 
 static void on_worker_fail(struct uloop_src *s, int res)
 {
-	struct vxdp_daemon *d = container_of(s, struct vxdp_daemon, fail_src);
+	struct vxdp_main *m = container_of(s, struct vxdp_main, fail_src);
 
 	(void)res;
 	pr_err("a worker stopped: shutting down");
-	d->failed = true;
-	uloop_stop(&d->loop);
+	m->failed = true;
+	uloop_stop(&m->loop);
+}
+
+/* SIGHUP: read the config file again; on any error keep everything as it
+ * is. Daemon options other than the log level take effect at a restart.
+ */
+static void reload(struct vxdp_main *m)
+{
+	struct daemon_cfg *want;
+	unsigned int added, removed, changed;
+	char err[512];
+	int failed;
+
+	if (!m->cfg->config[0]) {
+		pr_notice("SIGHUP: no --config file to read again");
+		return;
+	}
+	want = malloc(sizeof(*want));
+	if (!want) {
+		pr_err("reload: out of memory");
+		return;
+	}
+	daemon_cfg_init(want);
+	if (conf_load(m->cfg->config, want, err, sizeof(err))) {
+		pr_err("reload: %s; nothing changed", err);
+		free(want);
+		return;
+	}
+	if (want->workers != m->cfg->workers || want->busy_poll_us != m->cfg->busy_poll_us ||
+	    want->mem_max != m->cfg->mem_max ||
+	    strcmp(want->control, m->cfg->control) || want->control_group != m->cfg->control_group)
+		pr_notice("reload: [daemon] workers, busy-poll, mem-max and control take effect at the next start");
+	log_level = want->log_level;
+	failed = daemon_relay_sync(m->d, want->relay, want->nrelays, &added, &removed, &changed);
+	pr_notice("reloaded %s: %u relay%s added, %u removed, %u re-created, %d failed; %u running",
+		  m->cfg->config, added, added == 1 ? "" : "s", removed, changed, failed,
+		  daemon_nrelays(m->d));
+	free(want);
 }
 
 static void on_signal(struct uloop_src *s, int res)
 {
-	struct vxdp_daemon *d = container_of(s, struct vxdp_daemon, sig_src);
+	struct vxdp_main *m = container_of(s, struct vxdp_main, sig_src);
 
-	if (res != sizeof(d->si))
+	if (res != sizeof(m->si))
 		return;
-	pr_notice("signal %u: shutting down", d->si.ssi_signo);
-	uloop_stop(&d->loop);
+	if (m->si.ssi_signo == SIGHUP) {
+		reload(m);
+		return;
+	}
+	pr_notice("signal %u: shutting down", m->si.ssi_signo);
+	uloop_stop(&m->loop);
 }
 
-/* SIGINT/SIGTERM arrive through the ring like everything else. */
-static int signals_setup(struct vxdp_daemon *d)
+/* SIGINT/SIGTERM/SIGHUP arrive through the ring like everything else. */
+static int signals_setup(struct vxdp_main *m)
 {
 	sigset_t mask;
 
@@ -227,65 +262,116 @@ static int signals_setup(struct vxdp_daemon *d)
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
 	if (sigprocmask(SIG_BLOCK, &mask, NULL))
 		return -errno;
-	d->sigfd = signalfd(-1, &mask, SFD_CLOEXEC);
-	if (d->sigfd < 0)
+	m->sigfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	if (m->sigfd < 0)
 		return -errno;
-	return uloop_add_read(&d->loop, &d->sig_src, d->sigfd, &d->si,
-			      sizeof(d->si), on_signal);
+	return uloop_add_read(&m->loop, &m->sig_src, m->sigfd, &m->si,
+			      sizeof(m->si), on_signal);
+}
+
+/* The relays of the command line and the config file, in that file's order
+ * and then the command line's; the first that fails stops the start.
+ */
+static int start_relays(struct vxdp_main *m, unsigned int nfile)
+{
+	char err[512];
+	unsigned int i;
+
+	for (i = 0; i < m->cfg->nrelays; i++) {
+		const struct relay_cfg *c = &m->cfg->relay[i];
+
+		if (daemon_relay_add(m->d, c, i < nfile ? RELAY_FROM_FILE : RELAY_FROM_CLI,
+				     err, sizeof(err))) {
+			pr_err("%s: relay not started", c->name);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int control_start(struct vxdp_main *m)
+{
+	int err;
+
+	if (!m->cfg->control[0])
+		return 0;
+	err = control_open(&m->ctl, &m->loop, m->d, m->cfg->control,
+			   m->cfg->control_group, VXDP_VERSION);
+	if (!err || m->control_given)
+		return err;
+	/* The default path, taken (another daemon) or not creatable: run
+	 * without, as before the control socket existed.
+	 */
+	pr_warn("running without a control socket (give --control PATH for one)");
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	static struct vxdp_daemon d = { .sigfd = -1, .fail_fd = -1, .nworkers = 1,
-					  .busy_poll_us = ULOOP_SPIN_US_DEFAULT,
-					  .mem_max = GUEST_MEM_TOTAL_LIMIT_DEFAULT };
+	static struct vxdp_main m = { .sigfd = -1, .fail_fd = -1 };
 	int err, ret = EXIT_FAILURE;
 
-	if (parse_args(&d, argc, argv))
-		return EXIT_USAGE;
-	guest_mem_set_total_limit(d.mem_max, "the daemon's --mem-max");
-	libbpf_set_print(libbpf_log);
-	if (kcheck_run())
-		return EXIT_FAILURE;
-
-	d.relays = calloc(d.nrelays, sizeof(*d.relays));
-	if (!d.relays) {
-		pr_err("out of memory");
+	m.cfg = malloc(sizeof(*m.cfg));
+	if (!m.cfg) {
+		fprintf(stderr, "vxdp-relay: out of memory\n");
 		return EXIT_FAILURE;
 	}
-	/* Its two sources: the signalfd and the worker-failure eventfd. */
-	if (uloop_init(&d.loop, 8))
-		goto out_free;
+	daemon_cfg_init(m.cfg);
+	if (parse_args(&m, argc, argv)) {
+		free(m.cfg);
+		return EXIT_USAGE;
+	}
+	guest_mem_set_total_limit(m.cfg->mem_max, "the daemon's --mem-max");
+	libbpf_set_print(libbpf_log);
+	if (kcheck_run())
+		goto out_cfg;
+
+	/* Its sources: the signalfd, the worker-failure eventfd, the control
+	 * socket, its timer and clients.
+	 */
+	if (uloop_init(&m.loop, 64))
+		goto out_cfg;
 	/* Before any worker exists, so that they inherit the blocked mask. */
-	err = signals_setup(&d);
+	err = signals_setup(&m);
 	if (err) {
 		pr_err("signal setup: %s", strerror(-err));
 		goto out_loop;
 	}
-	d.fail_fd = eventfd(0, EFD_CLOEXEC);
-	err = d.fail_fd < 0 ? -errno :
-	      uloop_add_read(&d.loop, &d.fail_src, d.fail_fd, NULL, 0, on_worker_fail);
+	m.fail_fd = eventfd(0, EFD_CLOEXEC);
+	err = m.fail_fd < 0 ? -errno :
+	      uloop_add_read(&m.loop, &m.fail_src, m.fail_fd, NULL, 0, on_worker_fail);
 	if (err) {
 		pr_err("worker eventfd: %s", strerror(-err));
 		goto out_loop;
 	}
-	if (worker_start_all(&d.workers, d.nworkers, d.relays, d.cfg, d.nrelays,
-			     d.fail_fd, d.busy_poll_us))
+	err = daemon_create(&m.d, m.cfg->workers, m.cfg->busy_poll_us, m.fail_fd);
+	if (err) {
+		pr_err("cannot start the workers: %s", strerror(-err));
 		goto out_loop;
-	pr_notice("ready: %u relay%s", d.nrelays, d.nrelays == 1 ? "" : "s");
-	err = uloop_run(&d.loop);
-	if (worker_stop_all(d.workers) == 0 && !err && !d.failed)
+	}
+	if (start_relays(&m, m.nfile) || control_start(&m))
+		goto out_daemon;
+	/* (Type=notify: READY=1 goes here, once the relays are up.) */
+	pr_notice("ready: %u relay%s", daemon_nrelays(m.d),
+		  daemon_nrelays(m.d) == 1 ? "" : "s");
+	err = uloop_run(&m.loop);
+	if (!err && !m.failed)
 		ret = EXIT_SUCCESS;
 
+out_daemon:
+	control_close(m.ctl);
+	if (daemon_destroy(m.d))
+		ret = EXIT_FAILURE;
 out_loop:
-	if (d.fail_fd >= 0)
-		close(d.fail_fd);
-	if (d.sigfd >= 0)
-		close(d.sigfd);
-	uloop_fini(&d.loop);
-out_free:
-	free(d.relays);
+	if (m.fail_fd >= 0)
+		close(m.fail_fd);
+	if (m.sigfd >= 0)
+		close(m.sigfd);
+	uloop_fini(&m.loop);
+out_cfg:
+	free(m.cfg);
 	return ret;
 }

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <stddef.h>
 #include <string.h>
 #include <net/if.h>
@@ -25,7 +26,7 @@
 #include "util/log.h"
 #include "net/flow_hash.h"
 #include "net/rarp.h"
-#include "relay.h"
+#include "relay_impl.h"
 #include "relay_conn.h"
 #include "virtio/virtio_net.h"
 #include "vxdp_shared.h"
@@ -214,11 +215,27 @@ static void relay_on_xsk(struct uloop_src *s, int res);
  * relay can do: a stalled guest would cost a core. So the poll is paused
  * until the guest kicks (buffers posted) or the port drains.
  */
+/* The kernel's drops of frames for port @p that found its rx ring full or
+ * no fill buffer: what a paused port loses.
+ */
+static uint64_t relay_port_kernel_drops(const struct relay_port *p)
+{
+	struct xsk_port_stats ks;
+
+	xsk_port_read_stats(p->xsk, &ks);
+	return ks.rx_ring_full + ks.rx_dropped;
+}
+
+/* (A pause and its resume cost a getsockopt() each, to count what the
+ * kernel drops meanwhile as "no guest buffer": once per guest ring running
+ * dry, not per frame.)
+ */
 static void relay_rx_pause(struct relay *r, unsigned int pi)
 {
 	if (r->rx_paused & (1u << pi))
 		return;
 	r->rx_paused |= 1u << pi;
+	r->port[pi].nobuf_base = relay_port_kernel_drops(&r->port[pi]);
 	uloop_del(r->loop, &r->port[pi].src);
 }
 
@@ -230,6 +247,7 @@ static void relay_rx_resume(struct relay *r, uint32_t ports)
 		struct relay_port *p = &r->port[__builtin_ctz(ports)];
 
 		ports &= ports - 1;
+		r->qc[p->idx].drop_no_buffer += relay_port_kernel_drops(p) - p->nobuf_base;
 		uloop_add_poll_lazy(r->loop, &p->src, xsk_port_fd(p->xsk), POLLIN,
 				    relay_on_xsk);
 	}
@@ -243,6 +261,7 @@ static void relay_rx_resume(struct relay *r, uint32_t ports)
 static bool relay_vf_to_guest(struct relay *r, unsigned int pi)
 {
 	struct xsk_port *port = r->port[pi].xsk;
+	struct relay_qcount *qc = &r->qc[pi];
 	struct xsk_pkt pkts[RELAY_BATCH];
 	unsigned int budget = RELAY_BUDGET;
 	uint32_t reads = 0;
@@ -282,7 +301,7 @@ static bool relay_vf_to_guest(struct relay *r, unsigned int pi)
 				/* The VF's traffic is the guest's; with no
 				 * guest ring running it has nowhere to go.
 				 */
-				r->st.drop_no_guest++;
+				qc->drop_no_guest++;
 				continue;
 			}
 			/* The headers are in the first fragment. */
@@ -296,16 +315,16 @@ static bool relay_vf_to_guest(struct relay *r, unsigned int pi)
 			if (err == -EIO) {
 				relay_ring_broken(r, VQ_RX(qp));
 				relay_update_rx_ready(r);
-				r->st.drop_no_guest++;
+				qc->drop_broken_ring++;
 				continue;
 			}
 			if (err == -EMSGSIZE) {
-				r->st.drop_guest_rx++;
+				qc->drop_too_big++;
 				continue;
 			}
 			touched |= 1u << qp;
-			r->st.to_guest++;
-			r->st.to_guest_bytes += len;
+			qc->to_guest++;
+			qc->to_guest_bytes += len;
 		}
 		while (touched) {
 			unsigned int qp = __builtin_ctz(touched);
@@ -402,6 +421,7 @@ static bool relay_guest_to_vf(struct relay *r, unsigned int qp)
 	uint32_t room = xsk_port_frame_room(port);
 	struct xsk_pkt pkts[RELAY_BATCH];
 	struct vq_chain *c = &r->tx_chain;
+	struct relay_qcount *qc = &r->qc[qp];
 	unsigned int budget = RELAY_BUDGET;
 	uint32_t reads0;
 
@@ -438,7 +458,7 @@ static bool relay_guest_to_vf(struct relay *r, unsigned int qp)
 			    relay_tx_too_big(r, port, c->out_len - r->hdr_len)) {
 				popped++;
 				vq_push(vr, c->head, 0, c->ndesc);
-				r->st.drop_guest_tx++;
+				qc->drop_bad_frame++;
 				continue;
 			}
 			len = c->out_len - r->hdr_len;
@@ -454,8 +474,8 @@ static bool relay_guest_to_vf(struct relay *r, unsigned int qp)
 			/* Copied out below, so the guest may have it back. */
 			vq_push(vr, c->head, 0, c->ndesc);
 			used += virtio_net_tx_frame(c, r->hdr_len, room, &pkts[used]);
-			r->st.from_guest++;
-			r->st.from_guest_bytes += len;
+			qc->from_guest++;
+			qc->from_guest_bytes += len;
 		}
 		xsk_port_tx_submit(port, pkts, m, used);
 		if (popped) {
@@ -463,6 +483,8 @@ static bool relay_guest_to_vf(struct relay *r, unsigned int qp)
 			relay_notify(r, VQ_TX(qp));
 		}
 		if (err == -EIO) {
+			if (!(r->broken_logged & (1ull << VQ_TX(qp))))
+				qc->drop_broken_ring++;
 			relay_ring_broken(r, VQ_TX(qp));
 			return false;
 		}
@@ -489,11 +511,6 @@ static bool relay_guest_to_vf(struct relay *r, unsigned int qp)
  * its budget is run again after this round of events. Returns the frames
  * moved (also accounted to the loop).
  */
-static uint64_t relay_frames(const struct relay *r)
-{
-	return r->st.to_guest + r->st.from_guest;
-}
-
 /* The frontend shrank memory under a mapping of this relay's, and an access
  * met zero pages instead of a SIGBUS (util/fault_guard.h). The connection
  * must go: shutting our end makes the loop see EOF on it and end it through
@@ -508,28 +525,30 @@ static void relay_check_fault(struct relay *r)
 
 static unsigned int relay_run(struct relay *r, uint32_t rx, uint32_t tx)
 {
-	uint64_t before = relay_frames(r);
-	unsigned int moved;
+	unsigned int moved = 0;
 
 	while (rx) {
 		unsigned int pi = __builtin_ctz(rx);
+		uint64_t before = r->qc[pi].to_guest;
 
 		rx &= rx - 1;
 		if (relay_vf_to_guest(r, pi))
 			r->rx_more |= 1u << pi;
+		moved += r->qc[pi].to_guest - before;
 	}
 	while (tx) {
 		unsigned int qp = __builtin_ctz(tx);
+		uint64_t before = r->qc[qp].from_guest;
 
 		tx &= tx - 1;
 		if (relay_guest_to_vf(r, qp))
 			r->tx_more |= 1u << qp;
+		moved += r->qc[qp].from_guest - before;
 	}
 	if (r->rx_more || r->tx_more)
 		uloop_defer(r->loop, &r->work);
 	if (vhost_dev_fault_pending(&r->dev))
 		relay_check_fault(r);
-	moved = relay_frames(r) - before;
 	uloop_account(r->loop, moved);
 	return moved;
 }
@@ -913,13 +932,19 @@ static void relay_napi_setup(struct relay *r)
 			  r->napi.changed ? "set now, put back at exit" : "the VF's own");
 }
 
-int relay_open(struct relay *r, const struct relay_cfg *cfg, struct uloop *loop)
+int relay_open(struct relay **rp, const struct relay_cfg *cfg, struct uloop *loop)
 {
 	uint64_t features = relay_features;
+	struct relay *r;
 	unsigned int q;
 	int err;
 
-	memset(r, 0, sizeof(*r));
+	*rp = NULL;
+	r = calloc(1, sizeof(*r));
+	if (!r) {
+		pr_err("%s: out of memory", cfg->name);
+		return -ENOMEM;
+	}
 	r->cfg = *cfg;
 	r->loop = loop;
 	r->listen_fd = -1;
@@ -943,7 +968,7 @@ int relay_open(struct relay *r, const struct relay_cfg *cfg, struct uloop *loop)
 	err = xdp_steer_open(&r->steer, cfg->name, cfg->vf,
 			     cfg->has_mac ? cfg->mac : NULL, cfg->xdp_mode);
 	if (err)
-		return err;
+		goto err_free;
 	err = relay_open_ports(r);
 	if (err)
 		goto err_steer;
@@ -960,6 +985,7 @@ int relay_open(struct relay *r, const struct relay_cfg *cfg, struct uloop *loop)
 	r->poller.idle = relay_idle;
 	r->poller.busy = relay_busy;
 	uloop_add_poller(loop, &r->poller);
+	*rp = r;
 	return 0;
 
 err_ports:
@@ -967,13 +993,86 @@ err_ports:
 	relay_close_ports(r);
 err_steer:
 	xdp_steer_close(r->steer);
+err_free:
+	free(r);
 	return err;
+}
+
+const struct relay_cfg *relay_get_cfg(const struct relay *r)
+{
+	return &r->cfg;
+}
+
+void relay_frame_totals(const struct relay *r, uint64_t *to_guest,
+			uint64_t *from_guest)
+{
+	unsigned int i;
+
+	*to_guest = *from_guest = 0;
+	for (i = 0; i < RELAY_MAX_PORTS; i++) {
+		*to_guest += r->qc[i].to_guest;
+		*from_guest += r->qc[i].from_guest;
+	}
+}
+
+void relay_queue_stats_add(struct relay_queue_stats *dst,
+			   const struct relay_queue_stats *src)
+{
+	uint64_t *d = (uint64_t *)dst;
+	const uint64_t *s = (const uint64_t *)src;
+	size_t i;
+
+	_Static_assert(sizeof(*dst) % sizeof(uint64_t) == 0, "relay_queue_stats: u64s only");
+	for (i = 0; i < sizeof(*dst) / sizeof(uint64_t); i++)
+		d[i] += s[i];
+}
+
+void relay_read_stats(struct relay *r, struct relay_stats *st)
+{
+	unsigned int i;
+
+	memset(st, 0, sizeof(*st));
+	st->nqueues = r->nports > r->cfg.queues ? r->nports : r->cfg.queues;
+	st->vf_queues = r->nports;
+	st->zerocopy = r->nports && xsk_port_zerocopy(r->port[0].xsk);
+	st->connects = r->st.connects;
+	st->refused = r->st.refused;
+	st->connected = r->conn_fd >= 0;
+	xdp_steer_read_stats(r->steer, &st->xdp);
+	for (i = 0; i < st->nqueues; i++) {
+		const struct relay_qcount *c = &r->qc[i];
+		struct relay_queue_stats *q = &st->q[i];
+
+		q->to_guest = c->to_guest;
+		q->to_guest_bytes = c->to_guest_bytes;
+		q->from_guest = c->from_guest;
+		q->from_guest_bytes = c->from_guest_bytes;
+		q->drop_no_guest = c->drop_no_guest;
+		q->drop_no_buffer = c->drop_no_buffer;
+		q->drop_too_big = c->drop_too_big;
+		q->drop_bad_frame = c->drop_bad_frame;
+		q->drop_broken_ring = c->drop_broken_ring;
+		if (i < r->nports) {
+			struct xsk_port_stats ks;
+
+			xsk_port_read_stats(r->port[i].xsk, &ks);
+			q->xsk_rx_dropped = ks.rx_dropped + xsk_port_rx_dropped(r->port[i].xsk);
+			q->xsk_rx_ring_full = ks.rx_ring_full;
+			q->xsk_fill_ring_empty = ks.fill_ring_empty;
+			q->xsk_invalid = ks.invalid;
+			/* A pause still going on: its drops so far. */
+			if (r->rx_paused & (1u << i))
+				q->drop_no_buffer += ks.rx_ring_full + ks.rx_dropped -
+						     r->port[i].nobuf_base;
+		}
+		relay_queue_stats_add(&st->total, q);
+	}
 }
 
 void relay_close(struct relay *r)
 {
-	struct xdp_steer_stats xs = { 0 };
-	struct xsk_port_stats ps, pt = { 0 };
+	struct relay_stats *st = calloc(1, sizeof(*st));
+	struct relay_queue_stats *t;
 	unsigned int q;
 
 	uloop_del_poller(r->loop, &r->poller);
@@ -981,32 +1080,37 @@ void relay_close(struct relay *r)
 	relay_conn_close(r);
 	for (q = 0; q < VHOST_DEV_MAX_VRINGS; q++)
 		uloop_del(r->loop, &r->kick[q].src);
-	xdp_steer_read_stats(r->steer, &xs);
 	/* Redirected by XDP but never delivered: the kernel's own counts. */
-	for (q = 0; q < r->nports; q++) {
-		xsk_port_read_stats(r->port[q].xsk, &ps);
-		pt.rx_dropped += ps.rx_dropped;
-		pt.rx_ring_full += ps.rx_ring_full;
-		pt.invalid += ps.invalid;
-	}
+	if (st)
+		relay_read_stats(r, st);
 	/* Its record lives in the pin directory xdp_steer_close() removes. */
 	vf_napi_restore(&r->napi);
 	/* Detach first so the VF stops redirecting into a closing socket. */
 	xdp_steer_close(r->steer);
 	relay_close_ports(r);
+	if (!st) {
+		pr_notice("%s: stopped", r->cfg.name);
+		free(r);
+		return;
+	}
+	t = &st->total;
 	pr_notice("%s: stopped: to guest %llu frames %llu bytes, from guest %llu frames %llu bytes, "
-		  "dropped: no guest %llu, too big for guest %llu, bad guest frame %llu; "
+		  "dropped: no guest %llu, no guest buffer %llu, too big for guest %llu, "
+		  "bad guest frame %llu, broken ring %llu; "
 		  "frontends: %llu connected, %llu refused; "
 		  "XDP redirected %llu passed %llu dropped %llu; "
 		  "AF_XDP dropped: no rx buffer %llu, rx ring full %llu, invalid %llu",
 		  r->cfg.name,
-		  (unsigned long long)r->st.to_guest, (unsigned long long)r->st.to_guest_bytes,
-		  (unsigned long long)r->st.from_guest, (unsigned long long)r->st.from_guest_bytes,
-		  (unsigned long long)r->st.drop_no_guest, (unsigned long long)r->st.drop_guest_rx,
-		  (unsigned long long)r->st.drop_guest_tx,
-		  (unsigned long long)r->st.connects, (unsigned long long)r->st.refused,
-		  (unsigned long long)xs.redirected, (unsigned long long)xs.passed,
-		  (unsigned long long)xs.dropped,
-		  (unsigned long long)pt.rx_dropped, (unsigned long long)pt.rx_ring_full,
-		  (unsigned long long)pt.invalid);
+		  (unsigned long long)t->to_guest, (unsigned long long)t->to_guest_bytes,
+		  (unsigned long long)t->from_guest, (unsigned long long)t->from_guest_bytes,
+		  (unsigned long long)t->drop_no_guest, (unsigned long long)t->drop_no_buffer,
+		  (unsigned long long)t->drop_too_big, (unsigned long long)t->drop_bad_frame,
+		  (unsigned long long)t->drop_broken_ring,
+		  (unsigned long long)st->connects, (unsigned long long)st->refused,
+		  (unsigned long long)st->xdp.redirected, (unsigned long long)st->xdp.passed,
+		  (unsigned long long)st->xdp.dropped,
+		  (unsigned long long)t->xsk_rx_dropped, (unsigned long long)t->xsk_rx_ring_full,
+		  (unsigned long long)t->xsk_invalid);
+	free(st);
+	free(r);
 }

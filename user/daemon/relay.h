@@ -1,102 +1,80 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* One relay: a VF queue (XDP steering + AF_XDP socket) joined to one
- * vhost-user virtio-net device, driven by the daemon's event loop.
+/* A relay: a VF (XDP steering + an AF_XDP socket per VF queue) joined to
+ * one vhost-user virtio-net device. Opened, run, read and closed on the
+ * thread that owns its event loop (a worker); struct relay is private to
+ * the relay module.
  */
 #ifndef VXDP_RELAY_H
 #define VXDP_RELAY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "config.h"
 #include "util/uring_loop.h"
-#include "xdp/vf_napi.h"
 #include "vhost/vhost_user_dev.h"
-#include "vhost/vhost_user_msg.h"
-#include "virtio/virtio_net.h"
-#include "xdp/xsk_port.h"
+#include "xdp/xdp_steer.h"
 
-struct xdp_steer;
+struct relay;
 
+#define RELAY_MAX_QUEUES VHOST_DEV_MAX_QUEUE_PAIRS
+
+/* One queue's counters. Queue i is VF rx queue i (to the guest, whichever
+ * guest queue a flow hash picks) and guest tx queue i (from the guest).
+ * The relay's own are written only by the owning worker; the xsk_* ones are
+ * the kernel's for the AF_XDP socket on VF queue i (XDP_STATISTICS).
+ */
+struct relay_queue_stats {
+	uint64_t to_guest, to_guest_bytes;	/* VF -> guest */
+	uint64_t from_guest, from_guest_bytes;	/* guest -> VF */
+	uint64_t drop_no_guest;		/* VF frames, no guest rx ring running */
+	/* VF frames the kernel dropped (rx ring full, no fill buffer) while
+	 * the relay waited for the guest to post rx buffers: part of
+	 * xsk_rx_ring_full + xsk_rx_dropped.
+	 */
+	uint64_t drop_no_buffer;
+	uint64_t drop_too_big;		/* VF frames larger than the guest's buffers */
+	uint64_t drop_bad_frame;	/* guest frames malformed or too big for the VF */
+	uint64_t drop_broken_ring;	/* lost to a malformed descriptor chain */
+	uint64_t xsk_rx_dropped;	/* kernel: no fill-ring buffer, or too big */
+	uint64_t xsk_rx_ring_full;	/* kernel: the XSK rx ring was full */
+	uint64_t xsk_fill_ring_empty;	/* kernel: times the fill ring was empty */
+	uint64_t xsk_invalid;		/* kernel: invalid rx/tx descriptors */
+};
+
+/* A snapshot of a relay's counters, taken on its worker. */
 struct relay_stats {
-	uint64_t to_guest, to_guest_bytes;	/* VF -> guest rx queue */
-	uint64_t from_guest, from_guest_bytes;	/* guest tx queue -> VF */
-	uint64_t drop_no_guest;		/* VF frames with no guest ring running */
-	uint64_t drop_guest_rx;		/* frames larger than the guest's buffers */
-	uint64_t drop_guest_tx;		/* malformed or oversized guest frames */
+	unsigned int nqueues;		/* max(VF rx queues, guest queue pairs) */
+	struct relay_queue_stats q[RELAY_MAX_QUEUES];
+	struct relay_queue_stats total;
 	uint64_t connects;
 	uint64_t refused;		/* frontends turned away: one at a time */
+	bool connected;			/* a frontend is attached now */
+	unsigned int vf_queues;		/* AF_XDP sockets */
+	bool zerocopy;
+	struct xdp_steer_stats xdp;
 };
 
-struct relay_kick {
-	struct uloop_src src;
-	struct relay *relay;
-	unsigned int q;		/* vring index */
-};
-
-/* One AF_XDP socket, on VF queue @idx. */
-struct relay_port {
-	struct xsk_port *xsk;
-	struct uloop_src src;
-	struct relay *relay;
-	unsigned int idx;
-};
-
-#define RELAY_MAX_PORTS VHOST_DEV_MAX_QUEUE_PAIRS
-
-struct relay {
-	struct relay_cfg cfg;
-	struct uloop *loop;
-	struct xdp_steer *steer;
-	struct vhost_dev dev;
-	int listen_fd;
-	int conn_fd;
-	struct uloop_src listen_src;
-	struct uloop_src conn_src;
-	unsigned int nports;		/* VF rx queues we have a socket on */
-	struct relay_port port[RELAY_MAX_PORTS];
-	/* Client mode: (re)connect attempts, backing off while QEMU is away. */
-	int timer_fd;
-	struct uloop_src timer_src;
-	unsigned int backoff_ms;
-	struct relay_kick kick[VHOST_DEV_MAX_VRINGS];
-	struct uloop_work work;
-	struct uloop_poller poller;	/* busy polling under load */
-	/* Socket busy polling of the VF's NAPI while the loop busy-polls:
-	 * possible (the VF defers its NAPI) and on now.
-	 */
-	struct vf_napi napi;
-	bool xsk_busy_ok, xsk_busy;
-	uint32_t rx_more, tx_more;	/* ports / queue pairs left at budget */
-	uint32_t rx_paused;		/* ports whose XSK poll waits on the guest */
-	/* Guest rx queue pairs running now, for flow-hash spreading. */
-	unsigned int nrx_ready;
-	uint8_t rx_ready[VHOST_DEV_MAX_QUEUE_PAIRS];
-	uint64_t broken_logged;		/* per vring: "malformed chain" said */
-	uint64_t kick_wanted;		/* per vring: notifications put off */
-	unsigned int hdr_len;		/* virtio-net header the guest expects */
-	/* Largest guest frame the VF takes (MTU + Ethernet + VLAN header),
-	 * 0 until read; re-read at most once a second, and only when a frame
-	 * exceeds it, so the datapath makes no syscall for frames that fit.
-	 */
-	uint32_t vf_max_frame;
-	uint64_t vf_mtu_read_ns;	/* CLOCK_MONOTONIC_COARSE of that read */
-	bool refused_logged;
-	struct relay_stats st;
-	/* Scratch, too big for the stack: the message being handled, and the
-	 * chains being copied.
-	 */
-	struct vhost_user_msg msg;
-	struct virtio_net_rxq rxq;
-	struct vq_chain tx_chain;
-};
-
-/* Set up steering, the AF_XDP socket and the listening socket, and register
+/* Set up steering, the AF_XDP sockets and the frontend socket, and register
  * with @loop. Returns 0 or a negative errno (already logged); on error
  * nothing is left behind.
  */
-int relay_open(struct relay *r, const struct relay_cfg *cfg, struct uloop *loop);
+int relay_open(struct relay **rp, const struct relay_cfg *cfg, struct uloop *loop);
 
-/* Detach XDP, close sockets, remove the socket file, log final counters. */
+/* Detach XDP, close sockets, remove the socket file, log final counters,
+ * free @r.
+ */
 void relay_close(struct relay *r);
+
+const struct relay_cfg *relay_get_cfg(const struct relay *r);
+
+/* Counters now; on the owning thread (the kernel's are read with syscalls:
+ * control path).
+ */
+void relay_read_stats(struct relay *r, struct relay_stats *st);
+
+/* Add @src's counters into @dst. */
+void relay_queue_stats_add(struct relay_queue_stats *dst,
+			   const struct relay_queue_stats *src);
 
 #endif

@@ -11,7 +11,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-#include "relay.h"
+#include "relay_impl.h"
 #include "relay_conn.h"
 #include "util/compiler.h"
 #include "util/log.h"
@@ -28,13 +28,15 @@ static void relay_connect(struct relay *r);
 
 static void relay_disconnect(struct relay *r)
 {
+	uint64_t to, from;
+
 	uloop_del(r->loop, &r->conn_src);
 	vhost_dev_reset(&r->dev);
 	close(r->conn_fd);
 	r->conn_fd = -1;
+	relay_frame_totals(r, &to, &from);
 	pr_notice("%s: frontend disconnected (to guest %llu, from guest %llu frames so far)",
-		  r->cfg.name, (unsigned long long)r->st.to_guest,
-		  (unsigned long long)r->st.from_guest);
+		  r->cfg.name, (unsigned long long)to, (unsigned long long)from);
 	/* Try at once: QEMU may only have reset the connection. */
 	if (r->cfg.client) {
 		r->backoff_ms = 0;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Worker threads: one io_uring loop per thread, relays assigned round-robin,
- * each relay opened, run and closed by the thread that owns its loop.
+/* Worker threads: one io_uring loop per thread, each relay opened, run and
+ * closed by the thread that owns its loop, calls arriving by mailbox.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -13,10 +13,11 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "util/compiler.h"
 #include "util/log.h"
+#include "util/mbox.h"
 #include "util/uring_loop.h"
 #include "worker.h"
-#include "util/compiler.h"
 
 /* What one loop had when every relay was on the main thread's loop. */
 #define WORKER_RING_ENTRIES 256
@@ -24,30 +25,34 @@
 struct worker {
 	struct workers *ws;
 	unsigned int id;
-	pthread_t tid;
+	pthread_t thread;
+	pid_t tid;
 	bool created;
 	bool loop_ok;		/* uloop_init() succeeded */
 	int stop_fd;		/* eventfd: main asks the worker to stop */
 	struct uloop loop;
 	struct uloop_src stop_src;
-	unsigned int nopen;	/* relays id, id + n, id + 2n ... opened */
+	struct mbox mbox;
+	bool mbox_ok;
 	int run_err;		/* what uloop_run() returned */
+	/* The worker's own relays: its thread alone touches this list. */
+	struct relay **relays;
+	unsigned int nopen;
+	/* How many it has, for worker_pick(): under ws->lock. */
+	unsigned int nrelays;
 };
 
 struct workers {
-	/* Guards nreported and open_err, and serialises relay_open() across
-	 * workers: opens share process-wide state (mounting bpffs, the pin
-	 * root, libbpf's feature probes), and the footprint measured around
-	 * one open must not contain another's. Opening is start-up only; the
-	 * datapath never takes it.
+	/* Guards nstarted, start_err and the workers' nrelays, and serialises
+	 * opens and closes: opens share process-wide state (mounting bpffs,
+	 * the pin root, libbpf's feature probes), and the footprint measured
+	 * around one open must not contain another's. Control path only.
 	 */
 	pthread_mutex_t lock;
-	pthread_cond_t reported;
-	unsigned int nreported;	/* workers done opening, or failed */
-	int open_err;		/* the first failure: the others stop opening */
-	struct relay *relays;
-	const struct relay_cfg *cfg;
-	unsigned int nrelays;
+	pthread_mutex_t op_lock;
+	pthread_cond_t started;
+	unsigned int nstarted;	/* workers whose loop is up, or failed */
+	int start_err;
 	int fail_fd;
 	unsigned int busy_poll_us;
 	unsigned int n;
@@ -93,65 +98,15 @@ static void worker_on_stop(struct uloop_src *s, int res)
 	uloop_stop(&w->loop);
 }
 
-static struct relay *worker_relay(struct worker *w, unsigned int k)
-{
-	return &w->ws->relays[w->id + k * w->ws->n];
-}
-
-/* Open this worker's relays one at a time under ws->lock, measuring what
- * each adds to the process's resident memory. The umem is registered with
- * the kernel, which pins (and so faults in) every page of it: it shows up
- * whole in the anonymous part.
- */
-static int worker_open_relays(struct worker *w)
-{
-	struct workers *ws = w->ws;
-	struct mem_kib a, b;
-	unsigned int i;
-	int err = 0;
-
-	for (i = w->id; i < ws->nrelays; i += ws->n) {
-		struct relay *r = &ws->relays[i];
-
-		pthread_mutex_lock(&ws->lock);
-		if (ws->open_err) {
-			/* Another worker failed: the daemon is exiting. */
-			pthread_mutex_unlock(&ws->lock);
-			return -ECANCELED;
-		}
-		mem_read(&a);
-		err = relay_open(r, &ws->cfg[i], &w->loop);
-		mem_read(&b);
-		if (err) {
-			ws->open_err = err;
-			pr_err("%s: relay not started", ws->cfg[i].name);
-		}
-		pthread_mutex_unlock(&ws->lock);
-		if (err)
-			return err;
-		w->nopen++;
-		pr_notice("relay %s: worker %u, footprint %ld KiB resident (anonymous %ld KiB, with the umem; rings and maps %ld KiB)",
-			  r->cfg.name, w->id, b.rss - a.rss, b.anon - a.anon,
-			  b.mapped - a.mapped);
-	}
-	return 0;
-}
-
-static void worker_close_relays(struct worker *w)
-{
-	while (w->nopen)
-		relay_close(worker_relay(w, --w->nopen));
-}
-
-static void worker_report(struct worker *w, int err)
+static void worker_started(struct worker *w, int err)
 {
 	struct workers *ws = w->ws;
 
 	pthread_mutex_lock(&ws->lock);
-	if (err && !ws->open_err)
-		ws->open_err = err;
-	ws->nreported++;
-	pthread_cond_broadcast(&ws->reported);
+	if (err && !ws->start_err)
+		ws->start_err = err;
+	ws->nstarted++;
+	pthread_cond_broadcast(&ws->started);
 	pthread_mutex_unlock(&ws->lock);
 }
 
@@ -160,6 +115,7 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 	int err;
 
+	w->tid = gettid();
 	/* The loop is created here, so that only this thread ever touches
 	 * its io_uring (and the relays' sources registered with it).
 	 */
@@ -171,8 +127,8 @@ static void *worker_main(void *arg)
 				     worker_on_stop);
 	}
 	if (!err)
-		err = worker_open_relays(w);
-	worker_report(w, err);
+		err = mbox_attach(&w->mbox, &w->loop);
+	worker_started(w, err);
 	if (!err) {
 		w->run_err = uloop_run(&w->loop);
 		if (w->run_err) {
@@ -181,7 +137,10 @@ static void *worker_main(void *arg)
 			eventfd_write(w->ws->fail_fd, 1);
 		}
 	}
-	worker_close_relays(w);
+	/* Calls that come too late fail; then the relays go. */
+	mbox_close(&w->mbox);
+	while (w->nopen)
+		relay_close(w->relays[--w->nopen]);
 	if (w->loop_ok)
 		uloop_fini(&w->loop);
 	return NULL;
@@ -205,7 +164,7 @@ static void worker_block_signals(sigset_t *old)
 	pthread_sigmask(SIG_BLOCK, &set, old);
 }
 
-int worker_stop_all(struct workers *ws)
+int workers_stop(struct workers *ws)
 {
 	unsigned int i;
 	int err = 0;
@@ -220,100 +179,228 @@ int worker_stop_all(struct workers *ws)
 
 		if (!w->created)
 			continue;
-		pthread_join(w->tid, NULL);
+		pthread_join(w->thread, NULL);
 		if (w->run_err)
 			err = -EIO;
 	}
-	for (i = 0; i < ws->n; i++)
-		if (ws->w[i].stop_fd >= 0)
-			close(ws->w[i].stop_fd);
-	pthread_cond_destroy(&ws->reported);
+	for (i = 0; i < ws->n; i++) {
+		struct worker *w = &ws->w[i];
+
+		if (w->stop_fd >= 0)
+			close(w->stop_fd);
+		if (w->mbox_ok)
+			mbox_fini(&w->mbox);
+		free(w->relays);
+	}
+	pthread_cond_destroy(&ws->started);
+	pthread_mutex_destroy(&ws->op_lock);
 	pthread_mutex_destroy(&ws->lock);
 	free(ws);
 	return err;
 }
 
-int worker_start_all(struct workers **wp, unsigned int nworkers,
-		     struct relay *relays, const struct relay_cfg *cfg,
-		     unsigned int nrelays, int fail_fd,
-		     unsigned int busy_poll_us)
+int workers_start(struct workers **wp, unsigned int n, int fail_fd,
+		  unsigned int busy_poll_us)
 {
-	struct mem_kib base, all;
 	unsigned int i, ncreated = 0;
 	struct workers *ws;
 	sigset_t old;
 	int err = 0;
 
 	*wp = NULL;
-	if (!nworkers || nworkers > WORKER_MAX || !nrelays)
+	if (!n || n > WORKER_MAX)
 		return -EINVAL;
-	/* A worker without a relay would only cost a thread and a ring. */
-	if (nworkers > nrelays)
-		nworkers = nrelays;
-
-	ws = calloc(1, sizeof(*ws) + nworkers * sizeof(ws->w[0]));
+	ws = calloc(1, sizeof(*ws) + n * sizeof(ws->w[0]));
 	if (!ws)
 		return -ENOMEM;
 	pthread_mutex_init(&ws->lock, NULL);
-	pthread_cond_init(&ws->reported, NULL);
-	ws->relays = relays;
-	ws->cfg = cfg;
-	ws->nrelays = nrelays;
+	pthread_mutex_init(&ws->op_lock, NULL);
+	pthread_cond_init(&ws->started, NULL);
 	ws->fail_fd = fail_fd;
 	ws->busy_poll_us = busy_poll_us;
-	ws->n = nworkers;
-	for (i = 0; i < nworkers; i++) {
-		ws->w[i].ws = ws;
-		ws->w[i].id = i;
-		ws->w[i].stop_fd = -1;
-	}
-	for (i = 0; i < nworkers; i++) {
-		ws->w[i].stop_fd = eventfd(0, EFD_CLOEXEC);
-		if (ws->w[i].stop_fd < 0) {
-			err = -errno;
-			pr_err("worker: eventfd: %s", strerror(errno));
+	ws->n = n;
+	for (i = 0; i < n; i++) {
+		struct worker *w = &ws->w[i];
+
+		w->ws = ws;
+		w->id = i;
+		w->stop_fd = eventfd(0, EFD_CLOEXEC);
+		w->relays = calloc(RELAY_MAX, sizeof(*w->relays));
+		if (w->stop_fd < 0 || !w->relays) {
+			err = w->relays ? -errno : -ENOMEM;
+			pr_err("worker: %s", strerror(-err));
 			goto fail;
 		}
+		err = mbox_init(&w->mbox);
+		if (err) {
+			pr_err("worker: mailbox: %s", strerror(-err));
+			goto fail;
+		}
+		w->mbox_ok = true;
 	}
 
-	mem_read(&base);
 	worker_block_signals(&old);
-	for (i = 0; i < nworkers; i++) {
+	for (i = 0; i < n; i++) {
 		struct worker *w = &ws->w[i];
 		char name[16];
 
-		err = -pthread_create(&w->tid, NULL, worker_main, w);
+		err = -pthread_create(&w->thread, NULL, worker_main, w);
 		if (err) {
 			pr_err("worker %u: cannot start a thread: %s", i, strerror(-err));
-			/* The ones running stop opening when they see it. */
-			pthread_mutex_lock(&ws->lock);
-			if (!ws->open_err)
-				ws->open_err = err;
-			pthread_mutex_unlock(&ws->lock);
 			break;
 		}
 		w->created = true;
 		ncreated++;
 		snprintf(name, sizeof(name), "vxdp-w%u", i);
-		pthread_setname_np(w->tid, name);	/* for top -H; cosmetic */
+		pthread_setname_np(w->thread, name);	/* for top -H; cosmetic */
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 
 	pthread_mutex_lock(&ws->lock);
-	while (ws->nreported < ncreated)
-		pthread_cond_wait(&ws->reported, &ws->lock);
-	err = ws->open_err;
+	while (ws->nstarted < ncreated)
+		pthread_cond_wait(&ws->started, &ws->lock);
+	if (!err)
+		err = ws->start_err;
 	pthread_mutex_unlock(&ws->lock);
 	if (err)
 		goto fail;
-
-	mem_read(&all);
-	pr_notice("footprint: %ld KiB resident with %u relay%s on %u worker%s (%ld KiB before they opened)",
-		  all.rss, nrelays, nrelays == 1 ? "" : "s", nworkers,
-		  nworkers == 1 ? "" : "s", base.rss);
 	*wp = ws;
 	return 0;
 fail:
-	worker_stop_all(ws);
+	workers_stop(ws);
 	return err;
+}
+
+unsigned int workers_count(const struct workers *ws)
+{
+	return ws->n;
+}
+
+unsigned int worker_pick(struct workers *ws, const struct relay_cfg *cfg)
+{
+	unsigned int i, best = 0;
+
+	(void)cfg;	/* for placement by VF (NUMA, IRQ affinity) later */
+	pthread_mutex_lock(&ws->lock);
+	for (i = 1; i < ws->n; i++)
+		if (ws->w[i].nrelays < ws->w[best].nrelays)
+			best = i;
+	pthread_mutex_unlock(&ws->lock);
+	return best;
+}
+
+pid_t worker_tid(const struct workers *ws, unsigned int w)
+{
+	return ws->w[w].tid;
+}
+
+unsigned int worker_nrelays(struct workers *ws, unsigned int w)
+{
+	unsigned int n;
+
+	pthread_mutex_lock(&ws->lock);
+	n = ws->w[w].nrelays;
+	pthread_mutex_unlock(&ws->lock);
+	return n;
+}
+
+/* Calls run on the worker ---------------------------------------------------- */
+
+struct worker_call {
+	struct mbox_msg msg;
+	struct worker *w;
+	const struct relay_cfg *cfg;
+	struct relay *relay;
+	struct relay_stats *st;
+};
+
+/* The umem is registered with the kernel, which pins (and so faults in)
+ * every page of it: it shows up whole in the anonymous part.
+ */
+static int worker_do_open(struct mbox_msg *m)
+{
+	struct worker_call *c = container_of(m, struct worker_call, msg);
+	struct worker *w = c->w;
+	struct mem_kib a, b;
+	int err;
+
+	if (w->nopen == RELAY_MAX)
+		return -ENOSPC;
+	mem_read(&a);
+	err = relay_open(&c->relay, c->cfg, &w->loop);
+	mem_read(&b);
+	if (err)
+		return err;
+	w->relays[w->nopen++] = c->relay;
+	pr_notice("relay %s: worker %u, footprint %ld KiB resident (anonymous %ld KiB, with the umem; rings and maps %ld KiB)",
+		  c->cfg->name, w->id, b.rss - a.rss, b.anon - a.anon,
+		  b.mapped - a.mapped);
+	return 0;
+}
+
+static int worker_do_close(struct mbox_msg *m)
+{
+	struct worker_call *c = container_of(m, struct worker_call, msg);
+	struct worker *w = c->w;
+	unsigned int i;
+
+	for (i = 0; i < w->nopen; i++) {
+		if (w->relays[i] != c->relay)
+			continue;
+		w->relays[i] = w->relays[--w->nopen];
+		relay_close(c->relay);
+		return 0;
+	}
+	return -ENOENT;
+}
+
+static int worker_do_stats(struct mbox_msg *m)
+{
+	struct worker_call *c = container_of(m, struct worker_call, msg);
+
+	relay_read_stats(c->relay, c->st);
+	return 0;
+}
+
+int worker_relay_open(struct workers *ws, unsigned int w,
+		      const struct relay_cfg *cfg, struct relay **rp)
+{
+	struct worker_call c = { .msg.fn = worker_do_open, .w = &ws->w[w], .cfg = cfg };
+	int err;
+
+	pthread_mutex_lock(&ws->op_lock);
+	err = mbox_call(&ws->w[w].mbox, &c.msg);
+	if (!err) {
+		pthread_mutex_lock(&ws->lock);
+		ws->w[w].nrelays++;
+		pthread_mutex_unlock(&ws->lock);
+	}
+	pthread_mutex_unlock(&ws->op_lock);
+	*rp = err ? NULL : c.relay;
+	return err;
+}
+
+int worker_relay_close(struct workers *ws, unsigned int w, struct relay *r)
+{
+	struct worker_call c = { .msg.fn = worker_do_close, .w = &ws->w[w], .relay = r };
+	int err;
+
+	pthread_mutex_lock(&ws->op_lock);
+	err = mbox_call(&ws->w[w].mbox, &c.msg);
+	if (!err) {
+		pthread_mutex_lock(&ws->lock);
+		ws->w[w].nrelays--;
+		pthread_mutex_unlock(&ws->lock);
+	}
+	pthread_mutex_unlock(&ws->op_lock);
+	return err;
+}
+
+int worker_relay_stats(struct workers *ws, unsigned int w, struct relay *r,
+		       struct relay_stats *st)
+{
+	struct worker_call c = { .msg.fn = worker_do_stats, .w = &ws->w[w], .relay = r,
+				 .st = st };
+
+	return mbox_call(&ws->w[w].mbox, &c.msg);
 }

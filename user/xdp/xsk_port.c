@@ -563,6 +563,9 @@ void xsk_port_read_stats(const struct xsk_port *p, struct xsk_port_stats *st)
 	st->rx_ring_full = len >= offsetof(struct xdp_statistics, rx_ring_full) +
 					sizeof(xs.rx_ring_full) ? xs.rx_ring_full : 0;
 	st->invalid = xs.rx_invalid_descs + xs.tx_invalid_descs;
+	st->fill_ring_empty = len >= offsetof(struct xdp_statistics, rx_fill_ring_empty_descs) +
+					sizeof(xs.rx_fill_ring_empty_descs) ?
+			      xs.rx_fill_ring_empty_descs : 0;
 }
 
 bool xsk_port_rx_ready(const struct xsk_port *p)

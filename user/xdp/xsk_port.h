@@ -65,13 +65,15 @@ uint32_t xsk_port_max_frame(const struct xsk_port *p);
 uint64_t xsk_port_rx_dropped(const struct xsk_port *p);
 
 /* The kernel's drop counters for the socket (XDP_STATISTICS): frames it
- * could not deliver for want of a fill-ring buffer, for a full rx ring, and
- * invalid descriptors. Zero when the kernel cannot say.
+ * could not deliver for want of a fill-ring buffer, for a full rx ring,
+ * invalid descriptors, and how often the fill ring was empty. Zero when the
+ * kernel cannot say. A getsockopt(): control path only.
  */
 struct xsk_port_stats {
 	uint64_t rx_dropped;		/* no buffer on the fill ring, or frame too big */
 	uint64_t rx_ring_full;
 	uint64_t invalid;		/* rx and tx invalid descriptors */
+	uint64_t fill_ring_empty;	/* times the fill ring was found empty */
 };
 void xsk_port_read_stats(const struct xsk_port *p, struct xsk_port_stats *st);
 

@@ -1,0 +1,512 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The control socket (see control.h): clients on the main loop, each request
+ * a line handled by the daemon's calls (daemon.h).
+ */
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "ctl_proto.h"
+#include "util/compiler.h"
+#include "util/log.h"
+
+#define CTL_MAX_CLIENTS 16
+/* A request must arrive whole, and its reply be taken, within this. */
+#define CTL_DEADLINE_S 5
+
+struct ctl_client {
+	struct control *ctl;
+	int fd;
+	struct uloop_src src;
+	bool want_out;		/* polling for POLLOUT: a reply is pending */
+	time_t deadline;	/* CLOCK_MONOTONIC seconds */
+	size_t len;
+	char *out;		/* the reply being written */
+	size_t out_len, out_off;
+	char buf[CTL_REQ_MAX];
+};
+
+struct control {
+	struct uloop *loop;
+	struct vxdp_daemon *d;
+	const char *version;
+	char path[SOCKET_PATH_MAX];
+	int listen_fd;
+	struct uloop_src listen_src;
+	int timer_fd;
+	struct uloop_src timer_src;
+	unsigned int nclients;
+	struct ctl_client *clients[CTL_MAX_CLIENTS];
+};
+
+static time_t mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+/* A tick each second while clients are connected, for their deadlines. */
+static void ctl_timer_arm(struct control *c, bool on)
+{
+	struct itimerspec its = { 0 };
+
+	if (on) {
+		its.it_value.tv_sec = 1;
+		its.it_interval.tv_sec = 1;
+	}
+	timerfd_settime(c->timer_fd, 0, &its, NULL);
+}
+
+static void ctl_client_close(struct ctl_client *cl)
+{
+	struct control *c = cl->ctl;
+	unsigned int i;
+
+	uloop_del(c->loop, &cl->src);
+	close(cl->fd);
+	free(cl->out);
+	for (i = 0; i < c->nclients; i++) {
+		if (c->clients[i] == cl) {
+			c->clients[i] = c->clients[--c->nclients];
+			break;
+		}
+	}
+	free(cl);
+	if (!c->nclients)
+		ctl_timer_arm(c, false);
+}
+
+static json_object *ctl_workers_json(struct vxdp_daemon *d)
+{
+	json_object *a = json_object_new_array();
+	unsigned int i;
+
+	for (i = 0; i < daemon_nworkers(d); i++) {
+		json_object *w = json_object_new_object();
+
+		json_object_object_add(w, "id", json_object_new_int(i));
+		json_object_object_add(w, "tid", json_object_new_int(daemon_worker_tid(d, i)));
+		json_object_object_add(w, "relays",
+				       json_object_new_int(daemon_worker_nrelays(d, i)));
+		json_object_array_add(a, w);
+	}
+	return a;
+}
+
+static json_object *ctl_do_hello(struct control *c)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "daemon", json_object_new_string("vxdp-relay"));
+	json_object_object_add(o, "version", json_object_new_string(c->version));
+	json_object_object_add(o, "protocol", json_object_new_int(CTL_PROTO_VERSION));
+	json_object_object_add(o, "pid", json_object_new_int(getpid()));
+	json_object_object_add(o, "relays", json_object_new_int(daemon_nrelays(c->d)));
+	json_object_object_add(o, "max_relays", json_object_new_int(RELAY_MAX));
+	json_object_object_add(o, "workers", ctl_workers_json(c->d));
+	return o;
+}
+
+static json_object *ctl_do_list(struct control *c)
+{
+	struct daemon_relay_info *info = calloc(RELAY_MAX, sizeof(*info));
+	json_object *o = json_object_new_object(), *a = json_object_new_array();
+	unsigned int i, n;
+
+	n = info ? daemon_relay_list(c->d, info, RELAY_MAX) : 0;
+	for (i = 0; i < n; i++)
+		json_object_array_add(a, ctl_relay_json(&info[i]));
+	free(info);
+	json_object_object_add(o, "relays", a);
+	json_object_object_add(o, "workers", ctl_workers_json(c->d));
+	return o;
+}
+
+/* One relay's stats, or every relay's. */
+static char *ctl_do_stats(struct control *c, const char *name)
+{
+	struct daemon_relay_info *info = calloc(RELAY_MAX, sizeof(*info));
+	struct relay_stats *st = malloc(sizeof(*st));
+	json_object *o, *a;
+	char err[256];
+	unsigned int i, n;
+	char *reply;
+
+	if (!info || !st) {
+		free(info);
+		free(st);
+		return ctl_reply_err("out of memory");
+	}
+	if (*name) {
+		n = 1;
+		snprintf(info[0].cfg.name, sizeof(info[0].cfg.name), "%s", name);
+	} else {
+		n = daemon_relay_list(c->d, info, RELAY_MAX);
+	}
+	o = json_object_new_object();
+	a = json_object_new_array();
+	json_object_object_add(o, "relays", a);
+	for (i = 0; i < n; i++) {
+		if (daemon_relay_stats(c->d, info[i].cfg.name, st, err, sizeof(err))) {
+			/* One that went meanwhile is no error for "all". */
+			if (!*name)
+				continue;
+			json_object_put(o);
+			reply = ctl_reply_err(err);
+			goto out;
+		}
+		json_object_array_add(a, ctl_stats_json(info[i].cfg.name, st));
+	}
+	json_object_object_add(o, "workers", ctl_workers_json(c->d));
+	reply = ctl_reply_ok(o);
+out:
+	free(info);
+	free(st);
+	return reply;
+}
+
+static char *ctl_handle(struct control *c, const char *line, size_t len)
+{
+	struct daemon_relay_info info;
+	struct relay_cfg cfg;
+	struct ctl_req req;
+	char err[1600], why[384];
+	int ret;
+
+	if (ctl_req_parse(line, len, &req, err, sizeof(err)))
+		return ctl_reply_err(err);
+	switch (req.cmd) {
+	case CTL_HELLO:
+		return ctl_reply_ok(ctl_do_hello(c));
+	case CTL_LIST:
+		return ctl_reply_ok(ctl_do_list(c));
+	case CTL_STATS:
+		return ctl_do_stats(c, req.name);
+	case CTL_SHOW:
+		if (daemon_relay_get(c->d, req.name, &info)) {
+			snprintf(err, sizeof(err), "no relay named '%s'", req.name);
+			return ctl_reply_err(err);
+		}
+		return ctl_reply_ok(ctl_relay_json(&info));
+	case CTL_ADD:
+		if (relay_cfg_parse(&cfg, req.spec, why, sizeof(why))) {
+			snprintf(err, sizeof(err), "add %s: %s", req.spec, why);
+			return ctl_reply_err(err);
+		}
+		pr_notice("control: adding relay %s", cfg.name);
+		ret = daemon_relay_add(c->d, &cfg, RELAY_FROM_CONTROL, err, sizeof(err));
+		if (ret) {
+			pr_err("control: %s", err);
+			return ctl_reply_err(err);
+		}
+		daemon_relay_get(c->d, cfg.name, &info);
+		return ctl_reply_ok(ctl_relay_json(&info));
+	case CTL_DEL:
+		pr_notice("control: removing relay %s", req.name);
+		if (daemon_relay_del(c->d, req.name, err, sizeof(err)))
+			return ctl_reply_err(err);
+		return ctl_reply_ok(NULL);
+	case CTL_NCMDS:
+		break;
+	}
+	return ctl_reply_err("unknown command");
+}
+
+static void ctl_on_client(struct uloop_src *s, int res);
+
+static int ctl_client_watch(struct ctl_client *cl, bool out)
+{
+	if (cl->src.active && cl->want_out == out)
+		return 0;
+	uloop_del(cl->ctl->loop, &cl->src);
+	cl->want_out = out;
+	return uloop_add_poll(cl->ctl->loop, &cl->src, cl->fd, out ? POLLOUT : POLLIN,
+			      ctl_on_client);
+}
+
+/* Write what is pending; false when the client is gone. */
+static bool ctl_client_flush(struct ctl_client *cl)
+{
+	while (cl->out_off < cl->out_len) {
+		ssize_t n = send(cl->fd, cl->out + cl->out_off, cl->out_len - cl->out_off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return !ctl_client_watch(cl, true);
+		if (n <= 0)
+			return false;
+		cl->out_off += n;
+	}
+	free(cl->out);
+	cl->out = NULL;
+	cl->out_len = cl->out_off = 0;
+	return true;
+}
+
+/* Handle every whole line in the buffer, one reply at a time; false when
+ * the client is to be dropped.
+ */
+static bool ctl_client_process(struct ctl_client *cl)
+{
+	char *nl;
+
+	while (!cl->out && (nl = memchr(cl->buf, '\n', cl->len))) {
+		size_t line = nl - cl->buf + 1;
+
+		cl->out = ctl_handle(cl->ctl, cl->buf, line);
+		if (!cl->out)
+			return false;
+		cl->out_len = strlen(cl->out);
+		cl->out_off = 0;
+		memmove(cl->buf, cl->buf + line, cl->len - line);
+		cl->len -= line;
+		cl->deadline = mono_s() + CTL_DEADLINE_S;
+		if (!ctl_client_flush(cl))
+			return false;
+	}
+	if (!cl->out && cl->len == sizeof(cl->buf)) {
+		char *reply = ctl_reply_err("request too long");
+
+		/* Best effort: it is dropped either way. */
+		if (reply)
+			send(cl->fd, reply, strlen(reply), MSG_NOSIGNAL | MSG_DONTWAIT);
+		free(reply);
+		return false;
+	}
+	return cl->out || !ctl_client_watch(cl, false);
+}
+
+static void ctl_on_client(struct uloop_src *s, int res)
+{
+	struct ctl_client *cl = container_of(s, struct ctl_client, src);
+
+	if (cl->want_out) {
+		if (!ctl_client_flush(cl) || !ctl_client_process(cl))
+			ctl_client_close(cl);
+		return;
+	}
+	if (res & (POLLERR | POLLNVAL)) {
+		ctl_client_close(cl);
+		return;
+	}
+	for (;;) {
+		ssize_t n = recv(cl->fd, cl->buf + cl->len, sizeof(cl->buf) - cl->len,
+				 MSG_DONTWAIT);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			break;
+		if (n <= 0) {
+			/* EOF: the client is done (its replies were sent). */
+			ctl_client_close(cl);
+			return;
+		}
+		cl->len += n;
+		if (!ctl_client_process(cl)) {
+			ctl_client_close(cl);
+			return;
+		}
+		if (cl->out || cl->len == sizeof(cl->buf))
+			break;
+	}
+}
+
+static void ctl_on_listen(struct uloop_src *s, int res)
+{
+	struct control *c = container_of(s, struct control, listen_src);
+	struct ctl_client *cl;
+	int fd;
+
+	(void)res;
+	fd = accept4(c->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (c->nclients == CTL_MAX_CLIENTS) {
+		char *reply = ctl_reply_err("too many control clients; try again");
+
+		if (reply)
+			send(fd, reply, strlen(reply), MSG_NOSIGNAL | MSG_DONTWAIT);
+		free(reply);
+		close(fd);
+		return;
+	}
+	cl = calloc(1, sizeof(*cl));
+	if (!cl) {
+		close(fd);
+		return;
+	}
+	cl->ctl = c;
+	cl->fd = fd;
+	cl->deadline = mono_s() + CTL_DEADLINE_S;
+	if (uloop_add_poll(c->loop, &cl->src, fd, POLLIN, ctl_on_client)) {
+		close(fd);
+		free(cl);
+		return;
+	}
+	c->clients[c->nclients++] = cl;
+	if (c->nclients == 1)
+		ctl_timer_arm(c, true);
+}
+
+static void ctl_on_timer(struct uloop_src *s, int res)
+{
+	struct control *c = container_of(s, struct control, timer_src);
+	time_t now = mono_s();
+	unsigned int i;
+
+	(void)res;
+	for (i = 0; i < c->nclients;) {
+		struct ctl_client *cl = c->clients[i];
+
+		if (now < cl->deadline) {
+			i++;
+			continue;
+		}
+		pr_info("control: dropping a client that took more than %d s", CTL_DEADLINE_S);
+		ctl_client_close(cl);	/* moves the last one to i */
+	}
+}
+
+/* mkdir -p for the socket's directory. */
+static int ctl_mkdirs(const char *path)
+{
+	char dir[SOCKET_PATH_MAX], *p;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	p = strrchr(dir, '/');
+	if (!p || p == dir)
+		return 0;
+	*p = '\0';
+	for (p = dir + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0755) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(dir, 0755) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* Bind, replacing a socket file nobody listens on any more. */
+static int ctl_bind(int fd, const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int probe, err;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	if (!bind(fd, (struct sockaddr *)&sa, sizeof(sa)))
+		return 0;
+	if (errno != EADDRINUSE)
+		return -errno;
+	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (probe < 0)
+		return -errno;
+	err = connect(probe, (struct sockaddr *)&sa, sizeof(sa)) ? -errno : 0;
+	close(probe);
+	if (!err)
+		return -EADDRINUSE;	/* another daemon's, alive */
+	unlink(path);
+	return bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ? -errno : 0;
+}
+
+int control_open(struct control **cp, struct uloop *loop,
+		 struct vxdp_daemon *d, const char *path, gid_t group,
+		 const char *version)
+{
+	struct control *c;
+	int err;
+
+	*cp = NULL;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->loop = loop;
+	c->d = d;
+	c->version = version;
+	c->timer_fd = -1;
+	snprintf(c->path, sizeof(c->path), "%s", path);
+	c->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->listen_fd < 0) {
+		err = -errno;
+		goto err_free;
+	}
+	err = ctl_mkdirs(path);
+	if (err) {
+		pr_err("control socket %s: cannot create its directory: %s", path,
+		       strerror(-err));
+		goto err_close;
+	}
+	err = ctl_bind(c->listen_fd, path);
+	if (err == -EADDRINUSE) {
+		pr_err("control socket %s: another vxdp-relay listens there (give --control PATH, or --control none)",
+		       path);
+		goto err_close;
+	}
+	if (err) {
+		pr_err("control socket %s: %s", path, strerror(-err));
+		goto err_close;
+	}
+	/* Root, and the group named by --control-group, may use it. */
+	if (chmod(path, 0660) || (group != (gid_t)-1 && chown(path, (uid_t)-1, group)) ||
+	    listen(c->listen_fd, 8)) {
+		err = -errno;
+		pr_err("control socket %s: %s", path, strerror(-err));
+		goto err_unlink;
+	}
+	c->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	if (c->timer_fd < 0) {
+		err = -errno;
+		goto err_unlink;
+	}
+	err = uloop_add_read(loop, &c->timer_src, c->timer_fd, NULL, 0, ctl_on_timer);
+	if (!err)
+		err = uloop_add_poll(loop, &c->listen_src, c->listen_fd, POLLIN, ctl_on_listen);
+	if (err) {
+		uloop_del(loop, &c->timer_src);
+		pr_err("control socket: cannot register with the event loop: %s", strerror(-err));
+		goto err_unlink;
+	}
+	pr_notice("control socket on %s", path);
+	*cp = c;
+	return 0;
+
+err_unlink:
+	unlink(path);
+err_close:
+	if (c->timer_fd >= 0)
+		close(c->timer_fd);
+	close(c->listen_fd);
+err_free:
+	free(c);
+	return err;
+}
+
+void control_close(struct control *c)
+{
+	if (!c)
+		return;
+	while (c->nclients)
+		ctl_client_close(c->clients[0]);
+	uloop_del(c->loop, &c->listen_src);
+	uloop_del(c->loop, &c->timer_src);
+	close(c->listen_fd);
+	close(c->timer_fd);
+	unlink(c->path);
+	free(c);
+}

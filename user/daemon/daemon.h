@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The daemon's relays as runtime objects: the calls that add, remove, list
+ * and read relays while the others run. The control socket, the config
+ * file's reload and the failover agent all go through these, from any
+ * thread but a worker's; each call is done when it returns.
+ */
+#ifndef VXDP_DAEMON_H
+#define VXDP_DAEMON_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "relay.h"
+
+struct vxdp_daemon;
+
+/* Where a relay came from: a reload manages only the config file's. */
+enum relay_origin {
+	RELAY_FROM_CLI,		/* --relay */
+	RELAY_FROM_FILE,	/* a [relay NAME] of the config file */
+	RELAY_FROM_CONTROL,	/* added through the control socket */
+};
+
+struct daemon_relay_info {
+	struct relay_cfg cfg;
+	unsigned int worker;
+	pid_t worker_tid;
+	enum relay_origin origin;
+};
+
+/* Start @nworkers workers, with no relay yet (see workers_start()). */
+int daemon_create(struct vxdp_daemon **dp, unsigned int nworkers,
+		  unsigned int busy_poll_us, int fail_fd);
+/* Close every relay, stop the workers. 0, or -EIO when a worker's loop had
+ * failed.
+ */
+int daemon_destroy(struct vxdp_daemon *d);
+
+/* Open a relay on the worker worker_pick() gives. -EEXIST when its name,
+ * vf or socket is another relay's, -ENOSPC past RELAY_MAX, or relay_open()'s
+ * error; @err says which, naming the relay.
+ */
+int daemon_relay_add(struct vxdp_daemon *d, const struct relay_cfg *cfg,
+		     enum relay_origin origin, char *err, size_t errlen);
+/* Close relay @name; -ENOENT when there is none. */
+int daemon_relay_del(struct vxdp_daemon *d, const char *name, char *err,
+		     size_t errlen);
+/* Up to @max relays in the order they were added; returns how many. */
+unsigned int daemon_relay_list(struct vxdp_daemon *d,
+			       struct daemon_relay_info *info, unsigned int max);
+int daemon_relay_get(struct vxdp_daemon *d, const char *name,
+		     struct daemon_relay_info *info);
+/* Counters of relay @name, read on its worker. */
+int daemon_relay_stats(struct vxdp_daemon *d, const char *name,
+		       struct relay_stats *st, char *err, size_t errlen);
+
+/* Make the config file's relays those of @want (RELAY_FROM_FILE ones):
+ * remove those gone, re-create those whose options changed, add the new,
+ * leave the rest running. Returns the number of relays that failed (each
+ * logged) and counts the changes in @added, @removed, @changed.
+ */
+int daemon_relay_sync(struct vxdp_daemon *d, const struct relay_cfg *want,
+		      unsigned int n, unsigned int *added,
+		      unsigned int *removed, unsigned int *changed);
+
+unsigned int daemon_nrelays(struct vxdp_daemon *d);
+unsigned int daemon_nworkers(struct vxdp_daemon *d);
+pid_t daemon_worker_tid(struct vxdp_daemon *d, unsigned int w);
+unsigned int daemon_worker_nrelays(struct vxdp_daemon *d, unsigned int w);
+
+#endif

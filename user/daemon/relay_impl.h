@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* struct relay, private to the relay module (relay.c, the datapath, and
+ * relay_conn.c, its frontend connection); everyone else uses relay.h.
+ */
+#ifndef VXDP_RELAY_IMPL_H
+#define VXDP_RELAY_IMPL_H
+
+#include <stdint.h>
+
+#include "config.h"
+#include "relay.h"
+#include "util/uring_loop.h"
+#include "xdp/vf_napi.h"
+#include "vhost/vhost_user_dev.h"
+#include "vhost/vhost_user_msg.h"
+#include "virtio/virtio_net.h"
+#include "xdp/xsk_port.h"
+
+struct xdp_steer;
+
+/* The relay's own per-queue counters (see struct relay_queue_stats). */
+struct relay_qcount {
+	uint64_t to_guest, to_guest_bytes;
+	uint64_t from_guest, from_guest_bytes;
+	uint64_t drop_no_guest, drop_no_buffer, drop_too_big, drop_bad_frame;
+	uint64_t drop_broken_ring;
+};
+
+struct relay_conn_stats {
+	uint64_t connects;
+	uint64_t refused;
+};
+
+struct relay_kick {
+	struct uloop_src src;
+	struct relay *relay;
+	unsigned int q;		/* vring index */
+};
+
+/* One AF_XDP socket, on VF queue @idx. */
+struct relay_port {
+	struct xsk_port *xsk;
+	struct uloop_src src;
+	struct relay *relay;
+	unsigned int idx;
+	/* While paused for want of guest buffers: the kernel's drop counts
+	 * (rx ring full + no fill buffer) when the pause began.
+	 */
+	uint64_t nobuf_base;
+};
+
+#define RELAY_MAX_PORTS VHOST_DEV_MAX_QUEUE_PAIRS
+
+struct relay {
+	struct relay_cfg cfg;
+	struct uloop *loop;
+	struct xdp_steer *steer;
+	struct vhost_dev dev;
+	int listen_fd;
+	int conn_fd;
+	struct uloop_src listen_src;
+	struct uloop_src conn_src;
+	unsigned int nports;		/* VF rx queues we have a socket on */
+	struct relay_port port[RELAY_MAX_PORTS];
+	/* Client mode: (re)connect attempts, backing off while QEMU is away. */
+	int timer_fd;
+	struct uloop_src timer_src;
+	unsigned int backoff_ms;
+	struct relay_kick kick[VHOST_DEV_MAX_VRINGS];
+	struct uloop_work work;
+	struct uloop_poller poller;	/* busy polling under load */
+	/* Socket busy polling of the VF's NAPI while the loop busy-polls:
+	 * possible (the VF defers its NAPI) and on now.
+	 */
+	struct vf_napi napi;
+	bool xsk_busy_ok, xsk_busy;
+	uint32_t rx_more, tx_more;	/* ports / queue pairs left at budget */
+	uint32_t rx_paused;		/* ports whose XSK poll waits on the guest */
+	/* Guest rx queue pairs running now, for flow-hash spreading. */
+	unsigned int nrx_ready;
+	uint8_t rx_ready[VHOST_DEV_MAX_QUEUE_PAIRS];
+	uint64_t broken_logged;		/* per vring: "malformed chain" said */
+	uint64_t kick_wanted;		/* per vring: notifications put off */
+	unsigned int hdr_len;		/* virtio-net header the guest expects */
+	/* Largest guest frame the VF takes (MTU + Ethernet + VLAN header),
+	 * 0 until read; re-read at most once a second, and only when a frame
+	 * exceeds it, so the datapath makes no syscall for frames that fit.
+	 */
+	uint32_t vf_max_frame;
+	uint64_t vf_mtu_read_ns;	/* CLOCK_MONOTONIC_COARSE of that read */
+	bool refused_logged;
+	struct relay_conn_stats st;
+	struct relay_qcount qc[RELAY_MAX_PORTS];
+	/* Scratch, too big for the stack: the message being handled, and the
+	 * chains being copied.
+	 */
+	struct vhost_user_msg msg;
+	struct virtio_net_rxq rxq;
+	struct vq_chain tx_chain;
+};
+
+/* Frames to and from the guest so far, all queues. */
+void relay_frame_totals(const struct relay *r, uint64_t *to_guest,
+			uint64_t *from_guest);
+
+#endif

@@ -577,10 +577,19 @@ sanitizer_clean()
 	! grep -Eq 'AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:' "$1" 2>/dev/null
 }
 
-# relay_stats NAME - `vxdpctl stats NAME` run in the relay netns.
+# relay_stats NAME - `vxdpctl --pinned stats NAME` run in the relay netns:
+# the XDP counters of the relay's pinned maps, as vxdpctl reads them without
+# a daemon.
 relay_stats()
 {
-	netns_exec "$NS_RELAY" "$VXDPCTL_BIN" stats "$1"
+	netns_exec "$NS_RELAY" "$VXDPCTL_BIN" --pinned stats "$1"
+}
+
+# vxdpctl ARGS... - vxdpctl on this test's daemon (RELAY_CTL, or
+# VXDPCTL_SOCKET), in the relay netns.
+vxdpctl()
+{
+	netns_exec "$NS_RELAY" "$VXDPCTL_BIN" --socket "${VXDPCTL_SOCKET:-$RELAY_CTL}" "$@"
 }
 
 # stat_value TEXT KEY - the first number after KEY in vxdpctl's output

@@ -170,6 +170,7 @@ static char *ctl_do_stats(struct control *c, const char *name)
 		json_object_array_add(a, ctl_stats_json(info[i].cfg.name, st));
 	}
 	json_object_object_add(o, "workers", ctl_workers_json(c->d));
+	json_object_object_add(o, "pid", json_object_new_int(getpid()));
 	reply = ctl_reply_ok(o);
 out:
 	free(info);

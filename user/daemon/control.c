@@ -83,7 +83,8 @@ static void ctl_client_close(struct ctl_client *cl)
 			break;
 		}
 	}
-	free(cl);
+	/* Its source's last completion may still be on its way. */
+	uloop_free_later(c->loop, free, cl);
 	if (!c->nclients)
 		ctl_timer_arm(c, false);
 }
@@ -325,16 +326,15 @@ static void ctl_on_client(struct uloop_src *s, int res)
 	}
 }
 
-static void ctl_on_listen(struct uloop_src *s, int res)
+/* Take one connection: false when there is none left. */
+static bool ctl_accept(struct control *c)
 {
-	struct control *c = container_of(s, struct control, listen_src);
 	struct ctl_client *cl;
 	int fd;
 
-	(void)res;
 	fd = accept4(c->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd < 0)
-		return;
+		return errno == EINTR || errno == ECONNABORTED;
 	if (c->nclients == CTL_MAX_CLIENTS) {
 		char *reply = ctl_reply_err("too many control clients; try again");
 
@@ -342,12 +342,12 @@ static void ctl_on_listen(struct uloop_src *s, int res)
 			send(fd, reply, strlen(reply), MSG_NOSIGNAL | MSG_DONTWAIT);
 		free(reply);
 		close(fd);
-		return;
+		return true;
 	}
 	cl = calloc(1, sizeof(*cl));
 	if (!cl) {
 		close(fd);
-		return;
+		return true;
 	}
 	cl->ctl = c;
 	cl->fd = fd;
@@ -355,11 +355,22 @@ static void ctl_on_listen(struct uloop_src *s, int res)
 	if (uloop_add_poll(c->loop, &cl->src, fd, POLLIN, ctl_on_client)) {
 		close(fd);
 		free(cl);
-		return;
+		return true;
 	}
 	c->clients[c->nclients++] = cl;
 	if (c->nclients == 1)
 		ctl_timer_arm(c, true);
+	return true;
+}
+
+/* Every pending connection: one poll event may stand for several. */
+static void ctl_on_listen(struct uloop_src *s, int res)
+{
+	struct control *c = container_of(s, struct control, listen_src);
+
+	(void)res;
+	while (ctl_accept(c))
+		;
 }
 
 static void ctl_on_timer(struct uloop_src *s, int res)

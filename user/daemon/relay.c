@@ -994,7 +994,8 @@ err_ports:
 err_steer:
 	xdp_steer_close(r->steer);
 err_free:
-	free(r);
+	/* Ports may have been registered with the loop, and deleted. */
+	uloop_free_later(loop, free, r);
 	return err;
 }
 
@@ -1090,7 +1091,7 @@ void relay_close(struct relay *r)
 	relay_close_ports(r);
 	if (!st) {
 		pr_notice("%s: stopped", r->cfg.name);
-		free(r);
+		uloop_free_later(r->loop, free, r);
 		return;
 	}
 	t = &st->total;
@@ -1112,5 +1113,6 @@ void relay_close(struct relay *r)
 		  (unsigned long long)t->xsk_rx_dropped, (unsigned long long)t->xsk_rx_ring_full,
 		  (unsigned long long)t->xsk_invalid);
 	free(st);
-	free(r);
+	/* Its sources' last completions may still be on their way. */
+	uloop_free_later(r->loop, free, r);
 }

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -12,6 +13,13 @@
 
 /* user_data values below this are not sources (eventfd writes, cancels). */
 #define ULOOP_TAG_NONE 0
+
+/* Memory to free once the loop's completions can no longer name it. */
+struct uloop_gc {
+	void (*fn)(void *ptr);
+	void *ptr;
+	struct uloop_gc *next;
+};
 
 int uloop_init(struct uloop *l, unsigned int entries)
 {
@@ -38,9 +46,22 @@ int uloop_init(struct uloop *l, unsigned int entries)
 	return 0;
 }
 
+static void uloop_gc_all(struct uloop *l)
+{
+	while (l->gc) {
+		struct uloop_gc *g = l->gc;
+
+		l->gc = g->next;
+		g->fn(g->ptr);
+		free(g);
+	}
+}
+
 void uloop_fini(struct uloop *l)
 {
 	io_uring_queue_exit(&l->ring);
+	/* No completion can come any more. */
+	uloop_gc_all(l);
 }
 
 /* An SQE, flushing the submission queue to the kernel if it is full. */
@@ -246,7 +267,26 @@ void uloop_del(struct uloop *l, struct uloop_src *s)
 	if (!s->armed || s->stale)
 		return;
 	s->stale = true;
+	l->nstale++;
 	uloop_cancel(l, s);
+}
+
+/* A deleted source's last completion (a cancelled poll's comes by task
+ * work, after the cancel's own) may still be on its way: the memory goes
+ * once no deleted source waits for one (see uloop_run()).
+ */
+void uloop_free_later(struct uloop *l, void (*fn)(void *ptr), void *ptr)
+{
+	struct uloop_gc *g = malloc(sizeof(*g));
+
+	if (!g) {
+		pr_warn("uloop: out of memory: leaking %p rather than freeing it early", ptr);
+		return;
+	}
+	g->fn = fn;
+	g->ptr = ptr;
+	g->next = l->gc;
+	l->gc = g;
 }
 
 void uloop_signal_eventfd(struct uloop *l, int fd)
@@ -285,6 +325,7 @@ static void uloop_complete(struct uloop *l, struct io_uring_cqe *cqe)
 		s->parked = false;
 		if (s->stale) {
 			s->stale = false;
+			l->nstale--;
 			if (s->active)
 				uloop_arm(l, s);
 			return;
@@ -491,6 +532,9 @@ int uloop_run(struct uloop *l)
 		}
 		io_uring_cq_advance(&l->ring, n);
 		uloop_run_deferred(l);
+		/* (A queued cancel names its source too.) */
+		if (l->gc && !l->nstale && !l->cancels)
+			uloop_gc_all(l);
 	}
 	return 0;
 }

@@ -14,6 +14,7 @@
 
 struct uloop;
 struct uloop_src;
+struct uloop_gc;
 
 /* @res: poll mask for a poll source, bytes read (or -errno) for a read one. */
 typedef void (*uloop_fn)(struct uloop_src *src, int res);
@@ -80,6 +81,8 @@ struct uloop {
 	struct uloop_poller *pollers;
 	uint64_t spin_ns;	/* busy-poll window; 0: always sleep */
 	unsigned int frames;	/* moved this round (uloop_account()) */
+	struct uloop_gc *gc;	/* uloop_free_later() */
+	unsigned int nstale;	/* deleted sources awaiting their last completion */
 	bool spinning;		/* the last busy-poll window found work */
 };
 
@@ -114,6 +117,13 @@ int uloop_add_read(struct uloop *l, struct uloop_src *s, int fd, void *buf,
  * is queued and submitted before the loop next waits: never lost.
  */
 void uloop_del(struct uloop *l, struct uloop_src *s);
+
+/* Free (@fn(@ptr)) memory holding sources just uloop_del()eted, once no
+ * completion already on its way can name them any more: a deleted source's
+ * last completion may still be in flight, so its memory must not go at
+ * once. Runs at the latest in uloop_fini().
+ */
+void uloop_free_later(struct uloop *l, void (*fn)(void *ptr), void *ptr);
 
 /* Queue an eventfd signal (write of 1); it goes to the kernel with the next
  * submission, batched with everything else.

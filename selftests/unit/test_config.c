@@ -1,7 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Unit tests of --relay spec parsing: good specs parse, bad ones say why. */
+/* Unit tests of the option tables, --relay spec parsing and the config
+ * file: good input parses, bad input says why (file, line, key).
+ */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "daemon/config.h"
 #include "ktap.h"
@@ -20,13 +25,143 @@ static int bad(const char *spec, const char *want)
 	return 1;
 }
 
+static char conf_path[64];
+
+/* Write @text to a fresh file and read it as a config file into @d. */
+static int load(const char *text, struct daemon_cfg *d, char *err, size_t errlen)
+{
+	FILE *f;
+	int fd;
+
+	strcpy(conf_path, "/tmp/vxdp-test-conf.XXXXXX");
+	fd = mkstemp(conf_path);
+	if (fd < 0)
+		return -errno;
+	f = fdopen(fd, "w");
+	fputs(text, f);
+	fclose(f);
+	daemon_cfg_init(d);
+	fd = conf_load(conf_path, d, err, errlen);
+	unlink(conf_path);
+	return fd;
+}
+
+/* A broken file: refused, and the message names file, line and @want. */
+static int conf_bad(const char *text, unsigned int line, const char *want)
+{
+	struct daemon_cfg *d = malloc(sizeof(*d));
+	char err[512] = "", where[96];
+	int ok;
+
+	ok = d && load(text, d, err, sizeof(err)) == -EINVAL;
+	snprintf(where, sizeof(where), "%s:%u:", conf_path, line);
+	if (ok && (!strstr(err, where) || !strstr(err, want))) {
+		ktap_diag("message '%s' lacks '%s' or '%s'", err, where, want);
+		ok = 0;
+	}
+	free(d);
+	return ok;
+}
+
+static void test_conf(void)
+{
+	struct daemon_cfg *d = malloc(sizeof(*d));
+	struct relay_cfg spec;
+	char err[512] = "", *md = NULL;
+	size_t mdlen = 0, i;
+	FILE *f;
+	int ok;
+
+	ok = !load("# vxdp-relay.conf\n"
+		   "[daemon]\n"
+		   "workers = 3\n"
+		   "  busy-poll=0\n"
+		   "control = /run/x/ctl.sock\n"
+		   "\n"
+		   "[relay vm1]\n"
+		   "vf = eth1\n"
+		   "socket = /run/vm1.sock\n"
+		   "; another comment\n"
+		   "mac = 52:54:00:00:00:01\n"
+		   "[relay vm2]\n"
+		   "vf = eth2\n"
+		   "socket = /run/vm2.sock\n"
+		   "queues = 4\n"
+		   "mode = client\n", d, err, sizeof(err));
+	KTAP_CHECK(ok && d->workers == 3 && d->busy_poll_us == 0 && d->log_level == 5 &&
+		   !strcmp(d->control, "/run/x/ctl.sock"), "config file: [daemon] options, defaults kept");
+	if (!ok)
+		ktap_diag("%s", err);
+	KTAP_CHECK(ok && d->nrelays == 2 && !strcmp(d->relay[0].name, "vm1") &&
+		   !strcmp(d->relay[0].vf, "eth1") && d->relay[0].has_mac &&
+		   !strcmp(d->relay[1].name, "vm2") && d->relay[1].queues == 4 && d->relay[1].client,
+		   "config file: [relay NAME] sections, named by their header");
+	ok = ok && !relay_cfg_parse(&spec, "vf=eth1,socket=/run/vm1.sock,mac=52:54:00:00:00:01,name=vm1",
+				    err, sizeof(err));
+	KTAP_CHECK(ok && relay_cfg_equal(&spec, &d->relay[0]) && !relay_cfg_equal(&spec, &d->relay[1]),
+		   "a section and the same --relay spec give equal relays (reload compares so)");
+
+	KTAP_CHECK(conf_bad("[daemon]\nworkers = 2\n[relay a]\nvf = e1\nsocket = /s\ncolour = blue\n",
+			    6, "key 'colour'"), "unknown key: file, line 6 and key named");
+	KTAP_CHECK(conf_bad("[relay a]\nvf = e1\nsocket = /s\nqueues = 99\n", 4, "queues=99: expected 1 to 32"),
+		   "bad value: line and the option's own reason");
+	KTAP_CHECK(conf_bad("workers = 2\n", 1, "before any"), "a key before any section");
+	KTAP_CHECK(conf_bad("[relay a]\nvf = e1\n\n[relay b]\n", 1, "socket= is required"),
+		   "a section missing a required key: its header's line");
+	KTAP_CHECK(conf_bad("[relay a]\nvf = e1\nvf = e2\n", 3, "twice"), "a key given twice");
+	KTAP_CHECK(conf_bad("[relay a]\nvf = e1\nsocket = /s\n[relay b]\nvf = e1\nsocket = /t\n", 4,
+			    "same vf as relay a"), "two sections on one VF");
+	KTAP_CHECK(conf_bad("[relays a]\n", 1, "unknown section") && conf_bad("[relay a\n", 1, "expected"),
+		   "bad section headers");
+	KTAP_CHECK(conf_bad("[relay a]\nname = b\n", 2, "section header"), "name= inside a section refused");
+	KTAP_CHECK(conf_bad("[relay ../x]\n", 1, "name="), "a section name that cannot be a relay name");
+	KTAP_CHECK(conf_bad("[daemon]\nrelay = vf=e1,socket=/s\n", 2, "key 'relay'"),
+		   "command-line-only options refused in the file");
+	daemon_cfg_init(d);
+	KTAP_CHECK(conf_load("/nonexistent/vxdp.conf", d, err, sizeof(err)) == -ENOENT &&
+		   strstr(err, "/nonexistent/vxdp.conf"), "a missing file: -ENOENT, named");
+
+	/* The help printed from the table covers every option. */
+	f = open_memstream(&md, &mdlen);
+	opt_print_help(f, relay_opts, relay_nopts, "", OPT_FMT_MARKDOWN);
+	opt_print_help(f, daemon_opts, daemon_nopts, "--", OPT_FMT_MAN);
+	fclose(f);
+	ok = md != NULL;
+	for (i = 0; ok && i < relay_nopts; i++) {
+		char key[64];
+
+		snprintf(key, sizeof(key), "| `%s=", relay_opts[i].name);
+		ok = strstr(md, key) != NULL;
+	}
+	for (i = 0; ok && i < daemon_nopts; i++) {
+		char key[96];
+		const char *n;
+		size_t k;
+
+		/* troff: every '-' written as '\-' */
+		k = snprintf(key, sizeof(key), ".B \\-%c, \\-\\-", daemon_opts[i].short_name);
+		for (n = daemon_opts[i].name; *n && k < sizeof(key) - 3; n++) {
+			if (*n == '-')
+				key[k++] = '\\';
+			key[k++] = *n;
+		}
+		key[k] = '\0';
+		ok = strstr(md, key) != NULL;
+		if (!ok)
+			ktap_diag("no '%s' in the man text", key);
+	}
+	KTAP_CHECK(ok, "markdown and man text list every relay and daemon option");
+	free(md);
+	free(d);
+}
+
 int main(void)
 {
 	struct relay_cfg c[3];
 	char err[256];
 	int ok;
 
-	ktap_plan(26);
+	ktap_plan(41);
 
 	ok = !relay_cfg_parse(&c[0], "vf=veth0,socket=/tmp/a.sock", err, sizeof(err));
 	KTAP_CHECK(ok && !strcmp(c[0].vf, "veth0") && !strcmp(c[0].socket, "/tmp/a.sock") &&
@@ -95,5 +230,6 @@ int main(void)
 	KTAP_CHECK(relay_cfg_check_unique(c, 3, err, sizeof(err)) == -EINVAL &&
 		   strstr(err, "same vf"), "same vf twice refused");
 	KTAP_CHECK(relay_cfg_check_unique(c, 2, err, sizeof(err)) == 0, "distinct relays accepted");
+	test_conf();
 	return ktap_finish();
 }

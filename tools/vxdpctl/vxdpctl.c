@@ -939,8 +939,8 @@ static const struct cmd cmds[] = {
 	  "until interrupted), and each worker's CPU (without a daemon: the XDP "
 	  "counters of the pinned maps)", cmd_stats, 0, 1 },
 	{ "hello", "", "the daemon's version, protocol, PID and relay count", cmd_hello, 0, 0 },
-	{ "help", "[man|markdown]", "this text, or the command and relay option tables "
-	  "for the man page or the README", cmd_help, 0, 1 },
+	{ "help", "[man or markdown]", "this text, or the command table (and the relay "
+	  "options) for the man page or the README", cmd_help, 0, 1 },
 };
 
 static void usage(FILE *f, enum opt_fmt fmt)
@@ -971,13 +971,15 @@ static void usage(FILE *f, enum opt_fmt fmt)
 		case OPT_FMT_MARKDOWN:
 			fprintf(f, "| `vxdpctl %s%s%s` | %s |\n", c->name, *c->args ? " " : "",
 				c->args, c->help);
+			/* (no '|' in the command table's text) */
 			break;
 		}
 	}
+	/* The README has the relay options from vxdp-relay --help=markdown. */
+	if (fmt == OPT_FMT_MARKDOWN)
+		return;
 	if (fmt == OPT_FMT_TEXT)
 		fprintf(f, "\nRelay options (add):\n");
-	else if (fmt == OPT_FMT_MARKDOWN)
-		fprintf(f, "\n");
 	opt_print_help(f, relay_opts, relay_nopts, "", fmt);
 }
 

@@ -363,6 +363,10 @@ const struct opt daemon_opts[] = {
 	  .help = "read daemon options and relays from FILE (see vxdp-relay.conf); "
 		  "SIGHUP reads it again and adds, removes or re-creates the relays "
 		  "that changed" },
+	{ .name = "test-config", .short_name = 't', .type = OPT_FLAG, DC(test_only),
+	  .flags = OPT_CLI,
+	  .help = "check the options and the config file, say what is wrong, exit (0: "
+		  "they are fine); nothing is started" },
 	{ .name = "relay", .short_name = 'r', .type = OPT_FUNC, .parse = parse_relay_arg,
 	  .metavar = "SPEC", .flags = OPT_CLI | OPT_REPEAT,
 	  .help = "add a relay, SPEC is KEY=VALUE,... with the relay options below "

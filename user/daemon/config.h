@@ -97,6 +97,7 @@ struct daemon_cfg {
 	char control[SOCKET_PATH_MAX];	/* "" or "none": no control socket */
 	gid_t control_group;		/* -1: root's */
 	char config[PATH_MAX];		/* --config, "" for none */
+	bool test_only;			/* --test-config: parse, report, exit */
 	unsigned int nrelays;
 	struct relay_cfg relay[RELAY_MAX];
 };

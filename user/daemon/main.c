@@ -180,6 +180,11 @@ static int parse_args(struct vxdp_main *m, int argc, char **argv)
 		return -EINVAL;
 	}
 	log_level = d->log_level;
+	if (d->test_only) {
+		printf("vxdp-relay: configuration fine: %u relay%s%s%s\n", d->nrelays,
+		       d->nrelays == 1 ? "" : "s", d->config[0] ? " from " : "", d->config);
+		exit(0);
+	}
 	return 0;
 }
 

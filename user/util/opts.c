@@ -100,12 +100,16 @@ int opt_set(const struct opt *o, void *obj, const char *val, char *err,
 		ret = o->parse(obj, o, val, why, sizeof(why));
 		break;
 	case OPT_FLAG:
+		if (!val) {
+			*(bool *)((char *)obj + o->off) = true;
+			return 0;
+		}
 		ret = -EINVAL;
 		snprintf(why, sizeof(why), "takes no value");
 		break;
 	}
 	if (ret)
-		snprintf(err, errlen, "%s=%s: %s", o->name, val, why);
+		snprintf(err, errlen, "%s=%s: %s", o->name, val ? val : "", why);
 	return ret;
 }
 
@@ -234,10 +238,20 @@ static void print_wrapped(FILE *f, const char *text, unsigned int col,
 /* The help with "(default X)" appended. */
 static void opt_help_text(const struct opt *o, char *buf, size_t len)
 {
-	if (o->def)
-		snprintf(buf, len, "%s (default %s)", o->help, o->def);
-	else
-		snprintf(buf, len, "%s", o->help);
+	snprintf(buf, len, "%s%s%s%s", o->help, o->flags & OPT_REQUIRED ? " (required)" : "",
+		 o->def ? " (default " : "", o->def ? o->def : "");
+	if (o->def && strlen(buf) + 1 < len)
+		strcat(buf, ")");
+}
+
+/* A markdown table cell: '|' would end it. */
+static void md_cell(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '|')
+			fputc('\\', f);
+		fputc(*s, f);
+	}
 }
 
 /* troff: a leading '.' or '\'' would be a request; backslashes escape. */
@@ -289,12 +303,10 @@ void opt_print_help(FILE *f, const struct opt *t, size_t n, const char *prefix,
 			break;
 		case OPT_FMT_MARKDOWN:
 			opt_head(o, prefix, false, head, sizeof(head));
-			fprintf(f, "| `%s` | ", head);
-			for (const char *p = help; *p; p++) {
-				if (*p == '|')
-					fputc('\\', f);
-				fputc(*p, f);
-			}
+			fputs("| `", f);
+			md_cell(f, head);
+			fputs("` | ", f);
+			md_cell(f, help);
 			fputs(" |\n", f);
 			break;
 		}

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
@@ -321,6 +322,81 @@ static void test_del_sq_full(void)
 	close(e);
 }
 
+/* uloop_free_later(): an object holding armed sources, deleted from a
+ * callback, is freed only once their last completions are in.
+ */
+struct gc_obj {
+	struct uloop_src poll, rd;
+};
+
+static struct uloop GL;
+static struct uloop_src GT, GS;
+static struct gc_obj *G;
+static bool g_freed, g_freed_early;
+
+static void gc_free(void *p)
+{
+	struct gc_obj *o = p;
+
+	g_freed = true;
+	g_freed_early = o->poll.armed || o->poll.stale || o->rd.armed || o->rd.stale;
+	free(o);
+	uloop_stop(&GL);
+}
+
+static void on_gc_nothing(struct uloop_src *s, int res)
+{
+	(void)s;
+	(void)res;
+}
+
+static void on_gc_trigger(struct uloop_src *s, int res)
+{
+	(void)s;
+	(void)res;
+	uloop_del(&GL, &G->poll);
+	uloop_del(&GL, &G->rd);
+	uloop_free_later(&GL, gc_free, G);
+}
+
+static void on_gc_timeout(struct uloop_src *s, int res)
+{
+	(void)s;
+	(void)res;
+	uloop_stop(&GL);
+}
+
+static void test_free_later(void)
+{
+	struct itimerspec its = { .it_value.tv_sec = 2 };
+	int p[2], e = eventfd(0, EFD_CLOEXEC), t = eventfd(0, EFD_CLOEXEC);
+	int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+
+	G = calloc(1, sizeof(*G));
+	if (uloop_init(&GL, 16) || pipe(p) || e < 0 || t < 0 || tfd < 0 || !G) {
+		ktap_result(0, "free_later setup");
+		return;
+	}
+	/* Armed and never firing: a poll on an empty pipe, a read on an
+	 * eventfd nobody writes.
+	 */
+	uloop_add_poll(&GL, &G->poll, p[0], POLLIN, on_gc_nothing);
+	uloop_add_read(&GL, &G->rd, e, NULL, 0, on_gc_nothing);
+	uloop_add_read(&GL, &GT, t, NULL, 0, on_gc_trigger);
+	uloop_add_read(&GL, &GS, tfd, NULL, 0, on_gc_timeout);
+	timerfd_settime(tfd, 0, &its, NULL);
+	eventfd_write(t, 1);
+	uloop_run(&GL);
+	KTAP_CHECK(g_freed && !g_freed_early,
+		   "uloop_free_later(): deleted sources' memory freed after their last completions, while running");
+	uloop_fini(&GL);
+	close(p[0]);
+	close(p[1]);
+	close(e);
+	close(t);
+	close(tfd);
+}
+
 static void run(int stop_after)
 {
 	C.loop.stop = false;
@@ -333,7 +409,7 @@ int main(void)
 	int e1, e2, e3, p[2];
 	uint64_t v;
 
-	ktap_plan(25);
+	ktap_plan(26);
 	if (uloop_init(&C.loop, 8))
 		ktap_skip_all("io_uring unavailable on this kernel");
 
@@ -403,6 +479,7 @@ int main(void)
 
 	test_busy_poll();
 	test_lazy_poll();
+	test_free_later();
 	test_del_sq_full();
 
 	uloop_fini(&C.loop);

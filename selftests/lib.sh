@@ -544,7 +544,8 @@ relay_bin_check()
 # relay_start LOG ARGS... - run the daemon in $NS_RELAY (AF_XDP must live in
 # the VF's netns; see netns_exec) and await its "ready:" line. Sets RELAY_PID and RELAY_LOG.
 # Unless ARGS name a --control or --config, the daemon's control socket is
-# RELAY_CTL ($TMPD/control.sock), not the system's: tests run side by side.
+# RELAY_CTL (LOG's name with .ctl.sock for .log), not the system's: tests,
+# and the daemons of one test, run side by side.
 # Returns 0 when ready, 1 on timeout, 2 when it exited early.
 relay_start()
 {
@@ -555,7 +556,7 @@ relay_start()
 	RELAY_LOG=$log
 	case " $* " in
 	*" --control "*|*" --config "*) ;;
-	*) RELAY_CTL=$TMPD/control.sock; ctl=(--control "$RELAY_CTL") ;;
+	*) RELAY_CTL=${log%.log}.ctl.sock; ctl=(--control "$RELAY_CTL") ;;
 	esac
 	netns_argv "$NS_RELAY"
 	vxdp_bg "$log" "${NETNS_ARGV[@]}" "$RELAY_BIN" "${ctl[@]}" "$@"

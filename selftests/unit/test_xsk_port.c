@@ -32,7 +32,7 @@
 #include "xdp/xdp_steer.h"
 #include "xdp/xsk_port.h"
 
-#define NR_TESTS	61
+#define NR_TESTS	64
 #define TEST_ETHERTYPE	0x88b5		/* IEEE local experimental */
 #define FRAME_LEN	100
 #define BURST		200		/* > copy mode's 32 per sendto() */
@@ -460,27 +460,42 @@ static unsigned int xsk_drain(struct xsk_port *p, unsigned int batch, int ms)
 	}
 }
 
-/* Every rx buffer comes back to the kernel: cycle many ring-fulls of frames
- * through the port in small bites, some rounds after overflowing the rx ring
- * (a relay whose guest has no buffers), then check the port still takes a
- * burst of RX_BURST frames whole. A buffer the fill ring refuses is lost for
- * good (the f2v benchmark once hit that through a race with the kernel's late
- * publication of the fill ring's consumer index, see FILL_SIZE; that race
- * needs a second CPU and is not reproduced here).
+/* Every rx buffer comes back: cycle many ring-fulls of frames through the
+ * port in small bites, some rounds after overflowing the rx ring (a relay
+ * whose guest has no buffers: it peeks and leaves the frames, and the port
+ * then lets the kernel fill its whole rx buffering), then check the port
+ * still takes a burst of RX_BURST frames whole. The port starts with one
+ * pool batch on its fill ring, grows under load and gives back what the
+ * traffic no longer needs.
  */
-#define RX_BURST	960	/* under the port's 1024 rx frames */
+#define RX_BURST	960	/* under the port's 1024 fill target */
+#define IDLE_FRAMES	64	/* a fresh port's fill ring */
+#define SETTLED_MAX	(1024 + 2 * 64 + 64)	/* fill target, free stack, a batch */
 static void test_rx_buffers_cycle(struct xsk_port *p, int peer)
 {
-	uint8_t f[FRAME_LEN];
-	unsigned int round, i, got = 0, sent = 0;
+	unsigned int round, i, got = 0, sent = 0, held_max = 0;
+	uint32_t rx_max = xsk_port_multi_buffer(p) ? 3072 : 1024;
+	struct xsk_port_frames fr;
 	struct xsk_port_stats st;
+	struct xsk_pkt pkts[4];
+	uint8_t f[FRAME_LEN];
+	struct timespec dl;
 	bool ok = true;
 
 	for (round = 0; round < 16; round++) {
-		/* odd rounds overflow the port's rx frames (3072, or
-		 * 1024 without multi-buffer) first, as a relay whose
-		 * guest has no buffers does
+		/* odd rounds: a frame waits for the guest (peeked, left on
+		 * the ring), then the overflow comes
 		 */
+		if (round % 2) {
+			make_frame(f, vm_mac, b_mac, 999);
+			sent += !peer_send(peer, f, sizeof(f));
+			deadline_in(&dl, TIMEOUT_MS);
+			xsk_wait_n(p, pkts, 1, &dl);
+			xsk_port_rx_release(p, 0, 1);
+			xsk_port_read_frames(p, &fr);
+			if (fr.owned > held_max)
+				held_max = fr.owned;
+		}
 		for (i = 0; round % 2 && i < 4000; i++) {
 			make_frame(f, vm_mac, b_mac, 1000 + i);
 			sent += !peer_send(peer, f, sizeof(f));
@@ -497,12 +512,19 @@ static void test_rx_buffers_cycle(struct xsk_port *p, int peer)
 	ktap_diag("cycled %u of %u frames through the port", got, sent);
 	ok = got >= sent / 2;
 	KTAP_CHECK(ok, "rx frames cycle through the port under load");
+	ktap_diag("while frames waited for the guest the port held %u frames", held_max);
+	KTAP_CHECK(held_max >= rx_max, "frames waiting for the guest: the port grows to its rx maximum");
 	xsk_port_read_stats(p, &st);
 	ktap_diag("kernel drops: no rx buffer %llu, rx ring full %llu",
 		  (unsigned long long)st.rx_dropped, (unsigned long long)st.rx_ring_full);
 	KTAP_CHECK(st.rx_dropped + st.rx_ring_full > 0 &&
 		   st.rx_dropped + st.rx_ring_full <= sent - got,
 		   "xsk_port_read_stats counts the overflow rounds' drops, and no more");
+	xsk_port_read_frames(p, &fr);
+	ktap_diag("after the load: %u frames (fill target %u), %u of %u free in the umem",
+		  fr.owned, fr.fill_target, fr.pool_free, fr.pool_frames);
+	KTAP_CHECK(fr.owned <= SETTLED_MAX && fr.pool_free + fr.owned <= fr.pool_frames,
+		   "drained, the port gives its backlog frames back to the umem");
 
 	for (i = 0; i < RX_BURST; i++) {
 		make_frame(f, vm_mac, b_mac, 5000 + i);
@@ -1003,6 +1025,7 @@ int main(void)
 {
 	struct xdp_steer *s = NULL;
 	struct xsk_port *p = NULL, *pz = NULL;
+	struct xsk_port_frames fr;
 	int peer, err, fd;
 
 	owner = getpid();
@@ -1049,6 +1072,11 @@ int main(void)
 	}
 	ktap_diag("xsk port on %s: %s mode, frame room %u", if_a,
 		  xsk_port_zerocopy(p) ? "zero-copy" : "copy", xsk_port_frame_room(p));
+	xsk_port_read_frames(p, &fr);
+	ktap_diag("fresh port: %u frames (fill target %u), umem %u frames, %u free, %u sockets",
+		  fr.owned, fr.fill_target, fr.pool_frames, fr.pool_free, fr.pool_sockets);
+	KTAP_CHECK(fr.owned <= IDLE_FRAMES && fr.pool_free + fr.owned == fr.pool_frames,
+		   "a fresh port holds one batch (64 frames) of its shared umem");
 
 	test_busy_poll(p);
 	test_steering(s, p, peer);

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
-/* One AF_XDP socket with a private umem on one VF queue: rx frames cycle
- * between the fill and rx rings, tx frames between a free stack and tx/comp.
+/* One AF_XDP socket on one VF queue, its frames from a shared umem: rx
+ * frames cycle between the fill and rx rings, tx frames between a free stack
+ * and tx/comp, and both go back to the pool when the traffic no longer
+ * needs them.
  */
 #include <errno.h>
 #include <net/if.h>
@@ -19,7 +21,9 @@
 #include <bpf/bpf.h>
 #include <xdp/xsk.h>
 
+#include "util/compiler.h"
 #include "util/log.h"
+#include "umem_pool.h"
 #include "xsk_port.h"
 
 /* AF_XDP multi-buffer (Linux 6.6) postdates the uapi headers we may build
@@ -32,41 +36,50 @@
 #define XDP_PKT_CONTD	(1 << 0)
 #endif
 
-/* The umem is 8 MiB, the default RLIMIT_MEMLOCK, so a port still registers
- * without CAP_IPC_LOCK, laid out one of two ways:
+/* Frames come from a shared umem (umem_pool.c) as the port's traffic needs
+ * them. Two layouts:
  *  - 2 KiB frames (1792 bytes of frame each after the kernel's
  *    XDP_PACKET_HEADROOM), when the socket binds with AF_XDP multi-buffer,
- *    which carries bigger frames over several: 3072 rx frames, i.e. 7.7 ms
- *    at 0.4 Mpps for a guest that is slow to post buffers (DPDK's af_xdp PMD
- *    keeps 4096), and 1024 tx frames;
+ *    which carries bigger frames over several: up to 3072 rx frames, i.e.
+ *    7.7 ms at 0.4 Mpps for a guest that is slow to post buffers (DPDK's
+ *    af_xdp PMD keeps 4096), and 1024 tx frames;
  *  - page-sized frames otherwise (kernels before 6.6): 3840 bytes a frame,
- *    1024 rx and 1024 tx frames.
+ *    up to 1024 rx and 1024 tx frames.
+ * A port starts with FILL_MIN frames on its fill ring and nothing for tx.
+ * Its fill target doubles (up to FILL_MAX) whenever the kernel used up
+ * three quarters of it between two looks, and halves after CALM_RUNS looks
+ * that found at least half of it left. While frames wait on the rx ring for
+ * the guest, the fill ring is topped up to the rx maximum, so a stalled
+ * guest still gets the full buffering. Frames beyond the target, and free
+ * frames beyond STASH_KEEP, go back to the pool.
  */
-#define UMEM_SIZE	(8u << 20)
-#define TX_FRAMES	1024u
-#define MAX_FRAME_SIZE	XSK_UMEM__DEFAULT_FRAME_SIZE
+#define FRAME_SG	2048u
+#define FRAME_PAGE	XSK_UMEM__DEFAULT_FRAME_SIZE
+#define RX_MAX_SG	3072u
+#define RX_MAX_PAGE	1024u
+#define TX_MAX		1024u
+#define FILL_MIN	UMEM_POOL_BATCH
+#define FILL_MAX	1024u
+#define CALM_RUNS	4096u
+/* Free frames a port keeps at hand (tx bursts, rx returns), and the most
+ * its stack holds: every tx frame completed at once, plus room for a batch.
+ */
+#define STASH_KEEP	(2 * UMEM_POOL_BATCH)
+#define STASH_CAP	(TX_MAX + 4 * UMEM_POOL_BATCH)
 
-struct umem_layout {
-	uint32_t frame_size;
-	uint32_t nrx;		/* frames [0, nrx) are rx, the rest tx */
-	bool needs_sg;
-};
-
-static const struct umem_layout layouts[] = {
-	{ .frame_size = 2048, .nrx = UMEM_SIZE / 2048 - TX_FRAMES, .needs_sg = true },
-	{ .frame_size = MAX_FRAME_SIZE, .nrx = UMEM_SIZE / MAX_FRAME_SIZE - TX_FRAMES },
-};
-
-/* Ring sizes are chosen so that reserving on a ring we produce to never
- * fails, which keeps the hot path free of "ring full, now what" branches that
- * could lose a buffer. The kernel publishes its consumer index on the fill
- * and tx rings lazily: it reads a whole window of entries and only moves the
- * shared index when the window is used up. Entries it has taken (whose frames
- * are back with us) can therefore still count as occupied, up to a ring's
- * worth: the fill and tx rings need room for every frame twice. The rx and
+/* Ring sizes. The kernel publishes its consumer index on the fill and tx
+ * rings lazily: it reads a whole window of entries and only moves the
+ * shared index when the window is used up, so entries it has taken can
+ * still count as occupied. On the tx ring a failed reserve would cost
+ * frames, so it holds every tx frame twice; the fill ring holds the rx
+ * maximum once, and a refill it cannot take goes to the port's free stack
+ * instead (the kernel publishes its index before it runs dry). The rx and
  * completion rings the kernel produces to need room for every frame once.
  * Rings are powers of two.
  */
+#define TX_SIZE		(2 * TX_MAX)
+#define COMP_SIZE	TX_MAX
+
 static uint32_t pow2_at_least(uint32_t n)
 {
 	uint32_t r = 1;
@@ -76,24 +89,26 @@ static uint32_t pow2_at_least(uint32_t n)
 	return r;
 }
 
-#define TX_SIZE		(2 * TX_FRAMES)
-#define COMP_SIZE	TX_FRAMES
-
 /* In aligned mode every descriptor address lies inside one frame. */
 #define FRAME_BASE(p, a)	(xsk_umem__extract_addr(a) & ~(uint64_t)((p)->frame_size - 1))
+
+struct ring_map {
+	void *addr;
+	size_t len;
+};
 
 struct xsk_port {
 	struct xsk_ring_cons rx;
 	struct xsk_ring_prod tx;
 	struct xsk_ring_prod fill;
 	struct xsk_ring_cons comp;
-	struct xsk_umem *umem;
-	struct xsk_socket *xsk;
-	void *area;
+	struct umem_pool *pool;
+	void *area;		/* the pool's */
+	uint16_t id;		/* in the pool; 0: not a member */
 	int fd;
+	bool bound;
 	bool zerocopy;
 	bool warned_kick;
-	bool warned_fill;
 	bool warned_tx;
 	bool warned_long;
 	bool sg;		/* bound with XDP_USE_SG */
@@ -102,14 +117,20 @@ struct xsk_port {
 	 */
 	bool rx_skip;
 	uint64_t rx_dropped;	/* frames longer than a peek could hold */
+	uint64_t pool_dry;	/* growths the pool could not serve */
 	char ifname[IF_NAMESIZE];
+	uint32_t ifindex;
 	uint32_t qid;
 	uint32_t rx_idx;	/* rx ring index returned by the last peek */
-	uint32_t frame_size;		/* umem_layout */
-	uint32_t nrx;
-	uint32_t rx_size;		/* rx ring entries */
-	uint32_t tx_nfree;
-	uint64_t tx_free[TX_FRAMES];	/* stack of free tx frame addresses */
+	uint32_t frame_size;
+	uint32_t rx_max;	/* rx frames: on the fill ring and the rx ring */
+	uint32_t rx_size;	/* rx and fill ring entries */
+	uint32_t fill_target;	/* frames the kernel should hold */
+	uint32_t calm;
+	struct ring_map map[4];
+	uint32_t owned;		/* frames taken from the pool, not given back */
+	uint32_t nstash;
+	uint64_t stash[STASH_CAP];	/* free frames, a stack */
 };
 
 static const char *mode_name(enum xsk_port_mode mode)
@@ -122,44 +143,276 @@ static const char *mode_name(enum xsk_port_mode mode)
 	return "?";
 }
 
-static int create_socket(struct xsk_port *p, enum xsk_port_mode mode, bool sg)
+/* Free frames beyond STASH_KEEP go back to the pool, a batch at a time. */
+static void stash_trim(struct xsk_port *p)
 {
-	struct xsk_socket_config cfg = {
-		.rx_size = p->rx_size,
-		.tx_size = TX_SIZE,
-		/* vxdp_steer is attached by xdp_steer.c, not by libxdp. */
-		.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD,
-		.bind_flags = XDP_USE_NEED_WAKEUP,
+	while (p->nstash >= STASH_KEEP + UMEM_POOL_BATCH &&
+	       umem_pool_put(p->pool, p->id, &p->stash[p->nstash - UMEM_POOL_BATCH],
+			     UMEM_POOL_BATCH)) {
+		p->nstash -= UMEM_POOL_BATCH;
+		p->owned -= UMEM_POOL_BATCH;
+	}
+}
+
+/* A frame stays tagged as the port's if even the pool refuses it, and comes
+ * back to the pool when the port closes.
+ */
+static void stash_push(struct xsk_port *p, uint64_t addr)
+{
+	if (p->nstash == STASH_CAP &&
+	    umem_pool_put(p->pool, p->id, &p->stash[p->nstash - UMEM_POOL_BATCH],
+			  UMEM_POOL_BATCH)) {
+		p->nstash -= UMEM_POOL_BATCH;
+		p->owned -= UMEM_POOL_BATCH;
+	}
+	if (p->nstash < STASH_CAP)
+		p->stash[p->nstash++] = addr;
+}
+
+static bool stash_grow(struct xsk_port *p)
+{
+	unsigned int n;
+
+	if (STASH_CAP - p->nstash < UMEM_POOL_BATCH)
+		return false;
+	n = umem_pool_get(p->pool, p->id, &p->stash[p->nstash], UMEM_POOL_BATCH);
+	if (!n)
+		p->pool_dry++;
+	p->nstash += n;
+	p->owned += n;
+	return n;
+}
+
+/* Frames posted to the fill ring and not yet consumed from the rx ring. */
+static uint32_t rx_out(const struct xsk_port *p)
+{
+	return *p->fill.producer - *p->rx.consumer;
+}
+
+/* Post up to @want more frames on the fill ring, from the free stack and
+ * the pool, within the port's rx maximum.
+ */
+static void rx_top_up(struct xsk_port *p, uint32_t want)
+{
+	uint32_t out = rx_out(p), fidx, n, i;
+
+	if (out >= p->rx_max)
+		return;
+	if (want > p->rx_max - out)
+		want = p->rx_max - out;
+	while (want) {
+		if (!p->nstash && !stash_grow(p))
+			break;
+		n = want < p->nstash ? want : p->nstash;
+		if (xsk_ring_prod__reserve(&p->fill, n, &fidx) != n)
+			break;
+		for (i = 0; i < n; i++)
+			*xsk_ring_prod__fill_addr(&p->fill, fidx + i) = p->stash[--p->nstash];
+		xsk_ring_prod__submit(&p->fill, n);
+		want -= n;
+	}
+}
+
+/* The fill target follows what the kernel takes between two looks. */
+static void rx_adapt(struct xsk_port *p, uint32_t held)
+{
+	if (held < p->fill_target / 4) {
+		if (p->fill_target < FILL_MAX)
+			p->fill_target *= 2;
+		p->calm = 0;
+	} else if (held >= p->fill_target / 2 && ++p->calm >= CALM_RUNS) {
+		if (p->fill_target > FILL_MIN)
+			p->fill_target /= 2;
+		p->calm = 0;
+	}
+}
+
+/* Map one ring of @entries of @esize bytes at @pgoff; the first entry is
+ * at @off->desc. 0 or a negative errno.
+ */
+static int ring_map(struct xsk_port *p, unsigned int slot, off_t pgoff,
+		    const struct xdp_ring_offset *off, uint32_t entries,
+		    size_t esize, bool prod, void *ring)
+{
+	struct xsk_ring_prod *r = ring;	/* prod and cons share the layout */
+	size_t len = off->desc + entries * esize;
+	void *m;
+
+	m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
+		 p->fd, pgoff);
+	if (m == MAP_FAILED)
+		return -errno;
+	p->map[slot].addr = m;
+	p->map[slot].len = len;
+	r->mask = entries - 1;
+	r->size = entries;
+	r->producer = (uint32_t *)((char *)m + off->producer);
+	r->consumer = (uint32_t *)((char *)m + off->consumer);
+	r->flags = (uint32_t *)((char *)m + off->flags);
+	r->ring = (char *)m + off->desc;
+	r->cached_prod = *r->producer;
+	r->cached_cons = *r->consumer + (prod ? entries : 0);
+	return 0;
+}
+
+static int setsockopt_int(int fd, int opt, uint32_t v)
+{
+	return setsockopt(fd, SOL_XDP, opt, &v, sizeof(v)) ? -errno : 0;
+}
+
+/* Close the socket, give its frames back and leave the pool. A socket never
+ * bound holds its frames on its fill ring, which the kernel never read; a
+ * bound one's frames in the kernel come back after the pool's grace.
+ */
+static void sock_close(struct xsk_port *p)
+{
+	unsigned int i;
+
+	if (p->fd >= 0)
+		close(p->fd);
+	p->fd = -1;
+	if (p->id) {
+		if (!p->bound && p->map[2].addr) {
+			uint32_t end = *p->fill.producer;
+
+			for (i = *p->fill.consumer; i != end; i++)
+				stash_push(p, *xsk_ring_prod__fill_addr(&p->fill, i));
+		}
+		while (p->nstash) {
+			unsigned int n = p->nstash < UMEM_POOL_BATCH ? p->nstash : UMEM_POOL_BATCH;
+
+			if (!umem_pool_put(p->pool, p->id, &p->stash[p->nstash - n], n))
+				break;
+			p->nstash -= n;
+		}
+		p->nstash = 0;
+		umem_pool_leave(p->pool, p->id);
+	}
+	p->id = 0;
+	p->pool = NULL;
+	p->bound = false;
+	for (i = 0; i < ARRAY_SIZE(p->map); i++) {
+		if (p->map[i].addr)
+			munmap(p->map[i].addr, p->map[i].len);
+		p->map[i].addr = NULL;
+	}
+}
+
+/* A socket on @pl: registering its umem first when @flags lack
+ * XDP_SHARED_UMEM (the pool's first member), else sharing it with a bound
+ * member. Each socket on another (netdev, queue) needs its own fill and
+ * completion rings, which the kernel then ties to that queue. The fill
+ * ring gets its first FILL_MIN frames before bind, so no early frame finds
+ * it empty. Registry locked. Returns 0 or a negative errno; on error the
+ * socket is closed and a pool left without members is gone.
+ */
+static int sock_open(struct xsk_port *p, struct umem_pool *pl, uint16_t flags)
+{
+	struct sockaddr_xdp sxdp = {
+		.sxdp_family = AF_XDP,
+		.sxdp_ifindex = p->ifindex,
+		.sxdp_queue_id = p->qid,
+		.sxdp_flags = flags,
 	};
+	bool owner = !(flags & XDP_SHARED_UMEM);
+	struct xdp_mmap_offsets off;
+	socklen_t optlen = sizeof(off);
 	struct xdp_options opts = {};
-	socklen_t optlen = sizeof(opts);
 	int err;
 
-	/* With neither XDP_COPY nor XDP_ZEROCOPY the kernel itself tries
-	 * zero-copy and falls back to copy, which is exactly AUTO and avoids
-	 * re-binding a socket whose rings are already set up.
-	 */
-	if (mode == XSK_PORT_COPY)
-		cfg.bind_flags |= XDP_COPY;
-	else if (mode == XSK_PORT_ZEROCOPY)
-		cfg.bind_flags |= XDP_ZEROCOPY;
-	if (sg)
-		cfg.bind_flags |= XDP_USE_SG;
-
-	err = xsk_socket__create(&p->xsk, p->ifname, p->qid, p->umem,
-				 &p->rx, &p->tx, &cfg);
-	if (err) {
-		p->xsk = NULL;
-		return err;
+	p->frame_size = umem_pool_frame_size(pl);
+	p->rx_max = p->frame_size == FRAME_SG ? RX_MAX_SG : RX_MAX_PAGE;
+	p->rx_size = pow2_at_least(p->rx_max);
+	p->fill_target = FILL_MIN;
+	p->calm = 0;
+	p->area = umem_pool_area(pl);
+	p->fd = socket(AF_XDP, SOCK_RAW | SOCK_CLOEXEC, 0);
+	if (p->fd < 0) {
+		err = -errno;
+		goto fail_nopool;
 	}
-	p->fd = xsk_socket__fd(p->xsk);
-	p->sg = sg;
+	err = umem_pool_join(pl, -1, &p->id);
+	if (err)
+		goto fail_nopool;
+	p->pool = pl;
+	if (owner) {
+		struct xdp_umem_reg mr;
 
+		/* Zeroed whole: a newer kernel reads our padding as fields. */
+		memset(&mr, 0, sizeof(mr));
+		mr.addr = (uintptr_t)p->area;
+		mr.len = umem_pool_size(pl);
+		mr.chunk_size = p->frame_size;
+		if (setsockopt(p->fd, SOL_XDP, XDP_UMEM_REG, &mr, sizeof(mr))) {
+			err = -errno;
+			if (err == -ENOBUFS || err == -EPERM || err == -ENOMEM)
+				pr_err("xsk_port: registering a %zu MiB umem failed: %s (needs CAP_IPC_LOCK or RLIMIT_MEMLOCK >= %zu MiB)",
+				       umem_pool_size(pl) >> 20, strerror(-err),
+				       umem_pool_size(pl) >> 20);
+			else
+				pr_err("xsk_port: registering the umem failed: %s", strerror(-err));
+			goto fail;
+		}
+	} else {
+		sxdp.sxdp_shared_umem_fd = umem_pool_share_fd(pl);
+	}
+	err = setsockopt_int(p->fd, XDP_UMEM_FILL_RING, p->rx_size);
+	if (!err)
+		err = setsockopt_int(p->fd, XDP_UMEM_COMPLETION_RING, COMP_SIZE);
+	if (!err)
+		err = setsockopt_int(p->fd, XDP_RX_RING, p->rx_size);
+	if (!err)
+		err = setsockopt_int(p->fd, XDP_TX_RING, TX_SIZE);
+	if (!err && getsockopt(p->fd, SOL_XDP, XDP_MMAP_OFFSETS, &off, &optlen))
+		err = -errno;
+	if (!err)
+		err = ring_map(p, 0, XDP_PGOFF_RX_RING, &off.rx, p->rx_size,
+			       sizeof(struct xdp_desc), false, &p->rx);
+	if (!err)
+		err = ring_map(p, 1, XDP_PGOFF_TX_RING, &off.tx, TX_SIZE,
+			       sizeof(struct xdp_desc), true, &p->tx);
+	if (!err)
+		err = ring_map(p, 2, XDP_UMEM_PGOFF_FILL_RING, &off.fr, p->rx_size,
+			       sizeof(uint64_t), true, &p->fill);
+	if (!err)
+		err = ring_map(p, 3, XDP_UMEM_PGOFF_COMPLETION_RING, &off.cr, COMP_SIZE,
+			       sizeof(uint64_t), false, &p->comp);
+	if (err) {
+		pr_err("xsk_port: setting up the AF_XDP rings for %s queue %u: %s",
+		       p->ifname, p->qid, strerror(-err));
+		goto fail;
+	}
+	rx_top_up(p, FILL_MIN);
+	if (bind(p->fd, (struct sockaddr *)&sxdp, sizeof(sxdp))) {
+		err = -errno;
+		goto fail;
+	}
+	p->bound = true;
+	optlen = sizeof(opts);
 	if (getsockopt(p->fd, SOL_XDP, XDP_OPTIONS, &opts, &optlen) == 0)
 		p->zerocopy = opts.flags & XDP_OPTIONS_ZEROCOPY;
 	else
-		p->zerocopy = mode == XSK_PORT_ZEROCOPY;
+		p->zerocopy = flags & XDP_ZEROCOPY;
+	if (owner)
+		umem_pool_set_mode(pl, p->zerocopy, flags & XDP_USE_SG);
+	p->sg = umem_pool_sg(pl);
+	umem_pool_set_fd(pl, p->id, p->fd);
 	return 0;
+fail:
+	sock_close(p);
+	return err;
+fail_nopool:
+	if (p->fd >= 0)
+		close(p->fd);
+	p->fd = -1;
+	if (owner && !umem_pool_share_fd(pl)) {
+		/* A pool made for this socket: nobody else will use it. */
+		uint16_t id;
+
+		if (!umem_pool_join(pl, -1, &id))
+			umem_pool_leave(pl, id);
+	}
+	return err;
 }
 
 static void log_socket_error(const struct xsk_port *p, enum xsk_port_mode mode,
@@ -179,157 +432,99 @@ static void log_socket_error(const struct xsk_port *p, enum xsk_port_mode mode,
 		       p->ifname, p->qid, mode_name(mode), strerror(-err));
 }
 
-/* Bind with multi-buffer when the kernel and driver have it, so frames up to
- * the VF's MTU fit; otherwise single-buffer. Kernels before 6.6 refuse the
- * unknown flag (EINVAL); a zero-copy driver without zero-copy multi-buffer
- * refuses it when zero-copy is forced (EOPNOTSUPP; auto mode gets copy mode
- * with multi-buffer instead). libxdp lets a socket whose bind failed be
- * created again on the same umem and rings. VXDP_XSK_NO_SG=1 in the
- * environment skips multi-buffer, to test the single-buffer path.
+/* Whether pool @pl can take a port in @mode: a shared socket inherits the
+ * pool's mode (zero-copy or copy, multi-buffer or not) from its first one.
  */
-static int bind_socket(struct xsk_port *p, enum xsk_port_mode mode)
+static bool pool_fits(const struct umem_pool *pl, uint32_t frame_size, bool sg,
+		      enum xsk_port_mode mode, bool zc)
 {
-	const char *no_sg = getenv("VXDP_XSK_NO_SG");
-	bool try_sg = !no_sg || strcmp(no_sg, "1");
-	int sg_err = 0, err;
+	if (!umem_pool_registered(pl) || !umem_pool_has_room(pl) ||
+	    umem_pool_frame_size(pl) != frame_size || umem_pool_zerocopy(pl) != zc)
+		return false;
+	if (!sg && umem_pool_sg(pl))
+		return false;
+	return mode == XSK_PORT_AUTO || zc == (mode == XSK_PORT_ZEROCOPY);
+}
 
-	if (try_sg) {
-		sg_err = create_socket(p, mode, true);
-		/* A queue taken is taken either way. */
-		if (!sg_err || sg_err == -EBUSY) {
-			if (sg_err)
-				log_socket_error(p, mode, sg_err);
-			return sg_err;
+/* Join a pool of @frame_size frames that fits, zero-copy ones first, or
+ * start a new one: with multi-buffer when @sg (2 KiB frames need it), and
+ * for page-sized frames without it if that fails. Registry locked.
+ */
+static int port_attach(struct xsk_port *p, enum xsk_port_mode mode,
+		       uint32_t frame_size, bool sg)
+{
+	uint16_t flags = XDP_USE_NEED_WAKEUP;
+	struct umem_pool *pl;
+	int err, zc;
+
+	for (zc = 1; zc >= 0; zc--) {
+		for (pl = umem_pool_next(NULL); pl; pl = umem_pool_next(pl)) {
+			if (!pool_fits(pl, frame_size, sg, mode, zc))
+				continue;
+			/* A zero-copy pool refuses a netdev without
+			 * zero-copy (EOPNOTSUPP): try the next.
+			 */
+			err = sock_open(p, pl, XDP_SHARED_UMEM);
+			if (!err || err == -EBUSY)
+				return err;
 		}
 	}
-	err = create_socket(p, mode, false);
-	if (err) {
-		log_socket_error(p, mode, err);
+	/* With neither XDP_COPY nor XDP_ZEROCOPY the kernel itself tries
+	 * zero-copy and falls back to copy, which is exactly AUTO.
+	 */
+	if (mode == XSK_PORT_COPY)
+		flags |= XDP_COPY;
+	else if (mode == XSK_PORT_ZEROCOPY)
+		flags |= XDP_ZEROCOPY;
+	if (sg) {
+		err = umem_pool_new(&pl, frame_size);
+		if (err)
+			return err;
+		err = sock_open(p, pl, flags | XDP_USE_SG);
+		if (!err || err == -EBUSY || frame_size == FRAME_SG)
+			return err;
+	}
+	err = umem_pool_new(&pl, frame_size);
+	if (err)
 		return err;
-	}
-	pr_notice("xsk_port: %s queue %u: no AF_XDP multi-buffer (%s): max frame %u bytes",
-		  p->ifname, p->qid,
-		  !try_sg ? "VXDP_XSK_NO_SG=1" :
-		  sg_err == -EINVAL ? "kernel older than 6.6" : strerror(-sg_err),
-		  xsk_port_max_frame(p));
-	return 0;
-}
-
-/* The umem: mmap, not malloc, for page alignment (the kernel pins these
- * pages for the socket's lifetime), and on 2 MiB boundaries with a
- * transparent-huge-page hint: the relay touches a different 4 KiB frame for
- * every packet, which with small pages is a TLB miss each (2048 pages).
- * Without THP it is still an ordinary mapping. NULL with errno on failure.
- */
-#define UMEM_ALIGN (2u << 20)
-static void *umem_alloc(size_t size)
-{
-	uint8_t *raw, *area;
-	size_t head;
-
-	raw = mmap(NULL, size + UMEM_ALIGN, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (raw == MAP_FAILED)
-		return NULL;
-	area = (uint8_t *)(((uintptr_t)raw + UMEM_ALIGN - 1) & ~(uintptr_t)(UMEM_ALIGN - 1));
-	head = area - raw;
-	if (head)
-		munmap(raw, head);
-	munmap(area + size, UMEM_ALIGN - head);
-	madvise(area, size, MADV_HUGEPAGE);	/* a hint: failure is fine */
-	return area;
-}
-
-/* Map and register the umem in layout @l and hand the kernel its rx frames
- * (before bind, so no early frame finds the fill ring empty).
- */
-static int umem_setup(struct xsk_port *p, const struct umem_layout *l)
-{
-	struct xsk_umem_config ucfg = {
-		.fill_size = 2 * pow2_at_least(l->nrx),
-		.comp_size = COMP_SIZE,
-		.frame_size = l->frame_size,
-		.frame_headroom = 0,
-		.flags = 0,
-	};
-	uint32_t idx, i;
-	int err;
-
-	p->frame_size = l->frame_size;
-	p->nrx = l->nrx;
-	p->rx_size = pow2_at_least(l->nrx);
-	p->area = umem_alloc(UMEM_SIZE);
-	if (!p->area) {
-		err = -errno;
-		pr_err("xsk_port: mmap %u bytes for the umem: %s", UMEM_SIZE, strerror(errno));
-		return err;
-	}
-	err = xsk_umem__create(&p->umem, p->area, UMEM_SIZE, &p->fill, &p->comp, &ucfg);
-	if (err) {
-		p->umem = NULL;
-		if (err == -ENOBUFS || err == -EPERM || err == -ENOMEM)
-			pr_err("xsk_port: registering a %u MiB umem failed: %s (needs CAP_IPC_LOCK or RLIMIT_MEMLOCK >= %u MiB)",
-			       UMEM_SIZE >> 20, strerror(-err), UMEM_SIZE >> 20);
-		else
-			pr_err("xsk_port: registering the umem failed: %s", strerror(-err));
-		return err;
-	}
-	if (xsk_ring_prod__reserve(&p->fill, p->nrx, &idx) != p->nrx) {
-		pr_err("xsk_port: fill ring smaller than %u", p->nrx);
-		return -ENOSPC;
-	}
-	for (i = 0; i < p->nrx; i++)
-		*xsk_ring_prod__fill_addr(&p->fill, idx + i) = (uint64_t)i * p->frame_size;
-	xsk_ring_prod__submit(&p->fill, p->nrx);
-	for (i = 0; i < TX_FRAMES; i++)
-		p->tx_free[i] = (uint64_t)(p->nrx + i) * p->frame_size;
-	p->tx_nfree = TX_FRAMES;
-	return 0;
-}
-
-static void umem_teardown(struct xsk_port *p)
-{
-	xsk_socket__delete(p->xsk);
-	p->xsk = NULL;
-	p->fd = -1;
-	if (p->umem)
-		xsk_umem__delete(p->umem);
-	p->umem = NULL;
-	if (p->area)
-		munmap(p->area, UMEM_SIZE);
-	p->area = NULL;
+	return sock_open(p, pl, flags);
 }
 
 /* Small frames need multi-buffer: try them with it, and fall back to
- * page-sized frames (bind_socket() then tries multi-buffer once more, for
- * a driver that has it with those only, and then goes without).
+ * page-sized frames (with multi-buffer, for a driver that has it with those
+ * only, and then without). VXDP_XSK_NO_SG=1 in the environment skips
+ * multi-buffer, to test the single-buffer path. Kernels before 6.6 refuse
+ * the unknown flag (EINVAL); a zero-copy driver without zero-copy
+ * multi-buffer refuses it when zero-copy is forced (EOPNOTSUPP).
  */
 static int port_setup(struct xsk_port *p, enum xsk_port_mode mode)
 {
 	const char *no_sg = getenv("VXDP_XSK_NO_SG");
-	int err;
+	bool try_sg = !no_sg || strcmp(no_sg, "1");
+	int err = 0;
 
-	if (!no_sg || strcmp(no_sg, "1")) {
-		err = umem_setup(p, &layouts[0]);
-		if (err)
-			return err;
-		err = create_socket(p, mode, true);
-		/* A queue taken is taken either way. */
-		if (err == -EBUSY)
-			log_socket_error(p, mode, err);
-		if (!err || err == -EBUSY)
-			return err;
-		umem_teardown(p);
-	}
-	err = umem_setup(p, &layouts[1]);
-	if (err)
+	umem_pool_lock();
+	if (try_sg)
+		err = port_attach(p, mode, FRAME_SG, true);
+	if (!try_sg || (err && err != -EBUSY))
+		err = port_attach(p, mode, FRAME_PAGE, try_sg);
+	umem_pool_unlock();
+	if (err) {
+		log_socket_error(p, mode, err);
 		return err;
-	return bind_socket(p, mode);
+	}
+	if (!p->sg)
+		pr_notice("xsk_port: %s queue %u: no AF_XDP multi-buffer (%s): max frame %u bytes",
+			  p->ifname, p->qid,
+			  !try_sg ? "VXDP_XSK_NO_SG=1" : "not offered",
+			  xsk_port_max_frame(p));
+	return 0;
 }
 
 int xsk_port_open(struct xsk_port **pp, const char *ifname, uint32_t qid,
 		  int xskmap_fd, enum xsk_port_mode mode)
 {
+	struct umem_pool_stats ps;
 	struct xsk_port *p;
 	int err, fd;
 
@@ -349,6 +544,12 @@ int xsk_port_open(struct xsk_port **pp, const char *ifname, uint32_t qid,
 	p->fd = -1;
 	p->qid = qid;
 	memcpy(p->ifname, ifname, strlen(ifname) + 1);
+	p->ifindex = if_nametoindex(ifname);
+	if (!p->ifindex) {
+		err = -errno;
+		pr_err("xsk_port: no interface %s: %s", ifname, strerror(errno));
+		goto fail;
+	}
 
 	err = port_setup(p, mode);
 	if (err)
@@ -362,10 +563,11 @@ int xsk_port_open(struct xsk_port **pp, const char *ifname, uint32_t qid,
 		goto fail;
 	}
 
-	pr_info("xsk_port: %s queue %u: AF_XDP socket in %s mode (%u rx + %u tx frames of %u bytes, %s: frames up to %u bytes)",
-		ifname, qid, p->zerocopy ? "zero-copy" : "copy", p->nrx, TX_FRAMES,
-		p->frame_size, p->sg ? "multi-buffer" : "single-buffer",
-		xsk_port_max_frame(p));
+	umem_pool_read_stats(p->pool, &ps);
+	pr_info("xsk_port: %s queue %u: AF_XDP socket in %s mode (%u-byte frames, %s: frames up to %u bytes; shared umem of %u frames, %u free, %u sockets)",
+		ifname, qid, p->zerocopy ? "zero-copy" : "copy", p->frame_size,
+		p->sg ? "multi-buffer" : "single-buffer", xsk_port_max_frame(p),
+		ps.frames, ps.free, ps.members);
 	*pp = p;
 	return 0;
 fail:
@@ -380,11 +582,9 @@ void xsk_port_close(struct xsk_port *p)
 	/* Closing the socket also drops it from the XSKMAP: the kernel
 	 * removes a socket from every map it is in when it is released.
 	 */
-	xsk_socket__delete(p->xsk);
-	if (p->umem && xsk_umem__delete(p->umem))
-		pr_warn("xsk_port: %s queue %u: umem still in use", p->ifname, p->qid);
-	if (p->area)
-		munmap(p->area, UMEM_SIZE);
+	umem_pool_lock();
+	sock_close(p);
+	umem_pool_unlock();
 	free(p);
 }
 
@@ -434,6 +634,20 @@ uint64_t xsk_port_rx_dropped(const struct xsk_port *p)
 	return p->rx_dropped;
 }
 
+void xsk_port_read_frames(const struct xsk_port *p, struct xsk_port_frames *f)
+{
+	struct umem_pool_stats ps;
+
+	umem_pool_read_stats(p->pool, &ps);
+	f->owned = p->owned;
+	f->fill_target = p->fill_target;
+	f->pool_dry = p->pool_dry;
+	f->pool_frames = ps.frames;
+	f->pool_free = ps.free;
+	f->pool_sockets = ps.members;
+	f->umem_bytes = (uint64_t)ps.frames * p->frame_size;
+}
+
 /* The kernel sets need_wakeup on the fill ring when a driver ran dry
  * (zero-copy); copy mode never sets it, so this is free there.
  */
@@ -443,32 +657,39 @@ static void kick_fill(struct xsk_port *p)
 		recvfrom(p->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
 }
 
-/* Consume @n peeked rx descriptors from ring index @idx on and give their
- * frames back to the fill ring.
+/* Consume @n peeked rx descriptors from ring index @idx on: their frames
+ * go back to the fill ring as far as the fill target wants them, the rest
+ * to the free stack (and beyond it to the pool); a fill ring short of the
+ * target is topped up. Addresses are read before the rx slots are released,
+ * which the kernel may overwrite as soon as they are.
  */
 static void rx_recycle(struct xsk_port *p, uint32_t idx, uint32_t n)
 {
-	uint32_t fidx = 0, i;
+	uint32_t held, want, k, fidx = 0, i;
 
 	if (!n)
 		return;
-	/* Cannot fail: the fill ring holds the rx frames twice. Read the addresses
-	 * before releasing the rx slots, which the kernel may overwrite as
-	 * soon as they are released.
-	 */
-	if (xsk_ring_prod__reserve(&p->fill, n, &fidx) == n) {
-		for (i = 0; i < n; i++) {
-			const struct xdp_desc *d = xsk_ring_cons__rx_desc(&p->rx, idx + i);
+	/* What the kernel holds: posted, and not delivered on the rx ring. */
+	held = *p->fill.producer - __atomic_load_n(p->rx.producer, __ATOMIC_ACQUIRE);
+	rx_adapt(p, held);
+	want = held < p->fill_target ? p->fill_target - held : 0;
+	k = n < want ? n : want;
+	if (k && xsk_ring_prod__reserve(&p->fill, k, &fidx) != k)
+		k = 0;
+	for (i = 0; i < n; i++) {
+		uint64_t addr = FRAME_BASE(p, xsk_ring_cons__rx_desc(&p->rx, idx + i)->addr);
 
-			*xsk_ring_prod__fill_addr(&p->fill, fidx + i) = FRAME_BASE(p, d->addr);
-		}
-		xsk_ring_prod__submit(&p->fill, n);
-	} else if (!p->warned_fill) {
-		p->warned_fill = true;
-		pr_err("xsk_port: %s queue %u: fill ring full, rx buffers lost (bug)",
-		       p->ifname, p->qid);
+		if (i < k)
+			*xsk_ring_prod__fill_addr(&p->fill, fidx + i) = addr;
+		else
+			stash_push(p, addr);
 	}
+	if (k)
+		xsk_ring_prod__submit(&p->fill, k);
 	xsk_ring_cons__release(&p->rx, n);
+	if (want > n)
+		rx_top_up(p, want - n);
+	stash_trim(p);
 }
 
 /* Drop what is left of a frame whose start is gone: recycle descriptors up
@@ -588,10 +809,15 @@ void xsk_port_rx_release(struct xsk_port *p, unsigned int done,
 	/* The rest go back to the kernel's view of "unread": the next peek
 	 * returns them again, starting right after the last consumed one.
 	 */
-	if (peeked > done)
+	if (peeked > done) {
 		xsk_ring_cons__cancel(&p->rx, peeked - done);
+		/* Frames wait for the guest: let the kernel go on
+		 * receiving behind them, up to the port's rx maximum.
+		 */
+		rx_top_up(p, p->rx_max);
+	}
 	p->rx_idx += done;
-	if (done)
+	if (done || peeked)
 		kick_fill(p);
 }
 
@@ -604,8 +830,14 @@ static void reap_completions(struct xsk_port *p)
 	if (!n)
 		return;
 	for (i = 0; i < n; i++)
-		p->tx_free[p->tx_nfree++] = FRAME_BASE(p, *xsk_ring_cons__comp_addr(&p->comp, idx + i));
+		stash_push(p, FRAME_BASE(p, *xsk_ring_cons__comp_addr(&p->comp, idx + i)));
 	xsk_ring_cons__release(&p->comp, n);
+}
+
+/* Tx frames on the tx ring or in the kernel, not yet completed. */
+static uint32_t tx_out(const struct xsk_port *p)
+{
+	return *p->tx.producer - *p->comp.consumer;
 }
 
 unsigned int xsk_port_tx_alloc(struct xsk_port *p, struct xsk_pkt *pkts,
@@ -615,9 +847,11 @@ unsigned int xsk_port_tx_alloc(struct xsk_port *p, struct xsk_pkt *pkts,
 	unsigned int n, i;
 
 	reap_completions(p);
-	n = max < p->tx_nfree ? max : p->tx_nfree;
+	while (p->nstash < max && tx_out(p) + p->nstash < TX_MAX && stash_grow(p))
+		;
+	n = max < p->nstash ? max : p->nstash;
 	for (i = 0; i < n; i++) {
-		uint64_t addr = p->tx_free[--p->tx_nfree];
+		uint64_t addr = p->stash[--p->nstash];
 
 		pkts[i].addr = addr;
 		pkts[i].len = room;
@@ -695,7 +929,7 @@ void xsk_port_tx_submit(struct xsk_port *p, struct xsk_pkt *pkts,
 			n += k;
 	}
 
-	/* Cannot fail: the tx ring holds TX_FRAMES twice. */
+	/* Cannot fail: the tx ring holds TX_MAX twice. */
 	queued = n && xsk_ring_prod__reserve(&p->tx, n, &idx) == n;
 	if (n && !queued && !p->warned_tx) {
 		p->warned_tx = true;
@@ -709,7 +943,7 @@ void xsk_port_tx_submit(struct xsk_port *p, struct xsk_pkt *pkts,
 			struct xdp_desc *d;
 
 			if (!queued || !ok) {
-				p->tx_free[p->tx_nfree++] = FRAME_BASE(p, pkts[j].addr);
+				stash_push(p, FRAME_BASE(p, pkts[j].addr));
 				continue;
 			}
 			d = xsk_ring_prod__tx_desc(&p->tx, idx++);
@@ -719,7 +953,8 @@ void xsk_port_tx_submit(struct xsk_port *p, struct xsk_pkt *pkts,
 		}
 	}
 	for (i = used; i < alloced; i++)
-		p->tx_free[p->tx_nfree++] = FRAME_BASE(p, pkts[i].addr);
+		stash_push(p, FRAME_BASE(p, pkts[i].addr));
+	stash_trim(p);
 	if (queued) {
 		xsk_ring_prod__submit(&p->tx, n);
 		kick_tx(p);
@@ -737,6 +972,7 @@ void xsk_port_tx_submit(struct xsk_port *p, struct xsk_pkt *pkts,
 bool xsk_port_tx_pending(struct xsk_port *p)
 {
 	reap_completions(p);
+	stash_trim(p);
 	if (*p->tx.producer == __atomic_load_n(p->tx.consumer, __ATOMIC_ACQUIRE))
 		return false;
 	kick_tx(p);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* One AF_XDP socket on one VF queue with its own umem (libxdp xsk API):
- * the rx half of the umem feeds the fill ring, the tx half is a free pool.
+/* One AF_XDP socket on one VF queue, its frames taken from a umem shared
+ * with other ports (umem_pool.h) as its traffic needs them.
  */
 #ifndef VXDP_XSK_PORT_H
 #define VXDP_XSK_PORT_H
@@ -63,6 +63,19 @@ uint32_t xsk_port_max_frame(const struct xsk_port *p);
  * a peek could hold.
  */
 uint64_t xsk_port_rx_dropped(const struct xsk_port *p);
+
+/* The port's share of its umem: frames it holds (on its rings, in the
+ * kernel, free at hand), its fill target, growths the pool could not serve,
+ * and the shared umem's frames, free frames and sockets.
+ */
+struct xsk_port_frames {
+	uint32_t owned;
+	uint32_t fill_target;
+	uint64_t pool_dry;
+	uint32_t pool_frames, pool_free, pool_sockets;
+	uint64_t umem_bytes;
+};
+void xsk_port_read_frames(const struct xsk_port *p, struct xsk_port_frames *f);
 
 /* The kernel's drop counters for the socket (XDP_STATISTICS): frames it
  * could not deliver for want of a fill-ring buffer, for a full rx ring,

@@ -1072,20 +1072,24 @@ xdp_prog_counter()
 # ---------------------------------------------------------------------------
 # DPDK testpmd as a vhost-user client (net_virtio_user)
 # ---------------------------------------------------------------------------
-# testpmd_start LOG PREFIX SOCK TESTPMD-ARGS... - start dpdk-testpmd with a
-# virtio-user port on the vhost-user socket SOCK and await forwarding.
+# testpmd_start LOG PREFIX SOCK[,SOCK...] TESTPMD-ARGS... - start dpdk-testpmd
+# with a virtio-user port on each vhost-user socket SOCK and await forwarding.
 # TESTPMD_VDEV_OPTS adds net_virtio_user devargs (e.g. "mrg_rxbuf=0").
 # Sets TESTPMD_PID and TESTPMD_T0 (start of forwarding, ns since epoch).
 testpmd_start()
 {
-	local log=$1 prefix=$2 sock=$3 rc
+	local log=$1 prefix=$2 socks=$3 rc sock i=0 vdevs=()
 
 	shift 3
+	for sock in ${socks//,/ }; do
+		vdevs+=(--vdev "net_virtio_user$i,path=$sock,queues=1${TESTPMD_VDEV_OPTS:+,$TESTPMD_VDEV_OPTS}")
+		i=$((i + 1))
+	done
 	vxdp_on_cleanup "dpdk_cleanup_prefix $prefix"
 	# in the relay netns only so that a leftover can be found and reaped
 	vxdp_bg "$log" ip netns exec "$NS_RELAY" dpdk-testpmd -l 0,1 --main-lcore 0 --no-pci \
 		--file-prefix "$prefix" -m 256 --single-file-segments \
-		--vdev "net_virtio_user0,path=$sock,queues=1${TESTPMD_VDEV_OPTS:+,$TESTPMD_VDEV_OPTS}" -- \
+		"${vdevs[@]}" -- \
 		--total-num-mbufs=8192 --stats-period 1 "$@"
 	TESTPMD_PID=$VXDP_LAST_PID
 	wait_for_log "$log" 'Start automatic packet forwarding|packet forwarding - ports=' \

@@ -1,40 +1,60 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Many relays in one daemon on a few worker threads: 64 veth stand-in VFs,
-# one vxdp-relay with 64 --relay specs and --workers 2. The daemon must come
+# Many relays in one daemon on a few worker threads: 256 veth stand-in VFs,
+# one vxdp-relay with 256 --relay specs and --workers 2. The daemon must come
 # up with every relay (AF_XDP socket, XDP program, pins, vhost-user socket),
-# report each relay's memory footprint, use no measurable CPU while idle,
-# carry frames on relays of both workers, and take everything down on
-# SIGTERM.
+# stay small (an idle relay adds at most 1 MiB to the daemon's resident
+# memory, median over the relays; the whole daemon holds at most 2 MiB a
+# relay, 512 MiB for 256: the relays' AF_XDP sockets share umems), use no
+# measurable CPU while idle, carry frames on relays of both workers and of
+# several shared umems, and take everything down on SIGTERM.
 #
 #   netns relay                                  netns peer
-#   vxdp-relay --AF_XDP-- vxm<i>v$$ ====veth==== vxm<i>p$$   (i = 0..63)
-#      worker i mod 2        (server-mode vhost-user sockets, no frontend)
+#   vxdp-relay --AF_XDP-- vxm<i>v$$ ====veth==== vxm<i>p$$   (i = 0..255)
+#      worker i mod 2        (server-mode vhost-user sockets)
 #
-# Traffic needs no guest: the peer pings an address behind a relay's VF, the
+# Traffic two ways: (1) the peer pings an address behind a relay's VF, the
 # relay's XDP program redirects the frames into its AF_XDP socket, and the
 # relay, with no guest ring running, consumes and counts them ("dropped: no
-# guest" in its final log line), which only its worker thread can do.
+# guest" in its final log line), which only its worker thread can do;
+# (2) one DPDK testpmd with a virtio-user port on each of SAMPLE relays
+# (spread over the workers and the umems) loops frames through them and an
+# XDP reflector on their peers: frames go both ways through each sampled
+# relay (its final log line counts them). Without hugepages or testpmd, (2)
+# is skipped.
 #
-# Knobs: NRELAYS (64), NWORKERS (2), IDLE_SECS (5), PINGS (20).
+# Knobs: NRELAYS (256), NWORKERS (2), IDLE_SECS (5), PINGS (20), SAMPLE (4),
+# PVP_TIME (2).
 
 . "$(dirname "$0")/../lib.sh"
 
-NRELAYS=${NRELAYS:-64}
+NRELAYS=${NRELAYS:-256}
 NWORKERS=${NWORKERS:-2}
 IDLE_SECS=${IDLE_SECS:-5}
 PINGS=${PINGS:-20}
+SAMPLE=${SAMPLE:-4}
+PVP_TIME=${PVP_TIME:-2}
+REFLECT_OBJ=$BUILD/bpf/vxdp_reflect.bpf.o
+PREFIX=vxdpt$$			# testpmd --file-prefix
+FP_MEDIAN_MAX=1024		# KiB an idle relay adds, median
+FP_RELAY_MAX=2048		# KiB of the whole daemon's VmRSS per relay
 
 vxdp_init
 command -v bpftool >/dev/null || ktap_skip_all "bpftool not installed (make deps)"
 [ -x "$VXDPCTL_BIN" ] || ktap_skip_all "$VXDPCTL_BIN not built"
+PVP_SKIP=""
+command -v dpdk-testpmd >/dev/null || PVP_SKIP="dpdk-testpmd not installed (make deps)"
+[ -n "$PVP_SKIP" ] || hugepages_ensure 256 ||
+	PVP_SKIP="cannot reserve 256 free 2 MiB hugepages for DPDK"
 
-ktap_plan 14
+ktap_plan 17
 
 relay_bin_check || ktap_abort "daemon not built"
 topo_setup || ktap_abort "cannot create the netns/veth topology"
+t0=$(date +%s.%N)
 topo_add_vfs "$NRELAYS" || ktap_abort "cannot create $NRELAYS veth pairs"
+ktap_diag "$NRELAYS veth pairs in $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s"
 
 # relay i: VF EXTRA_VFS[i], socket $TMPD/s<i>.sock, runs on worker i % NWORKERS
 args=(--workers "$NWORKERS")
@@ -70,7 +90,7 @@ count_pins()
 	echo "$n"
 }
 
-# 1: one daemon, 64 relays ----------------------------------------------------
+# 1: one daemon, NRELAYS relays ----------------------------------------------------
 t0=$(date +%s.%N)
 RELAY_READY_TIMEOUT=${RELAY_READY_TIMEOUT:-60} \
 	relay_start "$TMPD/relay.log" "${args[@]}"
@@ -104,7 +124,12 @@ if [ "$nfp" -gt 0 ]; then
 		awk '{ v[NR] = $1 } END { printf "%d / %d / %d", v[1], v[int((NR + 1) / 2)], v[NR] }')"
 fi
 ktap_diag "$(grep -o 'footprint: .*' "$RELAY_LOG")"
-ktap_diag "VmRSS now: $(awk '/^VmRSS/ { print $2, $3 }' "/proc/$RELAY_PID/status")"
+rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$RELAY_PID/status")
+base=$(sed -n 's/.*footprint: .*(\([0-9]*\) KiB before they opened).*/\1/p' "$RELAY_LOG")
+ktap_diag "VmRSS now: ${rss:-?} KiB; $(awk -v r="${rss:-0}" -v b="${base:-0}" -v n="$NRELAYS" \
+	'BEGIN { printf "%d KiB a relay on average", (r - b) / n }');" \
+	"$(awk '$4 > 4096' "$fp" | wc -l) relays registered a new shared umem as they opened"
+median=$(cut -d' ' -f3 "$fp" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] + 0 }')
 # round-robin: relay vxm<i>v... on worker i mod NWORKERS
 misplaced=$(awk -v w="$NWORKERS" '{ i = $1; sub(/^vxm/, "", i); sub(/v.*/, "", i)
 	if ($2 != i % w) print $1 " on worker " $2 }' "$fp")
@@ -113,6 +138,10 @@ ktap_result $? "a footprint line for each of the $NRELAYS relays, relay i on wor
 	ktap_diag "$nfp footprint lines; misplaced: ${misplaced:-none}"
 	ktap_diag_file "$RELAY_LOG" 20 "relay log"
 }
+[ "$nfp" -gt 0 ] && [ "$median" -le "$FP_MEDIAN_MAX" ]
+ktap_result $? "an idle relay adds $median KiB resident, median (<= $FP_MEDIAN_MAX KiB)"
+[ -n "$rss" ] && [ "$rss" -le $((NRELAYS * FP_RELAY_MAX)) ]
+ktap_result $? "the daemon with $NRELAYS relays: $((${rss:-0} / 1024)) MiB resident (<= $((NRELAYS * FP_RELAY_MAX / 1024)) MiB)"
 
 # 4-6: every relay's pieces exist ---------------------------------------------
 n=$(count_sockets)
@@ -175,8 +204,35 @@ for ((w = 0; w < NWORKERS; w++)); do
 		ktap_diag "relay $name was not opened on worker $w"
 done
 
-# 10-13: SIGTERM takes everything down -----------------------------------------
+# 10: frames both ways through a sample of relays ----------------------------
+# relays spread over the workers and the umems (which fill in opening order)
+SAMPLED=()
+socks=""
+for ((k = 0; k < SAMPLE; k++)); do
+	i=$(((NRELAYS - 1) * k / (SAMPLE > 1 ? SAMPLE - 1 : 1)))
+	SAMPLED+=("$i")
+	socks="$socks${socks:+,}$TMPD/s$i.sock"
+	[ -n "$PVP_SKIP" ] || xdp_attach "$NS_PEER" "${EXTRA_PEERS[i]}" "$REFLECT_OBJ" ||
+		PVP_SKIP="cannot attach $REFLECT_OBJ to ${EXTRA_PEERS[i]}"
+done
+PVP_OK=""
+if [ -z "$PVP_SKIP" ]; then
+	if testpmd_start "$TMPD/pvp.log" "$PREFIX" "$socks" \
+		--forward-mode=io --port-topology=loop --tx-first; then
+		sleep "$PVP_TIME"	# measurement window, not synchronisation
+		testpmd_stop "$TMPD/pvp.log" "$PREFIX"
+		ktap_diag "PVP through relays ${SAMPLED[*]}: testpmd rx=$TESTPMD_RX tx=$TESTPMD_TX" \
+			"in ~$TESTPMD_SECS s"
+		PVP_OK=1
+	else
+		ktap_diag_file "$RELAY_LOG" 20 "relay log"
+	fi
+fi
+
+# 11-14: SIGTERM takes everything down -----------------------------------------
+t0=$(date +%s.%N)
 vxdp_stop "$RELAY_PID" TERM 30
+ktap_diag "shut-down: $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s"
 [ "$VXDP_STOP_RC" -eq 0 ]
 ktap_result $? "SIGTERM: the daemon exits 0 (status $VXDP_STOP_RC)" ||
 	ktap_diag_file "$RELAY_LOG" 20 "relay log"
@@ -192,6 +248,23 @@ done
 ktap_result $? "each pinged relay's worker consumed its frames (dropped: no guest >= $PINGS)" ||
 	ktap_diag "short:$why"
 
+if [ -n "$PVP_SKIP" ]; then
+	ktap_skip "frames both ways through $SAMPLE relays: $PVP_SKIP"
+else
+	why=""
+	for i in "${SAMPLED[@]}"; do
+		name=${EXTRA_VFS[i]}
+		line=$(grep "\] notice: $name: stopped: " "$RELAY_LOG")
+		to=$(printf '%s\n' "$line" | sed -n 's/.*to guest \([0-9]*\) frames.*/\1/p')
+		from=$(printf '%s\n' "$line" | sed -n 's/.*from guest \([0-9]*\) frames.*/\1/p')
+		ktap_diag "relay $i ($name): to guest ${to:-?}, from guest ${from:-?} frames"
+		[ "${to:-0}" -ge 1000 ] && [ "${from:-0}" -ge 1000 ] || why="$why $i"
+	done
+	[ -n "$PVP_OK" ] && [ -z "$why" ]
+	ktap_result $? "frames both ways through each of relays ${SAMPLED[*]} (>= 1000 each way)" ||
+		ktap_diag "short:$why"
+fi
+
 s=$(count_sockets) x=$(count_xdp) p=$(count_pins)
 [ "$s" -eq 0 ] && [ "$x" -eq 0 ] && [ "$p" -eq 0 ]
 ktap_result $? "after SIGTERM: $s sockets, $x XDP programs, $p pin directories left"
@@ -199,7 +272,7 @@ sanitizer_clean "$RELAY_LOG"
 ktap_result $? "no sanitizer report in the relay log" ||
 	ktap_diag_file "$RELAY_LOG" 40 "relay log"
 
-# 14: one relay that cannot open takes the daemon down cleanly ----------------
+# 17: one relay that cannot open takes the daemon down cleanly ----------------
 # Relays 0-2 are fine, relay 3 names no interface. Worker 1 opens relay 1,
 # then fails on relay 3; relay 1 (and whatever worker 0 opened) must be
 # closed again, and the daemon must exit 1.

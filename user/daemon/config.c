@@ -370,10 +370,10 @@ const struct opt daemon_opts[] = {
 	{ .name = "relay", .short_name = 'r', .type = OPT_FUNC, .parse = parse_relay_arg,
 	  .metavar = "SPEC", .flags = OPT_CLI | OPT_REPEAT,
 	  .help = "add a relay, SPEC is KEY=VALUE,... with the relay options below "
-		  "(repeatable; at most 64 relays in all)" },
+		  "(repeatable; at most 256 relays in all)" },
 	{ .name = "workers", .short_name = 'w', .type = OPT_UINT, DC(workers),
 	  .min = 1, .max = RELAY_MAX, .metavar = "N", .def = "1",
-	  .help = "threads running the relays, 1-64; a new relay goes to the worker "
+	  .help = "threads running the relays, 1-256; a new relay goes to the worker "
 		  "with the fewest" },
 	{ .name = "busy-poll", .short_name = 'b', .type = OPT_UINT, DC(busy_poll_us),
 	  .min = 0, .max = 1000, .unit = " (microseconds)", .metavar = "US", .def = "50",

@@ -20,7 +20,7 @@
 #define RELAY_NAME_MAX 32
 #define SOCKET_PATH_MAX sizeof(((struct sockaddr_un *)0)->sun_path)
 /* Relays one daemon runs: the only place the limit is written. */
-#define RELAY_MAX 64
+#define RELAY_MAX 256
 
 /* The kernel's AF_XDP busy-poll recipe (af_xdp.rst) suggests 2 x 200 us;
  * measured in tools/bench/BENCH-RESULTS.md.

@@ -238,7 +238,7 @@ static int ring_map(struct xsk_port *p, unsigned int slot, off_t pgoff,
 	size_t len = off->desc + entries * esize;
 	void *m;
 
-	m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
+	m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED,
 		 p->fd, pgoff);
 	if (m == MAP_FAILED)
 		return -errno;

@@ -46,9 +46,9 @@
  *  - page-sized frames otherwise (kernels before 6.6): 3840 bytes a frame,
  *    up to 1024 rx and 1024 tx frames.
  * A port starts with FILL_MIN frames on its fill ring and nothing for tx.
- * Its fill target doubles (up to FILL_MAX) whenever the kernel used up
- * three quarters of it between two looks, and halves after CALM_RUNS looks
- * that found at least half of it left. While frames wait on the rx ring for
+ * Its fill target grows (up to FILL_MAX) when the kernel used up three
+ * quarters of it between two looks, and shrinks after CALM_RUNS looks in a
+ * row that found it nearly untouched (rx_adapt()). While frames wait on the rx ring for
  * the guest, the fill ring is topped up to the rx maximum, so a stalled
  * guest still gets the full buffering. Frames beyond the target, and free
  * frames beyond STASH_KEEP, go back to the pool.
@@ -60,7 +60,7 @@
 #define TX_MAX		1024u
 #define FILL_MIN	UMEM_POOL_BATCH
 #define FILL_MAX	1024u
-#define CALM_RUNS	4096u
+#define CALM_RUNS	1024u
 /* Free frames a port keeps at hand (tx bursts, rx returns), and the most
  * its stack holds: every tx frame completed at once, plus room for a batch.
  */
@@ -213,16 +213,26 @@ static void rx_top_up(struct xsk_port *p, uint32_t want)
 	}
 }
 
-/* The fill target follows what the kernel takes between two looks. */
+/* The fill target follows what the kernel takes between two looks: up at
+ * once when it took three quarters (four times when it ran dry: frames
+ * were lost), down only after CALM_RUNS looks in a row where it took under
+ * a sixteenth, so a steady flow keeps a target of 16 times what it takes
+ * between two looks, which leaves room for a late look.
+ */
 static void rx_adapt(struct xsk_port *p, uint32_t held)
 {
-	if (held < p->fill_target / 4) {
-		if (p->fill_target < FILL_MAX)
-			p->fill_target *= 2;
+	uint32_t t = p->fill_target;
+
+	if (held < t / 4) {
+		t *= held ? 2 : 4;
+		p->fill_target = t < FILL_MAX ? t : FILL_MAX;
 		p->calm = 0;
-	} else if (held >= p->fill_target / 2 && ++p->calm >= CALM_RUNS) {
-		if (p->fill_target > FILL_MIN)
-			p->fill_target /= 2;
+	} else if (held >= t - t / 16 && t > FILL_MIN) {
+		if (++p->calm >= CALM_RUNS) {
+			p->fill_target = t / 2;
+			p->calm = 0;
+		}
+	} else {
 		p->calm = 0;
 	}
 }

@@ -571,6 +571,14 @@ relay_start()
 	return $rc
 }
 
+# relay_sanitized - whether $RELAY_BIN is an ASan build (make SANITIZE=1),
+# whose resident memory is ASan's (shadow, redzones, freed-memory
+# quarantine) more than the daemon's.
+relay_sanitized()
+{
+	ldd "$RELAY_BIN" 2>/dev/null | grep -q 'libasan'
+}
+
 # sanitizer_clean LOG - no ASan/UBSan/LSan report in a daemon log
 # (`make check SANITIZE=1`).
 sanitizer_clean()

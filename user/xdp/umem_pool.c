@@ -22,6 +22,11 @@
  * most a quarter of the pool that way, the rest is for growth.
  */
 #define FLOOR_SHARE	4u
+/* Below an eighth of its frames free a pool is low: ports then stop
+ * growing their fill rings, whose frames they cannot take back from the
+ * kernel, so tx frames (back on every completion) can still be had.
+ */
+#define LOW_SHARE	8u
 #define TAG_POOL	0
 #define TAG_HELD	0xffff	/* a closed member's: waiting out the grace */
 #define POOL_ALIGN	(2u << 20)
@@ -401,6 +406,11 @@ void umem_pool_leave(struct umem_pool *pl, uint16_t id)
 		pl->held_since_ms = now_ms();
 	}
 	reclaim_held(pl);
+}
+
+bool umem_pool_low(const struct umem_pool *pl)
+{
+	return __atomic_load_n(&pl->nfree, __ATOMIC_RELAXED) < pl->nframes / LOW_SHARE;
 }
 
 void umem_pool_read_stats(const struct umem_pool *pl, struct umem_pool_stats *st)

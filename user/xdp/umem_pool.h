@@ -77,6 +77,11 @@ unsigned int umem_pool_get(struct umem_pool *pl, uint16_t id, uint64_t *addrs,
 bool umem_pool_put(struct umem_pool *pl, uint16_t id, const uint64_t *addrs,
 		   unsigned int n);
 
+/* Whether the pool is down to its last eighth: growth that cannot be
+ * undone at will (frames posted to a fill ring) should wait.
+ */
+bool umem_pool_low(const struct umem_pool *pl);
+
 struct umem_pool_stats {
 	uint32_t frames;	/* in the umem */
 	uint32_t free;		/* in the pool now */

@@ -201,7 +201,10 @@ static void rx_top_up(struct xsk_port *p, uint32_t want)
 	if (want > p->rx_max - out)
 		want = p->rx_max - out;
 	while (want) {
-		if (!p->nstash && !stash_grow(p))
+		/* Posted frames come back only with traffic on this
+		 * queue: leave a low pool to tx and the other ports.
+		 */
+		if (!p->nstash && (umem_pool_low(p->pool) || !stash_grow(p)))
 			break;
 		n = want < p->nstash ? want : p->nstash;
 		if (xsk_ring_prod__reserve(&p->fill, n, &fidx) != n)

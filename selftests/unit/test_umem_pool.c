@@ -116,8 +116,8 @@ int main(void)
 	KTAP_CHECK(ok && st.free == 0 && !umem_pool_get(a, ids[1], addrs + n, 64) &&
 		   umem_pool_low(a),
 		   "4096 distinct frame addresses, then the pool is dry (and low)");
-	KTAP_CHECK(put_all(a, ids[0], addrs, n - 511) && umem_pool_low(a) &&
-		   put_all(a, ids[0], addrs + n - 511, 511) && !umem_pool_low(a) &&
+	KTAP_CHECK(put_all(a, ids[0], addrs, 511) && umem_pool_low(a) &&
+		   put_all(a, ids[0], addrs + 511, n - 511) && !umem_pool_low(a) &&
 		   (umem_pool_read_stats(a, &st), st.free == 4096),
 		   "low below an eighth free; all 4096 frames back in the pool");
 

@@ -340,7 +340,10 @@ bool umem_pool_sg(const struct umem_pool *pl)
 
 bool umem_pool_has_room(const struct umem_pool *pl)
 {
-	return pl->nmembers < pl->max_members;
+	/* A new member's first batch must not make the pool low. */
+	return pl->nmembers < pl->max_members &&
+	       __atomic_load_n(&pl->nfree, __ATOMIC_RELAXED) >=
+	       pl->nframes / LOW_SHARE + UMEM_POOL_BATCH;
 }
 
 int umem_pool_share_fd(const struct umem_pool *pl)

@@ -42,8 +42,8 @@ bool umem_pool_registered(const struct umem_pool *pl);
 bool umem_pool_zerocopy(const struct umem_pool *pl);
 bool umem_pool_sg(const struct umem_pool *pl);
 /* Whether one more member fits: every member is owed UMEM_POOL_BATCH
- * frames for its fill ring, and three quarters of the pool stay free for
- * busy members to grow into.
+ * frames for its fill ring, three quarters of the pool stay free for busy
+ * members to grow into, and taking the batch leaves the pool not low.
  */
 bool umem_pool_has_room(const struct umem_pool *pl);
 /* A bound member's socket, for the next member's XDP_SHARED_UMEM bind;

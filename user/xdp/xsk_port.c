@@ -196,15 +196,16 @@ static void rx_top_up(struct xsk_port *p, uint32_t want)
 {
 	uint32_t out = rx_out(p), fidx, n, i;
 
-	if (out >= p->rx_max)
+	/* Posted frames come back only with traffic on this queue, and tx
+	 * frames turn into free frames here: with the pool low, leave them
+	 * to tx and the other ports (received frames are still reposted).
+	 */
+	if (out >= p->rx_max || umem_pool_low(p->pool))
 		return;
 	if (want > p->rx_max - out)
 		want = p->rx_max - out;
 	while (want) {
-		/* Posted frames come back only with traffic on this
-		 * queue: leave a low pool to tx and the other ports.
-		 */
-		if (!p->nstash && (umem_pool_low(p->pool) || !stash_grow(p)))
+		if (!p->nstash && !stash_grow(p))
 			break;
 		n = want < p->nstash ? want : p->nstash;
 		if (xsk_ring_prod__reserve(&p->fill, n, &fidx) != n)

@@ -469,7 +469,7 @@ static unsigned int xsk_drain(struct xsk_port *p, unsigned int batch, int ms)
  * traffic no longer needs.
  */
 #define RX_BURST	960	/* under the port's 1024 fill target */
-#define IDLE_FRAMES	64	/* a fresh port's fill ring */
+#define IDLE_FRAMES	256	/* a fresh port's fill ring */
 #define SETTLED_MAX	(1024 + 2 * 64 + 64)	/* fill target, free stack, a batch */
 static void test_rx_buffers_cycle(struct xsk_port *p, int peer)
 {
@@ -1076,7 +1076,7 @@ int main(void)
 	ktap_diag("fresh port: %u frames (fill target %u), umem %u frames, %u free, %u sockets",
 		  fr.owned, fr.fill_target, fr.pool_frames, fr.pool_free, fr.pool_sockets);
 	KTAP_CHECK(fr.owned <= IDLE_FRAMES && fr.pool_free + fr.owned == fr.pool_frames,
-		   "a fresh port holds one batch (64 frames) of its shared umem");
+		   "a fresh port holds 256 frames of its shared umem");
 
 	test_busy_poll(p);
 	test_steering(s, p, peer);

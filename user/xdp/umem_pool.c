@@ -18,10 +18,10 @@
  */
 #define POOL_FIRST	(8u << 20)
 #define POOL_MAX	(32u << 20)
-/* Every member is owed one batch for its fill ring; members may hold at
- * most a quarter of the pool that way, the rest is for growth.
+/* Members' floors may take at most half of the pool; the rest is for
+ * growth.
  */
-#define FLOOR_SHARE	4u
+#define FLOOR_SHARE	2u
 /* Below an eighth of its frames free a pool is low: ports then stop
  * growing their fill rings, whose frames they cannot take back from the
  * kernel, so tx frames (back on every completion) can still be had.
@@ -264,7 +264,7 @@ int umem_pool_new(struct umem_pool **pp, uint32_t frame_size)
 	 * empty one, even with partial magazines about.
 	 */
 	pl->nmags = 2 * (pl->nframes / UMEM_POOL_BATCH);
-	pl->max_members = pl->nframes / FLOOR_SHARE / UMEM_POOL_BATCH;
+	pl->max_members = pl->nframes / FLOOR_SHARE / UMEM_POOL_FLOOR;
 	pl->member_fd = malloc(pl->max_members * sizeof(*pl->member_fd));
 	pl->tag = calloc(pl->nframes, sizeof(*pl->tag));
 	pl->mag = calloc(pl->nmags, sizeof(*pl->mag));
@@ -343,7 +343,7 @@ bool umem_pool_has_room(const struct umem_pool *pl)
 	/* A new member's first batch must not make the pool low. */
 	return pl->nmembers < pl->max_members &&
 	       __atomic_load_n(&pl->nfree, __ATOMIC_RELAXED) >=
-	       pl->nframes / LOW_SHARE + UMEM_POOL_BATCH;
+	       pl->nframes / LOW_SHARE + UMEM_POOL_FLOOR;
 }
 
 int umem_pool_share_fd(const struct umem_pool *pl)

@@ -17,6 +17,10 @@ struct umem_pool;
  * 64 frames.
  */
 #define UMEM_POOL_BATCH 64u
+/* Frames every member is owed for its fill ring, and holds while idle: a
+ * burst of that many finds buffers before the member has run once.
+ */
+#define UMEM_POOL_FLOOR (4 * UMEM_POOL_BATCH)
 
 /* The registry of pools, for opening and closing ports only (a mutex):
  * lock it around umem_pool_next/new/join/leave.
@@ -41,9 +45,9 @@ uint32_t umem_pool_frame_size(const struct umem_pool *pl);
 bool umem_pool_registered(const struct umem_pool *pl);
 bool umem_pool_zerocopy(const struct umem_pool *pl);
 bool umem_pool_sg(const struct umem_pool *pl);
-/* Whether one more member fits: every member is owed UMEM_POOL_BATCH
- * frames for its fill ring, three quarters of the pool stay free for busy
- * members to grow into, and taking the batch leaves the pool not low.
+/* Whether one more member fits: every member is owed UMEM_POOL_FLOOR
+ * frames for its fill ring, half the pool stays free for busy members to
+ * grow into, and taking the floor leaves the pool not low.
  */
 bool umem_pool_has_room(const struct umem_pool *pl);
 /* A bound member's socket, for the next member's XDP_SHARED_UMEM bind;

@@ -58,7 +58,7 @@
 #define RX_MAX_SG	3072u
 #define RX_MAX_PAGE	1024u
 #define TX_MAX		1024u
-#define FILL_MIN	UMEM_POOL_BATCH
+#define FILL_MIN	UMEM_POOL_FLOOR
 #define FILL_MAX	1024u
 #define CALM_RUNS	1024u
 /* Free frames a port keeps at hand (tx bursts, rx returns), and the most

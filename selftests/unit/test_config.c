@@ -161,7 +161,7 @@ int main(void)
 	char err[256];
 	int ok;
 
-	ktap_plan(41);
+	ktap_plan(43);
 
 	ok = !relay_cfg_parse(&c[0], "vf=veth0,socket=/tmp/a.sock", err, sizeof(err));
 	KTAP_CHECK(ok && !strcmp(c[0].vf, "veth0") && !strcmp(c[0].socket, "/tmp/a.sock") &&
@@ -225,6 +225,17 @@ int main(void)
 		   bad("vf=v0,socket=/x,mem-max=99999999999T", "size like 64G") &&
 		   bad("vf=v0,socket=/x,mem-max=", "size like 64G"),
 		   "mem-max: garbage, negative, overflowing, empty refused");
+
+	ok = !relay_cfg_parse(&c[2], "vf=v0,socket=/x", err, sizeof(err)) &&
+	     c[2].offloads == RELAY_OFFLOADS_ON &&
+	     !relay_cfg_parse(&c[2], "vf=v0,socket=/x,offloads=csum", err, sizeof(err)) &&
+	     c[2].offloads == RELAY_OFFLOADS_CSUM &&
+	     !relay_cfg_parse(&c[2], "vf=v0,socket=/x,offloads=off", err, sizeof(err)) &&
+	     c[2].offloads == RELAY_OFFLOADS_OFF;
+	KTAP_CHECK(ok, "offloads=: on by default, csum and off taken");
+	KTAP_CHECK(bad("vf=v0,socket=/x,offloads=yes", "on, csum or off") &&
+		   bad("vf=v0,socket=/x,offloads=off,offloads=on", "given twice"),
+		   "offloads=: unknown value or given twice refused");
 
 	relay_cfg_parse(&c[2], "vf=veth0,socket=/tmp/c.sock,name=other", err, sizeof(err));
 	KTAP_CHECK(relay_cfg_check_unique(c, 3, err, sizeof(err)) == -EINVAL &&

@@ -147,7 +147,7 @@ static int fail(struct load *l, const char *what)
 }
 
 /* FNV-1a over what was delivered: printed, so two runs can be compared. */
-static void csum_add(struct load *l, const void *p, size_t len)
+static void fnv_add(struct load *l, const void *p, size_t len)
 {
 	const uint8_t *b = p;
 	size_t i;
@@ -343,7 +343,7 @@ static int batch_check(struct load *l)
 			if (l->pkts[k].len != l->c->frame ||
 			    memcmp(l->pkts[k].data, f, l->c->frame))
 				return fail(l, "tx: frame differs");
-			csum_add(l, l->pkts[k].data, l->pkts[k].len);
+			fnv_add(l, l->pkts[k].data, l->pkts[k].len);
 		}
 		for (b = 0; b < nb; b++, i++) {
 			uint32_t want = l->c->rx ?
@@ -372,7 +372,7 @@ static int batch_check(struct load *l)
 			}
 			if (memcmp(buf, f + from, want))
 				return fail(l, "rx: frame differs");
-			csum_add(l, buf, want);
+			fnv_add(l, buf, want);
 			left -= len;
 		}
 		l->frames_ok++;

@@ -188,6 +188,10 @@ static const struct opt_choice xdp_mode_choices[] = {
 	{ "auto", XDP_STEER_AUTO }, { "native", XDP_STEER_NATIVE },
 	{ "skb", XDP_STEER_SKB }, { NULL, 0 },
 };
+static const struct opt_choice offloads_choices[] = {
+	{ "on", RELAY_OFFLOADS_ON }, { "csum", RELAY_OFFLOADS_CSUM },
+	{ "off", RELAY_OFFLOADS_OFF }, { NULL, 0 },
+};
 static const struct opt_choice xsk_mode_choices[] = {
 	{ "auto", XSK_PORT_AUTO }, { "copy", XSK_PORT_COPY },
 	{ "zerocopy", XSK_PORT_ZEROCOPY }, { NULL, 0 },
@@ -240,6 +244,13 @@ const struct opt relay_opts[] = {
 	  .max = 100000, .unit = " microseconds", .metavar = "US", .def = "200",
 	  .help = "with --busy-poll on, the VF's gro_flush_timeout for AF_XDP busy "
 		  "polling" },
+	{ .name = "offloads", .type = OPT_ENUM, RC(offloads),
+	  .choices = offloads_choices, .metavar = "on|csum|off", .def = "on",
+	  .help = "what the guest may leave to the relay: on, checksums and TCP "
+		  "segmentation both ways (VIRTIO_NET_F_CSUM/GUEST_CSUM, HOST_TSO4/6, "
+		  "GUEST_TSO4/6), so the guest sends TCP in frames of up to 64 KiB and "
+		  "receives runs of one flow's segments joined; csum, checksums only; "
+		  "off, none: frames cross complete" },
 	{ .name = "mem-max", .type = OPT_FUNC, RC(mem_max), .parse = parse_size,
 	  .metavar = "SIZE", .def = "64G",
 	  .help = "guest memory the frontend may have the relay map (K, M, G, T; 0: "

@@ -31,6 +31,15 @@
 #define VXDP_CONTROL_DEFAULT "/run/vxdp-relay/control.sock"
 #define VXDP_CONFIG_DEFAULT "/etc/vxdp-relay.conf"
 
+/* Offloads offered to the guest (offloads=): checksums and TSO both ways
+ * (with receive coalescing), checksums only, or none.
+ */
+enum relay_offloads {
+	RELAY_OFFLOADS_ON = 0,
+	RELAY_OFFLOADS_CSUM,
+	RELAY_OFFLOADS_OFF,
+};
+
 struct relay_cfg {
 	char name[RELAY_NAME_MAX];	/* pin dir name; defaults to vf */
 	char vf[IF_NAMESIZE];
@@ -50,6 +59,7 @@ struct relay_cfg {
 	 */
 	uint64_t mem_max;
 	bool client;		/* mode=client: we connect to QEMU's socket */
+	enum relay_offloads offloads;
 	/* Server mode: who may connect (owner=, group=, perm=). -1/0: as
 	 * created (the daemon's user and umask).
 	 */

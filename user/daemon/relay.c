@@ -12,6 +12,7 @@
 #include <string.h>
 #include <net/if.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -55,7 +56,7 @@
 /* Frames one socket busy poll takes from the VF's NAPI (kernel default 8). */
 #define RELAY_BUSY_POLL_BUDGET 64
 
-/* No offloads yet: the guest hands us complete frames and gets the same. */
+/* Offered always; the offloads below per relay (offloads=). */
 static const uint64_t relay_features =
 	(1ull << VIRTIO_F_VERSION_1) |
 	(1ull << VIRTIO_F_ANY_LAYOUT) |
@@ -65,6 +66,23 @@ static const uint64_t relay_features =
 	(1ull << VIRTIO_F_RING_PACKED) |
 	(1ull << VHOST_F_LOG_ALL) |		/* live migration: dirty log */
 	(1ull << VHOST_USER_F_PROTOCOL_FEATURES);
+
+/* offloads=csum: the guest may leave checksums to us (CSUM), and takes
+ * frames whose checksum we verified as such (GUEST_CSUM).
+ */
+static const uint64_t relay_csum_features =
+	(1ull << VIRTIO_NET_F_CSUM) |
+	(1ull << VIRTIO_NET_F_GUEST_CSUM);
+
+/* offloads=on adds TCP segmentation both ways: the guest hands us TCP
+ * frames of up to 64 KiB (HOST_TSO4/6) and takes joined segments
+ * (GUEST_TSO4/6). Not ECN (CWR-marked TSO frames) nor UFO/USO: not done.
+ */
+static const uint64_t relay_tso_features =
+	(1ull << VIRTIO_NET_F_HOST_TSO4) |
+	(1ull << VIRTIO_NET_F_HOST_TSO6) |
+	(1ull << VIRTIO_NET_F_GUEST_TSO4) |
+	(1ull << VIRTIO_NET_F_GUEST_TSO6);
 
 static const uint64_t relay_protocol_features =
 	(1ull << VHOST_USER_PROTOCOL_F_MQ) |
@@ -187,23 +205,43 @@ static unsigned int relay_rx_frame(const struct xsk_pkt *pkts, unsigned int n,
 	return i;
 }
 
-/* Frame @frags into guest rx queue pair @qp: see virtio_net_rx_frame().
- * The descriptors it read are added to *@reads.
+/* The rx side of what the guest negotiated, once per batch. */
+static void relay_rxq_setup(struct relay *r)
+{
+	struct virtio_net_rxq *q = &r->rxq;
+	const struct vhost_dev *d = &r->dev;
+
+	q->mem = &d->mem;
+	q->hdr_len = r->hdr_len;
+	q->mrg = vhost_dev_has_feature(d, VIRTIO_NET_F_MRG_RXBUF);
+	q->csum = vhost_dev_has_feature(d, VIRTIO_NET_F_GUEST_CSUM);
+	/* Joined frames span many buffers: only over mergeable ones. */
+	q->gro4 = q->csum && q->mrg && vhost_dev_has_feature(d, VIRTIO_NET_F_GUEST_TSO4);
+	q->gro6 = q->csum && q->mrg && vhost_dev_has_feature(d, VIRTIO_NET_F_GUEST_TSO6);
+	q->st = &r->off;
+	virtio_net_rx_batch_start(q);
+}
+
+/* The frame at @pkts (*@nf fragments, *@len bytes, of @n peeked) into guest
+ * rx queue pair @qp: see virtio_net_rx_frame(), and with offloads
+ * virtio_net_rx_offload(), which may take a run of frames (*@nf and *@len
+ * grow). Returns the frames delivered or a negative errno. The descriptors
+ * it read are added to *@reads.
  */
 static int relay_rx_one(struct relay *r, unsigned int qp,
-			const struct xsk_pkt *frags, unsigned int nfrags,
-			size_t len, uint32_t *reads)
+			const struct xsk_pkt *pkts, unsigned int n,
+			unsigned int *nf, size_t *len, uint32_t *reads)
 {
 	struct virtio_net_rxq *q = &r->rxq;
 	uint32_t before;
 	int err;
 
 	q->vq = &r->dev.vq[VQ_RX(qp)].vr;
-	q->mem = &r->dev.mem;
-	q->hdr_len = r->hdr_len;
-	q->mrg = vhost_dev_has_feature(&r->dev, VIRTIO_NET_F_MRG_RXBUF);
 	before = vq_desc_reads(q->vq);
-	err = virtio_net_rx_frame(q, frags, nfrags, len);
+	if (q->csum)
+		err = virtio_net_rx_offload(q, pkts, n, nf, len);
+	else
+		err = virtio_net_rx_frame(q, pkts, *nf, *len) ?: 1;
 	*reads += vq_desc_reads(q->vq) - before;
 	return err;
 }
@@ -275,6 +313,7 @@ static bool relay_vf_to_guest(struct relay *r, unsigned int pi)
 		uint32_t touched = 0;
 		int err = 0;
 
+		relay_rxq_setup(r);
 		if (!n) {
 			relay_rx_resume(r, 1u << pi);
 			return false;
@@ -306,7 +345,7 @@ static bool relay_vf_to_guest(struct relay *r, unsigned int pi)
 			}
 			/* The headers are in the first fragment. */
 			qp = relay_rx_pick(r, pi, &pkts[done]);
-			err = relay_rx_one(r, qp, &pkts[done], nf, len, &reads);
+			err = relay_rx_one(r, qp, &pkts[done], n - done, &nf, &len, &reads);
 			if (err == -EAGAIN || err == -ENOBUFS) {
 				blocked = qp;
 				kick_asked = err == -ENOBUFS;
@@ -323,8 +362,9 @@ static bool relay_vf_to_guest(struct relay *r, unsigned int pi)
 				continue;
 			}
 			touched |= 1u << qp;
-			qc->to_guest++;
+			qc->to_guest += err;
 			qc->to_guest_bytes += len;
+			err = 0;
 		}
 		while (touched) {
 			unsigned int qp = __builtin_ctz(touched);
@@ -407,12 +447,46 @@ static bool relay_tx_too_big(struct relay *r, const struct xsk_port *port,
 	return len > r->vf_max_frame || len > xsk_port_max_frame(port);
 }
 
+/* The tx side of what the guest negotiated, for queue pair @qp's txq. */
+static struct virtio_net_txq *relay_txq_setup(struct relay *r, unsigned int qp)
+{
+	struct virtio_net_txq *q = &r->txq[qp];
+	const struct vhost_dev *d = &r->dev;
+
+	q->hdr_len = r->hdr_len;
+	q->csum = vhost_dev_has_feature(d, VIRTIO_NET_F_CSUM);
+	q->tso4 = vhost_dev_has_feature(d, VIRTIO_NET_F_HOST_TSO4);
+	q->tso6 = vhost_dev_has_feature(d, VIRTIO_NET_F_HOST_TSO6);
+	q->st = &r->off;
+	return q;
+}
+
+/* Chain @c (its frame over ETH_HLEN) with offloads negotiated: see
+ * virtio_net_tx_chain(). A frame or segment over the largest frame last
+ * known is tried again once relay_tx_too_big() has re-read the VF's MTU.
+ */
+static int relay_tx_offload(struct relay *r, struct virtio_net_txq *q,
+			    const struct xsk_port *port, const struct vq_chain *c,
+			    struct xsk_pkt *pkts, unsigned int avail)
+{
+	uint32_t room = xsk_port_frame_room(port), max = xsk_port_max_frame(port);
+	int n;
+
+	if (r->vf_max_frame < max)
+		max = r->vf_max_frame;
+	n = virtio_net_tx_chain(q, c, room, max, pkts, avail);
+	if (n == -EMSGSIZE && !relay_tx_too_big(r, port, q->need))
+		n = virtio_net_tx_chain(q, c, room, q->need, pkts, avail);
+	return n;
+}
+
 /* Guest tx queue of pair @qp -> its VF queue. A frame bigger than one umem
- * frame goes out as several tx descriptors (AF_XDP multi-buffer). Dropped
- * chains (too short, too big) are returned to the guest at once, so they
- * are never walked again, and count against the budget like frames; so do
- * the descriptors every chain took to read. Returns true when there is more
- * to do right away.
+ * frame goes out as several tx descriptors (AF_XDP multi-buffer); a TSO
+ * frame as the segments cut from it, over as many batches as they take.
+ * Dropped chains (too short, too big, a bad header) are returned to the
+ * guest at once, so they are never walked again, and count against the
+ * budget like frames; so do the descriptors every chain took to read.
+ * Returns true when there is more to do right away.
  */
 static bool relay_guest_to_vf(struct relay *r, unsigned int qp)
 {
@@ -422,13 +496,17 @@ static bool relay_guest_to_vf(struct relay *r, unsigned int qp)
 	struct xsk_pkt pkts[RELAY_BATCH];
 	struct vq_chain *c = &r->tx_chain;
 	struct relay_qcount *qc = &r->qc[qp];
+	struct virtio_net_txq *q;
 	unsigned int budget = RELAY_BUDGET;
 	uint32_t reads0;
 
-	if (!vr)
+	if (!vr) {
+		r->txq[qp].tso_busy = false;
 		return false;
+	}
 	reads0 = vq_desc_reads(vr);
 	r->hdr_len = relay_hdr_len(r);
+	q = relay_txq_setup(r, qp);
 	while (budget) {
 		unsigned int m = xsk_port_tx_alloc(port, pkts, RELAY_BATCH);
 		unsigned int used = 0, popped = 0;
@@ -442,9 +520,16 @@ static bool relay_guest_to_vf(struct relay *r, unsigned int qp)
 			xsk_port_tx_pending(port);
 			return true;
 		}
-		vq_prefetch(vr, &r->dev.mem, m, false);
-		while (used < m) {
+		/* The last TSO frame's segments go before the next chain. */
+		if (q->tso_busy) {
+			used = virtio_net_tx_segments(q, room, pkts, m);
+			short_of_bufs = q->tso_busy;
+		} else {
+			vq_prefetch(vr, &r->dev.mem, m, false);
+		}
+		while (used < m && !q->tso_busy) {
 			uint32_t len;
+			int n;
 
 			if (popped >= budget ||
 			    vq_desc_reads(vr) - reads0 >= RELAY_DESC_BUDGET) {
@@ -455,14 +540,20 @@ static bool relay_guest_to_vf(struct relay *r, unsigned int qp)
 			if (err)
 				break;
 			if (c->out_len < r->hdr_len + ETH_HLEN ||
-			    relay_tx_too_big(r, port, c->out_len - r->hdr_len)) {
+			    (!q->csum && relay_tx_too_big(r, port, c->out_len - r->hdr_len))) {
 				popped++;
 				vq_push(vr, c->head, 0, c->ndesc);
 				qc->drop_bad_frame++;
 				continue;
 			}
 			len = c->out_len - r->hdr_len;
-			if ((len + room - 1) / room > m - used) {
+			if (q->csum)
+				n = relay_tx_offload(r, q, port, c, &pkts[used], m - used);
+			else if ((len + room - 1) / room > m - used)
+				n = -ENOBUFS;
+			else
+				n = virtio_net_tx_frame(c, r->hdr_len, room, &pkts[used]);
+			if (n == -ENOBUFS) {
 				/* The rest of this batch's buffers cannot hold
 				 * it: the chain waits for the next batch.
 				 */
@@ -471,12 +562,19 @@ static bool relay_guest_to_vf(struct relay *r, unsigned int qp)
 				break;
 			}
 			popped++;
-			/* Copied out below, so the guest may have it back. */
+			/* Copied out (a TSO frame into q->gso_buf), so the
+			 * guest may have it back.
+			 */
 			vq_push(vr, c->head, 0, c->ndesc);
-			used += virtio_net_tx_frame(c, r->hdr_len, room, &pkts[used]);
+			if (n < 0) {
+				qc->drop_bad_frame++;
+				continue;
+			}
+			used += n;
 			qc->from_guest++;
 			qc->from_guest_bytes += len;
 		}
+		short_of_bufs |= q->tso_busy;
 		xsk_port_tx_submit(port, pkts, m, used);
 		if (popped) {
 			vq_flush(vr);
@@ -495,13 +593,16 @@ static bool relay_guest_to_vf(struct relay *r, unsigned int qp)
 				continue;
 			return xsk_port_tx_pending(port);
 		}
-		if (short_of_bufs && !popped) {
+		if (short_of_bufs && !popped && !used) {
 			/* Not even a fresh batch holds the frame: the tx
 			 * buffers are in flight, come back for completions.
 			 */
 			xsk_port_tx_pending(port);
 			return true;
 		}
+		/* A TSO frame counts by its segments. */
+		if (used > popped)
+			popped = used;
 		budget -= popped < budget ? popped : budget;
 	}
 	return true;
@@ -591,7 +692,7 @@ static unsigned int relay_poll(struct uloop_poller *pl)
 	for (i = 0; i < r->cfg.queues; i++) {
 		struct virtqueue *vr = relay_vring(r, VQ_TX(i));
 
-		if (vr && vq_has_avail(vr))
+		if (vr && (vq_has_avail(vr) || r->txq[i].tso_busy))
 			tx |= 1u << i;
 	}
 	if (!(rx | tx))
@@ -724,6 +825,9 @@ static void relay_vring_changed(struct vhost_dev *d, unsigned int q)
 	relay_update_rx_ready(r);
 	if (!vhost_vring_ready(vq) || vq->kickfd < 0) {
 		uloop_del(r->loop, kick);
+		/* The guest reset the queue: a TSO frame's rest goes. */
+		if (!VQ_IS_RX(q))
+			r->txq[q / 2].tso_busy = false;
 		/* No guest rx buffers to wait for from this ring: listen to
 		 * the VF again (its frames are dropped if no ring runs).
 		 */
@@ -733,12 +837,16 @@ static void relay_vring_changed(struct vhost_dev *d, unsigned int q)
 	}
 	if (!kick->active || kick->fd != vq->kickfd) {
 		uloop_add_read(r->loop, kick, vq->kickfd, NULL, 0, relay_on_kick);
-		pr_info("%s: %s queue %u running: %u entries, %s ring%s%s%s", r->cfg.name,
+		pr_info("%s: %s queue %u running: %u entries, %s ring%s%s%s%s%s", r->cfg.name,
 			VQ_IS_RX(q) ? "rx" : "tx", q / 2, vq->num,
 			vq->vr.packed ? "packed" : "split",
 			vhost_dev_has_feature(d, VIRTIO_NET_F_MRG_RXBUF) ? ", mrg_rxbuf" : "",
 			vhost_dev_has_feature(d, VIRTIO_RING_F_EVENT_IDX) ? ", event_idx" : "",
-			vhost_dev_has_feature(d, VIRTIO_RING_F_INDIRECT_DESC) ? ", indirect" : "");
+			vhost_dev_has_feature(d, VIRTIO_RING_F_INDIRECT_DESC) ? ", indirect" : "",
+			vhost_dev_has_feature(d, VQ_IS_RX(q) ? VIRTIO_NET_F_GUEST_CSUM : VIRTIO_NET_F_CSUM) ?
+				", csum" : "",
+			vhost_dev_has_feature(d, VQ_IS_RX(q) ? VIRTIO_NET_F_GUEST_TSO4 : VIRTIO_NET_F_HOST_TSO4) ?
+				", tso" : "");
 	}
 	r->broken_logged &= ~(1ull << q);
 	/* The guest may have queued work before the ring ran, and with
@@ -932,6 +1040,23 @@ static void relay_napi_setup(struct relay *r)
 			  r->napi.changed ? "set now, put back at exit" : "the VF's own");
 }
 
+static void relay_free_gso(struct relay *r)
+{
+	unsigned int q;
+
+	for (q = 0; q < VHOST_DEV_MAX_QUEUE_PAIRS; q++) {
+		if (r->txq[q].gso_buf)
+			munmap(r->txq[q].gso_buf, VIRTIO_NET_GSO_MAX_FRAME);
+		r->txq[q].gso_buf = NULL;
+	}
+}
+
+static const char *const relay_offloads_name[] = {
+	[RELAY_OFFLOADS_ON] = "checksums and TSO",
+	[RELAY_OFFLOADS_CSUM] = "checksums",
+	[RELAY_OFFLOADS_OFF] = "none",
+};
+
 int relay_open(struct relay **rp, const struct relay_cfg *cfg, struct uloop *loop)
 {
 	uint64_t features = relay_features;
@@ -960,6 +1085,27 @@ int relay_open(struct relay **rp, const struct relay_cfg *cfg, struct uloop *loo
 	 */
 	if (cfg->queues > 1)
 		features |= 1ull << VIRTIO_NET_F_MQ;
+	if (cfg->offloads != RELAY_OFFLOADS_OFF)
+		features |= relay_csum_features;
+	if (cfg->offloads == RELAY_OFFLOADS_ON) {
+		features |= relay_tso_features;
+		/* Where each queue pair's TSO frames are cut: mapped here,
+		 * so the datapath never allocates, and resident only once a
+		 * guest sends TSO frames (an idle relay keeps its footprint).
+		 */
+		for (q = 0; q < cfg->queues; q++) {
+			void *p = mmap(NULL, VIRTIO_NET_GSO_MAX_FRAME, PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+			if (p == MAP_FAILED) {
+				pr_err("%s: out of memory", cfg->name);
+				relay_free_gso(r);
+				free(r);
+				return -ENOMEM;
+			}
+			r->txq[q].gso_buf = p;
+		}
+	}
 	vhost_dev_init(&r->dev, r->cfg.name, features, relay_protocol_features,
 		       &relay_dev_ops, r);
 	r->dev.queue_pairs = cfg->queues;
@@ -972,11 +1118,11 @@ int relay_open(struct relay **rp, const struct relay_cfg *cfg, struct uloop *loo
 	err = relay_open_ports(r);
 	if (err)
 		goto err_steer;
-	pr_notice("%s: vf %s, %u queue pair%s (AF_XDP %s), vhost-user %s %s%s", cfg->name,
-		  cfg->vf, cfg->queues, cfg->queues == 1 ? "" : "s",
+	pr_notice("%s: vf %s, %u queue pair%s (AF_XDP %s), vhost-user %s %s%s, offloads: %s",
+		  cfg->name, cfg->vf, cfg->queues, cfg->queues == 1 ? "" : "s",
 		  xsk_port_zerocopy(r->port[0].xsk) ? "zero-copy" : "copy mode",
 		  cfg->client ? "client of" : "server on", cfg->socket,
-		  cfg->has_mac ? ", MAC steering on" : "");
+		  cfg->has_mac ? ", MAC steering on" : "", relay_offloads_name[cfg->offloads]);
 	relay_napi_setup(r);
 	err = relay_conn_open(r);
 	if (err)
@@ -994,6 +1140,7 @@ err_ports:
 err_steer:
 	xdp_steer_close(r->steer);
 err_free:
+	relay_free_gso(r);
 	/* Ports may have been registered with the loop, and deleted. */
 	uloop_free_later(loop, free, r);
 	return err;
@@ -1089,6 +1236,14 @@ void relay_close(struct relay *r)
 	/* Detach first so the VF stops redirecting into a closing socket. */
 	xdp_steer_close(r->steer);
 	relay_close_ports(r);
+	relay_free_gso(r);
+	pr_notice("%s: offloads: to guest %llu checksums verified, %llu joined frames of %llu segments; "
+		  "from guest %llu checksums filled, %llu TSO frames cut into %llu segments, "
+		  "%llu bad headers",
+		  r->cfg.name, (unsigned long long)r->off.rx_csum_valid,
+		  (unsigned long long)r->off.rx_gro_frames, (unsigned long long)r->off.rx_gro_segs,
+		  (unsigned long long)r->off.tx_csum, (unsigned long long)r->off.tx_tso_frames,
+		  (unsigned long long)r->off.tx_tso_segs, (unsigned long long)r->off.tx_bad_hdr);
 	if (!st) {
 		pr_notice("%s: stopped", r->cfg.name);
 		uloop_free_later(r->loop, free, r);

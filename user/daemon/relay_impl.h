@@ -97,6 +97,11 @@ struct relay {
 	struct vhost_user_msg msg;
 	struct virtio_net_rxq rxq;
 	struct vq_chain tx_chain;
+	/* Offloads: the work done both ways, and per queue pair the tx
+	 * side's state (a TSO frame being cut).
+	 */
+	struct virtio_net_offload_stats off;
+	struct virtio_net_txq txq[VHOST_DEV_MAX_QUEUE_PAIRS];
 };
 
 /* Frames to and from the guest so far, all queues. */

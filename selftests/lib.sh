@@ -491,6 +491,38 @@ topo_setup()
 	VXDP_PINS+=("$RELAY_NAME")
 }
 
+# topo_peer_vlan VID ADDR/PREFIX - after topo_setup: the peer gets ADDR on
+# VLAN VID of the wire, without the kernel's 802.1Q (often not built):
+# bpf/test/vxdp_vlan_port.bpf.c pops the tag of VID frames arriving on
+# $PEER_IF and sends them to a second veth pair, whose stack end
+# (vxvs$VXDP_ID, holding ADDR, checksumming in software like $PEER_IF)
+# sends back through the program, which tags them onto $PEER_IF.
+topo_peer_vlan()
+{
+	local vid=$1 addr=$2 va=vxva$VXDP_ID vs=vxvs$VXDP_ID dev trunk access m
+	local obj=$BUILD/bpf/vxdp_vlan_port.bpf.o
+
+	[ -r "$obj" ] || return 1
+	ip -n "$NS_PEER" link add "$va" type veth peer name "$vs" || return 1
+	ip netns exec "$NS_PEER" ethtool -K "$vs" tx off >/dev/null 2>&1
+	ip -n "$NS_PEER" addr add "$addr" dev "$vs" || return 1
+	ip -n "$NS_PEER" link set dev "$va" up || return 1
+	ip -n "$NS_PEER" link set dev "$vs" up || return 1
+	for dev in "$PEER_IF" "$va" "$vs"; do
+		xdp_attach "$NS_PEER" "$dev" "$obj" || return 1
+	done
+	trunk=$(ip -n "$NS_PEER" -o link show dev "$PEER_IF" | cut -d: -f1)
+	access=$(ip -n "$NS_PEER" -o link show dev "$va" | cut -d: -f1)
+	# struct vlan_port { trunk, access, vid }: three u32, little-endian
+	for dev in "$PEER_IF" "$va"; do
+		m=$(xdp_prog_map "$NS_PEER" "$dev" port) || return 1
+		bpftool map update id "$m" key 0 0 0 0 value \
+			$(printf '%d %d %d %d ' $((trunk & 255)) $((trunk >> 8 & 255)) 0 0 \
+				$((access & 255)) $((access >> 8 & 255)) 0 0 \
+				$((vid & 255)) $((vid >> 8)) 0 0) || return 1
+	done
+}
+
 # xdp_attached NS IFNAME - true when IFNAME has any XDP program.
 xdp_attached()
 {
@@ -641,6 +673,26 @@ guest_prepare()
 	[ -r "$GUEST_KERNEL" ] && [ -r "$GUEST_INITRD" ]
 }
 
+# guest_add_static NAME SRC - after guest_prepare: SRC (one C file) built
+# static as the guest's /bin/NAME and appended to its initramfs as a second
+# cpio archive (the kernel unpacks both); GUEST_INITRD then names the result.
+# Repeatable: each call adds to the previous ones.
+guest_add_static()
+{
+	local name=$1 src=$2 dir=$TMPD/overlay
+
+	mkdir -p "$dir/bin" || return 1
+	if ! gcc -static -O2 -Wall -Wextra -Werror -o "$dir/bin/$name" "$src" \
+		>"$TMPD/gcc-$name.log" 2>&1; then
+		ktap_diag_file "$TMPD/gcc-$name.log" 20 "gcc $src"
+		return 1
+	fi
+	(cd "$dir" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) |
+		gzip -1 >"$TMPD/overlay.cpio.gz" || return 1
+	cat "$GUEST_INITRD" "$TMPD/overlay.cpio.gz" >"$TMPD/initrd-$name.img" || return 1
+	GUEST_INITRD=$TMPD/initrd-$name.img
+}
+
 # guest_boot SOCK SCRIPT LOG [KERNEL-ARGS...] - boot the tiny guest under TCG
 # with its virtio-net on the vhost-user socket SOCK; the guest's /init runs
 # scenario SCRIPT (see tools/dev/mkguest.sh). Serial console to LOG. Awaits
@@ -650,6 +702,7 @@ guest_prepare()
 # QEMU listens on SOCK and the relay connects, mode=client),
 # GUEST_NETDEV_OPTS -netdev vhost-user properties (e.g. "queues=4"),
 # GUEST_MEM_OPTS -m properties (e.g. "slots=2,maxmem=1G" for hot-plug),
+# GUEST_IPV6=1 boots the guest with IPv6 (default: ipv6.disable=1),
 # GUEST_SMP the guest's CPU count (default 1), and GUEST_QEMU_ARGS further
 # QEMU arguments (split on blanks, e.g. "-qmp unix:PATH,server=on,wait=off").
 # (vectors=0: QEMU 7.2 under TCG segfaults in vhost_net_start with MSI-X.
@@ -667,9 +720,10 @@ guest_boot()
 # QEMU's own output goes to QEMU_OUT (LOG with .qemu.out for .log).
 guest_start()
 {
-	local sock=$1 script=$2 log=$3
+	local sock=$1 script=$2 log=$3 v6=ipv6.disable=1
 
 	shift 3
+	[ -n "${GUEST_IPV6:-}" ] && v6=ipv6.disable=0
 	GUEST_LOG=$log
 	QEMU_OUT=${log%.log}.qemu.out
 	: >"$log"
@@ -684,7 +738,7 @@ guest_start()
 		-netdev "vhost-user,id=net0,chardev=chr0${GUEST_NETDEV_OPTS:+,$GUEST_NETDEV_OPTS}" \
 		-device "virtio-net-pci,netdev=net0,vectors=0,mac=$GUEST_MAC${GUEST_NIC_OPTS:+,$GUEST_NIC_OPTS}" \
 		-kernel "$GUEST_KERNEL" -initrd "$GUEST_INITRD" \
-		-append "console=ttyS0 quiet loglevel=3 panic=-1 ipv6.disable=1 no_timer_check vxdp.ip=$GUEST_IP/$PREFIX_LEN vxdp.peer=$PEER_IP vxdp.script=$script $*" \
+		-append "console=ttyS0 quiet loglevel=3 panic=-1 $v6 no_timer_check vxdp.ip=$GUEST_IP/$PREFIX_LEN vxdp.peer=$PEER_IP vxdp.script=$script $*" \
 		-nodefaults -display none -serial "file:$log" -no-reboot \
 		${GUEST_QEMU_ARGS:-}
 	QEMU_PID=$VXDP_LAST_PID
@@ -1041,24 +1095,33 @@ xdp_attach()
 	ip -n "$1" link set dev "$2" xdpdrv obj "$3" sec xdp
 }
 
-# xdp_prog_counter NS IFNAME [FIELD] - sum over CPUs of stats[0].FIELD
-# (packets by default, or bytes) of IFNAME's XDP program's per-CPU "stats"
-# map (struct vxdp_counter). Prints nothing and fails without a program.
-xdp_prog_counter()
+# xdp_prog_map NS IFNAME NAME - the id of map NAME of IFNAME's XDP program.
+# Prints nothing and fails without one.
+xdp_prog_map()
 {
-	local id map m
+	local id m
 
 	id=$(ip -n "$1" link show dev "$2" 2>/dev/null |
 		sed -n 's/.*prog\/xdp id \([0-9]*\).*/\1/p' | head -n 1)
 	[ -n "$id" ] || return 1
 	for m in $(bpftool -j prog show id "$id" |
 		perl -MJSON::PP -0777 -ne 'print join(" ", @{decode_json($_)->{map_ids} || []})'); do
-		if bpftool -j map show id "$m" | grep -q '"name":"stats"'; then
-			map=$m
-			break
+		if bpftool -j map show id "$m" | grep -q "\"name\":\"$3\""; then
+			echo "$m"
+			return 0
 		fi
 	done
-	[ -n "$map" ] || return 1
+	return 1
+}
+
+# xdp_prog_counter NS IFNAME [FIELD] - sum over CPUs of stats[0].FIELD
+# (packets by default, or bytes) of IFNAME's XDP program's per-CPU "stats"
+# map (struct vxdp_counter). Prints nothing and fails without a program.
+xdp_prog_counter()
+{
+	local map
+
+	map=$(xdp_prog_map "$1" "$2" stats) || return 1
 	bpftool -j map lookup id "$map" key 0 0 0 0 | FIELD=${3:-packets} perl -MJSON::PP -0777 -ne '
 		my $d = decode_json($_);
 		my $f = $ENV{FIELD};

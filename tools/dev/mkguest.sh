@@ -25,6 +25,11 @@
 #   vxdp.iperf_timeout=90	bound for the iperf3 server run
 #   vxdp.mtu=9000		eth0's MTU (default: what the device says)
 #   vxdp.queues=4		mq: queue pairs to turn on (ethtool -L eth0 combined N)
+#   vxdp.ip6=2001:db8::2/64	offload: IPv6 address on eth0 (boot without
+#				ipv6.disable=1: lib.sh GUEST_IPV6=1)
+#   vxdp.vlan=100:198.18.0.2/24	offload: eth0.100 with that address
+#   vxdp.tcp=NAME:MODE:BYTES,..	offload: vxdp-tcpcheck streams to serve
+#   vxdp.tcp_timeout=60		offload: bound of each stream
 #
 # Serial console markers (one per line, at the start of the line):
 #   VXDP-READY ip=... mac=... features=0101...	eth0 is up with its address;
@@ -62,6 +67,11 @@
 #   VXDP-IPERF-READY name, VXDP-RESULT name	an iperf3 server run (-i 0),
 #   VXDP-QSTATS name.post rx=.. tx=..		the counters after it;
 #						then VXDP-IDLE
+#   offload: VXDP-READY, warmup, then for each vxdp.tcp stream
+#   VXDP-TCPCHECK-READY NAME and VXDP-RESULT NAME ok=.. bytes=.. (see
+#   selftests/e2e/tcpcheck.c, appended by test_qemu_offload.sh), then
+#   VXDP-RESULT snmp tcp_csum_err=N ip_hdr_err=N udp_csum_err=N
+#   ip6_hdr_err=N tcp_retrans=N (the guest stack's counters), VXDP-IDLE
 #
 # Override the guest kernel with GUEST_KVER=6.1.0-N-amd64.
 set -eu
@@ -69,6 +79,8 @@ set -eu
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=${1:-$SRC/build/guest}
 MODS="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci failover net_failover virtio_net"
+# 802.1Q and its dependencies, for the offload scenario's VLAN (optional)
+VLAN_MODS="llc stp garp mrp 8021q"
 
 die() { echo "mkguest: $*" >&2; exit 1; }
 
@@ -109,6 +121,10 @@ for m in $MODS; do
 		die "module $m not found under $MODDIR"
 	fi
 	MODFILES="$MODFILES $f"
+done
+for m in $VLAN_MODS; do
+	f=$(find "$MODDIR/kernel" -name "$m.ko" -o -name "$m.ko.*" | head -n 1)
+	[ -n "$f" ] && MODFILES="$MODFILES $f"
 done
 
 # iperf3's and ethtool's shared libraries and the dynamic loader, as ldd
@@ -192,6 +208,7 @@ exec </dev/console >/dev/console 2>&1
 echo 1 >/proc/sys/kernel/printk
 
 IP= PEER= SCRIPT=idle COUNT=10 INTERVAL=0.2 IPERF_TIMEOUT=90 MTU= QUEUES=4
+IP6= VLAN= TCP= TCP_TIMEOUT=60
 for arg in $(cat /proc/cmdline); do
 	case $arg in
 	vxdp.ip=*) IP=${arg#*=} ;;
@@ -202,6 +219,10 @@ for arg in $(cat /proc/cmdline); do
 	vxdp.iperf_timeout=*) IPERF_TIMEOUT=${arg#*=} ;;
 	vxdp.mtu=*) MTU=${arg#*=} ;;
 	vxdp.queues=*) QUEUES=${arg#*=} ;;
+	vxdp.ip6=*) IP6=${arg#*=} ;;
+	vxdp.vlan=*) VLAN=${arg#*=} ;;
+	vxdp.tcp=*) TCP=${arg#*=} ;;
+	vxdp.tcp_timeout=*) TCP_TIMEOUT=${arg#*=} ;;
 	esac
 done
 
@@ -236,6 +257,20 @@ if [ -n "$MTU" ]; then
 fi
 ip link set eth0 up || fail "eth0 up"
 ip addr add "$IP" dev eth0 || fail "address $IP"
+if [ -n "$IP6" ]; then
+	# no duplicate address detection (busybox ip has no nodad)
+	echo 0 >/proc/sys/net/ipv6/conf/eth0/accept_dad
+	ip -6 addr add "$IP6" dev eth0 || fail "address $IP6"
+fi
+if [ -n "$VLAN" ]; then
+	for m in llc stp garp mrp 8021q; do
+		[ -f /lib/modules/$m.ko ] && insmod /lib/modules/$m.ko
+	done
+	ip link add link eth0 name "eth0.${VLAN%%:*}" type vlan id "${VLAN%%:*}" ||
+		fail "vlan ${VLAN%%:*} (8021q module?)"
+	ip addr add "${VLAN#*:}" dev "eth0.${VLAN%%:*}" || fail "address ${VLAN#*:}"
+	ip link set "eth0.${VLAN%%:*}" up || fail "eth0.${VLAN%%:*} up"
+fi
 # negotiated virtio features, one char per bit from bit 0 (34: packed ring)
 feat=$(cat /sys/class/net/eth0/device/features 2>/dev/null)
 echo "VXDP-READY ip=$IP mac=$(cat /sys/class/net/eth0/address) script=$SCRIPT features=${feat:-unknown}"
@@ -378,6 +413,27 @@ mq)
 		iperf_server "$run" -i 0
 		qstats "$run.post"
 	done
+	echo "VXDP-IDLE"
+	idle_forever
+	;;
+offload)
+	# Offloads (selftests/e2e/test_qemu_offload.sh): the byte-checked TCP
+	# streams of vxdp.tcp, served one after the other on port 5001 (the
+	# peer connects), then what the guest's stack counted as bad.
+	[ -x /bin/vxdp-tcpcheck ] || fail "no /bin/vxdp-tcpcheck in the initramfs"
+	warmup || fail "peer unreachable"
+	for s in $(echo "$TCP" | tr , ' '); do
+		n=${s%%:*}
+		m=${s#*:}
+		vxdp-tcpcheck serve "$n" 5001 "${m%%:*}" "${m#*:}" "$TCP_TIMEOUT"
+	done
+	awk '$1 == "Tcp:" || $1 == "Ip:" || $1 == "Udp:" {
+			if (!($1 in hdr)) { for (i = 2; i <= NF; i++) hdr[$1] = hdr[$1] " " $i; h[$1] = 1; next }
+			split(hdr[$1], k, " "); for (i = 2; i <= NF; i++) v[$1 k[i - 1]] = $i }
+		END { printf "VXDP-RESULT snmp tcp_csum_err=%d ip_hdr_err=%d udp_csum_err=%d tcp_retrans=%d",
+			v["Tcp:InCsumErrors"], v["Ip:InHdrErrors"], v["Udp:InCsumErrors"], v["Tcp:RetransSegs"] }' /proc/net/snmp
+	awk '$1 == "Ip6InHdrErrors" { e = $2 } END { printf " ip6_hdr_err=%d\n", e }' /proc/net/snmp6 2>/dev/null ||
+		echo " ip6_hdr_err=0"
 	echo "VXDP-IDLE"
 	idle_forever
 	;;

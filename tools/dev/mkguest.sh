@@ -30,6 +30,7 @@
 #   vxdp.vlan=100:198.18.0.2/24	offload: eth0.100 with that address
 #   vxdp.tcp=NAME:MODE:BYTES,..	offload: vxdp-tcpcheck streams to serve
 #   vxdp.tcp_timeout=60		offload: bound of each stream
+#   vxdp.iperf_runs=6		iperf: iperf3 server runs to serve
 #
 # Serial console markers (one per line, at the start of the line):
 #   VXDP-READY ip=... mac=... features=0101...	eth0 is up with its address;
@@ -67,6 +68,9 @@
 #   VXDP-IPERF-READY name, VXDP-RESULT name	an iperf3 server run (-i 0),
 #   VXDP-QSTATS name.post rx=.. tx=..		the counters after it;
 #						then VXDP-IDLE
+#   iperf: warmup, then vxdp.iperf_runs times VXDP-IPERF-READY runI /
+#   VXDP-RESULT runI (I from 1; the peer's client picks the direction),
+#   then VXDP-IDLE (tools/bench/vxdp-offload-bench)
 #   offload: VXDP-READY, warmup, then for each vxdp.tcp stream
 #   VXDP-TCPCHECK-READY NAME and VXDP-RESULT NAME ok=.. bytes=.. (see
 #   selftests/e2e/tcpcheck.c, appended by test_qemu_offload.sh), then
@@ -208,7 +212,7 @@ exec </dev/console >/dev/console 2>&1
 echo 1 >/proc/sys/kernel/printk
 
 IP= PEER= SCRIPT=idle COUNT=10 INTERVAL=0.2 IPERF_TIMEOUT=90 MTU= QUEUES=4
-IP6= VLAN= TCP= TCP_TIMEOUT=60
+IP6= VLAN= TCP= TCP_TIMEOUT=60 IPERF_RUNS=6
 for arg in $(cat /proc/cmdline); do
 	case $arg in
 	vxdp.ip=*) IP=${arg#*=} ;;
@@ -223,6 +227,7 @@ for arg in $(cat /proc/cmdline); do
 	vxdp.vlan=*) VLAN=${arg#*=} ;;
 	vxdp.tcp=*) TCP=${arg#*=} ;;
 	vxdp.tcp_timeout=*) TCP_TIMEOUT=${arg#*=} ;;
+	vxdp.iperf_runs=*) IPERF_RUNS=${arg#*=} ;;
 	esac
 done
 
@@ -412,6 +417,16 @@ mq)
 		qstats "$run.pre"
 		iperf_server "$run" -i 0
 		qstats "$run.post"
+	done
+	echo "VXDP-IDLE"
+	idle_forever
+	;;
+iperf)
+	warmup || fail "peer unreachable"
+	i=0
+	while [ $i -lt "$IPERF_RUNS" ]; do
+		i=$((i + 1))
+		iperf_server "run$i" -i 0
 	done
 	echo "VXDP-IDLE"
 	idle_forever

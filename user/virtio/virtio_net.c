@@ -345,13 +345,13 @@ int virtio_net_tx_chain(struct virtio_net_txq *q, const struct vq_chain *c,
 	start = le16toh(vh.csum_start);
 	off = le16toh(vh.csum_offset);
 	if (vh.gso_type == VIRTIO_NET_HDR_GSO_NONE) {
+		/* Other flags (DATA_VALID) mean nothing on tx: ignored. */
+		if ((vh.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && start + off + 2 > len)
+			goto bad;
 		if (len > max_frame) {
 			q->need = len;
 			return -EMSGSIZE;
 		}
-		/* Other flags (DATA_VALID) mean nothing on tx: ignored. */
-		if ((vh.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && start + off + 2 > len)
-			goto bad;
 		if ((len + room - 1) / room > avail)
 			return -ENOBUFS;
 		n = virtio_net_tx_frame(c, q->hdr_len, room, pkts);

@@ -29,6 +29,16 @@
  * A frame that arrives wrong, short or with a wrong header fails the run:
  * a broken datapath cannot give good numbers.
  *
+ * The offload cases (offloads negotiated, frames real TCP/IPv4 built and
+ * checksummed by selftests/unit/frame_build.h) go through the offload
+ * calls as relay.c makes them: -csum: guest frames with NEEDS_CSUM out,
+ * VF frames of 32 flows in (checksum verified, DATA_VALID); -tso: one
+ * guest TSO frame of 32 segments per batch, cut (virtio_net_tx_chain(),
+ * virtio_net_tx_segments()); -gro: 32 segments of one flow per batch,
+ * joined into one frame (virtio_net_rx_offload()). Every output frame is
+ * compared byte for byte with the one the reference builder makes; Ir per
+ * packet is per wire frame (segment).
+ *
  * Output: one "key=value ..." line per case on stdout; exit 0 when every
  * frame checked out, 1 when one did not, 2 on usage errors.
  */
@@ -49,6 +59,7 @@
 #include "virtio/virtio_net.h"
 #include "xdp/xsk_port.h"
 #include "../../selftests/unit/guest_driver.h"
+#include "../../selftests/unit/frame_build.h"
 #include "util/compiler.h"
 
 /* As user/daemon/relay.c: frames per XSK batch. */
@@ -80,12 +91,20 @@
 #define DEFAULT_PACKETS	4096
 #define DEFAULT_WARMUP	256
 
+enum vq_off {
+	OFF_NONE,
+	OFF_CSUM,		/* tx NEEDS_CSUM; rx DATA_VALID */
+	OFF_TSO,		/* tx: a TSO frame of BATCH segments */
+	OFF_GRO,		/* rx: BATCH segments of one flow joined */
+};
+
 struct vq_case {
 	const char *name;
 	bool packed;
 	bool rx;		/* VF -> guest; else guest -> VF */
 	uint32_t frame;		/* Ethernet frame, no virtio-net header */
 	uint32_t rxbuf;		/* rx: bytes of each buffer the guest posts */
+	enum vq_off off;
 };
 
 /* rx buffers: 1536 bytes is what a Linux guest posts for MTU 1500 with
@@ -93,16 +112,20 @@ struct vq_case {
  * buffers so a 1500-byte frame takes three and num_buffers is patched.
  */
 static const struct vq_case cases[] = {
-	{ "split-tx-64",	false, false,   64,    0 },
-	{ "split-tx-1500",	false, false, 1500,    0 },
-	{ "split-rx-64",	false, true,    64, 1536 },
-	{ "split-rx-1500",	false, true,  1500, 1536 },
-	{ "split-rx-1500-mrg",	false, true,  1500,  512 },
-	{ "packed-tx-64",	true,  false,   64,    0 },
-	{ "packed-tx-1500",	true,  false, 1500,    0 },
-	{ "packed-rx-64",	true,  true,    64, 1536 },
-	{ "packed-rx-1500",	true,  true,  1500, 1536 },
-	{ "packed-rx-1500-mrg",	true,  true,  1500,  512 },
+	{ "split-tx-64",	false, false,   64,    0, OFF_NONE },
+	{ "split-tx-1500",	false, false, 1500,    0, OFF_NONE },
+	{ "split-rx-64",	false, true,    64, 1536, OFF_NONE },
+	{ "split-rx-1500",	false, true,  1500, 1536, OFF_NONE },
+	{ "split-rx-1500-mrg",	false, true,  1500,  512, OFF_NONE },
+	{ "packed-tx-64",	true,  false,   64,    0, OFF_NONE },
+	{ "packed-tx-1500",	true,  false, 1500,    0, OFF_NONE },
+	{ "packed-rx-64",	true,  true,    64, 1536, OFF_NONE },
+	{ "packed-rx-1500",	true,  true,  1500, 1536, OFF_NONE },
+	{ "packed-rx-1500-mrg",	true,  true,  1500,  512, OFF_NONE },
+	{ "split-tx-1500-csum",	false, false, 1500,    0, OFF_CSUM },
+	{ "split-tx-tso",	false, false, 1500,    0, OFF_TSO },
+	{ "split-rx-1500-csum",	false, true,  1500, 1536, OFF_CSUM },
+	{ "split-rx-1500-gro",	false, true,  1500, 1536, OFF_GRO },
 };
 
 struct load {
@@ -117,6 +140,8 @@ struct load {
 	unsigned int hdr_len;
 	struct virtio_net_rxq rxq;	/* rx: virtio_net_rx_frame()'s */
 	struct vq_chain tx_chain;
+	struct virtio_net_txq txq;	/* offload cases */
+	struct virtio_net_offload_stats st;
 	struct xsk_pkt pkts[2 * BATCH];
 	unsigned int npkts;
 	/* Guest side bookkeeping for checking a batch. */
@@ -128,6 +153,9 @@ struct load {
 };
 
 static uint8_t *low_ram, *main_ram;
+static uint8_t gso_buf[VIRTIO_NET_GSO_MAX_FRAME];
+/* offload cases: the frame expected */
+static uint8_t off_want[BATCH * UMEM_FRAME];
 static uint8_t umem[2 * BATCH][UMEM_FRAME] __attribute__((aligned(4096)));
 static uint8_t pattern[UMEM_FRAME + 256];
 
@@ -222,12 +250,95 @@ static int dev_tx_batch(struct load *l)
 	}
 }
 
+/* relay_vf_to_guest() with offloads: virtio_net_rx_offload() per frame or
+ * run of frames.
+ */
+static __attribute__((noinline)) int dev_off_rx_batch(struct load *l)
+{
+	unsigned int done = 0, nf;
+	size_t len;
+	int r;
+
+	virtio_net_rx_batch_start(&l->rxq);
+	for (; done < l->npkts; done += nf) {
+		nf = 1;
+		len = l->pkts[done].len;
+		r = virtio_net_rx_offload(&l->rxq, &l->pkts[done], l->npkts - done, &nf, &len);
+		if (r < 0)
+			return r;
+	}
+	vq_flush(&l->vq);
+	if (vq_should_notify(&l->vq))
+		l->notifies++;
+	return 0;
+}
+
+/* relay_guest_to_vf() with offloads: tx buffers in batches of BATCH, a TSO
+ * frame's segments carried over to the next batch.
+ */
+static __attribute__((noinline)) int dev_off_tx_batch(struct load *l)
+{
+	struct virtio_net_txq *q = &l->txq;
+	struct vq_chain *c = &l->tx_chain;
+
+	l->npkts = 0;
+	for (;;) {
+		unsigned int m = 2 * BATCH - l->npkts, used = 0, popped = 0;
+		struct xsk_pkt *p = &l->pkts[l->npkts];
+		int err = 0, n;
+
+		if (m > BATCH)
+			m = BATCH;
+		if (!m)
+			return -ENOBUFS;
+		if (q->tso_busy)
+			used = virtio_net_tx_segments(q, FRAME_ROOM, p, m);
+		while (used < m && !q->tso_busy) {
+			err = vq_pop(&l->vq, l->mem, c);
+			if (err)
+				break;
+			n = virtio_net_tx_chain(q, c, FRAME_ROOM, FRAME_ROOM, p + used, m - used);
+			if (n == -ENOBUFS) {
+				vq_unpop(&l->vq, 1);
+				break;
+			}
+			popped++;
+			vq_push(&l->vq, c->head, 0, c->ndesc);
+			if (n < 0)
+				return n;
+			used += n;
+		}
+		l->npkts += used;
+		if (popped) {
+			vq_flush(&l->vq);
+			if (vq_should_notify(&l->vq))
+				l->notifies++;
+		}
+		if (err == -EAGAIN && !q->tso_busy) {
+			if (vq_notify_enable(&l->vq))
+				continue;
+			return 0;
+		}
+		if (err && err != -EAGAIN)
+			return err;
+		if (!popped && !used)
+			return 0;
+	}
+}
+
 /* Everything callgrind counts happens under here (--toggle-collect):
  * external and never inlined, so the symbol is there to match.
  */
+static int dev_batch(struct load *l)
+{
+	if (l->c->off)
+		return l->c->rx ? dev_off_rx_batch(l) : dev_off_tx_batch(l);
+	return l->c->rx ? dev_rx_batch(l) : dev_tx_batch(l);
+}
+
 __attribute__((noinline)) int vqload_hot(struct load *l)
 {
-	return l->c->rx ? dev_rx_batch(l) : dev_tx_batch(l);
+	return dev_batch(l);
 }
 
 /* ---- the guest side: not measured ---- */
@@ -321,6 +432,165 @@ static void batch_prepare(struct load *l)
 	else
 		for (k = 0; k < 2 * BATCH; k++)
 			l->pkts[k].data = umem[k];
+}
+
+/* ---- offload cases, guest side ---- */
+
+/* Frame k of the batch starting at frame @seq: TCP/IPv4 over BATCH flows
+ * (-csum) or one flow (-tso, -gro), 1500 bytes, ACK only.
+ */
+static struct fb off_fb(const struct load *l, uint64_t seq, unsigned int k)
+{
+	uint32_t pay = l->c->frame - 66;
+
+	return (struct fb){
+		.payload = pay, .flags = 0x10, .tsval = (uint32_t)seq,
+		.seq = (uint32_t)((seq + k) * pay), .pay_seed = (uint32_t)((seq + k) * pay),
+		.ip_id = (uint16_t)(seq + k),
+		.sport = l->c->off == OFF_CSUM ? 1024 + k : 40000,
+	};
+}
+
+/* The pseudo-header's sum for TCP length @l4len: what a guest seeds a
+ * NEEDS_CSUM field with, and what a joined frame carries.
+ */
+static uint16_t off_seed(const uint8_t *f, uint32_t l4len)
+{
+	return (uint16_t)fb_sum(f + 14 + 12, 8, 6 + l4len);
+}
+
+static void off_prepare(struct load *l)
+{
+	struct virtio_net_hdr_mrg_rxbuf vh = { .hdr.gso_type = VIRTIO_NET_HDR_GSO_NONE };
+	unsigned int k, nbufs;
+	struct fb b;
+	uint8_t *buf;
+	uint32_t len;
+
+	l->nposted = 0;
+	l->sd.free_gpa = l->sd.buf_gpa;
+	guest_want_interrupt(l);
+	if (l->c->rx) {
+		for (k = 0; k < BATCH; k++) {
+			b = off_fb(l, l->seq, k);
+			l->pkts[k] = (struct xsk_pkt){ .data = umem[k], .len = fb_build(&b, umem[k]) };
+		}
+		l->npkts = BATCH;
+		nbufs = l->c->off == OFF_GRO ?
+			(HDR_LEN + 66 + BATCH * (l->c->frame - 66) + l->c->rxbuf - 1) / l->c->rxbuf :
+			BATCH;
+		for (k = 0; k < nbufs; k++)
+			guest_post(l, l->c->rxbuf, true);
+	} else if (l->c->off == OFF_CSUM) {
+		vh.hdr.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+		vh.hdr.csum_start = 34;
+		vh.hdr.csum_offset = 16;
+		for (k = 0; k < BATCH; k++) {
+			b = off_fb(l, l->seq, k);
+			guest_post(l, HDR_LEN + l->c->frame, false);
+			buf = guest_hva(l, l->posted_gpa[l->nposted - 1]);
+			memcpy(buf, &vh, HDR_LEN);
+			len = fb_build(&b, buf + HDR_LEN);
+			fb_put16(buf + HDR_LEN + 34 + 16, off_seed(buf + HDR_LEN, len - 34));
+		}
+	} else {
+		b = off_fb(l, l->seq, 0);
+		b.payload *= BATCH;
+		vh.hdr = (struct virtio_net_hdr){
+			.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
+			.hdr_len = 66, .gso_size = l->c->frame - 66, .csum_start = 34,
+			.csum_offset = 16,
+		};
+		guest_post(l, HDR_LEN + fb_len(&b), false);
+		buf = guest_hva(l, l->posted_gpa[0]);
+		memcpy(buf, &vh, HDR_LEN);
+		len = fb_build(&b, buf + HDR_LEN);
+		fb_put16(buf + HDR_LEN + 34 + 16, off_seed(buf + HDR_LEN, len - 34));
+	}
+	guest_kick(l);
+	if (!l->c->rx)
+		for (k = 0; k < 2 * BATCH; k++)
+			l->pkts[k].data = umem[k];
+}
+
+/* The batch as the VF or the guest sees it, against the reference. */
+static int off_check(struct load *l)
+{
+	struct virtio_net_hdr_mrg_rxbuf h;
+	unsigned int k, b = 0, nb, frames = l->c->off == OFF_GRO ? 1 : BATCH;
+	uint32_t len, got;
+	uint16_t id;
+	struct fb fb;
+
+	if (!l->c->rx) {
+		if (l->npkts != BATCH)
+			return fail(l, "tx: wrong number of frames out");
+		for (k = 0; k < BATCH; k++) {
+			fb = off_fb(l, l->seq, k);
+			if (l->c->off == OFF_TSO) {
+				/* one TSO frame: ids and sequence numbers step,
+				 * its first segment's timestamp
+				 */
+				fb.tsval = (uint32_t)l->seq;
+				fb.sport = 40000;
+			}
+			len = fb_build(&fb, off_want);
+			if (l->pkts[k].len != len || memcmp(l->pkts[k].data, off_want, len))
+				return fail(l, "tx: frame differs from the reference");
+			fnv_add(l, l->pkts[k].data, len);
+		}
+		for (k = 0; k < l->nposted; k++)
+			if (!guest_reap(l, &id, &len) || id != l->posted_id[k])
+				return fail(l, "used entry missing or out of order");
+		l->frames_ok += BATCH;
+		l->seq += BATCH;
+		return 0;
+	}
+	for (k = 0; k < frames; k++) {
+		if (l->c->off == OFF_GRO) {
+			fb = off_fb(l, l->seq, 0);
+			fb.payload *= BATCH;
+			len = fb_build(&fb, off_want);
+			fb_put16(off_want + 34 + 16, off_seed(off_want, len - 34));
+		} else {
+			fb = off_fb(l, l->seq, k);
+			len = fb_build(&fb, off_want);
+		}
+		for (got = 0, nb = 1; got < len + HDR_LEN;) {
+			uint8_t *p = guest_hva(l, l->posted_gpa[b]);
+			uint32_t ulen;
+
+			if (!guest_reap(l, &id, &ulen) || id != l->posted_id[b++])
+				return fail(l, "used entry missing or out of order");
+			if (!got) {
+				memcpy(&h, p, HDR_LEN);
+				nb = h.num_buffers;
+				if ((l->c->off == OFF_GRO) !=
+				    (h.hdr.gso_type == VIRTIO_NET_HDR_GSO_TCPV4 &&
+				     h.hdr.flags == VIRTIO_NET_HDR_F_NEEDS_CSUM &&
+				     h.hdr.gso_size == l->c->frame - 66) ||
+				    (l->c->off == OFF_CSUM && h.hdr.flags != VIRTIO_NET_HDR_F_DATA_VALID))
+					return fail(l, "rx: virtio-net header wrong");
+				if (memcmp(p + HDR_LEN, off_want, ulen - HDR_LEN))
+					return fail(l, "rx: frame differs from the reference");
+				fnv_add(l, p + HDR_LEN, ulen - HDR_LEN);
+			} else {
+				if (memcmp(p, off_want + got - HDR_LEN, ulen))
+					return fail(l, "rx: frame differs from the reference");
+				fnv_add(l, p, ulen);
+			}
+			got += ulen;
+			if (!--nb)
+				break;
+		}
+		if (got != len + HDR_LEN)
+			return fail(l, "rx: frame length wrong");
+	}
+	if (guest_reap(l, &id, &len))
+		return fail(l, "more used entries than frames");
+	l->frames_ok += BATCH;
+	l->seq += BATCH;
+	return 0;
 }
 
 /* Check every frame of the batch as the VF (tx) or the guest (rx) would
@@ -425,6 +695,12 @@ static int load_setup(struct load *l, const struct vq_case *c)
 	}
 	l->rxq = (struct virtio_net_rxq){
 		.vq = &l->vq, .mem = l->mem, .hdr_len = HDR_LEN, .mrg = true,
+		/* offload cases: GUEST_CSUM and GUEST_TSO4/6 acked */
+		.csum = c->off, .gro4 = c->off, .gro6 = c->off, .st = &l->st,
+	};
+	l->txq = (struct virtio_net_txq){
+		.hdr_len = HDR_LEN, .csum = true, .tso4 = true, .tso6 = true,
+		.gso_buf = gso_buf, .st = &l->st,
 	};
 	return err;
 }
@@ -445,21 +721,27 @@ static int run_case(struct load *l, const struct vq_case *c,
 	 * count starts with the rings already wrapped and caches primed.
 	 */
 	for (k = 0; k < warmup / BATCH; k++) {
-		batch_prepare(l);
-		err = l->c->rx ? dev_rx_batch(l) : dev_tx_batch(l);
+		if (c->off)
+			off_prepare(l);
+		else
+			batch_prepare(l);
+		err = dev_batch(l);
 		if (err)
 			return fail(l, "device side failed (warm-up)");
-		err = batch_check(l);
+		err = c->off ? off_check(l) : batch_check(l);
 		if (err)
 			return err;
 	}
 	l->notifies = 0;
 	l->frames_ok = 0;
 	for (k = 0; k < packets / BATCH; k++) {
-		batch_prepare(l);
+		if (c->off)
+			off_prepare(l);
+		else
+			batch_prepare(l);
 		if (vqload_hot(l))
 			return fail(l, "device side failed");
-		err = batch_check(l);
+		err = c->off ? off_check(l) : batch_check(l);
 		if (err)
 			return err;
 	}

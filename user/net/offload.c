@@ -41,31 +41,52 @@ static void put_be32(uint8_t *p, uint32_t v)
 	p[3] = v;
 }
 
+static uint64_t load64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return v;
+}
+
+/* s += w, the carry out counted in c. */
+#define CSUM_ADD64(s, c, w)		\
+	do {				\
+		uint64_t w_ = (w);	\
+					\
+		(s) += w_;		\
+		(c) += (s) < w_;	\
+	} while (0)
+
 uint32_t csum_partial(const void *buf, size_t len, uint32_t sum)
 {
 	const uint8_t *p = buf;
-	/* 32-bit words into 64-bit sums: no carry to chase, and four
-	 * independent chains keep the adder busy. 2^32 words of 2^32 each
-	 * would overflow; frames are far below that.
+	/* 64-bit words with their carries counted apart (the compiler makes
+	 * that an add and an add-with-carry, 11 instructions per 32 bytes);
+	 * the end-around carry is taken once, at the end: ones' complement
+	 * sums fold in any width.
 	 */
-	uint64_t s0 = sum, s1 = 0, s2 = 0, s3 = 0;
-	uint32_t w[4];
+	uint64_t s = sum, c = 0;
+	uint32_t t = 0;
 	uint16_t h = 0;
 
-	for (; len >= 16; p += 16, len -= 16) {
-		memcpy(w, p, 16);
-		s0 += w[0];
-		s1 += w[1];
-		s2 += w[2];
-		s3 += w[3];
+	for (; len >= 32; p += 32, len -= 32) {
+		CSUM_ADD64(s, c, load64(p));
+		CSUM_ADD64(s, c, load64(p + 8));
+		CSUM_ADD64(s, c, load64(p + 16));
+		CSUM_ADD64(s, c, load64(p + 24));
 	}
-	for (; len >= 4; p += 4, len -= 4) {
-		memcpy(w, p, 4);
-		s1 += w[0];
+	for (; len >= 8; p += 8, len -= 8)
+		CSUM_ADD64(s, c, load64(p));
+	if (len >= 4) {
+		memcpy(&t, p, 4);
+		CSUM_ADD64(s, c, t);
+		p += 4;
+		len -= 4;
 	}
 	if (len >= 2) {
 		memcpy(&h, p, 2);
-		s2 += h;
+		CSUM_ADD64(s, c, h);
 		p += 2;
 		len -= 2;
 	}
@@ -73,12 +94,13 @@ uint32_t csum_partial(const void *buf, size_t len, uint32_t sum)
 		/* The odd byte is the first of a zero-padded 16-bit word. */
 		h = 0;
 		memcpy(&h, p, 1);
-		s3 += h;
+		CSUM_ADD64(s, c, h);
 	}
-	s0 += s1 + s2 + s3;
-	s0 = (s0 & 0xffffffffu) + (s0 >> 32);
-	s0 = (s0 & 0xffffffffu) + (s0 >> 32);
-	return (uint32_t)s0;
+	s += c;
+	s += s < c;
+	s = (s & 0xffffffffu) + (s >> 32);
+	s = (s & 0xffffffffu) + (s >> 32);
+	return (uint32_t)s;
 }
 
 /* Store checksum @c (already folded and complemented) at @p. */

@@ -148,9 +148,11 @@ demo: deps all
 
 # Instructions per packet of the virtqueue hot path first (callgrind, ~10 s;
 # fails on a regression against tools/bench/insncount-baseline.txt, skips (4) on a
-# sanitizer build), then the relay against DPDK.
+# sanitizer build), then what guest offloads are worth (iperf3 through two QEMU
+# guests, offloads on against off, ~5 min), then the relay against DPDK.
 bench: deps all
 	BUILD=$(abspath $(BUILD)) tools/bench/vxdp-insncount || [ $$? -eq 4 ]
+	BUILD=$(abspath $(BUILD)) tools/bench/vxdp-offload-bench || [ $$? -eq 4 ]
 	@if [ -x tools/bench/vxdp-bench ]; then tools/bench/vxdp-bench; else \
 		echo "bench: not written yet (issue 4)"; exit 1; fi
 

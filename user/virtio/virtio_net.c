@@ -24,7 +24,8 @@ struct rx_src {
 /* Write bytes [from, from + len) of the stream at the start of chain @c;
  * @from is where the previous write stopped (0 for the first).
  */
-static void rx_write(const struct virtio_net_rxq *q, const struct vq_chain *c,
+static inline __attribute__((always_inline))
+void rx_write(const struct virtio_net_rxq *q, const struct vq_chain *c,
 		     struct rx_src *src, size_t from, size_t len)
 {
 	size_t off = 0;
@@ -48,8 +49,10 @@ static void rx_write(const struct virtio_net_rxq *q, const struct vq_chain *c,
 	}
 }
 
-/* virtio_net_rx_frame() behind header @hdr (num_buffers 1: patched here). */
-static int rx_frame(struct virtio_net_rxq *q, const struct xsk_pkt *frags,
+/* virtio_net_rx_frame() behind header @hdr (num_buffers 1: patched here).
+ * Inlined into both callers: the plain path then has no call of its own.
+ */
+static inline __attribute__((always_inline)) int rx_frame(struct virtio_net_rxq *q, const struct xsk_pkt *frags,
 		    unsigned int nfrags, size_t len,
 		    const struct virtio_net_hdr_mrg_rxbuf *hdr)
 {
@@ -132,7 +135,7 @@ int virtio_net_rx_frame(struct virtio_net_rxq *q, const struct xsk_pkt *frags,
 }
 
 /* rx_frame() behind @vh. */
-static int rx_frame_vh(struct virtio_net_rxq *q, const struct xsk_pkt *frags,
+static __attribute__((noinline)) int rx_frame_vh(struct virtio_net_rxq *q, const struct xsk_pkt *frags,
 		       unsigned int nfrags, size_t len, const struct virtio_net_hdr *vh)
 {
 	struct virtio_net_hdr_mrg_rxbuf hdr = { .hdr = *vh, .num_buffers = 1 };

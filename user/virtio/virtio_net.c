@@ -293,6 +293,7 @@ static void tx_csum(struct xsk_pkt *p, unsigned int n, uint32_t start,
 unsigned int virtio_net_tx_segments(struct virtio_net_txq *q, uint32_t room,
 				    struct xsk_pkt *pkts, unsigned int avail)
 {
+	uint8_t hdr[TSO_HDR_MAX];	/* a segment over several umem frames */
 	unsigned int used = 0;
 
 	while (q->tso_busy) {
@@ -311,13 +312,13 @@ unsigned int virtio_net_tx_segments(struct virtio_net_txq *q, uint32_t room,
 			pkts[used].more = false;
 			used++;
 		} else {
-			n = tso_next(&q->tso, q->seg_hdr, &pl);
+			n = tso_next(&q->tso, hdr, &pl);
 			for (i = 0, off = 0; i < need; i++, off += room) {
 				struct xsk_pkt *p = &pkts[used + i];
 				uint32_t len = seg - off < room ? seg - off : room;
 				uint32_t h = off < hl ? (hl - off < len ? hl - off : len) : 0;
 
-				memcpy(p->data, q->seg_hdr + off, h);
+				memcpy(p->data, hdr + off, h);
 				/* room is far over TSO_HDR_MAX: a piece with
 				 * header bytes ends in the payload, or the
 				 * segment does.

@@ -120,7 +120,6 @@ struct virtio_net_txq {
 	struct tso tso;
 	uint32_t need;		/* -EMSGSIZE: the frame size that did not fit */
 	struct virtio_net_offload_stats *st;
-	uint8_t seg_hdr[TSO_HDR_MAX];	/* a segment over several umem frames */
 };
 
 /* Tx chain @c (c->out_len at least hdr_len + ETH_HLEN) out into the @avail

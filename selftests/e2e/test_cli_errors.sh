@@ -127,8 +127,8 @@ expect_error "--log-level out of range" "$USAGE_RE" --log-level 9 --relay "vf=$V
 
 # 15-19: --workers and --busy-poll out of range or not a number: usage errors (exit 2)
 EXPECT_RC=2 expect_error "--workers 0" "$USAGE_RE" --workers 0 --relay "vf=$VF,socket=$S"
-EXPECT_RC=2 expect_error "--workers 65 (over the limit)" "$USAGE_RE" \
-	--workers 65 --relay "vf=$VF,socket=$S"
+EXPECT_RC=2 expect_error "--workers 257 (over the limit)" "$USAGE_RE" \
+	--workers 257 --relay "vf=$VF,socket=$S"
 EXPECT_RC=2 expect_error "--workers not a number" "$USAGE_RE" --workers 2x --relay "vf=$VF,socket=$S"
 EXPECT_RC=2 expect_error "--busy-poll over 1000 us" "$USAGE_RE" --busy-poll 1001 --relay "vf=$VF,socket=$S"
 EXPECT_RC=2 expect_error "--busy-poll negative" "$USAGE_RE" --busy-poll -1 --relay "vf=$VF,socket=$S"

@@ -72,8 +72,14 @@ SRIOV_CHECK_SRCS := selftests/e2e/sriov_check.c user/agent/failover_backend.c \
 		    user/agent/failover_fsm.c user/net/nl_fdb.c user/net/nl_util.c \
 		    user/net/nl_watch.c user/util/log.c
 
+# The hostile vhost-user frontend the e2e tests attack relays with; one
+# binary from every file in its folder (one file per class of attack).
+HOSTILE_SRCS := $(wildcard selftests/e2e/hostile/*.c)
+HOSTILE_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(HOSTILE_SRCS))
+HOSTILE      := $(BUILD)/vxdp-hostile
+
 .PHONY: all deps check demo bench clean run_tests
-all: $(BUILD)/vxdp-relay $(TOOLS) $(BPF_OBJS) $(UNIT_BINS) $(E2E_BINS) $(SRIOV_CHECK)
+all: $(BUILD)/vxdp-relay $(TOOLS) $(BPF_OBJS) $(UNIT_BINS) $(E2E_BINS) $(SRIOV_CHECK) $(HOSTILE)
 
 deps:
 	@tools/dev/install-deps.sh
@@ -135,6 +141,11 @@ $(SRIOV_CHECK): $(SRIOV_CHECK_SRCS) $(wildcard user/*/*.h selftests/unit/ktap.h)
 	$(CC) -static -O2 -g -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iuser \
 		-Iselftests/unit $(EXT_CFLAGS) -o $@ $(SRIOV_CHECK_SRCS) \
 		$(shell $(PKG_CONFIG) --static --libs $(NL_PKGS))
+
+# It shares the unit tests' in-memory virtio driver (unit/guest_driver.h).
+$(HOSTILE_OBJS): CFLAGS += -Iselftests
+$(HOSTILE): $(HOSTILE_OBJS) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Every test under prove; kselftest exit 4 (skip) is mapped by ktap_exec.
 check: deps all

@@ -36,6 +36,7 @@ VXDP_SRC=$(cd "$VXDP_SELFTESTS/.." && pwd)
 BUILD=${BUILD:-$VXDP_SRC/build}
 RELAY_BIN=${RELAY_BIN:-$BUILD/vxdp-relay}
 VXDPCTL_BIN=${VXDPCTL_BIN:-$BUILD/vxdpctl}
+HOSTILE_BIN=${HOSTILE_BIN:-$BUILD/vxdp-hostile}
 VXDP_PIN_ROOT=/sys/fs/bpf/vxdp
 
 KSFT_PASS=0
@@ -1199,4 +1200,53 @@ testpmd_stop()
 	TESTPMD_TX_PPS=$(sed -n 's/.*Tx-pps: *\([0-9]*\).*/\1/p' "$clean" |
 		awk 'NR > 1 { s += $1; n++ } END { printf "%.0f", n ? s / n : 0 }')
 	: "${TESTPMD_RX:=0}" "${TESTPMD_TX:=0}" "${TESTPMD_PEAK_PPS:=0}"
+}
+
+# ---------------------------------------------------------------------------
+# The hostile frontend (selftests/e2e/hostile/vxdp-hostile) and what a
+# daemon holds
+# ---------------------------------------------------------------------------
+# hostile OUT ARGS... - run vxdp-hostile ARGS (--target, probes, attacks),
+# its key=value result lines to OUT, its diagnostics to OUT.err; returns its
+# status (0 held, 1 did not, 2 harness failure).
+hostile()
+{
+	local out=$1
+
+	shift
+	"$HOSTILE_BIN" "$@" >"$out" 2>"$out.err"
+}
+
+# hostile_kv OUT WHAT KEY - KEY's value in OUT's first line that has WHAT
+# ("attack=drip", "probe=data") and KEY; empty when absent.
+hostile_kv()
+{
+	local line
+
+	line=$(grep -E -- "(^| )$2( |\$)" "$1" | grep -E -- " $3=" | head -n 1)
+	kv "$line" "$3"
+}
+
+# hostile_diag OUT - its result lines and diagnostics as TAP diagnostics.
+hostile_diag()
+{
+	ktap_diag "$(cat "$1" "$1.err" 2>/dev/null)"
+}
+
+# proc_nfds PID - how many fds PID has open.
+proc_nfds()
+{
+	ls "/proc/$1/fd" 2>/dev/null | wc -l
+}
+
+# proc_rss_kib PID - PID's resident set, KiB (VmRSS).
+proc_rss_kib()
+{
+	awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null
+}
+
+# log_since FILE LINE - FILE from line LINE + 1 on (LINE: `wc -l` before).
+log_since()
+{
+	tail -n +"$(($2 + 1))" "$1"
 }

@@ -1,0 +1,298 @@
+// SPDX-License-Identifier: GPL-2.0
+/* vxdp-hostile: attack one relay as a hostile vhost-user frontend while two
+ * neighbour relays on the same worker are timed: relay B's datapath (a frame
+ * sent on B's tx ring, reflected by the peer, back on B's rx ring) and relay
+ * C's control plane (GET_FEATURES round trips). Prints "key=value" result
+ * lines (one per attack, one per probe with the worst wait) and exits 0 when
+ * the relay held and every probe answered within --max-wait.
+ *
+ *   vxdp-hostile --target SOCK [--probe-data SOCK] [--probe-ctl SOCK]
+ *                [--duration S] [--cycles N] [--max-wait MS] ATTACK...
+ *
+ * Attacks are listed by --list; adding one is one function and one line in
+ * its module's table (attacks_conn.c for the control plane).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/virtio_config.h>
+
+#include "hostile.h"
+
+static const struct hostile_attack *const attack_sets[] = {
+	conn_attacks,
+};
+
+/* ---- neighbour probes ---- */
+
+#define PROBE_GAP_MS	5	/* between two probes of one neighbour */
+#define PROBE_LOST_MS	1000	/* a probe unanswered this long is lost */
+
+struct probe {
+	const char *name;
+	const char *path;
+	pthread_t thread;
+	bool started;
+	int (*setup)(struct probe *p);
+	int (*once)(struct probe *p);	/* one timed probe: 0 answered */
+	void (*teardown)(struct probe *p);
+	/* results */
+	unsigned int n, lost, over;
+	double worst_ms, sum_ms;
+	unsigned int max_wait_ms;
+	/* state */
+	int sock;
+	struct fe_dev dev;
+	uint32_t seq;
+	int err;
+};
+
+static volatile bool probes_stop;
+
+static int ctl_setup(struct probe *p)
+{
+	uint64_t f;
+
+	p->sock = fe_connect_wait(p->path, 2000);
+	if (p->sock < 0)
+		return p->sock;
+	return fe_get_u64(p->sock, VHOST_USER_GET_FEATURES, &f, 2000);
+}
+
+static int ctl_once(struct probe *p)
+{
+	uint64_t f;
+
+	return fe_get_u64(p->sock, VHOST_USER_GET_FEATURES, &f, PROBE_LOST_MS);
+}
+
+static void ctl_teardown(struct probe *p)
+{
+	if (p->sock >= 0)
+		close(p->sock);
+}
+
+/* Data probe frames: from a locally administered MAC to another, an
+ * experimental ethertype, a magic and a sequence number. The peer's
+ * reflector swaps the MACs.
+ */
+#define PROBE_ETHERTYPE	0x88b5
+#define PROBE_MAGIC	0x76786470u	/* "vxdp" */
+
+static bool data_match(const uint8_t *f, uint32_t len, void *arg)
+{
+	uint32_t seq = *(uint32_t *)arg, magic, s;
+
+	if (len < 22 || f[12] != PROBE_ETHERTYPE >> 8 || f[13] != (PROBE_ETHERTYPE & 0xff))
+		return false;
+	memcpy(&magic, f + 14, 4);
+	memcpy(&s, f + 18, 4);
+	return magic == PROBE_MAGIC && s == seq;
+}
+
+static int data_once(struct probe *p)
+{
+	uint8_t f[60] = {
+		0x02, 0, 0, 0, 0, 0xfe,		/* dst */
+		0x02, 0, 0, 0, 0, 0x0b,		/* src */
+		PROBE_ETHERTYPE >> 8, PROBE_ETHERTYPE & 0xff,
+	};
+	uint32_t magic = PROBE_MAGIC, seq = ++p->seq;
+	int err;
+
+	memcpy(f + 14, &magic, 4);
+	memcpy(f + 18, &seq, 4);
+	err = fe_dev_send(&p->dev, f, sizeof(f));
+	if (err)
+		return err;
+	return fe_dev_recv(&p->dev, data_match, &seq, PROBE_LOST_MS);
+}
+
+static int data_setup(struct probe *p)
+{
+	int err, i;
+
+	err = fe_dev_open(&p->dev, p->path, 1ull << VIRTIO_F_VERSION_1, 2000);
+	if (err)
+		return err;
+	fe_dev_fill_rx(&p->dev);
+	/* The first frames may find the relay's rings still settling. */
+	for (i = 0; i < 20; i++)
+		if (!data_once(p))
+			return 0;
+	return -ETIMEDOUT;
+}
+
+static void data_teardown(struct probe *p)
+{
+	fe_dev_close(&p->dev);
+}
+
+static void *probe_main(void *arg)
+{
+	struct probe *p = arg;
+
+	while (!probes_stop) {
+		uint64_t t0 = now_ns();
+		int err = p->once(p);
+		double ms = ms_since(t0);
+
+		p->n++;
+		if (err) {
+			p->lost++;
+			if (!p->err)
+				p->err = err;
+			/* A broken connection would fail every probe: the
+			 * neighbour is as good as dead; count it once.
+			 */
+			if (err != -ETIMEDOUT)
+				break;
+		}
+		p->sum_ms += ms;
+		if (ms > p->worst_ms)
+			p->worst_ms = ms;
+		if (ms > p->max_wait_ms)
+			p->over++;
+		sleep_ms(PROBE_GAP_MS);
+	}
+	return NULL;
+}
+
+static int probe_start(struct probe *p)
+{
+	int err = p->setup(p);
+
+	if (err) {
+		hostile_log("probe %s (%s): setup failed: %s", p->name, p->path,
+			    strerror(-err));
+		return err;
+	}
+	err = pthread_create(&p->thread, NULL, probe_main, p);
+	if (err)
+		return -err;
+	p->started = true;
+	return 0;
+}
+
+/* Stop the probe, report it; true when it held. */
+static bool probe_finish(struct probe *p)
+{
+	bool ok;
+
+	if (!p->started)
+		return true;
+	pthread_join(p->thread, NULL);
+	p->teardown(p);
+	ok = !p->lost && !p->over && p->n;
+	hostile_report("probe=%s n=%u lost=%u over=%u worst_ms=%.2f mean_ms=%.3f max_wait_ms=%u%s%s",
+		       p->name, p->n, p->lost, p->over, p->worst_ms,
+		       p->n ? p->sum_ms / p->n : 0.0, p->max_wait_ms,
+		       p->err ? " error=" : "", p->err ? strerror(-p->err) : "");
+	return ok;
+}
+
+/* ---- main ---- */
+
+static const struct hostile_attack *find_attack(const char *name)
+{
+	unsigned int i;
+	const struct hostile_attack *a;
+
+	for (i = 0; i < sizeof(attack_sets) / sizeof(attack_sets[0]); i++)
+		for (a = attack_sets[i]; a->name; a++)
+			if (!strcmp(a->name, name))
+				return a;
+	return NULL;
+}
+
+static void list_attacks(void)
+{
+	unsigned int i;
+	const struct hostile_attack *a;
+
+	for (i = 0; i < sizeof(attack_sets) / sizeof(attack_sets[0]); i++)
+		for (a = attack_sets[i]; a->name; a++)
+			printf("%-18s %s\n", a->name, a->help);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: vxdp-hostile --target SOCK [--probe-data SOCK] [--probe-ctl SOCK]\n"
+		   "                    [--duration S] [--cycles N] [--max-wait MS] [--reach MS] ATTACK...\n"
+		   "       vxdp-hostile --list\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "target", required_argument, NULL, 't' },
+		{ "probe-data", required_argument, NULL, 'd' },
+		{ "probe-ctl", required_argument, NULL, 'c' },
+		{ "duration", required_argument, NULL, 'D' },
+		{ "cycles", required_argument, NULL, 'n' },
+		{ "max-wait", required_argument, NULL, 'w' },
+		{ "reach", required_argument, NULL, 'r' },
+		{ "list", no_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct hostile_opts o = { .max_wait_ms = 20, .reach_ms = 5000 };
+	struct probe probes[2] = {
+		{ .name = "data", .setup = data_setup, .once = data_once,
+		  .teardown = data_teardown, .sock = -1 },
+		{ .name = "ctl", .setup = ctl_setup, .once = ctl_once,
+		  .teardown = ctl_teardown, .sock = -1 },
+	};
+	int c, i, rc = 0;
+
+	while ((c = getopt_long(argc, argv, "t:d:c:D:n:w:r:lh", lopts, NULL)) != -1) {
+		switch (c) {
+		case 't': o.target = optarg; break;
+		case 'd': probes[0].path = optarg; break;
+		case 'c': probes[1].path = optarg; break;
+		case 'D': o.duration = atof(optarg); break;
+		case 'n': o.cycles = strtoul(optarg, NULL, 0); break;
+		case 'w': o.max_wait_ms = strtoul(optarg, NULL, 0); break;
+		case 'r': o.reach_ms = strtoul(optarg, NULL, 0); break;
+		case 'l': list_attacks(); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (!o.target || optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	for (i = optind; i < argc; i++) {
+		if (!find_attack(argv[i])) {
+			hostile_log("no attack '%s' (--list)", argv[i]);
+			return 2;
+		}
+	}
+	signal(SIGPIPE, SIG_IGN);
+
+	for (i = 0; i < 2; i++) {
+		probes[i].max_wait_ms = o.max_wait_ms;
+		if (probes[i].path && probe_start(&probes[i]))
+			return 2;
+	}
+	for (i = optind; i < argc; i++) {
+		const struct hostile_attack *a = find_attack(argv[i]);
+		int r;
+
+		hostile_log("attack %s on %s", a->name, o.target);
+		r = a->run(&o);
+		if (r > rc)
+			rc = r;
+	}
+	probes_stop = true;
+	for (i = 0; i < 2; i++)
+		if (!probe_finish(&probes[i]) && !rc)
+			rc = 1;
+	return rc;
+}

@@ -1,0 +1,200 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Hostile frontends, control plane (issue 9): what a frontend can do with
+# its vhost-user connection alone must neither stall the relay's neighbours
+# nor strand a connection. One daemon, one worker, four relays:
+#
+#   netns relay (--workers 1)                          netns peer
+#   A   server mode  <- vxdp-hostile attacks           (nothing)
+#   AC  client mode  -> vxdp-hostile listens, attacks  (nothing)
+#   B   <- vxdp-hostile drives B's rings: a frame out  -> XDP reflector -> back in
+#   C   <- vxdp-hostile: GET_FEATURES round trips
+#
+# vxdp-hostile (selftests/e2e/hostile) times B's datapath and C's control
+# plane all through each attack and prints the worst wait. For every attack:
+# the daemon survives; B and C answer within MAX_WAIT_MS (20) throughout; a
+# bad connection is dropped with one log line saying why; A (or AC) serves a
+# good frontend afterwards. Then 1000 abuse cycles: fds and RSS flat, A's log
+# lines held by its rate limit.
+#
+# Knobs: HOSTILE_MAX_WAIT_MS (20), CYCLES (1000), VXDP_KEEP_TMP=1.
+
+. "$(dirname "$0")/../lib.sh"
+
+MAX_WAIT_MS=${HOSTILE_MAX_WAIT_MS:-20}
+CYCLES=${CYCLES:-1000}
+DROP_MS=2000		# a late message: the 1 s deadline, plus slack
+RSS_SLACK_KIB=1024	# "flat": what allocator noise may add
+
+vxdp_init
+
+ktap_plan 29
+
+relay_bin_check || ktap_abort "daemon not built"
+[ -x "$HOSTILE_BIN" ] || ktap_abort "$HOSTILE_BIN not built (make)"
+topo_setup || ktap_abort "cannot create the netns/veth topology"
+topo_add_vfs 4 || ktap_abort "cannot create 4 veth pairs"
+A=${EXTRA_VFS[0]} B=${EXTRA_VFS[1]} C=${EXTRA_VFS[2]} AC=${EXTRA_VFS[3]}
+SA=$TMPD/a.sock SB=$TMPD/b.sock SC=$TMPD/c.sock SAC=$TMPD/ac.sock
+xdp_attach "$NS_PEER" "${EXTRA_PEERS[1]}" "$BUILD/bpf/vxdp_reflect.bpf.o" ||
+	ktap_abort "cannot attach the reflector behind B"
+
+relay_start "$TMPD/relay.log" --workers 1 \
+	--relay "vf=$A,socket=$SA" --relay "vf=$B,socket=$SB" \
+	--relay "vf=$C,socket=$SC" --relay "vf=$AC,socket=$SAC,mode=client"
+ktap_result $? "one daemon, one worker: A (attacked), AC (client mode, attacked), B and C (timed)" ||
+	ktap_abort "daemon did not start"
+DPID=$RELAY_PID
+PROBES=(--probe-data "$SB" --probe-ctl "$SC" --max-wait "$MAX_WAIT_MS")
+
+# attack NAME TARGET [ARGS...] - run one attack with both probes; OUT is
+# its result file, LOG0 the daemon log's length before, HRC its status
+attack()
+{
+	local name=$1 target=$2
+
+	shift 2
+	OUT=$TMPD/$name.out
+	LOG0=$(wc -l <"$RELAY_LOG")
+	hostile "$OUT" --target "$target" "${PROBES[@]}" "$@" "$name"
+	HRC=$?
+	[ "$HRC" -eq 2 ] && hostile_diag "$OUT"
+}
+
+# val WHAT KEY - from the last attack's results
+val() { hostile_kv "$OUT" "$1" "$2"; }
+
+# lines REGEX - daemon log lines since the attack began matching REGEX
+lines() { log_since "$RELAY_LOG" "$LOG0" | grep -Ec -- "$1"; }
+
+# neighbours NAME - the check that B and C answered in time all along
+neighbours()
+{
+	local wd wc
+
+	wd=$(val probe=data worst_ms) wc=$(val probe=ctl worst_ms)
+	[ "$(val probe=data lost)" = 0 ] && [ "$(val probe=data over)" = 0 ] &&
+		[ "$(val probe=ctl lost)" = 0 ] && [ "$(val probe=ctl over)" = 0 ] &&
+		proc_alive "$DPID"
+	ktap_result $? "$1: daemon alive, neighbours answer within $MAX_WAIT_MS ms (worst: B datapath ${wd:-?} ms over $(val probe=data n) frames, C control ${wc:-?} ms over $(val probe=ctl n) requests)" ||
+		hostile_diag "$OUT"
+}
+
+# dropped NAME REASON-REGEX - the last attack's connection was dropped in
+# time, and the log says why in exactly one line naming A
+dropped()
+{
+	local ms n
+
+	ms=$(val "attack=$1" dropped_after_ms)
+	n=$(lines "$A: dropping frontend connection")
+	ktap_diag "$1: dropped after ${ms:-?} ms; A's drop lines: $(log_since "$RELAY_LOG" "$LOG0" | grep "$A: dropping" | head -n 3)"
+	[ "$(val "attack=$1" dropped)" = 1 ] && [ "${ms%.*}" -le "$DROP_MS" ] &&
+		[ "$n" -eq 1 ] && [ "$(lines "$A: dropping frontend connection: .*$2")" -eq 1 ]
+	ktap_result $? "$1: A drops the connection within $DROP_MS ms, one log line naming A says why" ||
+		{ hostile_diag "$OUT"; ktap_diag_file "$RELAY_LOG" 15 "relay log"; }
+}
+
+good_after()
+{
+	[ "$(val "attack=$1" good_after)" = 1 ]
+	ktap_result $? "$1: A serves a good frontend afterwards (rings up, round trip)"
+}
+
+# 1: no attack ------------------------------------------------------------------
+attack idle "$SA"
+neighbours "idle (baseline)"
+
+# 2: one byte every 900 ms ------------------------------------------------------
+attack drip "$SA"
+dropped drip "not complete"
+neighbours drip
+good_after drip
+
+# 3: a flood of messages that need no reply ------------------------------------
+attack flood "$SA"
+ktap_diag "flood: $(val attack=flood messages) messages in $(val attack=flood secs) s"
+[ "$(val attack=flood served_after)" = 1 ] && [ "$(val attack=flood good_after)" = 1 ]
+ktap_result $? "flood: A keeps serving its flooder, then a good frontend" || hostile_diag "$OUT"
+neighbours flood
+
+# 4: replies never read ----------------------------------------------------------
+attack noread "$SA"
+dropped noread "does not read its replies"
+neighbours noread
+good_after noread
+
+# 5: half a header, reconnect, again -----------------------------------------
+attack halfhdr "$SA"
+n=$(val attack=halfhdr cycles)
+ktap_diag "halfhdr: $n cycles, worst drop $(val attack=halfhdr worst_drop_ms) ms"
+[ "$(val attack=halfhdr kept)" = 0 ] && [ "${n:-0}" -ge 1 ] &&
+	[ "$(lines "$A: dropping frontend connection: .*not complete")" -eq "$n" ]
+ktap_result $? "halfhdr: each half header dropped at its deadline, one line each" || hostile_diag "$OUT"
+neighbours halfhdr
+
+# 6: connection bursts ---------------------------------------------------------
+attack burst "$SA"
+ktap_diag "burst: $(grep attack=burst "$OUT" | head -n 1)"
+[ "$HRC" -ne 2 ] && [ "$(val attack=burst stranded)" = 0 ] &&
+	[ "$(val attack=burst backlog_full)" = 0 ] && [ "$(val attack=burst bad_rounds)" = 0 ] &&
+	awk -v w="$(val attack=burst worst_ms)" -v m="$MAX_WAIT_MS" 'BEGIN { exit !(w != "" && w <= m) }'
+ktap_result $? "burst: every connection accepted or refused within $MAX_WAIT_MS ms, none stranded, one served at a time" ||
+	hostile_diag "$OUT"
+n=$(lines "$A: refusing a second frontend")
+ktap_diag "burst: $(val attack=burst refused) refused, $n refusal log lines"
+[ "$n" -ge 1 ] && [ "$n" -le 25 ] && [ "$(val attack=burst good_after)" = 1 ]
+ktap_result $? "burst: refusals logged, rate limited; A serves a good frontend afterwards"
+neighbours burst
+
+# 7-10: client mode: the listener the relay connects to is hostile ----------------
+attack accept-close "$SAC"
+ktap_diag "accept-close: $(val attack=accept-close accepts) connects in $(val attack=accept-close secs) s; next listener reached after $(val attack=accept-close reached_ms) ms"
+[ "$HRC" -eq 0 ]
+ktap_result $? "accept-close: AC backs off (<= $(val attack=accept-close max) connects), then reaches the next listener" ||
+	hostile_diag "$OUT"
+neighbours accept-close
+
+for a in linger reset never-accept; do
+	attack "$a" "$SAC"
+	ktap_diag "$a: next listener reached after $(val "attack=$a" reached_ms) ms"
+	[ "$(val "attack=$a" reached)" = 1 ]
+	ktap_result $? "$a: AC reaches the next listener" ||
+		{ hostile_diag "$OUT"; ktap_diag_file "$RELAY_LOG" 10 "relay log"; }
+	neighbours "$a"
+done
+
+# 11: abuse cycles: fds, memory and log lines stay flat ----------------------
+attack cycles "$SA" --cycles 100	# warm-up: allocator and log budget settle
+fd0=$(proc_nfds "$DPID") rss0=$(proc_rss_kib "$DPID")
+t0=$(now_epoch)
+attack cycles "$SA" --cycles "$CYCLES"
+secs=$(awk -v a="$t0" -v b="$(now_epoch)" 'BEGIN { printf "%.1f", b - a }')
+# the last hang-up may still be on its way
+wait_for 5 eval '[ "$(proc_nfds "$DPID")" -le "$fd0" ]'
+fd1=$(proc_nfds "$DPID") rss1=$(proc_rss_kib "$DPID")
+ktap_diag "cycles: $(grep attack=cycles "$OUT" | head -n 1)"
+ktap_diag "over $CYCLES abuse cycles: fds $fd0 -> $fd1, VmRSS $rss0 -> $rss1 KiB"
+[ "$(val attack=cycles failed)" = 0 ] && [ "$fd1" -eq "$fd0" ]
+ktap_result $? "cycles: $CYCLES abuse cycles each handled; fd count flat ($fd0 -> $fd1)"
+[ -n "$rss1" ] && [ $((rss1 - rss0)) -le "$RSS_SLACK_KIB" ]
+ktap_result $? "cycles: VmRSS flat ($rss0 -> $rss1 KiB, slack $RSS_SLACK_KIB)"
+# the rate limit: a burst of 20 lines, then 5 a second (and a summary)
+n=$(lines "$A:")
+max=$(awk -v s="$secs" 'BEGIN { printf "%d", 20 + 6 * (s + 1) }')
+ktap_diag "cycles: $n log lines naming A in $secs s (bound $max); $(log_since "$RELAY_LOG" "$LOG0" | grep -c .) in all"
+log_since "$RELAY_LOG" "$LOG0" | grep "$A:.*suppressed" | tail -n 2 | sed 's/^/# relay: /'
+[ "$n" -le "$max" ]
+ktap_result $? "cycles: A's log lines held by its rate limit ($n <= $max)"
+neighbours cycles
+
+# 12: the end ---------------------------------------------------------------------
+vxdp_stop "$DPID" TERM 15
+[ "$VXDP_STOP_RC" -eq 0 ]
+ktap_result $? "daemon survived every attack and exits 0 on SIGTERM" ||
+	ktap_diag_file "$RELAY_LOG" 20 "relay log"
+sanitizer_clean "$RELAY_LOG"
+ktap_result $? "no sanitizer report in the daemon log" || ktap_diag_file "$RELAY_LOG" 40 "relay log"
+
+ktap_finish

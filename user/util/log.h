@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Levelled logging to stderr (syslog levels 0-7), with a once-only variant
- * for events a guest can trigger repeatedly.
+/* Levelled logging to stderr (syslog levels 0-7), and a budget of lines for
+ * what an outsider (a relay's frontend) can make us log.
  */
 #ifndef VXDP_LOG_H
 #define VXDP_LOG_H
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <syslog.h>
 
 extern int log_level;
@@ -19,5 +20,33 @@ void log_vmsg(int level, const char *fmt, va_list ap) __attribute__((format(prin
 #define pr_notice(...)	log_msg(LOG_NOTICE, __VA_ARGS__)
 #define pr_info(...)	log_msg(LOG_INFO, __VA_ARGS__)
 #define pr_debug(...)	do { if (log_level >= LOG_DEBUG) log_msg(LOG_DEBUG, __VA_ARGS__); } while (0)
+
+/* A token bucket of log lines for one outsider: LOG_LIMIT_BURST lines at
+ * once, then LOG_LIMIT_PER_SEC a second. Lines over it are dropped and
+ * counted; the count is said in one line once the budget allows again.
+ */
+#define LOG_LIMIT_BURST		20
+#define LOG_LIMIT_PER_SEC	5
+
+struct log_limit {
+	const char *name;	/* every line charged to it starts "name: " */
+	uint64_t stamp_ns;	/* CLOCK_MONOTONIC of the last refill */
+	unsigned int tokens;
+	unsigned int suppressed;
+};
+
+void log_limit_init(struct log_limit *ll, const char *name);
+
+/* Until log_limit_leave(), every line this thread logs (whichever module
+ * it comes from) is the outsider's doing: charged to @ll and named after
+ * it. Returns the scope to give back to log_limit_leave() (scopes nest).
+ */
+struct log_limit *log_limit_enter(struct log_limit *ll);
+void log_limit_leave(struct log_limit *prev);
+
+/* Say how many lines @ll suppressed, if any: now if its budget allows (the
+ * outsider went quiet) or @force says so (it is gone for good).
+ */
+void log_limit_flush(struct log_limit *ll, bool force);
 
 #endif

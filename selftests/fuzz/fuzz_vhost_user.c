@@ -53,14 +53,8 @@
 		     (1ull << VIRTIO_F_RING_PACKED) |			\
 		     (1ull << VHOST_F_LOG_ALL) |			\
 		     (1ull << VHOST_USER_F_PROTOCOL_FEATURES))
-#define FZ_PROTO ((1ull << VHOST_USER_PROTOCOL_F_MQ) |			\
-		  (1ull << VHOST_USER_PROTOCOL_F_LOG_SHMFD) |		\
-		  (1ull << VHOST_USER_PROTOCOL_F_RARP) |		\
-		  (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK) |		\
-		  (1ull << VHOST_USER_PROTOCOL_F_NET_MTU) |		\
-		  (1ull << VHOST_USER_PROTOCOL_F_RESET_DEVICE) |	\
-		  (1ull << VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS) |	\
-		  (1ull << VHOST_USER_PROTOCOL_F_STATUS))
+/* Every protocol feature too, from the device's own list. */
+#define FZ_PROTO VHOST_DEV_PROTOCOL_IMPL
 
 /* Big enough for the largest split ring (32768 entries) and then some. */
 #define FZ_RAM_SIZE	(2u << 20)
@@ -366,16 +360,23 @@ static void drain_replies(struct fz *f)
 	}
 }
 
-/* Receive and handle one message. False when the backend drops the
- * connection, as relay.c does on any error.
+/* Receive (the relay's way: what the socket has, never waiting) and handle
+ * one message. False when the backend drops the connection, as
+ * relay_conn.c does on any error and on a message still incomplete at its
+ * deadline (everything the frontend sends is queued before this runs).
  */
 static bool backend_step(struct fz *f)
 {
 	bool faulted = f->d.faulted;
+	struct vhost_user_rx rx;
 	int err;
 
-	err = vhost_user_msg_recv(f->be, &msg);
-	if (!err) {
+	vhost_user_rx_init(&rx, &msg);
+	err = vhost_user_rx_read(f->be, &rx);
+	if (err == 0 && vhost_user_rx_partial(&rx)) {
+		vhost_user_rx_next(&rx);
+		err = -ETIMEDOUT;
+	} else if (err == 1) {
 		if (msg.nfds > VHOST_USER_MAX_FDS)
 			fail("too many fds received", (int)msg.nfds);
 		err = vhost_dev_handle_msg(&f->d, f->be, &msg);
@@ -386,6 +387,9 @@ static bool backend_step(struct fz *f)
 		 */
 		if (faulted && !err)
 			fail("connection kept after a shrunk memfd", (int)msg.hdr.request);
+		vhost_user_rx_next(&rx);
+	} else if (err > 0) {
+		fail("receive returned", err);
 	}
 	drain_replies(f);
 	if (f->work && !err)

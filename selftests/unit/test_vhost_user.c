@@ -24,7 +24,7 @@
 #include "vhost/vhost_user_dev.h"
 #include "vhost/vhost_user_msg.h"
 
-#define NR_TESTS 177
+#define NR_TESTS 188
 
 #define MEM_SIZE	(1u << 20)
 #define UVA0		0x7f1200000000ull	/* where "QEMU" has guest RAM */
@@ -264,6 +264,26 @@ static struct vhost_user_msg *msg_mem_reg(uint32_t req, uint32_t flags,
 	return m;
 }
 
+/* The backend receives the daemon's way: what the socket has, never
+ * waiting. The frontend queued all it sends first, so a message still
+ * incomplete is one the relay would drop at its deadline: -ETIMEDOUT.
+ */
+static int be_recv(int sock)
+{
+	struct vhost_user_rx rx;
+	int err;
+
+	vhost_user_rx_init(&rx, &bmsg);
+	err = vhost_user_rx_read(sock, &rx);
+	if (err == 1)
+		return 0;
+	if (err == 0) {
+		vhost_user_rx_next(&rx);
+		return -ETIMEDOUT;
+	}
+	return err;
+}
+
 /* Frontend sends @m; the backend receives and handles it. Returns what
  * receive or handling returned.
  */
@@ -273,7 +293,7 @@ static int xfer(struct tdev *t, const struct vhost_user_msg *m)
 
 	if (vhost_user_msg_send(t->fe, m))
 		die("send");
-	err = vhost_user_msg_recv(t->be, &bmsg);
+	err = be_recv(t->be);
 	if (err)
 		return err;
 	return vhost_dev_handle_msg(&t->d, t->be, &bmsg);
@@ -1093,9 +1113,10 @@ static void test_mem_slots(void)
 static void test_framing(void)
 {
 	struct vhost_user_hdr h = { VHOST_USER_SET_FEATURES, VHOST_USER_VERSION, 8 };
-	uint8_t buf[VHOST_USER_HDR_SIZE + 4];
+	uint8_t buf[VHOST_USER_HDR_SIZE + 4], buf2[40];
+	struct vhost_user_rx rx;
 	struct tdev t;
-	int fds[9], fds0, i;
+	int fds[9], fds0, i, err;
 	struct timespec t0, t1;
 	long ms;
 
@@ -1106,7 +1127,7 @@ static void test_framing(void)
 	fds[0] = eventfd(0, EFD_CLOEXEC);
 	raw_send(t.fe, &h, sizeof(h), fds, 1);
 	close(fds[0]);
-	KTAP_CHECK(vhost_user_msg_recv(t.be, &bmsg) == -EBADMSG && bmsg.nfds == 0,
+	KTAP_CHECK(be_recv(t.be) == -EBADMSG && bmsg.nfds == 0,
 		   "payload size 4097: -EBADMSG");
 	KTAP_CHECK(count_fds() == fds0, "payload size 4097: fd closed");
 	tdev_close(&t);
@@ -1121,7 +1142,7 @@ static void test_framing(void)
 	raw_send(t.fe, &h, sizeof(h), fds, 9);
 	for (i = 0; i < 9; i++)
 		close(fds[i]);
-	KTAP_CHECK(vhost_user_msg_recv(t.be, &bmsg) == -EBADMSG,
+	KTAP_CHECK(be_recv(t.be) == -EBADMSG,
 		   "9 fds: -EBADMSG");
 	KTAP_CHECK(count_fds() == fds0, "9 fds: every received fd closed");
 	tdev_close(&t);
@@ -1135,7 +1156,7 @@ static void test_framing(void)
 	raw_send(t.fe, (uint8_t *)&h + 6, sizeof(h) - 6, fds + 8, 1);
 	for (i = 0; i < 9; i++)
 		close(fds[i]);
-	KTAP_CHECK(vhost_user_msg_recv(t.be, &bmsg) == -EBADMSG,
+	KTAP_CHECK(be_recv(t.be) == -EBADMSG,
 		   "8 + 1 fds over two segments: -EBADMSG");
 	KTAP_CHECK(count_fds() == fds0, "8 + 1 fds over two segments: all closed");
 	tdev_close(&t);
@@ -1148,7 +1169,7 @@ static void test_framing(void)
 	memset(buf + sizeof(h), 0, 4);
 	raw_send(t.fe, buf, sizeof(buf), NULL, 0);
 	shutdown(t.fe, SHUT_WR);
-	KTAP_CHECK(vhost_user_msg_recv(t.be, &bmsg) == -EBADMSG,
+	KTAP_CHECK(be_recv(t.be) == -EBADMSG,
 		   "truncated payload then EOF: -EBADMSG");
 	tdev_close(&t);
 
@@ -1159,14 +1180,14 @@ static void test_framing(void)
 	raw_send(t.fe, &h, 5, fds, 1);
 	close(fds[0]);
 	shutdown(t.fe, SHUT_WR);
-	KTAP_CHECK(vhost_user_msg_recv(t.be, &bmsg) == -EBADMSG &&
+	KTAP_CHECK(be_recv(t.be) == -EBADMSG &&
 		   count_fds() == fds0, "truncated header then EOF: -EBADMSG, fd closed");
 	tdev_close(&t);
 
 	/* Orderly EOF between messages. */
 	tdev_open(&t);
 	shutdown(t.fe, SHUT_WR);
-	KTAP_CHECK(vhost_user_msg_recv(t.be, &bmsg) == -ECONNRESET,
+	KTAP_CHECK(be_recv(t.be) == -ECONNRESET,
 		   "EOF between messages: -ECONNRESET");
 	tdev_close(&t);
 
@@ -1177,17 +1198,81 @@ static void test_framing(void)
 	raw_send(t.fe, buf, 7, NULL, 0);
 	raw_send(t.fe, buf + 7, sizeof(h) - 7, NULL, 0);
 	raw_send(t.fe, "\x01\x00\x00\x00\x00\x00\x00\x00", 8, NULL, 0);
-	KTAP_CHECK(vhost_user_msg_recv(t.be, &bmsg) == 0 && bmsg.hdr.size == 8 &&
+	KTAP_CHECK(be_recv(t.be) == 0 && bmsg.hdr.size == 8 &&
 		   bmsg.payload.u64 == 1, "split message reassembled");
 
-	/* A frontend stalling mid-message is dropped, not waited for. */
+	/* A frontend stalling mid-message is not waited for: the message
+	 * stays partial (the relay's deadline drops it), and completes when
+	 * the rest comes.
+	 */
+	raw_send(t.fe, buf, 6, NULL, 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	vhost_user_rx_init(&rx, &bmsg);
+	KTAP_CHECK(vhost_user_rx_read(t.be, &rx) == 0 && vhost_user_rx_partial(&rx) &&
+		   rx.got == 6 && vhost_user_rx_want(&rx) == 0,
+		   "stall mid-header: partial, read returns");
+	raw_send(t.fe, buf + 6, sizeof(h) - 6, NULL, 0);
+	KTAP_CHECK(vhost_user_rx_read(t.be, &rx) == 0 && rx.got == sizeof(h) &&
+		   vhost_user_rx_want(&rx) == sizeof(h) + 8,
+		   "stall mid-payload: partial, size known");
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	KTAP_CHECK(ms < 100, "stall: nothing waited for");
+	raw_send(t.fe, "\x02\x00\x00\x00\x00\x00\x00\x00", 8, NULL, 0);
+	KTAP_CHECK(vhost_user_rx_read(t.be, &rx) == 1 && bmsg.payload.u64 == 2,
+		   "stalled message completes when the rest comes");
+	vhost_user_rx_next(&rx);
+	KTAP_CHECK(!vhost_user_rx_partial(&rx) && vhost_user_rx_read(t.be, &rx) == 0,
+		   "then nothing more: read returns 0");
+
+	/* The blocking receive (frontends, tests) has a deadline too. */
 	raw_send(t.fe, buf, 6, NULL, 0);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	KTAP_CHECK(vhost_user_msg_recv(t.be, &bmsg) == -ETIMEDOUT,
-		   "stall mid-header: -ETIMEDOUT");
+		   "frontend receive, stall mid-header: -ETIMEDOUT");
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
-	KTAP_CHECK(ms < 5000, "stall mid-header: bounded wait");
+	KTAP_CHECK(ms < 5000, "frontend receive: bounded wait");
+	tdev_close(&t);
+
+	/* Two messages queued, each with its fd: the first read stops at the
+	 * first's end, so the second's fd is not taken for the first's.
+	 */
+	tdev_open(&t);
+	fds0 = count_fds();
+	memset(buf2, 0, sizeof(buf2));
+	for (i = 0; i < 2; i++) {
+		struct vhost_user_hdr k = { VHOST_USER_SET_VRING_CALL, VHOST_USER_VERSION, 8 };
+
+		memcpy(buf2 + i * 20, &k, sizeof(k));
+		buf2[i * 20 + 12] = i;
+	}
+	raw_send(t.fe, buf2, 20, &t.call[0], 1);
+	raw_send(t.fe, buf2 + 20, 20, &t.call[1], 1);
+	vhost_user_rx_init(&rx, &bmsg);
+	KTAP_CHECK(vhost_user_rx_read(t.be, &rx) == 1 && bmsg.nfds == 1 &&
+		   bmsg.payload.u64 == 0 && fd_linked(t.call[0], bmsg.fds[0]),
+		   "two queued messages: the first with its own fd");
+	vhost_user_rx_next(&rx);
+	KTAP_CHECK(vhost_user_rx_read(t.be, &rx) == 1 && bmsg.nfds == 1 &&
+		   bmsg.payload.u64 == 1 && fd_linked(t.call[1], bmsg.fds[0]),
+		   "two queued messages: the second with its own fd");
+	vhost_user_rx_next(&rx);
+	KTAP_CHECK(count_fds() == fds0, "two queued messages: fds closed after");
+	tdev_close(&t);
+
+	/* A frontend that never reads its replies: once its socket is full
+	 * a reply fails with -ENOBUFS at once, it never blocks.
+	 */
+	tdev_open(&t);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 0, err = 0; i < 100000 && !err; i++)
+		err = xfer(&t, msg(VHOST_USER_GET_FEATURES, 0, 0));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	KTAP_CHECK(err == -ENOBUFS && i > 1, "replies never read: -ENOBUFS");
+	ktap_diag("%d replies fit before the socket was full, %ld ms", i - 1, ms);
+	KTAP_CHECK(ms < 1000, "replies never read: no reply waited for");
 	tdev_close(&t);
 }
 
@@ -1217,10 +1302,18 @@ static void test_reset_owner(void)
 
 static void test_msg_api(void)
 {
+	unsigned int req, named = 0;
+
 	KTAP_CHECK(!strcmp(vhost_user_req_name(VHOST_USER_SET_MEM_TABLE), "SET_MEM_TABLE") &&
 		   !strcmp(vhost_user_req_name(VHOST_USER_GET_STATUS), "GET_STATUS") &&
 		   !strcmp(vhost_user_req_name(1000), "UNKNOWN"),
 		   "request names");
+	/* The table has every code up to the last, in order. */
+	for (req = 0; req < VHOST_USER_MAX_REQUEST; req++)
+		named += strcmp(vhost_user_req_name(req), "UNKNOWN") != 0;
+	KTAP_CHECK(named == VHOST_USER_MAX_REQUEST && VHOST_USER_MAX_REQUEST == 41 &&
+		   VHOST_USER_REM_MEM_REG == 38,
+		   "request table: codes 0..40, each named");
 	memset(&fmsg, 0, sizeof(fmsg));
 	fmsg.hdr.size = VHOST_USER_PAYLOAD_MAX + 1;
 	KTAP_CHECK(vhost_user_msg_send(-1, &fmsg) == -EINVAL, "send: oversized refused");

@@ -12,19 +12,6 @@
 #include "util/log.h"
 #include "vhost_user_dev.h"
 
-/* Protocol features this file implements; offering any other would promise
- * the frontend behaviour nobody wrote.
- */
-#define VHOST_DEV_PROTOCOL_IMPL						\
-	((1ull << VHOST_USER_PROTOCOL_F_MQ) |				\
-	 (1ull << VHOST_USER_PROTOCOL_F_LOG_SHMFD) |			\
-	 (1ull << VHOST_USER_PROTOCOL_F_RARP) |				\
-	 (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK) |			\
-	 (1ull << VHOST_USER_PROTOCOL_F_NET_MTU) |			\
-	 (1ull << VHOST_USER_PROTOCOL_F_RESET_DEVICE) |			\
-	 (1ull << VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS) |		\
-	 (1ull << VHOST_USER_PROTOCOL_F_STATUS))
-
 /* Device features that need vhost-user support we do not have: an IOTLB.
  * (VHOST_F_LOG_ALL is implemented, but useful only with LOG_SHMFD: QEMU
  * otherwise keeps the log in its own memory, where we cannot mark it.)
@@ -889,39 +876,18 @@ static int h_unsupported_get(struct vh_req *r)
 	return -EOPNOTSUPP;
 }
 
-/* Requests missing here are refused: a failure ack when one is asked for. */
+/* The handlers of VHOST_USER_REQUESTS, h_ and its name; "none" is refused
+ * (a failure ack when one is asked for).
+ */
+#define h_none		NULL
+#define VH_replies	true
+#define VH_acks		false
+#define REQ_HANDLER(name, code, sz, fd, fn, reply)			\
+	[VHOST_USER_##name] = { h_##fn, VH_##reply },
 static const struct vh_handler handlers[VHOST_USER_MAX_REQUEST] = {
-	[VHOST_USER_GET_FEATURES]		= { h_get_features, true },
-	[VHOST_USER_SET_FEATURES]		= { h_set_features, false },
-	[VHOST_USER_SET_OWNER]			= { h_set_owner, false },
-	[VHOST_USER_RESET_OWNER]		= { h_reset, false },
-	[VHOST_USER_SET_MEM_TABLE]		= { h_set_mem_table, false },
-	[VHOST_USER_SET_LOG_BASE]		= { h_set_log_base, true },
-	[VHOST_USER_SET_LOG_FD]			= { h_set_log_fd, false },
-	[VHOST_USER_SET_VRING_NUM]		= { h_set_vring_num, false },
-	[VHOST_USER_SET_VRING_ADDR]		= { h_set_vring_addr, false },
-	[VHOST_USER_SET_VRING_BASE]		= { h_set_vring_base, false },
-	[VHOST_USER_GET_VRING_BASE]		= { h_get_vring_base, true },
-	[VHOST_USER_SET_VRING_KICK]		= { h_set_vring_fd, false },
-	[VHOST_USER_SET_VRING_CALL]		= { h_set_vring_fd, false },
-	[VHOST_USER_SET_VRING_ERR]		= { h_set_vring_fd, false },
-	[VHOST_USER_GET_PROTOCOL_FEATURES]	= { h_get_protocol_features, true },
-	[VHOST_USER_SET_PROTOCOL_FEATURES]	= { h_set_protocol_features, false },
-	[VHOST_USER_GET_QUEUE_NUM]		= { h_get_queue_num, true },
-	[VHOST_USER_SET_VRING_ENABLE]		= { h_set_vring_enable, false },
-	[VHOST_USER_SEND_RARP]			= { h_send_rarp, false },
-	[VHOST_USER_NET_SET_MTU]		= { h_net_set_mtu, false },
-	[VHOST_USER_RESET_DEVICE]		= { h_reset, false },
-	[VHOST_USER_SET_STATUS]			= { h_set_status, false },
-	[VHOST_USER_GET_STATUS]			= { h_get_status, true },
-	[VHOST_USER_GET_CONFIG]			= { h_unsupported_get, true },
-	[VHOST_USER_CREATE_CRYPTO_SESSION]	= { h_unsupported_get, true },
-	[VHOST_USER_POSTCOPY_ADVISE]		= { h_unsupported_get, true },
-	[VHOST_USER_GET_INFLIGHT_FD]		= { h_unsupported_get, true },
-	[VHOST_USER_GET_MAX_MEM_SLOTS]		= { h_get_max_mem_slots, true },
-	[VHOST_USER_ADD_MEM_REG]		= { h_add_mem_reg, false },
-	[VHOST_USER_REM_MEM_REG]		= { h_rem_mem_reg, false },
+	VHOST_USER_REQUESTS(REQ_HANDLER)
 };
+#undef REQ_HANDLER
 
 static int send_ack(struct vh_req *r, uint32_t req, int err)
 {

@@ -21,6 +21,19 @@
 #define VHOST_DEV_MAX_QUEUE_PAIRS 32
 #define VHOST_DEV_MAX_VRINGS (2 * VHOST_DEV_MAX_QUEUE_PAIRS)
 
+/* Protocol features vhost_user_dev.c implements; offering any other would
+ * promise the frontend behaviour nobody wrote.
+ */
+#define VHOST_DEV_PROTOCOL_IMPL						\
+	((1ull << VHOST_USER_PROTOCOL_F_MQ) |				\
+	 (1ull << VHOST_USER_PROTOCOL_F_LOG_SHMFD) |			\
+	 (1ull << VHOST_USER_PROTOCOL_F_RARP) |				\
+	 (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK) |			\
+	 (1ull << VHOST_USER_PROTOCOL_F_NET_MTU) |			\
+	 (1ull << VHOST_USER_PROTOCOL_F_RESET_DEVICE) |			\
+	 (1ull << VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS) |		\
+	 (1ull << VHOST_USER_PROTOCOL_F_STATUS))
+
 struct vhost_vring {
 	struct virtqueue vr;
 	int kickfd;		/* -1 when none */

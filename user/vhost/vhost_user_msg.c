@@ -1,26 +1,31 @@
 // SPDX-License-Identifier: GPL-2.0
-/* vhost-user wire format: receive/send messages with SCM_RIGHTS fds and
- * check each request's payload size and fd count before anyone parses it.
+/* vhost-user wire format: receive messages (with SCM_RIGHTS fds) piece by
+ * piece without ever waiting, send replies without ever waiting, and check
+ * each request's payload size and fd count before anyone parses it.
  */
 #include <errno.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util/log.h"
 #include "vhost_user_msg.h"
 
-/* Once the first byte of a message arrived the rest must follow promptly:
- * a frontend stalling mid-message must not stall the daemon.
+/* Payload size rules (VHOST_USER_REQUESTS). Non-negative values are an
+ * exact byte count.
  */
-#define VHOST_USER_MSG_TIMEOUT_MS 1000
-
-/* Payload size rules. Non-negative values are an exact byte count. */
 enum {
 	SZ_ANY = -1,	/* not parsed by us; the device rejects the request */
 	SZ_MEM = -2,	/* memory table: 8 + nregions * region */
+	SZ_NONE = 0,
+	SZ_U64 = sizeof(uint64_t),
+	SZ_STATE = sizeof(struct vhost_user_vring_state),
+	SZ_ADDR = sizeof(struct vhost_user_vring_addr),
+	SZ_LOG = sizeof(struct vhost_user_log),
+	SZ_MEM_REG = sizeof(struct vhost_user_mem_reg),
 };
 
 /* How many fds a request carries. */
@@ -39,58 +44,12 @@ struct req_rule {
 	enum fd_rule fds;
 };
 
-#define U64	((int)sizeof(uint64_t))
-#define STATE	((int)sizeof(struct vhost_user_vring_state))
-#define MEM_REG	((int)sizeof(struct vhost_user_mem_reg))
-
-#define RULE(req, sz, fd) [VHOST_USER_##req] = { #req, sz, fd }
-
+#define REQ_RULE(name, code, sz, fd, fn, reply)				\
+	[VHOST_USER_##name] = { #name, sz, fd },
 static const struct req_rule req_rules[VHOST_USER_MAX_REQUEST] = {
-	RULE(NONE,			SZ_ANY,	FD_ANY),
-	RULE(GET_FEATURES,		0,	FD_NONE),
-	RULE(SET_FEATURES,		U64,	FD_NONE),
-	RULE(SET_OWNER,			0,	FD_NONE),
-	RULE(RESET_OWNER,		0,	FD_NONE),
-	RULE(SET_MEM_TABLE,		SZ_MEM,	FD_MEM),
-	RULE(SET_LOG_BASE,		(int)sizeof(struct vhost_user_log), FD_ONE),
-	RULE(SET_LOG_FD,		0,	FD_ONE),
-	RULE(SET_VRING_NUM,		STATE,	FD_NONE),
-	RULE(SET_VRING_ADDR,		(int)sizeof(struct vhost_user_vring_addr), FD_NONE),
-	RULE(SET_VRING_BASE,		STATE,	FD_NONE),
-	RULE(GET_VRING_BASE,		STATE,	FD_NONE),
-	RULE(SET_VRING_KICK,		U64,	FD_VRING),
-	RULE(SET_VRING_CALL,		U64,	FD_VRING),
-	RULE(SET_VRING_ERR,		U64,	FD_VRING),
-	RULE(GET_PROTOCOL_FEATURES,	0,	FD_NONE),
-	RULE(SET_PROTOCOL_FEATURES,	U64,	FD_NONE),
-	RULE(GET_QUEUE_NUM,		0,	FD_NONE),
-	RULE(SET_VRING_ENABLE,		STATE,	FD_NONE),
-	RULE(SEND_RARP,			U64,	FD_NONE),
-	RULE(NET_SET_MTU,		U64,	FD_NONE),
-	RULE(SET_BACKEND_REQ_FD,	0,	FD_ONE),
-	RULE(IOTLB_MSG,			SZ_ANY,	FD_ANY),
-	RULE(SET_VRING_ENDIAN,		SZ_ANY,	FD_ANY),
-	RULE(GET_CONFIG,		SZ_ANY,	FD_ANY),
-	RULE(SET_CONFIG,		SZ_ANY,	FD_ANY),
-	RULE(CREATE_CRYPTO_SESSION,	SZ_ANY,	FD_ANY),
-	RULE(CLOSE_CRYPTO_SESSION,	SZ_ANY,	FD_ANY),
-	RULE(POSTCOPY_ADVISE,		SZ_ANY,	FD_ANY),
-	RULE(POSTCOPY_LISTEN,		SZ_ANY,	FD_ANY),
-	RULE(POSTCOPY_END,		SZ_ANY,	FD_ANY),
-	RULE(GET_INFLIGHT_FD,		SZ_ANY,	FD_ANY),
-	RULE(SET_INFLIGHT_FD,		SZ_ANY,	FD_ANY),
-	RULE(GPU_SET_SOCKET,		SZ_ANY,	FD_ANY),
-	RULE(RESET_DEVICE,		0,	FD_NONE),
-	RULE(VRING_KICK,		SZ_ANY,	FD_ANY),
-	RULE(GET_MAX_MEM_SLOTS,		0,	FD_NONE),
-	RULE(ADD_MEM_REG,		MEM_REG, FD_ONE),
-	/* The spec says no fd; QEMU before 7.1 and libvhost-user send the
-	 * region's, which it lets backends accept and ignore.
-	 */
-	RULE(REM_MEM_REG,		MEM_REG, FD_OPT),
-	RULE(SET_STATUS,		U64,	FD_NONE),
-	RULE(GET_STATUS,		0,	FD_NONE),
+	VHOST_USER_REQUESTS(REQ_RULE)
 };
+#undef REQ_RULE
 
 static const struct req_rule *req_rule(uint32_t req)
 {
@@ -153,100 +112,146 @@ static int collect_fds(struct msghdr *mh, struct vhost_user_msg *m)
 	return err;
 }
 
-static int wait_sock(int sock, short events)
+static void msg_forget_fds(struct vhost_user_msg *m)
 {
-	struct pollfd pfd = { .fd = sock, .events = events };
-	int n;
+	unsigned int i;
 
-	do {
-		n = poll(&pfd, 1, VHOST_USER_MSG_TIMEOUT_MS);
-	} while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -errno;
-	return n ? 0 : -ETIMEDOUT;
+	m->nfds = 0;
+	for (i = 0; i < VHOST_USER_MAX_FDS; i++)
+		m->fds[i] = -1;
 }
 
-/* Read exactly @len bytes into @buf, collecting any fds that come along.
- * @started says whether part of this message was already read: only a
- * message that has not begun may block on the socket's own terms, report
- * -EAGAIN or end in an orderly EOF.
+void vhost_user_rx_init(struct vhost_user_rx *rx, struct vhost_user_msg *m)
+{
+	rx->m = m;
+	rx->got = 0;
+	msg_forget_fds(m);
+}
+
+void vhost_user_rx_next(struct vhost_user_rx *rx)
+{
+	vhost_user_msg_close_fds(rx->m);
+	rx->got = 0;
+}
+
+/* Where the next bytes of the message go, and how many it still lacks
+ * (0: complete). Reads stop at the message's end, so fds sent with the
+ * next message are not taken for this one's.
  */
-static int recv_exact(int sock, void *buf, size_t len, bool started,
-		      struct vhost_user_msg *m)
+static size_t rx_space(struct vhost_user_rx *rx, void **dst)
+{
+	struct vhost_user_msg *m = rx->m;
+
+	if (rx->got < VHOST_USER_HDR_SIZE) {
+		*dst = (uint8_t *)&m->hdr + rx->got;
+		return VHOST_USER_HDR_SIZE - rx->got;
+	}
+	*dst = m->payload.raw + (rx->got - VHOST_USER_HDR_SIZE);
+	return VHOST_USER_HDR_SIZE + m->hdr.size - rx->got;
+}
+
+int vhost_user_rx_read(int sock, struct vhost_user_rx *rx)
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(int) * VHOST_USER_MAX_FDS)];
 		struct cmsghdr align;
 	} cbuf;
-	size_t got = 0;
+	struct vhost_user_msg *m = rx->m;
 	int err;
 
-	while (got < len) {
-		struct iovec iov = {
-			.iov_base = (char *)buf + got,
-			.iov_len = len - got,
-		};
+	for (;;) {
+		struct iovec iov;
 		struct msghdr mh = {
 			.msg_iov = &iov,
 			.msg_iovlen = 1,
 			.msg_control = cbuf.buf,
 			.msg_controllen = sizeof(cbuf.buf),
 		};
-		bool mid = started || got;
 		ssize_t n;
 
-		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | (mid ? MSG_DONTWAIT : 0));
+		if (rx->got >= VHOST_USER_HDR_SIZE &&
+		    m->hdr.size > VHOST_USER_PAYLOAD_MAX) {
+			pr_err("vhost-user: %s: payload of %u bytes exceeds %u",
+			       vhost_user_req_name(m->hdr.request), m->hdr.size,
+			       VHOST_USER_PAYLOAD_MAX);
+			err = -EBADMSG;
+			goto fail;
+		}
+		iov.iov_len = rx_space(rx, &iov.iov_base);
+		if (!iov.iov_len)
+			return 1;
+		n = recvmsg(sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			if ((errno == EAGAIN || errno == EWOULDBLOCK) && mid) {
-				err = wait_sock(sock, POLLIN);
-				if (err)
-					return err;
-				continue;
-			}
-			return -errno;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 0;
+			err = -errno;
+			goto fail;
 		}
 		err = collect_fds(&mh, m);
 		if (err)
-			return err;
-		if (n == 0)
-			return mid ? -EBADMSG : -ECONNRESET;
-		got += n;
+			goto fail;
+		if (n == 0) {
+			if (!rx->got)
+				return -ECONNRESET;
+			pr_err("vhost-user: connection closed mid-message (%u bytes of %s)",
+			       rx->got, rx->got < VHOST_USER_HDR_SIZE ? "a header" :
+			       vhost_user_req_name(m->hdr.request));
+			err = -EBADMSG;
+			goto fail;
+		}
+		rx->got += n;
 	}
-	return 0;
+
+fail:
+	vhost_user_msg_close_fds(m);
+	rx->got = 0;
+	return err;
+}
+
+static int wait_sock(int sock, short events, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = sock, .events = events };
+	int n;
+
+	do {
+		n = poll(&pfd, 1, timeout_ms);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	return n ? 0 : -ETIMEDOUT;
 }
 
 int vhost_user_msg_recv(int sock, struct vhost_user_msg *m)
 {
-	unsigned int i;
-	int err;
+	struct vhost_user_rx rx;
+	struct timespec t0, t;
+	int err, left;
 
-	m->nfds = 0;
-	for (i = 0; i < VHOST_USER_MAX_FDS; i++)
-		m->fds[i] = -1;
-
-	err = recv_exact(sock, &m->hdr, VHOST_USER_HDR_SIZE, false, m);
-	if (err)
-		goto fail;
-	if (m->hdr.size > VHOST_USER_PAYLOAD_MAX) {
-		pr_err("vhost-user: %s: payload of %u bytes exceeds %u",
-		       vhost_user_req_name(m->hdr.request), m->hdr.size,
-		       VHOST_USER_PAYLOAD_MAX);
-		err = -EBADMSG;
-		goto fail;
+	vhost_user_rx_init(&rx, m);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		err = vhost_user_rx_read(sock, &rx);
+		if (err)
+			return err < 0 ? err : 0;
+		if (!vhost_user_rx_partial(&rx)) {
+			err = wait_sock(sock, POLLIN, -1);
+			clock_gettime(CLOCK_MONOTONIC, &t0);
+			if (err)
+				return err;
+			continue;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		left = VHOST_USER_MSG_DEADLINE_MS -
+		       ((t.tv_sec - t0.tv_sec) * 1000 +
+			(t.tv_nsec - t0.tv_nsec) / 1000000);
+		err = left > 0 ? wait_sock(sock, POLLIN, left) : -ETIMEDOUT;
+		if (err) {
+			vhost_user_msg_close_fds(m);
+			return err;
+		}
 	}
-	err = recv_exact(sock, m->payload.raw, m->hdr.size, true, m);
-	if (err)
-		goto fail;
-	return 0;
-
-fail:
-	if (err == -EBADMSG || err == -ETIMEDOUT)
-		pr_err("vhost-user: malformed or truncated message (%s)",
-		       strerror(-err));
-	vhost_user_msg_close_fds(m);
-	return err;
 }
 
 static unsigned int expected_fds(const struct req_rule *r,
@@ -322,12 +327,11 @@ int vhost_user_msg_validate(const struct vhost_user_msg *m)
 	return 0;
 }
 
-/* Write header and payload, the fds riding on the first byte. A reply
- * needs no more than one sendmsg in practice; the loop covers a socket
- * buffer that is nearly full.
+/* Write header and payload, the fds riding on the first byte. A request
+ * (@wait) may wait for socket space, a reply never does.
  */
 static int send_msg(int sock, const struct vhost_user_msg *m,
-		    unsigned int nfds)
+		    unsigned int nfds, bool wait)
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(int) * VHOST_USER_MAX_FDS)];
@@ -369,19 +373,26 @@ static int send_msg(int sock, const struct vhost_user_msg *m,
 			c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
 			memcpy(CMSG_DATA(c), m->fds, sizeof(int) * nfds);
 		}
-		n = sendmsg(sock, &mh, MSG_NOSIGNAL | (done ? MSG_DONTWAIT : 0));
+		n = sendmsg(sock, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				err = wait_sock(sock, POLLOUT);
-				if (err)
-					return err;
-				continue;
-			}
-			return -errno;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				return -errno;
+			/* A reply is a few bytes: a socket that cannot take
+			 * one belongs to a frontend that does not read.
+			 */
+			if (!wait)
+				return -ENOBUFS;
+			err = wait_sock(sock, POLLOUT, VHOST_USER_MSG_DEADLINE_MS);
+			if (err)
+				return err;
+			continue;
 		}
 		done += n;
+		/* Half a reply sent: the stream is broken for the frontend. */
+		if (done < total && !wait)
+			return -ENOBUFS;
 	}
 	return 0;
 }
@@ -392,10 +403,10 @@ int vhost_user_msg_reply(int sock, struct vhost_user_msg *m)
 	/* Replies we send never pass fds: whatever the request carried is
 	 * not ours to hand back.
 	 */
-	return send_msg(sock, m, 0);
+	return send_msg(sock, m, 0, false);
 }
 
 int vhost_user_msg_send(int sock, const struct vhost_user_msg *m)
 {
-	return send_msg(sock, m, m->nfds);
+	return send_msg(sock, m, m->nfds, true);
 }

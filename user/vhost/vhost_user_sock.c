@@ -7,15 +7,16 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "util/log.h"
 #include "vhost_user_sock.h"
 
-/* A frontend mid-message gets this long before we drop it. */
-#define VHOST_USER_IO_TIMEOUT_MS 2000
+/* Connections the kernel queues until the relay accepts them: a burst of
+ * QEMUs starting at once, each refused at once but one.
+ */
+#define VHOST_USER_BACKLOG 16
 
 static int sock_fill_addr(struct sockaddr_un *sun, const char *path)
 {
@@ -46,12 +47,15 @@ static int sock_clear_path(const char *path, const struct sockaddr_un *sun)
 		pr_err("socket %s: path exists and is not a socket", path);
 		return -EEXIST;
 	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* Non-blocking: a live listener with a full backlog says EAGAIN
+	 * rather than keeping us waiting.
+	 */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
-	err = connect(fd, (const struct sockaddr *)sun, sizeof(*sun));
+	err = connect(fd, (const struct sockaddr *)sun, sizeof(*sun)) ? errno : 0;
 	close(fd);
-	if (!err) {
+	if (!err || err == EAGAIN) {
 		pr_err("socket %s: another process is serving it (another relay?)", path);
 		return -EADDRINUSE;
 	}
@@ -94,7 +98,7 @@ int vhost_user_sock_listen(const char *path, uid_t owner, gid_t group,
 	if (err)
 		return err;
 
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0) {
 		err = -errno;
 		pr_err("socket: %s", strerror(errno));
@@ -117,7 +121,7 @@ int vhost_user_sock_listen(const char *path, uid_t owner, gid_t group,
 		pr_err("socket %s: chmod %o: %s", path, perm, strerror(errno));
 		goto err_unlink;
 	}
-	if (listen(fd, 1)) {
+	if (listen(fd, VHOST_USER_BACKLOG)) {
 		err = -errno;
 		pr_err("socket %s: listen: %s", path, strerror(errno));
 		goto err_unlink;
@@ -130,19 +134,6 @@ err_unlink:
 	return err;
 }
 
-static int sock_set_timeouts(int fd)
-{
-	struct timeval tv = {
-		.tv_sec = VHOST_USER_IO_TIMEOUT_MS / 1000,
-		.tv_usec = (VHOST_USER_IO_TIMEOUT_MS % 1000) * 1000,
-	};
-
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ||
-	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)))
-		return -errno;
-	return 0;
-}
-
 int vhost_user_sock_connect(const char *path)
 {
 	struct sockaddr_un sun;
@@ -150,19 +141,15 @@ int vhost_user_sock_connect(const char *path)
 
 	if (sock_fill_addr(&sun, path))
 		return -ENAMETOOLONG;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* Non-blocking: a unix connect then completes at once or fails at
+	 * once (ENOENT, ECONNREFUSED, EAGAIN with a full backlog) instead of
+	 * waiting for a listener that never accepts.
+	 */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
-	/* A unix connect completes at once or fails at once (ENOENT,
-	 * ECONNREFUSED, EAGAIN with a full backlog): no event to wait for.
-	 */
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun))) {
 		err = -errno;
-		close(fd);
-		return err;
-	}
-	err = sock_set_timeouts(fd);
-	if (err) {
 		close(fd);
 		return err;
 	}
@@ -171,15 +158,7 @@ int vhost_user_sock_connect(const char *path)
 
 int vhost_user_sock_accept(int listen_fd)
 {
-	int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
-	int err;
+	int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 
-	if (fd < 0)
-		return -errno;
-	err = sock_set_timeouts(fd);
-	if (err) {
-		close(fd);
-		return err;
-	}
-	return fd;
+	return fd < 0 ? -errno : fd;
 }

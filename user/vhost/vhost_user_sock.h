@@ -5,7 +5,7 @@
 
 #include <sys/types.h>
 
-/* Bind and listen on @path. A stale socket file (nobody listening) is
+/* Bind and listen (non-blocking) on @path. A stale socket file (nobody listening) is
  * replaced; a live one is -EADDRINUSE; a missing directory -ENOENT. The
  * socket gets @owner/@group (-1: unchanged) and @perm (0: umask) before it
  * listens, so nobody else can connect in between. Each failure is logged
@@ -14,16 +14,17 @@
 int vhost_user_sock_listen(const char *path, uid_t owner, gid_t group,
 			   mode_t perm);
 
-/* Connect to a frontend listening on @path (client mode). Returns the fd,
- * or a negative errno without logging: the caller retries.
+/* Connect to a frontend listening on @path (client mode), without waiting:
+ * a full backlog is -EAGAIN. Returns the (non-blocking) fd, or a negative
+ * errno without logging: the caller retries.
  */
 int vhost_user_sock_connect(const char *path);
 
 /* -ENOENT (logged) when the directory @path would live in is missing. */
 int vhost_user_sock_check_dir(const char *path);
 
-/* Accept one frontend connection, with send/receive timeouts so that a
- * frontend stalling mid-message cannot stall the daemon for long.
+/* Accept one pending frontend connection, non-blocking like every socket
+ * the relay reads: the fd, -EAGAIN when none is pending, or a negative errno.
  */
 int vhost_user_sock_accept(int listen_fd);
 

@@ -1,7 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /* A relay's frontend connection: listening (server mode) or connecting with
  * backoff (client mode), one frontend at a time, its messages handed to the
- * relay's vhost-user device.
+ * relay's vhost-user device. The frontend is untrusted and shares the worker
+ * with other relays: nothing here ever waits for it. Messages are put
+ * together from readiness events, each with a deadline; a few are handled
+ * per event; replies that do not fit its socket end the connection; every
+ * error ends it through relay_disconnect(); what it makes us log is rate
+ * limited.
  */
 #include <errno.h>
 #include <poll.h>
@@ -9,6 +14,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "relay_impl.h"
@@ -23,94 +29,229 @@
 #define RECONNECT_MIN_MS 50
 #define RECONNECT_MAX_MS 2000
 
-static void relay_reconnect_later(struct relay *r);
-static void relay_connect(struct relay *r);
+/* Messages handled per readiness event; the rest wait for the next round
+ * of the loop, after the worker's other relays had theirs. A QEMU start
+ * is some 40 messages.
+ */
+#define CONN_MSG_BUDGET 8
 
+/* Connections accepted (or refused) per event, likewise; more than the
+ * listen backlog, so a burst is dealt with in one go.
+ */
+#define CONN_ACCEPT_BUDGET 64
+
+static void relay_connect(struct relay *r);
+static void relay_reconnect_later(struct relay *r);
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* Arm the relay's timer @ms from now: the reconnect backoff while there is
+ * no connection, the message deadline while there is one.
+ */
+static void relay_timer_in(struct relay *r, uint64_t ms)
+{
+	struct itimerspec its = { 0 };
+
+	its.it_value.tv_sec = ms / 1000;
+	its.it_value.tv_nsec = (ms % 1000) * 1000000L;
+	if (!its.it_value.tv_sec && !its.it_value.tv_nsec)
+		its.it_value.tv_nsec = 1;
+	if (timerfd_settime(r->timer_fd, 0, &its, NULL))
+		pr_err("%s: cannot arm the connection timer: %s", r->cfg.name,
+		       strerror(errno));
+}
+
+static bool relay_rings_running(const struct relay *r)
+{
+	unsigned int q;
+
+	for (q = 0; q < 2 * r->dev.queue_pairs && q < VHOST_DEV_MAX_VRINGS; q++)
+		if (vhost_vring_ready(&r->dev.vq[q]))
+			return true;
+	return false;
+}
+
+/* The one way a connection ends: reset the device, forget the connection
+ * and, in client mode, connect again.
+ */
 static void relay_disconnect(struct relay *r)
 {
 	uint64_t to, from;
 
 	uloop_del(r->loop, &r->conn_src);
+	/* A message cut short may hold fds. */
+	vhost_user_rx_next(&r->rx);
 	vhost_dev_reset(&r->dev);
 	close(r->conn_fd);
 	r->conn_fd = -1;
+	r->conn_more = false;
+	r->msg_deadline_ns = 0;
 	relay_frame_totals(r, &to, &from);
 	pr_notice("%s: frontend disconnected (to guest %llu, from guest %llu frames so far)",
 		  r->cfg.name, (unsigned long long)to, (unsigned long long)from);
-	/* Try at once: QEMU may only have reset the connection. */
-	if (r->cfg.client) {
-		r->backoff_ms = 0;
+	log_limit_flush(&r->loglim, false);
+	if (!r->cfg.client || r->conn_closing)
+		return;
+	/* A frontend that ran rings may only have reset the connection: try
+	 * at once. One that did not (accepted and hung up, or a connection
+	 * left in an exiting QEMU's backlog) gets the backoff.
+	 */
+	if (r->conn_ran_rings)
 		relay_connect(r);
-	}
+	else
+		relay_reconnect_later(r);
 }
 
-/* More bytes (or EOF) waiting on the connection? */
-static bool relay_conn_pending(int fd)
+/* Drop the connection for @err, saying why in one line. */
+static void relay_drop(struct relay *r, int err)
 {
-	char b;
+	if (err == -ENOBUFS)
+		pr_warn("%s: dropping frontend connection: it does not read its replies (socket buffer full)",
+			r->cfg.name);
+	else if (err == -ETIMEDOUT)
+		pr_warn("%s: dropping frontend connection: message not complete after %u ms (%u of %u bytes)",
+			r->cfg.name, VHOST_USER_MSG_DEADLINE_MS, r->rx.got,
+			vhost_user_rx_want(&r->rx) ?: (uint32_t)VHOST_USER_HDR_SIZE);
+	else if (err != -ECONNRESET && err != -EPIPE)	/* it went away */
+		pr_warn("%s: dropping frontend connection: %s", r->cfg.name,
+			strerror(-err));
+	relay_disconnect(r);
+}
 
-	return recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) >= 0;
+/* Read and handle what the frontend sent, CONN_MSG_BUDGET messages at
+ * most; the rest is deferred to the next round.
+ */
+static void relay_conn_pass(struct relay *r)
+{
+	unsigned int n;
+	int err = 0;
+
+	r->conn_more = false;
+	for (n = 0; n < CONN_MSG_BUDGET; n++) {
+		err = vhost_user_rx_read(r->conn_fd, &r->rx);
+		if (err <= 0)
+			break;
+		r->msg_deadline_ns = 0;
+		err = vhost_dev_handle_msg(&r->dev, r->conn_fd, &r->msg);
+		vhost_user_rx_next(&r->rx);
+		if (err)
+			break;
+	}
+	if (err < 0) {
+		relay_drop(r, err);
+		return;
+	}
+	if (!r->conn_ran_rings && relay_rings_running(r)) {
+		/* A frontend that got this far is one worth coming back to
+		 * quickly.
+		 */
+		r->conn_ran_rings = true;
+		r->backoff_ms = 0;
+		r->wait_logged = false;
+	}
+	if (n == CONN_MSG_BUDGET) {
+		r->conn_more = true;
+		uloop_defer(r->loop, &r->conn_work);
+	} else if (vhost_user_rx_partial(&r->rx) && !r->msg_deadline_ns) {
+		/* The first bytes of a message: the whole of it is due by
+		 * its deadline, however it trickles in.
+		 */
+		r->msg_deadline_ns = mono_ns() +
+				     VHOST_USER_MSG_DEADLINE_MS * 1000000ull;
+		relay_timer_in(r, VHOST_USER_MSG_DEADLINE_MS);
+	}
 }
 
 static void relay_on_conn(struct uloop_src *s, int res)
 {
 	struct relay *r = container_of(s, struct relay, conn_src);
-	int err = res < 0 ? res : 0;
+	struct log_limit *prev = log_limit_enter(&r->loglim);
 
-	/* One poll event may stand for several queued messages, or for none:
-	 * a multishot poll reports arrivals we may already have drained. Only
-	 * receive what is there, so a blocking read never waits for the
-	 * frontend.
-	 */
-	while (!err && relay_conn_pending(r->conn_fd)) {
-		err = vhost_user_msg_recv(r->conn_fd, &r->msg);
-		if (!err)
-			err = vhost_dev_handle_msg(&r->dev, r->conn_fd, &r->msg);
-	}
-	if (!err)
-		return;
-	if (err != -ECONNRESET)
-		pr_warn("%s: dropping frontend connection: %s", r->cfg.name,
-			strerror(-err));
-	relay_disconnect(r);
+	if (res < 0)
+		relay_drop(r, res);
+	else if (!r->conn_more)		/* else the deferred pass reads */
+		relay_conn_pass(r);
+	log_limit_leave(prev);
 }
 
 /* Take @fd as the frontend connection (accepted or connected). */
 static void relay_attach(struct relay *r, int fd)
 {
 	r->conn_fd = fd;
-	r->refused_logged = false;
+	r->conn_ran_rings = false;
+	r->msg_deadline_ns = 0;
+	vhost_user_rx_init(&r->rx, &r->msg);
 	r->st.connects++;
 	pr_notice("%s: frontend connected", r->cfg.name);
 	if (uloop_add_poll(r->loop, &r->conn_src, fd, POLLIN, relay_on_conn)) {
 		pr_err("%s: cannot watch the frontend connection", r->cfg.name);
 		close(fd);
 		r->conn_fd = -1;
+		if (r->cfg.client)
+			relay_reconnect_later(r);
 	}
+}
+
+/* Accept every pending connection: the first while none is served, and
+ * refuse the others at once (QEMU would otherwise hang in the backlog).
+ */
+static void relay_listen_pass(struct relay *r)
+{
+	unsigned int n;
+	int fd;
+
+	r->listen_more = false;
+	for (n = 0; n < CONN_ACCEPT_BUDGET; n++) {
+		fd = vhost_user_sock_accept(r->listen_fd);
+		if (fd == -EAGAIN || fd == -EWOULDBLOCK)
+			return;
+		if (fd == -EINTR || fd == -ECONNABORTED)
+			continue;
+		if (fd < 0) {
+			pr_warn("%s: accept: %s", r->cfg.name, strerror(-fd));
+			return;
+		}
+		if (r->conn_fd >= 0) {
+			r->st.refused++;
+			pr_warn("%s: refusing a second frontend while one is connected",
+				r->cfg.name);
+			close(fd);
+			continue;
+		}
+		relay_attach(r, fd);
+	}
+	r->listen_more = true;
+	uloop_defer(r->loop, &r->conn_work);
 }
 
 static void relay_on_listen(struct uloop_src *s, int res)
 {
 	struct relay *r = container_of(s, struct relay, listen_src);
-	int fd;
+	struct log_limit *prev = log_limit_enter(&r->loglim);
 
 	(void)res;
-	fd = vhost_user_sock_accept(r->listen_fd);
-	if (fd < 0) {
-		pr_warn("%s: accept: %s", r->cfg.name, strerror(-fd));
-		return;
-	}
-	if (r->conn_fd >= 0) {
-		/* QEMU retries at once, so once per connection is enough. */
-		if (!r->refused_logged)
-			pr_warn("%s: refusing a second frontend while one is connected (logged once per connection)",
-				r->cfg.name);
-		r->refused_logged = true;
-		r->st.refused++;
-		close(fd);
-		return;
-	}
-	relay_attach(r, fd);
+	if (!r->listen_more)
+		relay_listen_pass(r);
+	log_limit_leave(prev);
+}
+
+/* Budgets ran out last round: go on. */
+static void relay_on_conn_work(struct uloop_work *w)
+{
+	struct relay *r = container_of(w, struct relay, conn_work);
+	struct log_limit *prev = log_limit_enter(&r->loglim);
+
+	if (r->listen_more && r->listen_fd >= 0)
+		relay_listen_pass(r);
+	if (r->conn_more && r->conn_fd >= 0)
+		relay_conn_pass(r);
+	log_limit_leave(prev);
 }
 
 static void relay_connect(struct relay *r)
@@ -119,62 +260,72 @@ static void relay_connect(struct relay *r)
 
 	if (fd < 0) {
 		/* Say it once per outage, not once per retry. */
-		if (r->backoff_ms == 0)
+		if (!r->wait_logged)
 			pr_notice("%s: waiting for QEMU to listen on %s (%s)", r->cfg.name,
 				  r->cfg.socket, strerror(-fd));
+		r->wait_logged = true;
 		relay_reconnect_later(r);
 		return;
 	}
-	r->backoff_ms = 0;
+	/* The backoff goes on: only a connection that runs rings resets it
+	 * (one that is accepted and hung up on must not make us spin).
+	 */
 	relay_attach(r, fd);
 }
 
 static void relay_on_timer(struct uloop_src *s, int res)
 {
 	struct relay *r = container_of(s, struct relay, timer_src);
+	struct log_limit *prev = log_limit_enter(&r->loglim);
+	uint64_t now;
 
-	if (res > 0 && r->conn_fd < 0)
-		relay_connect(r);
+	if (res <= 0 || r->conn_closing)
+		goto out;
+	if (r->conn_fd < 0) {
+		if (r->cfg.client)
+			relay_connect(r);
+		goto out;
+	}
+	if (!r->msg_deadline_ns)
+		goto out;
+	/* What arrived meanwhile counts: read it before judging. */
+	if (!r->conn_more)
+		relay_conn_pass(r);
+	if (r->conn_fd < 0 || !r->msg_deadline_ns)
+		goto out;
+	now = mono_ns();
+	if (now >= r->msg_deadline_ns)
+		relay_drop(r, -ETIMEDOUT);
+	else
+		relay_timer_in(r, (r->msg_deadline_ns - now + 999999) / 1000000);
+out:
+	log_limit_leave(prev);
 }
 
 static void relay_reconnect_later(struct relay *r)
 {
-	struct itimerspec its = { 0 };
-
 	r->backoff_ms = r->backoff_ms ? r->backoff_ms * 2 : RECONNECT_MIN_MS;
 	if (r->backoff_ms > RECONNECT_MAX_MS)
 		r->backoff_ms = RECONNECT_MAX_MS;
-	its.it_value.tv_sec = r->backoff_ms / 1000;
-	its.it_value.tv_nsec = (r->backoff_ms % 1000) * 1000000L;
-	if (timerfd_settime(r->timer_fd, 0, &its, NULL))
-		pr_err("%s: cannot arm the reconnect timer: %s", r->cfg.name,
-		       strerror(errno));
+	relay_timer_in(r, r->backoff_ms);
 }
 
-/* Server mode listens; client mode connects now and keeps retrying. */
+/* Server mode listens; client mode connects now and keeps retrying. Both
+ * have a timer: the reconnect backoff, the deadline of a message.
+ */
 int relay_conn_open(struct relay *r)
 {
 	const struct relay_cfg *cfg = &r->cfg;
 	int err;
 
-	if (!cfg->client) {
-		r->listen_fd = vhost_user_sock_listen(cfg->socket, cfg->owner,
-						      cfg->group, cfg->perm);
-		if (r->listen_fd < 0)
-			return r->listen_fd;
-		err = uloop_add_poll(r->loop, &r->listen_src, r->listen_fd, POLLIN,
-				     relay_on_listen);
-		if (err) {
-			close(r->listen_fd);
-			unlink(cfg->socket);
-			r->listen_fd = -1;
-		}
-		return err;
+	log_limit_init(&r->loglim, cfg->name);
+	r->conn_work.fn = relay_on_conn_work;
+	if (cfg->client) {
+		err = vhost_user_sock_check_dir(cfg->socket);
+		if (err)
+			return err;
 	}
-	err = vhost_user_sock_check_dir(cfg->socket);
-	if (err)
-		return err;
-	r->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	r->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (r->timer_fd < 0) {
 		err = -errno;
 		pr_err("%s: timerfd: %s", cfg->name, strerror(errno));
@@ -182,13 +333,33 @@ int relay_conn_open(struct relay *r)
 	}
 	err = uloop_add_read(r->loop, &r->timer_src, r->timer_fd, NULL, 0,
 			     relay_on_timer);
-	if (err) {
-		close(r->timer_fd);
-		r->timer_fd = -1;
-		return err;
+	if (err)
+		goto err_timer;
+	if (cfg->client) {
+		relay_connect(r);
+		return 0;
 	}
-	relay_connect(r);
+	r->listen_fd = vhost_user_sock_listen(cfg->socket, cfg->owner,
+					      cfg->group, cfg->perm);
+	if (r->listen_fd < 0) {
+		err = r->listen_fd;
+		goto err_timer;
+	}
+	err = uloop_add_poll(r->loop, &r->listen_src, r->listen_fd, POLLIN,
+			     relay_on_listen);
+	if (err) {
+		close(r->listen_fd);
+		unlink(cfg->socket);
+		r->listen_fd = -1;
+		goto err_timer;
+	}
 	return 0;
+
+err_timer:
+	uloop_del(r->loop, &r->timer_src);
+	close(r->timer_fd);
+	r->timer_fd = -1;
+	return err;
 }
 
 static void relay_close_frontend(struct relay *r)
@@ -203,13 +374,14 @@ static void relay_close_frontend(struct relay *r)
 	if (r->timer_fd >= 0)
 		close(r->timer_fd);
 	r->listen_fd = r->timer_fd = -1;
+	r->listen_more = false;
 }
 
 void relay_conn_close(struct relay *r)
 {
+	r->conn_closing = true;
 	relay_close_frontend(r);
-	if (r->conn_fd >= 0) {
-		r->cfg.client = false;
+	if (r->conn_fd >= 0)
 		relay_disconnect(r);
-	}
+	log_limit_flush(&r->loglim, true);
 }

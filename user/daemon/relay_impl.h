@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "relay.h"
+#include "util/log.h"
 #include "util/uring_loop.h"
 #include "xdp/vf_napi.h"
 #include "vhost/vhost_user_dev.h"
@@ -62,10 +63,21 @@ struct relay {
 	struct uloop_src conn_src;
 	unsigned int nports;		/* VF rx queues we have a socket on */
 	struct relay_port port[RELAY_MAX_PORTS];
-	/* Client mode: (re)connect attempts, backing off while QEMU is away. */
+	/* The frontend connection's state (relay_conn.c). The timer is the
+	 * reconnect backoff (client mode) while there is no connection, the
+	 * deadline of the message being received while there is one.
+	 */
 	int timer_fd;
 	struct uloop_src timer_src;
 	unsigned int backoff_ms;
+	struct uloop_work conn_work;	/* budgets ran out: go on next round */
+	bool conn_more, listen_more;
+	bool conn_ran_rings;		/* this connection got a ring running */
+	bool conn_closing;		/* relay_conn_close(): no reconnect */
+	bool wait_logged;		/* "waiting for QEMU" said this outage */
+	uint64_t msg_deadline_ns;	/* CLOCK_MONOTONIC; 0: none running */
+	struct vhost_user_rx rx;
+	struct log_limit loglim;	/* what the frontend makes us log */
 	struct relay_kick kick[VHOST_DEV_MAX_VRINGS];
 	struct uloop_work work;
 	struct uloop_poller poller;	/* busy polling under load */
@@ -88,11 +100,10 @@ struct relay {
 	 */
 	uint32_t vf_max_frame;
 	uint64_t vf_mtu_read_ns;	/* CLOCK_MONOTONIC_COARSE of that read */
-	bool refused_logged;
 	struct relay_conn_stats st;
 	struct relay_qcount qc[RELAY_MAX_PORTS];
-	/* Scratch, too big for the stack: the message being handled, and the
-	 * chains being copied.
+	/* Scratch, too big for the stack: the message being received (rx),
+	 * and the chains being copied.
 	 */
 	struct vhost_user_msg msg;
 	struct virtio_net_rxq rxq;

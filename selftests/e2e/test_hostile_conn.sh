@@ -46,7 +46,7 @@ relay_start "$TMPD/relay.log" --workers 1 \
 ktap_result $? "one daemon, one worker: A (attacked), AC (client mode, attacked), B and C (timed)" ||
 	ktap_abort "daemon did not start"
 DPID=$RELAY_PID
-PROBES=(--probe-data "$SB" --probe-ctl "$SC" --max-wait "$MAX_WAIT_MS")
+PROBES=(--probe-data "$SB" --probe-ctl "$SC" --max-wait "$MAX_WAIT_MS" --daemon-pid "$DPID")
 
 # attack NAME TARGET [ARGS...] - run one attack with both probes; OUT is
 # its result file, LOG0 the daemon log's length before, HRC its status
@@ -68,31 +68,42 @@ val() { hostile_kv "$OUT" "$1" "$2"; }
 # lines REGEX - daemon log lines since the attack began matching REGEX
 lines() { log_since "$RELAY_LOG" "$LOG0" | grep -Ec -- "$1"; }
 
-# neighbours NAME - the check that B and C answered in time all along
+# neighbours NAME - the check that B and C answered in time all along: at
+# least MIN_PROBES probes each, none lost, none over MAX_WAIT_MS. A wait is
+# counted without the time the worker or the probe sat on a run queue
+# (other load on the machine); both figures are printed.
+MIN_PROBES=10
 neighbours()
 {
-	local wd wc
+	local p ok=0 what=""
 
-	wd=$(val probe=data worst_ms) wc=$(val probe=ctl worst_ms)
-	[ "$(val probe=data lost)" = 0 ] && [ "$(val probe=data over)" = 0 ] &&
-		[ "$(val probe=ctl lost)" = 0 ] && [ "$(val probe=ctl over)" = 0 ] &&
-		proc_alive "$DPID"
-	ktap_result $? "$1: daemon alive, neighbours answer within $MAX_WAIT_MS ms (worst: B datapath ${wd:-?} ms over $(val probe=data n) frames, C control ${wc:-?} ms over $(val probe=ctl n) requests)" ||
+	for p in data ctl; do
+		[ "$(val probe=$p lost)" = 0 ] && [ "$(val probe=$p over)" = 0 ] &&
+			[ "$(val probe=$p n)" -ge "$MIN_PROBES" ] 2>/dev/null || ok=1
+	done
+	proc_alive "$DPID" || ok=1
+	what="B datapath $(val probe=data worst_ms) ms over $(val probe=data n) frames, C control $(val probe=ctl worst_ms) ms over $(val probe=ctl n) requests"
+	ktap_result $ok "$1: daemon alive, neighbours answer within $MAX_WAIT_MS ms (worst: $what)" ||
 		hostile_diag "$OUT"
+	ktap_diag "$1: worst waits with run-queue time included: B $(val probe=data worst_raw_ms) ms, C $(val probe=ctl worst_raw_ms) ms"
 }
 
-# dropped NAME REASON-REGEX - the last attack's connection was dropped in
-# time, and the log says why in exactly one line naming A
+# dropped NAME REASON-REGEX - every connection of the last attack was
+# dropped in time, each with one log line naming A and saying why (the
+# first ones: past A's log budget the rest are only counted)
 dropped()
 {
-	local ms n
+	local ms n c
 
-	ms=$(val "attack=$1" dropped_after_ms)
+	ms=$(val "attack=$1" worst_drop_ms)
+	c=$(val "attack=$1" cycles)
 	n=$(lines "$A: dropping frontend connection")
-	ktap_diag "$1: dropped after ${ms:-?} ms; A's drop lines: $(log_since "$RELAY_LOG" "$LOG0" | grep "$A: dropping" | head -n 3)"
-	[ "$(val "attack=$1" dropped)" = 1 ] && [ "${ms%.*}" -le "$DROP_MS" ] &&
-		[ "$n" -eq 1 ] && [ "$(lines "$A: dropping frontend connection: .*$2")" -eq 1 ]
-	ktap_result $? "$1: A drops the connection within $DROP_MS ms, one log line naming A says why" ||
+	ktap_diag "$1: $c connections, each dropped, the latest after ${ms:-?} ms; A's drop lines: $n, e.g. $(log_since "$RELAY_LOG" "$LOG0" | grep "$A: dropping" | head -n 1)"
+	[ "$(val "attack=$1" kept)" = 0 ] && [ "${ms%.*}" -le "$DROP_MS" ] &&
+		[ "$n" -ge 1 ] && [ "$n" -le "$c" ] &&
+		[ "$(lines "$A: dropping frontend connection: .*$2")" -eq "$n" ] &&
+		{ [ "$c" -gt 5 ] || [ "$n" -eq "$c" ]; }
+	ktap_result $? "$1: A drops each connection within $DROP_MS ms, one log line naming A says why" ||
 		{ hostile_diag "$OUT"; ktap_diag_file "$RELAY_LOG" 15 "relay log"; }
 }
 
@@ -126,12 +137,8 @@ neighbours noread
 good_after noread
 
 # 5: half a header, reconnect, again -----------------------------------------
-attack halfhdr "$SA"
-n=$(val attack=halfhdr cycles)
-ktap_diag "halfhdr: $n cycles, worst drop $(val attack=halfhdr worst_drop_ms) ms"
-[ "$(val attack=halfhdr kept)" = 0 ] && [ "${n:-0}" -ge 1 ] &&
-	[ "$(lines "$A: dropping frontend connection: .*not complete")" -eq "$n" ]
-ktap_result $? "halfhdr: each half header dropped at its deadline, one line each" || hostile_diag "$OUT"
+attack halfhdr "$SA" --duration 2
+dropped halfhdr "not complete"
 neighbours halfhdr
 
 # 6: connection bursts ---------------------------------------------------------
@@ -151,7 +158,8 @@ neighbours burst
 # 7-10: client mode: the listener the relay connects to is hostile ----------------
 attack accept-close "$SAC"
 ktap_diag "accept-close: $(val attack=accept-close accepts) connects in $(val attack=accept-close secs) s; next listener reached after $(val attack=accept-close reached_ms) ms"
-[ "$HRC" -eq 0 ]
+[ "$(val attack=accept-close accepts)" -le "$(val attack=accept-close max)" ] 2>/dev/null &&
+	[ "$(val attack=accept-close reached)" = 1 ]
 ktap_result $? "accept-close: AC backs off (<= $(val attack=accept-close max) connects), then reaches the next listener" ||
 	hostile_diag "$OUT"
 neighbours accept-close

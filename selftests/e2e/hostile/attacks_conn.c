@@ -104,8 +104,8 @@ static int a_drip(const struct hostile_opts *o)
 		sent++;
 	}
 	close(fd);
-	hostile_report("attack=drip dropped=%d dropped_after_ms=%.0f bytes_sent=%u",
-		       dropped_ms >= 0, dropped_ms, sent);
+	hostile_report("attack=drip cycles=1 kept=%d worst_drop_ms=%.0f bytes_sent=%u",
+		       dropped_ms < 0, dropped_ms, sent);
 	return (dropped_ms >= 0) & check_good(o, "drip") ? 0 : 1;
 }
 
@@ -159,45 +159,59 @@ static int a_flood(const struct hostile_opts *o)
 	return !err & check_good(o, "flood") ? 0 : 1;
 }
 
-/* Requests whose replies we never read: the relay's socket buffer fills,
- * and it must drop us rather than wait.
+/* Requests whose replies we never read until the relay drops us (its
+ * socket buffer full): the time that took, or -1 if it never did.
  */
-static int a_noread(const struct hostile_opts *o)
+static double noread_once(int fd, unsigned int *sent)
 {
 	struct vhost_user_hdr h = { VHOST_USER_GET_FEATURES, VHOST_USER_VERSION, 0 };
-	double limit = dur(o, 5) * 1000, dropped_ms = -1;
-	unsigned int sent = 0;
-	uint64_t t0;
-	int fd;
+	uint64_t t0 = now_ns();
 
-	fd = connect_served(o->target, 2000);
-	if (fd < 0)
-		return 2;
-	t0 = now_ns();
-	while (ms_since(t0) < limit) {
+	while (ms_since(t0) < DROP_WAIT_MS) {
 		struct pollfd p = { .fd = fd, .events = POLLOUT };
 		ssize_t n = fe_send_raw(fd, &h, sizeof(h), NULL, 0);
 
 		if (n == sizeof(h)) {
-			sent++;
+			(*sent)++;
 			continue;
 		}
-		if (n >= 0 || n != -EAGAIN) {
-			dropped_ms = ms_since(t0);
-			break;
-		}
+		if (n >= 0 || n != -EAGAIN)
+			return ms_since(t0);
 		/* Our requests queue up unread by a relay that gave up on
 		 * us: the hang-up says so.
 		 */
-		if (poll(&p, 1, 10) == 1 && (p.revents & (POLLHUP | POLLERR))) {
-			dropped_ms = ms_since(t0);
-			break;
-		}
+		if (poll(&p, 1, 10) == 1 && (p.revents & (POLLHUP | POLLERR)))
+			return ms_since(t0);
 	}
-	close(fd);
-	hostile_report("attack=noread dropped=%d dropped_after_ms=%.0f requests=%u",
-		       dropped_ms >= 0, dropped_ms, sent);
-	return (dropped_ms >= 0) & check_good(o, "noread") ? 0 : 1;
+	return -1;
+}
+
+/* The relay must drop a frontend that does not read, rather than wait;
+ * again and again for --duration (1 s).
+ */
+static int a_noread(const struct hostile_opts *o)
+{
+	double limit = dur(o, 1) * 1000, worst = 0;
+	unsigned int sent = 0, n = 0, kept = 0;
+	uint64_t t0 = now_ns();
+
+	do {
+		int fd = connect_served(o->target, 2000);
+		double ms;
+
+		if (fd < 0)
+			return 2;
+		ms = noread_once(fd, &sent);
+		close(fd);
+		if (ms < 0)
+			kept++;
+		else if (ms > worst)
+			worst = ms;
+		n++;
+	} while (ms_since(t0) < limit);
+	hostile_report("attack=noread cycles=%u dropped=%d kept=%u worst_drop_ms=%.0f requests=%u",
+		       n, !kept, kept, worst, sent);
+	return !kept & check_good(o, "noread") ? 0 : 1;
 }
 
 /* Half a header, wait to be dropped, reconnect, again. */
@@ -320,13 +334,18 @@ static int burst(const char *path, unsigned int k, int mid_close,
 static int a_burst(const struct hostile_opts *o)
 {
 	unsigned int rounds = o->cycles ? o->cycles : BURST_ROUNDS, r, acc;
+	double limit = dur(o, 0.5) * 1000;
 	struct burst_stats st = { 0 };
+	uint64_t t0 = now_ns();
 	int holder, won;
 
 	holder = connect_served(o->target, 2000);
 	if (holder < 0)
 		return 2;
-	for (r = 0; r < rounds; r++) {
+	/* --cycles rounds, for --duration (0.5 s) at least. */
+	for (r = 0; r < rounds || ms_since(t0) < limit; r++) {
+		if (r)
+			sleep_ms(5);
 		switch (r % 3) {
 		case 0:		/* one is served: all refused */
 			won = burst(o->target, BURST_CONNS, -1, &st, &acc);
@@ -357,7 +376,7 @@ static int a_burst(const struct hostile_opts *o)
 	}
 	close(holder);
 	hostile_report("attack=burst rounds=%u conns=%u accepted=%u refused=%u stranded=%u backlog_full=%u bad_rounds=%u worst_ms=%.2f",
-		       rounds, st.conns, st.accepted, st.refused, st.stranded,
+		       r, st.conns, st.accepted, st.refused, st.stranded,
 		       st.backlog_full, st.rounds_bad, st.worst_ms);
 	return !st.stranded && !st.backlog_full && !st.rounds_bad &&
 	       st.worst_ms <= o->max_wait_ms && check_good(o, "burst") ? 0 : 1;
@@ -560,9 +579,9 @@ const struct hostile_attack conn_attacks[] = {
 	{ "good", "a well-behaved frontend: rings up, a round trip", a_good },
 	{ "drip", "one byte of a message every 900 ms", a_drip },
 	{ "flood", "no-reply messages as fast as they go (--duration, 2 s)", a_flood },
-	{ "noread", "requests whose replies are never read", a_noread },
+	{ "noread", "requests whose replies are never read, until dropped (--duration, 1 s)", a_noread },
 	{ "halfhdr", "half a header, wait to be dropped, reconnect (--duration, 3 s)", a_halfhdr },
-	{ "burst", "bursts of connections around a served one (--cycles rounds)", a_burst },
+	{ "burst", "bursts of connections around a served one (--cycles rounds, --duration)", a_burst },
 	{ "cycles", "abuse cycles: half header, oversize, rings then gone, reset (--cycles, 1000)", a_cycles },
 	{ "listen", "client mode: a good listener the relay must reach (--reach)", a_listen },
 	{ "accept-close", "client mode: accept and hang up at once (--duration, 2 s)", a_accept_close },

@@ -11,7 +11,7 @@
 #include "ktap.h"
 #include "util/log.h"
 
-#define NR_TESTS 9
+#define NR_TESTS 10
 
 static FILE *cap;
 
@@ -73,7 +73,13 @@ int main(void)
 	pr_debug("relayA: not shown at this level");
 	pr_info("from guest_mem, unnamed");
 	n = captured(buf, sizeof(buf));
-	KTAP_CHECK(n == 0 && ll.suppressed == 981, "over budget: nothing logged, debug not charged");
+	KTAP_CHECK(n == 0 && ll.suppressed == 981, "over budget: nothing logged");
+	log_level = LOG_DEBUG;
+	pr_debug("asked for");
+	log_level = LOG_INFO;
+	n = captured(buf, sizeof(buf));
+	KTAP_CHECK(n == 1 && strstr(buf, "debug: relayA: asked for") && ll.suppressed == 981,
+		   "debug lines, asked for, are not charged (but named)");
 
 	age(&ll, 1);
 	pr_info("from guest_mem, unnamed");

@@ -93,10 +93,12 @@ void log_vmsg(int level, const char *fmt, va_list ap)
 	const char *name = NULL;
 	char line[1024];
 	size_t len;
+	/* Debug lines are asked for by the operator, who gets them all. */
+	bool charged = ll && level < LOG_DEBUG;
 
 	if (level > log_level)
 		return;
-	if (ll && !log_limit_take(ll)) {
+	if (charged && !log_limit_take(ll)) {
 		ll->suppressed++;
 		return;
 	}
@@ -108,7 +110,7 @@ void log_vmsg(int level, const char *fmt, va_list ap)
 	while (len && line[len - 1] == '\n')
 		line[--len] = '\0';
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	if (ll && ll->suppressed)
+	if (charged && ll->suppressed)
 		log_limit_summary(ll, &ts);
 	if (ll && ll->name && !log_named(line, ll->name))
 		name = ll->name;

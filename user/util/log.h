@@ -24,6 +24,7 @@ void log_vmsg(int level, const char *fmt, va_list ap) __attribute__((format(prin
 /* A token bucket of log lines for one outsider: LOG_LIMIT_BURST lines at
  * once, then LOG_LIMIT_PER_SEC a second. Lines over it are dropped and
  * counted; the count is said in one line once the budget allows again.
+ * Debug lines (--log-level 7, asked for) are not charged.
  */
 #define LOG_LIMIT_BURST		20
 #define LOG_LIMIT_PER_SEC	5

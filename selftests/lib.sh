@@ -745,6 +745,23 @@ guest_start()
 	QEMU_PID=$VXDP_LAST_PID
 }
 
+# qemu_frontend_start SOCK LOG - a QEMU with a vhost-user virtio-net and no
+# guest (paused, -S): it listens on SOCK (client-mode relays connect) and
+# speaks the vhost-user handshake as soon as a relay connects, nothing more.
+# Starts in well under a second. Sets QEMU_PID.
+qemu_frontend_start()
+{
+	vxdp_bg "$2" ip netns exec "$NS_RELAY" qemu-system-x86_64 \
+		-machine pc -accel tcg -m 128 \
+		-object memory-backend-memfd,id=mem,size=128M,share=on \
+		-numa node,memdev=mem \
+		-chardev "socket,id=chr0,path=$1,server=on,wait=off" \
+		-netdev vhost-user,id=net0,chardev=chr0 \
+		-device "virtio-net-pci,netdev=net0,vectors=0,mac=$GUEST_MAC" \
+		-nodefaults -display none -S
+	QEMU_PID=$VXDP_LAST_PID
+}
+
 # guest_wait_ready - await the guest_start'ed guest's "VXDP-READY" (bound:
 # GUEST_BOOT_TIMEOUT, 120 s). 0 when up, 1 on timeout, 2 when QEMU exited,
 # 3 on VXDP-FAIL; says why on failure.

@@ -371,10 +371,15 @@ static int a_burst(const struct hostile_opts *o)
 		}
 		if (holder < 0)
 			holder = connect_served(o->target, 2000);
-		if (holder < 0)
-			return 2;
+		if (holder < 0) {
+			/* The relay serves nobody any more: stranded. */
+			st.stranded++;
+			r++;
+			break;
+		}
 	}
-	close(holder);
+	if (holder >= 0)
+		close(holder);
 	hostile_report("attack=burst rounds=%u conns=%u accepted=%u refused=%u stranded=%u backlog_full=%u bad_rounds=%u worst_ms=%.2f",
 		       r, st.conns, st.accepted, st.refused, st.stranded,
 		       st.backlog_full, st.rounds_bad, st.worst_ms);

@@ -95,6 +95,10 @@ static void relay_disconnect(struct relay *r)
 	relay_frame_totals(r, &to, &from);
 	pr_notice("%s: frontend disconnected (to guest %llu, from guest %llu frames so far)",
 		  r->cfg.name, (unsigned long long)to, (unsigned long long)from);
+	if (r->conn_refused > 1)
+		pr_notice("%s: %u more frontends refused while it was connected",
+			  r->cfg.name, r->conn_refused - 1);
+	r->conn_refused = 0;
 	log_limit_flush(&r->loglim, false);
 	if (!r->cfg.client || r->conn_closing)
 		return;
@@ -218,9 +222,13 @@ static void relay_listen_pass(struct relay *r)
 			return;
 		}
 		if (r->conn_fd >= 0) {
+			/* QEMU retries at once: say it once per served
+			 * connection, count the rest.
+			 */
 			r->st.refused++;
-			pr_warn("%s: refusing a second frontend while one is connected",
-				r->cfg.name);
+			if (!r->conn_refused++)
+				pr_warn("%s: refusing a second frontend while one is connected (more are counted until it goes)",
+					r->cfg.name);
 			close(fd);
 			continue;
 		}
@@ -325,7 +333,7 @@ int relay_conn_open(struct relay *r)
 		if (err)
 			return err;
 	}
-	r->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	r->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
 	if (r->timer_fd < 0) {
 		err = -errno;
 		pr_err("%s: timerfd: %s", cfg->name, strerror(errno));

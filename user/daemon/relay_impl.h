@@ -75,6 +75,7 @@ struct relay {
 	bool conn_ran_rings;		/* this connection got a ring running */
 	bool conn_closing;		/* relay_conn_close(): no reconnect */
 	bool wait_logged;		/* "waiting for QEMU" said this outage */
+	unsigned int conn_refused;	/* frontends refused while this one runs */
 	uint64_t msg_deadline_ns;	/* CLOCK_MONOTONIC; 0: none running */
 	struct vhost_user_rx rx;
 	struct log_limit loglim;	/* what the frontend makes us log */

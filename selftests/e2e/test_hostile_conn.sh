@@ -60,10 +60,18 @@ attack()
 	hostile "$OUT" --target "$target" "${PROBES[@]}" "$@" "$name"
 	HRC=$?
 	[ "$HRC" -eq 2 ] && hostile_diag "$OUT"
+	# every "WHAT k=v ..." line into RES[WHAT.k] (first value wins), in
+	# one go: a process per lookup costs seconds on a loaded machine
+	RES=()
+	eval "$(awk '{ for (i = 2; i <= NF; i++) { split($i, kv, "=");
+		k = $1 "." kv[1]; if (!(k in seen)) { seen[k] = 1;
+		v = substr($i, length(kv[1]) + 2); gsub(/[^A-Za-z0-9_.:-]/, "", v);
+		printf "RES[%s]=%s\n", k, v } } }' "$OUT")"
 }
 
 # val WHAT KEY - from the last attack's results
-val() { hostile_kv "$OUT" "$1" "$2"; }
+declare -A RES
+val() { printf '%s\n' "${RES[$1.$2]}"; }
 
 # lines REGEX - daemon log lines since the attack began matching REGEX
 lines() { log_since "$RELAY_LOG" "$LOG0" | grep -Ec -- "$1"; }

@@ -397,6 +397,40 @@ static void test_free_later(void)
 	close(tfd);
 }
 
+/* uloop_undefer(): work taken off the queue never runs, whether it was
+ * queued for the next round or for this one (one work of the round taking
+ * off another, as a relay closed from a deferred call takes off its own).
+ */
+static struct uloop_work UA, UB, UC, UD;
+static unsigned int u_ran[4];
+
+static void on_undefer(struct uloop_work *w)
+{
+	u_ran[w == &UA ? 0 : w == &UB ? 1 : w == &UC ? 2 : 3]++;
+	if (w == &UA || w == &UB) {
+		/* Whichever of the two runs first takes off the other. */
+		uloop_undefer(&C.loop, w == &UA ? &UB : &UA);
+		uloop_defer(&C.loop, &UD);	/* next round: stops the loop */
+	}
+	if (w == &UD)
+		uloop_stop(&C.loop);
+}
+
+static void test_undefer(void)
+{
+	UA.fn = UB.fn = UC.fn = UD.fn = on_undefer;
+	uloop_defer(&C.loop, &UC);
+	uloop_undefer(&C.loop, &UC);
+	uloop_undefer(&C.loop, &UC);	/* not queued: nothing */
+	uloop_defer(&C.loop, &UA);
+	uloop_defer(&C.loop, &UB);
+	C.loop.stop = false;
+	uloop_run(&C.loop);
+	KTAP_CHECK(u_ran[0] + u_ran[1] == 1 && !u_ran[2] && u_ran[3] == 1 &&
+		   !UA.queued && !UB.queued && !UC.queued,
+		   "uloop_undefer(): work taken off the queue (next round's, or this round's from another work) never runs");
+}
+
 static void run(int stop_after)
 {
 	C.loop.stop = false;
@@ -409,7 +443,7 @@ int main(void)
 	int e1, e2, e3, p[2];
 	uint64_t v;
 
-	ktap_plan(26);
+	ktap_plan(27);
 	if (uloop_init(&C.loop, 8))
 		ktap_skip_all("io_uring unavailable on this kernel");
 
@@ -477,6 +511,7 @@ int main(void)
 	uloop_run(&C.loop);
 	KTAP_CHECK(C.works == 3, "deferred work runs until it stops re-queueing");
 
+	test_undefer();
 	test_busy_poll();
 	test_lazy_poll();
 	test_free_later();

@@ -1244,6 +1244,10 @@ void relay_close(struct relay *r)
 		  (unsigned long long)r->off.rx_gro_frames, (unsigned long long)r->off.rx_gro_segs,
 		  (unsigned long long)r->off.tx_csum, (unsigned long long)r->off.tx_tso_frames,
 		  (unsigned long long)r->off.tx_tso_segs, (unsigned long long)r->off.tx_bad_hdr);
+	/* Last, after everything above that may queue it: work left queued
+	 * would run on a closed relay, or on freed memory.
+	 */
+	uloop_undefer(r->loop, &r->work);
 	if (!st) {
 		pr_notice("%s: stopped", r->cfg.name);
 		uloop_free_later(r->loop, free, r);

@@ -391,5 +391,7 @@ void relay_conn_close(struct relay *r)
 	relay_close_frontend(r);
 	if (r->conn_fd >= 0)
 		relay_disconnect(r);
+	/* Nothing may go on with this connection, nor with freed memory. */
+	uloop_undefer(r->loop, &r->conn_work);
 	log_limit_flush(&r->loglim, true);
 }

@@ -358,18 +358,43 @@ static void uloop_complete(struct uloop *l, struct io_uring_cqe *cqe)
 	}
 }
 
+/* Work deferred while this runs waits for the next round; each one is
+ * taken off l->running before it runs, so that uloop_undefer() can take
+ * off the rest.
+ */
 static void uloop_run_deferred(struct uloop *l)
 {
-	struct uloop_work *w = l->deferred;
+	struct uloop_work *w;
 
+	l->running = l->deferred;
 	l->deferred = NULL;
-	while (w) {
-		struct uloop_work *next = w->next;
-
+	while ((w = l->running)) {
+		l->running = w->next;
 		w->queued = false;
 		w->fn(w);
-		w = next;
 	}
+}
+
+static bool uloop_unlink_work(struct uloop_work **head, struct uloop_work *w)
+{
+	struct uloop_work **pp;
+
+	for (pp = head; *pp; pp = &(*pp)->next) {
+		if (*pp == w) {
+			*pp = w->next;
+			return true;
+		}
+	}
+	return false;
+}
+
+void uloop_undefer(struct uloop *l, struct uloop_work *w)
+{
+	if (!w->queued)
+		return;
+	if (!uloop_unlink_work(&l->deferred, w))
+		uloop_unlink_work(&l->running, w);
+	w->queued = false;
 }
 
 void uloop_add_poller(struct uloop *l, struct uloop_poller *p)

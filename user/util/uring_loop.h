@@ -75,6 +75,7 @@ struct uloop {
 	struct io_uring ring;
 	bool stop;
 	struct uloop_work *deferred;
+	struct uloop_work *running;	/* the round's deferred work still to run */
 	struct uloop_src *rearm;	/* lazy sources to arm before sleeping */
 	struct uloop_src *lazy;		/* every lazy source */
 	struct uloop_src *cancels;	/* deleted sources still to cancel */
@@ -132,6 +133,12 @@ void uloop_signal_eventfd(struct uloop *l, int fd);
 
 /* Run @w after this round of events, before sleeping again. */
 void uloop_defer(struct uloop *l, struct uloop_work *w);
+
+/* Take @w off the loop's queue if it is on it (also from a work running
+ * now): its owner is going, and uloop_free_later() does not wait for
+ * queued work.
+ */
+void uloop_undefer(struct uloop *l, struct uloop_work *w);
 
 /* Poll @p between rounds while the loop is busy. */
 void uloop_add_poller(struct uloop *l, struct uloop_poller *p);

@@ -158,7 +158,7 @@ ktap_result $unplugged "DIMM unplugged: the relay unmaps the same region (REM_ME
 ping_check "after the unplug" 1358
 
 # 11: no ring broke, clean exit ----------------------------------------------------
-broken=$(log_count "$RELAY_LOG" 'not inside guest memory|malformed descriptor chain|REM_MEM_REG: no region|ADD_MEM_REG: .* refused')
+broken=$(log_count "$RELAY_LOG" 'not inside guest memory|malformed descriptor chain|REM_MEM_REG: no region|guest_mem: region .* refused')
 vxdp_stop "$RELAY_PID" TERM 15
 ktap_diag "relay exit status after SIGTERM: $VXDP_STOP_RC; ring/region errors logged: $broken"
 [ "$VXDP_STOP_RC" -eq 0 ] && [ "$broken" -eq 0 ] && sanitizer_clean "$RELAY_LOG"

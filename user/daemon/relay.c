@@ -624,8 +624,12 @@ static void relay_check_fault(struct relay *r)
 		shutdown(r->conn_fd, SHUT_RDWR);
 }
 
+/* What the guest makes the datapath log (a malformed chain, a shrunk
+ * file) is charged to the relay's log budget like its frontend's lines.
+ */
 static unsigned int relay_run(struct relay *r, uint32_t rx, uint32_t tx)
 {
+	struct log_limit *prev = log_limit_enter(&r->loglim);
 	unsigned int moved = 0;
 
 	while (rx) {
@@ -651,6 +655,7 @@ static unsigned int relay_run(struct relay *r, uint32_t rx, uint32_t tx)
 	if (vhost_dev_fault_pending(&r->dev))
 		relay_check_fault(r);
 	uloop_account(r->loop, moved);
+	log_limit_leave(prev);
 	return moved;
 }
 
@@ -741,6 +746,7 @@ static void relay_busy(struct uloop_poller *pl)
 static void relay_idle(struct uloop_poller *pl)
 {
 	struct relay *r = container_of(pl, struct relay, poller);
+	struct log_limit *prev = log_limit_enter(&r->loglim);
 	uint64_t want = r->kick_wanted;
 
 	r->kick_wanted = 0;
@@ -760,6 +766,7 @@ static void relay_idle(struct uloop_poller *pl)
 	}
 	if (vhost_dev_fault_pending(&r->dev))
 		relay_check_fault(r);
+	log_limit_leave(prev);
 }
 
 static void relay_on_work(struct uloop_work *w)
@@ -788,6 +795,8 @@ static void relay_on_xsk(struct uloop_src *s, int res)
  */
 static void relay_kick_failed(struct relay *r, unsigned int q, int res)
 {
+	struct log_limit *prev = log_limit_enter(&r->loglim);
+
 	uloop_del(r->loop, &r->kick[q].src);
 	vq_set_broken(&r->dev.vq[q].vr);
 	r->broken_logged |= 1ull << q;
@@ -796,6 +805,7 @@ static void relay_kick_failed(struct relay *r, unsigned int q, int res)
 	       r->cfg.name, VQ_IS_RX(q) ? "rx" : "tx", q / 2,
 	       res < 0 ? strerror(-res) : res ? "short read (not an eventfd)" :
 	       "end of file (not an eventfd)");
+	log_limit_leave(prev);
 }
 
 static void relay_on_kick(struct uloop_src *s, int res)
@@ -1076,6 +1086,8 @@ int relay_open(struct relay **rp, const struct relay_cfg *cfg, struct uloop *loo
 	r->conn_fd = -1;
 	r->timer_fd = -1;
 	r->work.fn = relay_on_work;
+	/* What its guest and frontend make it log (relay.c, relay_conn.c). */
+	log_limit_init(&r->loglim, r->cfg.name);
 	for (q = 0; q < VHOST_DEV_MAX_VRINGS; q++) {
 		r->kick[q].relay = r;
 		r->kick[q].q = q;

@@ -16,7 +16,7 @@ static const char *const level_names[] = {
 };
 
 /* Each worker thread handles its own relays' frontends. */
-static __thread struct log_limit *log_scope;
+__thread struct log_limit *log_scope;
 
 static uint64_t log_now_ns(void)
 {
@@ -124,19 +124,6 @@ void log_msg(int level, const char *fmt, ...)
 	va_start(ap, fmt);
 	log_vmsg(level, fmt, ap);
 	va_end(ap);
-}
-
-struct log_limit *log_limit_enter(struct log_limit *ll)
-{
-	struct log_limit *prev = log_scope;
-
-	log_scope = ll;
-	return prev;
-}
-
-void log_limit_leave(struct log_limit *prev)
-{
-	log_scope = prev;
 }
 
 void log_limit_flush(struct log_limit *ll, bool force)

@@ -38,12 +38,26 @@ struct log_limit {
 
 void log_limit_init(struct log_limit *ll, const char *name);
 
+/* The outsider this thread's lines are charged to now, if any. */
+extern __thread struct log_limit *log_scope;
+
 /* Until log_limit_leave(), every line this thread logs (whichever module
  * it comes from) is the outsider's doing: charged to @ll and named after
  * it. Returns the scope to give back to log_limit_leave() (scopes nest).
+ * Two thread-local stores: cheap enough for the datapath.
  */
-struct log_limit *log_limit_enter(struct log_limit *ll);
-void log_limit_leave(struct log_limit *prev);
+static inline struct log_limit *log_limit_enter(struct log_limit *ll)
+{
+	struct log_limit *prev = log_scope;
+
+	log_scope = ll;
+	return prev;
+}
+
+static inline void log_limit_leave(struct log_limit *prev)
+{
+	log_scope = prev;
+}
 
 /* Say how many lines @ll suppressed, if any: now if its budget allows (the
  * outsider went quiet) or @force says so (it is gone for good).

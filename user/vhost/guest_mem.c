@@ -3,6 +3,7 @@
  * addresses into host pointers that can never reach outside those regions.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -61,34 +62,51 @@ static const char *size_str(char *buf, size_t len, uint64_t n)
 	return buf;
 }
 
-/* Take @len bytes of the table's and the process's allowance, or refuse
- * (-ENOMEM, logged with the limit that said no). Tables live on several
- * worker threads: the process total is taken with a compare-and-swap.
+/* Refuse the region at @gpa of @size bytes, in the one line a refusal
+ * gets (the request that asked for it logs none): returns @err.
  */
-static int mapped_charge(struct guest_mem *m, uint64_t len)
+static int __attribute__((format(printf, 4, 5)))
+region_refuse(uint64_t gpa, uint64_t size, int err, const char *fmt, ...)
+{
+	char why[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	pr_err("guest_mem: region gpa 0x%llx size 0x%llx refused: %s",
+	       (unsigned long long)gpa, (unsigned long long)size, why);
+	return err;
+}
+
+/* Take @len bytes (region @gpa, @size) of the table's and the process's
+ * allowance, or refuse (-ENOMEM, logged with the limit that said no).
+ * Tables live on several worker threads: the process total is taken with
+ * a compare-and-swap.
+ */
+static int mapped_charge(struct guest_mem *m, uint64_t len, uint64_t gpa,
+			 uint64_t size)
 {
 	char a[32], b[32], c[32];
 	uint64_t cur, limit;
 
-	if (m->limit && (len > m->limit || m->mapped > m->limit - len)) {
-		pr_err("guest_mem: mapping %s more would take this device to %s, over its limit of %s (%s)",
-		       size_str(a, sizeof(a), len),
-		       size_str(b, sizeof(b), m->mapped + len),
-		       size_str(c, sizeof(c), m->limit),
-		       m->limit_name ? m->limit_name : "guest memory limit");
-		return -ENOMEM;
-	}
+	if (m->limit && (len > m->limit || m->mapped > m->limit - len))
+		return region_refuse(gpa, size, -ENOMEM,
+				     "mapping %s more would take this device to %s, over its limit of %s (%s)",
+				     size_str(a, sizeof(a), len),
+				     size_str(b, sizeof(b), m->mapped + len),
+				     size_str(c, sizeof(c), m->limit),
+				     m->limit_name ? m->limit_name : "guest memory limit");
 	limit = __atomic_load_n(&total_limit, __ATOMIC_RELAXED);
 	cur = __atomic_load_n(&total_mapped, __ATOMIC_RELAXED);
 	do {
-		if (limit && (len > limit || cur > limit - len)) {
-			pr_err("guest_mem: mapping %s more would take the process to %s, over its limit of %s (%s)",
-			       size_str(a, sizeof(a), len),
-			       size_str(b, sizeof(b), cur + len),
-			       size_str(c, sizeof(c), limit),
-			       total_limit_name ? total_limit_name : "total guest memory limit");
-			return -ENOMEM;
-		}
+		if (limit && (len > limit || cur > limit - len))
+			return region_refuse(gpa, size, -ENOMEM,
+					     "mapping %s more would take the process to %s, over its limit of %s (%s)",
+					     size_str(a, sizeof(a), len),
+					     size_str(b, sizeof(b), cur + len),
+					     size_str(c, sizeof(c), limit),
+					     total_limit_name ? total_limit_name : "total guest memory limit");
 	} while (!__atomic_compare_exchange_n(&total_mapped, &cur, cur + len, true,
 					      __ATOMIC_RELAXED, __ATOMIC_RELAXED));
 	m->mapped += len;
@@ -150,25 +168,17 @@ static int region_check(const struct guest_mem *m, uint64_t gpa,
 {
 	unsigned int i;
 
-	if (!size || range_wraps(gpa, size) || range_wraps(uva, size)) {
-		pr_err("guest_mem: bad region gpa 0x%llx size 0x%llx uva 0x%llx",
-		       (unsigned long long)gpa, (unsigned long long)size,
-		       (unsigned long long)uva);
-		return -EINVAL;
-	}
+	if (!size || range_wraps(gpa, size) || range_wraps(uva, size))
+		return region_refuse(gpa, size, -EINVAL, "empty or wraps (uva 0x%llx)",
+				     (unsigned long long)uva);
 	if (size > SIZE_MAX)
-		return -EINVAL;
-	for (i = 0; i < m->nregions; i++) {
-		if (ranges_overlap(gpa, size, m->r[i].gpa, m->r[i].size)) {
-			pr_err("guest_mem: region gpa 0x%llx overlaps region %u",
-			       (unsigned long long)gpa, i);
-			return -EINVAL;
-		}
-	}
-	if (m->nregions >= GUEST_MEM_MAX_REGIONS) {
-		pr_err("guest_mem: too many regions");
-		return -E2BIG;
-	}
+		return region_refuse(gpa, size, -EINVAL, "larger than the address space");
+	for (i = 0; i < m->nregions; i++)
+		if (ranges_overlap(gpa, size, m->r[i].gpa, m->r[i].size))
+			return region_refuse(gpa, size, -EINVAL, "overlaps region %u", i);
+	if (m->nregions >= GUEST_MEM_MAX_REGIONS)
+		return region_refuse(gpa, size, -E2BIG, "the table has %u regions already",
+				     GUEST_MEM_MAX_REGIONS);
 	return 0;
 }
 
@@ -216,28 +226,22 @@ int guest_mem_add_fd(struct guest_mem *m, uint64_t gpa, uint64_t size,
 	err = region_check(m, gpa, size, uva);
 	if (err)
 		return err;
-	if (range_wraps(mmap_offset, size) || mmap_offset + size > INT64_MAX) {
-		pr_err("guest_mem: mmap offset 0x%llx + size wraps",
-		       (unsigned long long)mmap_offset);
-		return -EINVAL;
-	}
+	if (range_wraps(mmap_offset, size) || mmap_offset + size > INT64_MAX)
+		return region_refuse(gpa, size, -EINVAL, "mmap offset 0x%llx + size wraps",
+				     (unsigned long long)mmap_offset);
 
 	/* Touching a shared mapping beyond the end of its file raises SIGBUS,
 	 * so refuse a region the file cannot back (memfd and hugetlbfs files
 	 * are regular files; other kinds report no useful size). The file can
 	 * still shrink later: that is the fault guard's job.
 	 */
-	if (fstat(fd, &st) < 0) {
-		err = -errno;
-		pr_err("guest_mem: fstat fd %d: %s", fd, strerror(errno));
-		return err;
-	}
-	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size < mmap_offset + size) {
-		pr_err("guest_mem: fd %d is %lld bytes, region needs %llu", fd,
-		       (long long)st.st_size,
-		       (unsigned long long)(mmap_offset + size));
-		return -EINVAL;
-	}
+	if (fstat(fd, &st) < 0)
+		return region_refuse(gpa, size, -errno, "fstat fd %d: %s", fd,
+				     strerror(errno));
+	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size < mmap_offset + size)
+		return region_refuse(gpa, size, -EINVAL, "fd %d is %lld bytes, the region needs %llu",
+				     fd, (long long)st.st_size,
+				     (unsigned long long)(mmap_offset + size));
 
 	/* Map from the unit holding the region's first byte (mmap_offset need
 	 * not be aligned), whole units: a region at a large offset maps only
@@ -248,23 +252,22 @@ int guest_mem_add_fd(struct guest_mem *m, uint64_t gpa, uint64_t size,
 	map_len = mmap_offset - start + size;
 	map_len = (map_len + unit - 1) & ~(unit - 1);
 	if (map_len > SIZE_MAX || map_len < size)
-		return -EINVAL;
-	err = mapped_charge(m, map_len);
+		return region_refuse(gpa, size, -EINVAL, "larger than the address space");
+	err = mapped_charge(m, map_len, gpa, size);
 	if (err)
 		return err;
 	base = mmap(NULL, map_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
 		    (off_t)start);
 	if (base == MAP_FAILED) {
-		err = -errno;
-		pr_err("guest_mem: mmap %llu bytes: %s",
-		       (unsigned long long)map_len, strerror(errno));
+		err = region_refuse(gpa, size, -errno, "mmap %llu bytes: %s",
+				    (unsigned long long)map_len, strerror(errno));
 		goto err_uncharge;
 	}
 	guard = fault_guard_add(base, map_len);
 	if (guard < 0) {
-		err = guard;
-		pr_err("guest_mem: cannot guard the mapping against a shrinking file: %s",
-		       strerror(-err));
+		err = region_refuse(gpa, size, guard,
+				    "cannot guard the mapping against a shrinking file: %s",
+				    strerror(-guard));
 		goto err_unmap;
 	}
 	region_add(m, gpa, size, uva, (uint8_t *)base + (mmap_offset - start),

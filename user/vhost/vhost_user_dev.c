@@ -497,8 +497,8 @@ static void log_mem_reg(const struct vhost_dev *d, const char *req,
 	if (err == -ENOENT)
 		dev_err(d, "%s: no region gpa 0x%llx size 0x%llx uva 0x%llx",
 			req, gpa, size, (unsigned long long)reg->userspace_addr);
-	else if (err)
-		dev_err(d, "%s: region gpa 0x%llx size 0x%llx uva 0x%llx refused: %s",
+	else if (err)	/* guest_mem said why, in the one line a refusal gets */
+		dev_dbg(d, "%s: region gpa 0x%llx size 0x%llx uva 0x%llx refused: %s",
 			req, gpa, size, (unsigned long long)reg->userspace_addr,
 			strerror(-err));
 	else if (d->mem.nregions == before)

@@ -40,8 +40,24 @@
  */
 #define CONN_ACCEPT_BUDGET 64
 
+/* A frontend speaks first, at once: QEMU sends GET_FEATURES as soon as its
+ * connection is up (it connected, or accepted ours). One that has not
+ * completed its first message this long after the connection came up is
+ * dropped, so a silent peer cannot hold the relay's one connection (server
+ * mode: the next QEMU is refused; client mode: the next listener is never
+ * reached). Generous: a frontend's reconnect recovers from a drop anyway.
+ */
+#define CONN_FIRST_MSG_MS 3000
+
+/* accept() failing for want of fds or memory leaves the connection in the
+ * backlog, and the listening socket readable for ever: stop watching it,
+ * try again this much later.
+ */
+#define ACCEPT_RETRY_MS 100
+
 static void relay_connect(struct relay *r);
 static void relay_reconnect_later(struct relay *r);
+static void relay_on_listen(struct uloop_src *s, int res);
 
 static uint64_t mono_ns(void)
 {
@@ -51,13 +67,23 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
-/* Arm the relay's timer @ms from now: the reconnect backoff while there is
- * no connection, the message deadline while there is one.
+/* The relay's one timer serves the connection's deadline (msg_deadline_ns:
+ * its first message, or the message being received) and the next try
+ * (retry_ns: connect again in client mode, accept again after running out
+ * of fds in server mode): armed for the earlier of the two. A deadline met
+ * in time is only cleared; the timer then finds nothing due.
  */
-static void relay_timer_in(struct relay *r, uint64_t ms)
+static void relay_timer_arm(struct relay *r)
 {
 	struct itimerspec its = { 0 };
+	uint64_t next = r->msg_deadline_ns, now, ms;
 
+	if (r->retry_ns && (!next || r->retry_ns < next))
+		next = r->retry_ns;
+	if (!next)
+		return;
+	now = mono_ns();
+	ms = next > now ? (next - now + 999999) / 1000000 : 0;
 	its.it_value.tv_sec = ms / 1000;
 	its.it_value.tv_nsec = (ms % 1000) * 1000000L;
 	if (!its.it_value.tv_sec && !its.it_value.tv_nsec)
@@ -65,6 +91,18 @@ static void relay_timer_in(struct relay *r, uint64_t ms)
 	if (timerfd_settime(r->timer_fd, 0, &its, NULL))
 		pr_err("%s: cannot arm the connection timer: %s", r->cfg.name,
 		       strerror(errno));
+}
+
+static void relay_deadline_in(struct relay *r, unsigned int ms)
+{
+	r->msg_deadline_ns = mono_ns() + ms * 1000000ull;
+	relay_timer_arm(r);
+}
+
+static void relay_retry_in(struct relay *r, unsigned int ms)
+{
+	r->retry_ns = mono_ns() + ms * 1000000ull;
+	relay_timer_arm(r);
 }
 
 static bool relay_rings_running(const struct relay *r)
@@ -115,14 +153,25 @@ static void relay_disconnect(struct relay *r)
 /* Drop the connection for @err, saying why in one line. */
 static void relay_drop(struct relay *r, int err)
 {
+	uint32_t want = vhost_user_rx_want(&r->rx) ?: (uint32_t)VHOST_USER_HDR_SIZE;
+
 	if (err == -ENOBUFS)
 		pr_warn("%s: dropping frontend connection: it does not read its replies (socket buffer full)",
 			r->cfg.name);
+	else if (err == -ETIMEDOUT && !r->conn_spoke && !r->rx.got)
+		pr_warn("%s: dropping frontend connection: it said nothing within %u ms of connecting",
+			r->cfg.name, CONN_FIRST_MSG_MS);
+	else if (err == -ETIMEDOUT && !r->conn_spoke)
+		pr_warn("%s: dropping frontend connection: first message not complete %u ms after connecting (%u of %u bytes)",
+			r->cfg.name, CONN_FIRST_MSG_MS, r->rx.got, want);
 	else if (err == -ETIMEDOUT)
 		pr_warn("%s: dropping frontend connection: message not complete after %u ms (%u of %u bytes)",
-			r->cfg.name, VHOST_USER_MSG_DEADLINE_MS, r->rx.got,
-			vhost_user_rx_want(&r->rx) ?: (uint32_t)VHOST_USER_HDR_SIZE);
-	else if (err != -ECONNRESET && err != -EPIPE)	/* it went away */
+			r->cfg.name, VHOST_USER_MSG_DEADLINE_MS, r->rx.got, want);
+	/* Not when it went away (reset, EPIPE), nor when the device said
+	 * why already ("the frontend shrank the guest memory file ...").
+	 */
+	else if (err != -ECONNRESET && err != -EPIPE &&
+		 !(err == -EFAULT && vhost_dev_lost_memory(&r->dev)))
 		pr_warn("%s: dropping frontend connection: %s", r->cfg.name,
 			strerror(-err));
 	relay_disconnect(r);
@@ -142,6 +191,7 @@ static void relay_conn_pass(struct relay *r)
 		if (err <= 0)
 			break;
 		r->msg_deadline_ns = 0;
+		r->conn_spoke = true;
 		err = vhost_dev_handle_msg(&r->dev, r->conn_fd, &r->msg);
 		vhost_user_rx_next(&r->rx);
 		if (err)
@@ -164,11 +214,10 @@ static void relay_conn_pass(struct relay *r)
 		uloop_defer(r->loop, &r->conn_work);
 	} else if (vhost_user_rx_partial(&r->rx) && !r->msg_deadline_ns) {
 		/* The first bytes of a message: the whole of it is due by
-		 * its deadline, however it trickles in.
+		 * its deadline, however it trickles in. (The first message
+		 * keeps the deadline its connection got.)
 		 */
-		r->msg_deadline_ns = mono_ns() +
-				     VHOST_USER_MSG_DEADLINE_MS * 1000000ull;
-		relay_timer_in(r, VHOST_USER_MSG_DEADLINE_MS);
+		relay_deadline_in(r, VHOST_USER_MSG_DEADLINE_MS);
 	}
 }
 
@@ -189,7 +238,7 @@ static void relay_attach(struct relay *r, int fd)
 {
 	r->conn_fd = fd;
 	r->conn_ran_rings = false;
-	r->msg_deadline_ns = 0;
+	r->conn_spoke = false;
 	vhost_user_rx_init(&r->rx, &r->msg);
 	r->st.connects++;
 	pr_notice("%s: frontend connected", r->cfg.name);
@@ -199,6 +248,31 @@ static void relay_attach(struct relay *r, int fd)
 		r->conn_fd = -1;
 		if (r->cfg.client)
 			relay_reconnect_later(r);
+		return;
+	}
+	relay_deadline_in(r, CONN_FIRST_MSG_MS);
+}
+
+/* accept() failed with @err (no fds, no memory, ...): the connection waits
+ * in the backlog and the socket stays readable. Watching it would spin the
+ * worker: look again in ACCEPT_RETRY_MS.
+ */
+static void relay_listen_pause(struct relay *r, int err)
+{
+	if (!r->accept_failing)
+		pr_warn("%s: cannot accept a frontend: %s; trying again every %u ms",
+			r->cfg.name, strerror(-err), ACCEPT_RETRY_MS);
+	r->accept_failing = true;
+	uloop_del(r->loop, &r->listen_src);
+	relay_retry_in(r, ACCEPT_RETRY_MS);
+}
+
+static void relay_listen_resume(struct relay *r)
+{
+	if (uloop_add_poll(r->loop, &r->listen_src, r->listen_fd, POLLIN,
+			   relay_on_listen)) {
+		pr_err("%s: cannot watch the listening socket", r->cfg.name);
+		relay_retry_in(r, ACCEPT_RETRY_MS);
 	}
 }
 
@@ -218,8 +292,12 @@ static void relay_listen_pass(struct relay *r)
 		if (fd == -EINTR || fd == -ECONNABORTED)
 			continue;
 		if (fd < 0) {
-			pr_warn("%s: accept: %s", r->cfg.name, strerror(-fd));
+			relay_listen_pause(r, fd);
 			return;
+		}
+		if (r->accept_failing) {
+			pr_notice("%s: accepting frontends again", r->cfg.name);
+			r->accept_failing = false;
 		}
 		if (r->conn_fd >= 0) {
 			/* QEMU retries at once: say it once per served
@@ -285,27 +363,26 @@ static void relay_on_timer(struct uloop_src *s, int res)
 {
 	struct relay *r = container_of(s, struct relay, timer_src);
 	struct log_limit *prev = log_limit_enter(&r->loglim);
-	uint64_t now;
 
 	if (res <= 0 || r->conn_closing)
 		goto out;
-	if (r->conn_fd < 0) {
-		if (r->cfg.client)
+	if (r->retry_ns && mono_ns() >= r->retry_ns) {
+		r->retry_ns = 0;
+		if (!r->cfg.client)
+			relay_listen_resume(r);
+		else if (r->conn_fd < 0)
 			relay_connect(r);
-		goto out;
 	}
-	if (!r->msg_deadline_ns)
-		goto out;
-	/* What arrived meanwhile counts: read it before judging. */
-	if (!r->conn_more)
-		relay_conn_pass(r);
-	if (r->conn_fd < 0 || !r->msg_deadline_ns)
-		goto out;
-	now = mono_ns();
-	if (now >= r->msg_deadline_ns)
-		relay_drop(r, -ETIMEDOUT);
-	else
-		relay_timer_in(r, (r->msg_deadline_ns - now + 999999) / 1000000);
+	if (r->conn_fd >= 0 && r->msg_deadline_ns &&
+	    mono_ns() >= r->msg_deadline_ns) {
+		/* What arrived meanwhile counts: read it before judging. */
+		if (!r->conn_more)
+			relay_conn_pass(r);
+		if (r->conn_fd >= 0 && r->msg_deadline_ns &&
+		    mono_ns() >= r->msg_deadline_ns)
+			relay_drop(r, -ETIMEDOUT);
+	}
+	relay_timer_arm(r);
 out:
 	log_limit_leave(prev);
 }
@@ -315,7 +392,7 @@ static void relay_reconnect_later(struct relay *r)
 	r->backoff_ms = r->backoff_ms ? r->backoff_ms * 2 : RECONNECT_MIN_MS;
 	if (r->backoff_ms > RECONNECT_MAX_MS)
 		r->backoff_ms = RECONNECT_MAX_MS;
-	relay_timer_in(r, r->backoff_ms);
+	relay_retry_in(r, r->backoff_ms);
 }
 
 /* Server mode listens; client mode connects now and keeps retrying. Both
@@ -326,7 +403,6 @@ int relay_conn_open(struct relay *r)
 	const struct relay_cfg *cfg = &r->cfg;
 	int err;
 
-	log_limit_init(&r->loglim, cfg->name);
 	r->conn_work.fn = relay_on_conn_work;
 	if (cfg->client) {
 		err = vhost_user_sock_check_dir(cfg->socket);

@@ -76,9 +76,12 @@ struct relay {
 	bool conn_closing;		/* relay_conn_close(): no reconnect */
 	bool wait_logged;		/* "waiting for QEMU" said this outage */
 	unsigned int conn_refused;	/* frontends refused while this one runs */
+	bool conn_spoke;		/* it completed a message */
+	bool accept_failing;		/* accept() ran out of fds or memory */
 	uint64_t msg_deadline_ns;	/* CLOCK_MONOTONIC; 0: none running */
+	uint64_t retry_ns;		/* connect or accept again then; 0: no */
 	struct vhost_user_rx rx;
-	struct log_limit loglim;	/* what the frontend makes us log */
+	struct log_limit loglim;	/* what the frontend or guest makes us log */
 	struct relay_kick kick[VHOST_DEV_MAX_VRINGS];
 	struct uloop_work work;
 	struct uloop_poller poller;	/* busy polling under load */

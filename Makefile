@@ -59,11 +59,6 @@ TOOLS     := $(patsubst %.c,$(BUILD)/%,$(notdir $(TOOL_SRCS)))
 
 UNIT_SRCS := $(wildcard selftests/unit/test_*.c)
 UNIT_BINS := $(patsubst selftests/unit/%.c,$(BUILD)/selftests/%,$(UNIT_SRCS))
-# Host-side helpers of the e2e tests (udpcheck.c is built for the guest by
-# its test): a hostile vhost-user frontend.
-E2E_SRCS  := selftests/e2e/vhost_attack.c
-E2E_BINS  := $(patsubst selftests/e2e/%.c,$(BUILD)/selftests/%,$(E2E_SRCS))
-
 # Programs the e2e tests run inside a guest: static, unsanitized (they
 # are copied into the guest's initramfs), compiled from their sources.
 SRIOV_CHECK      := $(BUILD)/selftests/vxdp-sriov-check
@@ -79,7 +74,7 @@ HOSTILE_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(HOSTILE_SRCS))
 HOSTILE      := $(BUILD)/vxdp-hostile
 
 .PHONY: all deps check demo bench clean run_tests
-all: $(BUILD)/vxdp-relay $(TOOLS) $(BPF_OBJS) $(UNIT_BINS) $(E2E_BINS) $(SRIOV_CHECK) $(HOSTILE)
+all: $(BUILD)/vxdp-relay $(TOOLS) $(BPF_OBJS) $(UNIT_BINS) $(SRIOV_CHECK) $(HOSTILE)
 
 deps:
 	@tools/dev/install-deps.sh
@@ -99,7 +94,7 @@ $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	mv $@.tmp $@
 
 # Sources include the generated skeletons; build those first.
-$(LIB_OBJS) $(BUILD)/user/daemon/main.o $(patsubst %.c,$(BUILD)/%.o,$(TOOL_SRCS) $(UNIT_SRCS) $(E2E_SRCS)): | $(BPF_SKELS)
+$(LIB_OBJS) $(BUILD)/user/daemon/main.o $(patsubst %.c,$(BUILD)/%.o,$(TOOL_SRCS) $(UNIT_SRCS) $(HOSTILE_SRCS)): | $(BPF_SKELS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
@@ -122,10 +117,6 @@ $(foreach t,$(TOOL_SRCS),$(eval $(call tool_rule,$(t))))
 $(BUILD)/selftests/%: $(BUILD)/selftests/unit/%.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(JSON_LIBS) $(LDLIBS)
-
-$(BUILD)/selftests/%: $(BUILD)/selftests/e2e/%.o $(LIB)
-	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Unit tests of the agent's netlink and QMP parts link those libraries.
 $(BUILD)/selftests/test_agent_bridge: $(BUILD)/selftests/unit/test_agent_bridge.o $(LIB)

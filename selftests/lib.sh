@@ -1250,6 +1250,72 @@ hostile_diag()
 	ktap_diag "$(cat "$1" "$1.err" 2>/dev/null)"
 }
 
+# hostile_parse OUT - HRES[WHAT.KEY] for every "WHAT KEY=VALUE ..." pair in
+# vxdp-hostile's result file OUT (the first value wins; read them with
+# hostile_val), and HOSTILE_OUT=OUT. Parsed in one go: a process per lookup
+# costs seconds on a loaded machine.
+declare -A HRES
+hostile_parse()
+{
+	HOSTILE_OUT=$1
+	HRES=()
+	eval "$(awk '{ for (i = 2; i <= NF; i++) { split($i, kv, "=");
+		k = $1 "." kv[1]; if (!(k in seen)) { seen[k] = 1;
+		v = substr($i, length(kv[1]) + 2); gsub(/[^A-Za-z0-9_.:-]/, "", v);
+		printf "HRES[%s]=%s\n", k, v } } }' "$1")"
+}
+
+# hostile_attack NAME TARGET [ARGS...] - run attack NAME on TARGET with the
+# neighbour probes HOSTILE_PROBES (an array: --probe-data, --probe-ctl,
+# --max-wait, --daemon-pid ...); its results parsed (hostile_parse). Sets
+# HOSTILE_LOG0 (RELAY_LOG's length before) and HOSTILE_RC (its status).
+hostile_attack()
+{
+	local name=$1 target=$2
+
+	shift 2
+	HOSTILE_LOG0=$(wc -l <"$RELAY_LOG")
+	hostile "$TMPD/$name.out" --target "$target" "${HOSTILE_PROBES[@]}" "$@" "$name"
+	HOSTILE_RC=$?
+	[ "$HOSTILE_RC" -eq 2 ] && hostile_diag "$TMPD/$name.out"
+	hostile_parse "$TMPD/$name.out"
+}
+
+# hostile_val WHAT KEY - a value of the last attack ("attack=drip" dropped)
+hostile_val()
+{
+	printf '%s\n' "${HRES[$1.$2]}"
+}
+
+# hostile_lines REGEX - daemon log lines since the last attack began
+# matching REGEX (extended)
+hostile_lines()
+{
+	log_since "$RELAY_LOG" "$HOSTILE_LOG0" | grep -Ec -- "$1"
+}
+
+# hostile_neighbours NAME - the check that the neighbours answered in time
+# all through the last attack: at least HOSTILE_MIN_PROBES (10) probes each,
+# none lost, none over HOSTILE_MAX_WAIT_MS (20), and the daemon alive. A
+# wait is counted without the time the daemon's workers or the probe sat on
+# a run queue (the machine's other load); both figures are printed.
+hostile_neighbours()
+{
+	local p ok=0 max=${HOSTILE_MAX_WAIT_MS:-20}
+
+	for p in data ctl; do
+		[ "$(hostile_val probe=$p lost)" = 0 ] &&
+			[ "$(hostile_val probe=$p over)" = 0 ] &&
+			[ "$(hostile_val probe=$p n)" -ge "${HOSTILE_MIN_PROBES:-10}" ] 2>/dev/null ||
+			ok=1
+	done
+	proc_alive "$RELAY_PID" || ok=1
+	ktap_result $ok "$1: daemon alive, neighbours answer within $max ms (worst: B datapath $(hostile_val probe=data worst_ms) ms over $(hostile_val probe=data n) frames, C control $(hostile_val probe=ctl worst_ms) ms over $(hostile_val probe=ctl n) requests)" ||
+		hostile_diag "$HOSTILE_OUT"
+	ktap_diag "$1: worst waits with run-queue time included: B $(hostile_val probe=data worst_raw_ms) ms, C $(hostile_val probe=ctl worst_raw_ms) ms"
+	return $ok
+}
+
 # proc_nfds PID - how many fds PID has open.
 proc_nfds()
 {

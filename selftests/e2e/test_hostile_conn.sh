@@ -13,10 +13,12 @@
 #
 # vxdp-hostile (selftests/e2e/hostile) times B's datapath and C's control
 # plane all through each attack and prints the worst wait. For every attack:
-# the daemon survives; B and C answer within MAX_WAIT_MS (20) throughout; a
-# bad connection is dropped with one log line saying why; A (or AC) serves a
-# good frontend afterwards. Then 1000 abuse cycles: fds and RSS flat, A's log
-# lines held by its rate limit.
+# the daemon survives; B and C answer within HOSTILE_MAX_WAIT_MS (20)
+# throughout; a bad connection is dropped with one log line saying why; A
+# (or AC) serves a good frontend afterwards. A peer that says nothing is
+# dropped by the first-message deadline (3 s); a daemon out of fds does not
+# spin on its listening socket. Then 1000 abuse cycles: fds and RSS flat,
+# A's log lines held by its rate limit.
 #
 # Knobs: HOSTILE_MAX_WAIT_MS (20), CYCLES (1000), VXDP_KEEP_TMP=1.
 
@@ -25,11 +27,13 @@
 MAX_WAIT_MS=${HOSTILE_MAX_WAIT_MS:-20}
 CYCLES=${CYCLES:-1000}
 DROP_MS=2000		# a late message: the 1 s deadline, plus slack
+FIRST_MS=3000		# the first message's deadline (relay_conn.c)
 RSS_SLACK_KIB=1024	# "flat": what allocator noise may add
+MAX_CPU_PCT=20		# a spinning worker is ~100%
 
 vxdp_init
 
-ktap_plan 29
+ktap_plan 36
 
 relay_bin_check || ktap_abort "daemon not built"
 [ -x "$HOSTILE_BIN" ] || ktap_abort "$HOSTILE_BIN not built (make)"
@@ -46,55 +50,12 @@ relay_start "$TMPD/relay.log" --workers 1 \
 ktap_result $? "one daemon, one worker: A (attacked), AC (client mode, attacked), B and C (timed)" ||
 	ktap_abort "daemon did not start"
 DPID=$RELAY_PID
-PROBES=(--probe-data "$SB" --probe-ctl "$SC" --max-wait "$MAX_WAIT_MS" --daemon-pid "$DPID")
+HOSTILE_PROBES=(--probe-data "$SB" --probe-ctl "$SC" --max-wait "$MAX_WAIT_MS" --daemon-pid "$DPID")
 
-# attack NAME TARGET [ARGS...] - run one attack with both probes; OUT is
-# its result file, LOG0 the daemon log's length before, HRC its status
-attack()
-{
-	local name=$1 target=$2
-
-	shift 2
-	OUT=$TMPD/$name.out
-	LOG0=$(wc -l <"$RELAY_LOG")
-	hostile "$OUT" --target "$target" "${PROBES[@]}" "$@" "$name"
-	HRC=$?
-	[ "$HRC" -eq 2 ] && hostile_diag "$OUT"
-	# every "WHAT k=v ..." line into RES[WHAT.k] (first value wins), in
-	# one go: a process per lookup costs seconds on a loaded machine
-	RES=()
-	eval "$(awk '{ for (i = 2; i <= NF; i++) { split($i, kv, "=");
-		k = $1 "." kv[1]; if (!(k in seen)) { seen[k] = 1;
-		v = substr($i, length(kv[1]) + 2); gsub(/[^A-Za-z0-9_.:-]/, "", v);
-		printf "RES[%s]=%s\n", k, v } } }' "$OUT")"
-}
-
-# val WHAT KEY - from the last attack's results
-declare -A RES
-val() { printf '%s\n' "${RES[$1.$2]}"; }
-
-# lines REGEX - daemon log lines since the attack began matching REGEX
-lines() { log_since "$RELAY_LOG" "$LOG0" | grep -Ec -- "$1"; }
-
-# neighbours NAME - the check that B and C answered in time all along: at
-# least MIN_PROBES probes each, none lost, none over MAX_WAIT_MS. A wait is
-# counted without the time the worker or the probe sat on a run queue
-# (other load on the machine); both figures are printed.
-MIN_PROBES=10
-neighbours()
-{
-	local p ok=0 what=""
-
-	for p in data ctl; do
-		[ "$(val probe=$p lost)" = 0 ] && [ "$(val probe=$p over)" = 0 ] &&
-			[ "$(val probe=$p n)" -ge "$MIN_PROBES" ] 2>/dev/null || ok=1
-	done
-	proc_alive "$DPID" || ok=1
-	what="B datapath $(val probe=data worst_ms) ms over $(val probe=data n) frames, C control $(val probe=ctl worst_ms) ms over $(val probe=ctl n) requests"
-	ktap_result $ok "$1: daemon alive, neighbours answer within $MAX_WAIT_MS ms (worst: $what)" ||
-		hostile_diag "$OUT"
-	ktap_diag "$1: worst waits with run-queue time included: B $(val probe=data worst_raw_ms) ms, C $(val probe=ctl worst_raw_ms) ms"
-}
+attack() { hostile_attack "$@"; OUT=$HOSTILE_OUT HRC=$HOSTILE_RC; }
+val() { hostile_val "$@"; }
+lines() { hostile_lines "$1"; }
+neighbours() { hostile_neighbours "$1"; }
 
 # dropped NAME REASON-REGEX - every connection of the last attack was
 # dropped in time, each with one log line naming A and saying why (the
@@ -106,7 +67,7 @@ dropped()
 	ms=$(val "attack=$1" worst_drop_ms)
 	c=$(val "attack=$1" cycles)
 	n=$(lines "$A: dropping frontend connection")
-	ktap_diag "$1: $c connections, each dropped, the latest after ${ms:-?} ms; A's drop lines: $n, e.g. $(log_since "$RELAY_LOG" "$LOG0" | grep "$A: dropping" | head -n 1)"
+	ktap_diag "$1: $c connections, each dropped, the latest after ${ms:-?} ms; A's drop lines: $n, e.g. $(log_since "$RELAY_LOG" "$HOSTILE_LOG0" | grep "$A: dropping" | head -n 1)"
 	[ "$(val "attack=$1" kept)" = 0 ] && [ "${ms%.*}" -le "$DROP_MS" ] &&
 		[ "$n" -ge 1 ] && [ "$n" -le "$c" ] &&
 		[ "$(lines "$A: dropping frontend connection: .*$2")" -eq "$n" ] &&
@@ -149,7 +110,19 @@ attack halfhdr "$SA" --duration 2
 dropped halfhdr "not complete"
 neighbours halfhdr
 
-# 6: connection bursts ---------------------------------------------------------
+# 6: a frontend that connects and says nothing --------------------------------
+attack silent "$SA"
+ms=$(val attack=silent drop_ms)
+ktap_diag "silent: dropped after ${ms:-?} ms: $(log_since "$RELAY_LOG" "$HOSTILE_LOG0" | grep "$A: dropping" | head -n 1)"
+[ "$(val attack=silent dropped)" = 1 ] && [ "${ms%.*}" -ge $((FIRST_MS - 100)) ] &&
+	[ "${ms%.*}" -le $((FIRST_MS + 1000)) ] &&
+	[ "$(lines "$A: dropping frontend connection: it said nothing within $FIRST_MS ms")" -eq 1 ] &&
+	[ "$(val attack=silent good_after)" = 1 ]
+ktap_result $? "silent: A drops a frontend that says nothing after ${FIRST_MS} ms (one line why), then serves a good one" ||
+	{ hostile_diag "$OUT"; ktap_diag_file "$RELAY_LOG" 10 "relay log"; }
+neighbours silent
+
+# 7: connection bursts ---------------------------------------------------------
 attack burst "$SA"
 ktap_diag "burst: $(grep attack=burst "$OUT" | head -n 1)"
 [ "$HRC" -ne 2 ] && [ "$(val attack=burst stranded)" = 0 ] &&
@@ -163,7 +136,20 @@ ktap_diag "burst: $(val attack=burst refused) refused, $n refusal log lines"
 ktap_result $? "burst: refusals logged, rate limited; A serves a good frontend afterwards"
 neighbours burst
 
-# 7-10: client mode: the listener the relay connects to is hostile ----------------
+# 8: the daemon out of fds --------------------------------------------------------
+attack emfile "$SA"
+ktap_diag "emfile: $(grep attack=emfile "$OUT" | head -n 1)"
+cpu=$(val attack=emfile cpu_pct)
+[ -n "$cpu" ] && [ "$cpu" -ge 0 ] && [ "$cpu" -lt "$MAX_CPU_PCT" ]
+ktap_result $? "emfile: accept() out of fds: the daemon does not spin (CPU ${cpu:-?}% < $MAX_CPU_PCT%)" ||
+	{ hostile_diag "$OUT"; ktap_diag_file "$RELAY_LOG" 10 "relay log"; }
+[ "$(val attack=emfile served)" = 1 ] && [ "$(val attack=emfile served_ms)" -le 1000 ] 2>/dev/null &&
+	[ "$(lines "$A: cannot accept a frontend: Too many open files")" -eq 1 ]
+ktap_result $? "emfile: one line says why; the frontend waiting is served $(val attack=emfile served_ms) ms after fds are back" ||
+	{ hostile_diag "$OUT"; ktap_diag_file "$RELAY_LOG" 10 "relay log"; }
+neighbours emfile
+
+# 9-13: client mode: the listener the relay connects to is hostile ----------------
 attack accept-close "$SAC"
 ktap_diag "accept-close: $(val attack=accept-close accepts) connects in $(val attack=accept-close secs) s; next listener reached after $(val attack=accept-close reached_ms) ms"
 [ "$(val attack=accept-close accepts)" -le "$(val attack=accept-close max)" ] 2>/dev/null &&
@@ -171,6 +157,16 @@ ktap_diag "accept-close: $(val attack=accept-close accepts) connects in $(val at
 ktap_result $? "accept-close: AC backs off (<= $(val attack=accept-close max) connects), then reaches the next listener" ||
 	hostile_diag "$OUT"
 neighbours accept-close
+
+attack silent-listener "$SAC"
+ms=$(val attack=silent-listener drop_ms)
+ktap_diag "silent-listener: AC gave up after ${ms:-?} ms, reached the next listener after $(val attack=silent-listener reached_ms) ms"
+[ "$(val attack=silent-listener accepted)" = 1 ] && [ "$(val attack=silent-listener dropped)" = 1 ] &&
+	[ "${ms%.*}" -le $((FIRST_MS + 1000)) ] && [ "$(val attack=silent-listener reached)" = 1 ] &&
+	[ "$(lines "$AC: dropping frontend connection: it said nothing within $FIRST_MS ms")" -eq 1 ]
+ktap_result $? "silent-listener: AC gives up on a listener that never speaks, reaches the next" ||
+	{ hostile_diag "$OUT"; ktap_diag_file "$RELAY_LOG" 10 "relay log"; }
+neighbours silent-listener
 
 for a in linger reset never-accept; do
 	attack "$a" "$SAC"
@@ -181,7 +177,7 @@ for a in linger reset never-accept; do
 	neighbours "$a"
 done
 
-# 11: abuse cycles: fds, memory and log lines stay flat ----------------------
+# 14: abuse cycles: fds, memory and log lines stay flat ----------------------
 attack cycles "$SA" --cycles 100	# warm-up: allocator and log budget settle
 fd0=$(proc_nfds "$DPID") rss0=$(proc_rss_kib "$DPID")
 t0=$(now_epoch)
@@ -199,13 +195,13 @@ ktap_result $? "cycles: VmRSS flat ($rss0 -> $rss1 KiB, slack $RSS_SLACK_KIB)"
 # the rate limit: a burst of 20 lines, then 5 a second (and a summary)
 n=$(lines "$A:")
 max=$(awk -v s="$secs" 'BEGIN { printf "%d", 20 + 6 * (s + 1) }')
-ktap_diag "cycles: $n log lines naming A in $secs s (bound $max); $(log_since "$RELAY_LOG" "$LOG0" | grep -c .) in all"
-log_since "$RELAY_LOG" "$LOG0" | grep "$A:.*suppressed" | tail -n 2 | sed 's/^/# relay: /'
+ktap_diag "cycles: $n log lines naming A in $secs s (bound $max); $(log_since "$RELAY_LOG" "$HOSTILE_LOG0" | grep -c .) in all"
+log_since "$RELAY_LOG" "$HOSTILE_LOG0" | grep "$A:.*suppressed" | tail -n 2 | sed 's/^/# relay: /'
 [ "$n" -le "$max" ]
 ktap_result $? "cycles: A's log lines held by its rate limit ($n <= $max)"
 neighbours cycles
 
-# 12: the end ---------------------------------------------------------------------
+# 15: the end ---------------------------------------------------------------------
 vxdp_stop "$DPID" TERM 15
 [ "$VXDP_STOP_RC" -eq 0 ]
 ktap_result $? "daemon survived every attack and exits 0 on SIGTERM" ||

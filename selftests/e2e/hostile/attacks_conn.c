@@ -4,9 +4,12 @@
  * storms) and, against a client-mode relay, with the socket it listens on.
  * Each attack says what it found in one "attack=NAME ..." line.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <linux/virtio_config.h>
@@ -18,31 +21,12 @@
 #define BURST_CONNS	8	/* connections per burst, within the relay's backlog */
 #define BURST_ROUNDS	12
 #define BURST_LOST_MS	1000	/* no answer by then: stranded */
+#define REFUSED_MS	100	/* closed this soon: refused, not dropped */
+#define SILENT_WAIT_MS	6000	/* a silent peer must be dropped by then */
 
 static double dur(const struct hostile_opts *o, double def)
 {
 	return o->duration > 0 ? o->duration : def;
-}
-
-/* A connection the relay serves (not one it refuses because the previous
- * one is still being torn down): a GET_FEATURES round trip answered.
- */
-static int connect_served(const char *path, unsigned int timeout_ms)
-{
-	uint64_t t0 = now_ns(), f;
-
-	for (;;) {
-		int fd = fe_connect_wait(path, timeout_ms);
-
-		if (fd < 0)
-			return fd;
-		if (!fe_get_u64(fd, VHOST_USER_GET_FEATURES, &f, 500))
-			return fd;
-		close(fd);
-		if (ms_since(t0) >= timeout_ms)
-			return -ETIMEDOUT;
-		sleep_ms(1);
-	}
 }
 
 /* A well-behaved frontend afterwards: rings up, then a round trip. */
@@ -50,7 +34,7 @@ static bool check_good(const struct hostile_opts *o, const char *attack)
 {
 	struct fe_dev d;
 	uint64_t t0 = now_ns();
-	int err = fe_dev_open(&d, o->target, 1ull << VIRTIO_F_VERSION_1, 2000);
+	int err = fe_dev_open(&d, o->target, NULL, 2000);
 
 	if (!err)
 		fe_dev_close(&d);
@@ -88,7 +72,7 @@ static int a_drip(const struct hostile_opts *o)
 	uint64_t t0;
 	int fd;
 
-	fd = connect_served(o->target, 2000);
+	fd = fe_connect_served(o->target, 2000);
 	if (fd < 0) {
 		hostile_log("drip: no connection: %s", strerror(-fd));
 		return 2;
@@ -131,7 +115,7 @@ static int a_flood(const struct hostile_opts *o)
 		memcpy(buf + i, &h, sizeof(h));
 		memcpy(buf + i + sizeof(h), &s, sizeof(s));
 	}
-	fd = connect_served(o->target, 2000);
+	fd = fe_connect_served(o->target, 2000);
 	if (fd < 0)
 		return 2;
 	t0 = now_ns();
@@ -196,7 +180,7 @@ static int a_noread(const struct hostile_opts *o)
 	uint64_t t0 = now_ns();
 
 	do {
-		int fd = connect_served(o->target, 2000);
+		int fd = fe_connect_served(o->target, 2000);
 		double ms;
 
 		if (fd < 0)
@@ -224,7 +208,7 @@ static int a_halfhdr(const struct hostile_opts *o)
 
 	set_features_msg(msg);
 	while (ms_since(t0) < limit && (!o->cycles || n < o->cycles)) {
-		int fd = connect_served(o->target, 2000);
+		int fd = fe_connect_served(o->target, 2000);
 		uint64_t t1;
 
 		if (fd < 0)
@@ -241,6 +225,103 @@ static int a_halfhdr(const struct hostile_opts *o)
 	hostile_report("attack=halfhdr cycles=%u kept=%u worst_drop_ms=%.0f", n,
 		       kept, worst);
 	return !kept & check_good(o, "halfhdr") ? 0 : 1;
+}
+
+/* Connect and say nothing: the relay must drop us by its first-message
+ * deadline, not hold its one connection for ever. (A connection closed at
+ * once was refused: the previous frontend still going; try again.)
+ */
+static int a_silent(const struct hostile_opts *o)
+{
+	double ms = -1;
+	unsigned int tries = 0;
+	uint64_t t0;
+	int fd;
+
+	do {
+		fd = fe_connect_wait(o->target, 2000);
+		if (fd < 0)
+			return 2;
+		t0 = now_ns();
+		ms = fe_closed(fd, SILENT_WAIT_MS) ? ms_since(t0) : -1;
+		close(fd);
+	} while (ms >= 0 && ms < REFUSED_MS && ++tries < 50);
+	hostile_report("attack=silent dropped=%d drop_ms=%.0f", ms >= 0, ms);
+	return ms >= 0 && check_good(o, "silent") ? 0 : 1;
+}
+
+/* ---- running out of fds ---- */
+
+/* The lowest fd number @pid has free: what its next fd would get. */
+static int lowest_free_fd(int pid)
+{
+	static unsigned char used[65536];
+	char path[64];
+	struct dirent *e;
+	DIR *dir;
+	int i;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
+	dir = opendir(path);
+	if (!dir)
+		return -errno;
+	memset(used, 0, sizeof(used));
+	while ((e = readdir(dir))) {
+		i = atoi(e->d_name);
+		if (e->d_name[0] != '.' && i >= 0 && i < (int)sizeof(used))
+			used[i] = 1;
+	}
+	closedir(dir);
+	for (i = 0; i < (int)sizeof(used) && used[i]; i++)
+		;
+	return i;
+}
+
+/* The daemon out of fds (its soft RLIMIT_NOFILE lowered to its lowest free
+ * fd) while a frontend connects to A: accept() fails with EMFILE and the
+ * connection stays in the backlog. The daemon must not spin on it (CPU
+ * over --duration, 1 s), and must serve the frontend once fds are back.
+ */
+static int a_emfile(const struct hostile_opts *o)
+{
+	struct vhost_user_hdr h = { VHOST_USER_GET_FEATURES, VHOST_USER_VERSION, 0 };
+	double limit = dur(o, 1) * 1000, served_ms = -1;
+	struct rlimit old, low;
+	struct vhost_user_msg m;
+	long t0, t1, cpu = -1;
+	uint64_t t2;
+	int fd, lowfd;
+
+	/* A free of frontends first: ours must be accepted, not refused. */
+	fd = fe_connect_served(o->target, 2000);
+	if (fd < 0 || !o->daemon_pid)
+		return 2;
+	close(fd);
+	sleep_ms(20);
+	lowfd = lowest_free_fd(o->daemon_pid);
+	if (lowfd < 0 || prlimit(o->daemon_pid, RLIMIT_NOFILE, NULL, &old))
+		return 2;
+	low = old;
+	low.rlim_cur = lowfd;
+	if (prlimit(o->daemon_pid, RLIMIT_NOFILE, &low, NULL))
+		return 2;
+	fd = fe_connect(o->target);
+	if (fd >= 0)
+		fe_send_raw(fd, &h, sizeof(h), NULL, 0);
+	t0 = hostile_daemon_ticks(o);
+	sleep_ms(limit);
+	t1 = hostile_daemon_ticks(o);
+	if (t0 >= 0 && t1 >= 0)
+		cpu = (t1 - t0) * 100 * 1000 / (sysconf(_SC_CLK_TCK) * limit);
+	prlimit(o->daemon_pid, RLIMIT_NOFILE, &old, NULL);
+	t2 = now_ns();
+	if (fd >= 0 && !fe_recv(fd, &m, 2000) && m.hdr.request == h.request)
+		served_ms = ms_since(t2);
+	if (fd >= 0)
+		close(fd);
+	hostile_report("attack=emfile cpu_pct=%ld served=%d served_ms=%.0f fd_limit=%d",
+		       cpu, served_ms >= 0, served_ms, lowfd);
+	return served_ms >= 0 && cpu >= 0 && cpu < 20 ? 0 : 1;
 }
 
 /* ---- connection bursts ---- */
@@ -339,7 +420,7 @@ static int a_burst(const struct hostile_opts *o)
 	uint64_t t0 = now_ns();
 	int holder, won;
 
-	holder = connect_served(o->target, 2000);
+	holder = fe_connect_served(o->target, 2000);
 	if (holder < 0)
 		return 2;
 	/* --cycles rounds, for --duration (0.5 s) at least. */
@@ -370,7 +451,7 @@ static int a_burst(const struct hostile_opts *o)
 			holder = won;
 		}
 		if (holder < 0)
-			holder = connect_served(o->target, 2000);
+			holder = fe_connect_served(o->target, 2000);
 		if (holder < 0) {
 			/* The relay serves nobody any more: stranded. */
 			st.stranded++;
@@ -397,11 +478,11 @@ static int cycle_once(const struct hostile_opts *o, unsigned int kind)
 
 	if (kind == 2) {
 		/* Memory mapped, rings running, eventfds held: then gone. */
-		err = fe_dev_open(&d, o->target, 1ull << VIRTIO_F_VERSION_1, 2000);
+		err = fe_dev_open(&d, o->target, NULL, 2000);
 		fe_dev_close(&d);
 		return err;
 	}
-	fd = connect_served(o->target, 2000);
+	fd = fe_connect_served(o->target, 2000);
 	if (fd < 0)
 		return fd;
 	switch (kind) {
@@ -462,7 +543,7 @@ static int reach_next(const struct hostile_opts *o, const char *attack, int lfd)
 	if (lfd < 0)
 		return 2;
 	fd = fe_accept(lfd, o->reach_ms);
-	err = fd < 0 ? fd : fe_dev_start(&d, fd, 1ull << VIRTIO_F_VERSION_1, 2000);
+	err = fd < 0 ? fd : fe_dev_start(&d, fd, NULL, 2000);
 	hostile_report("attack=%s reached=%d reached_ms=%.0f%s%s", attack, !err,
 		       ms_since(t0), err ? " error=" : "", err ? strerror(-err) : "");
 	if (fd >= 0)
@@ -568,6 +649,31 @@ static int a_never_accept(const struct hostile_opts *o)
 	return reach_next(o, "never-accept", -1);
 }
 
+/* A listener that accepts the relay and never speaks: the relay must give
+ * up on it by its first-message deadline, and reach the next listener.
+ */
+static int a_silent_listener(const struct hostile_opts *o)
+{
+	int lfd = fe_listen(o->target, 16), fd;
+	double ms = -1;
+	uint64_t t0;
+
+	if (lfd < 0)
+		return 2;
+	fd = fe_accept(lfd, o->reach_ms);
+	if (fd >= 0) {
+		t0 = now_ns();
+		if (fe_closed(fd, SILENT_WAIT_MS))
+			ms = ms_since(t0);
+		close(fd);
+	}
+	close(lfd);
+	unlink(o->target);
+	hostile_report("attack=silent-listener accepted=%d dropped=%d drop_ms=%.0f",
+		       fd >= 0, ms >= 0, ms);
+	return ms >= 0 && !reach_next(o, "silent-listener", -1) ? 0 : 1;
+}
+
 /* A good listener only (client mode), e.g. after QEMU went. */
 static int a_listen(const struct hostile_opts *o)
 {
@@ -588,10 +694,13 @@ const struct hostile_attack conn_attacks[] = {
 	{ "halfhdr", "half a header, wait to be dropped, reconnect (--duration, 3 s)", a_halfhdr },
 	{ "burst", "bursts of connections around a served one (--cycles rounds, --duration)", a_burst },
 	{ "cycles", "abuse cycles: half header, oversize, rings then gone, reset (--cycles, 1000)", a_cycles },
+	{ "silent", "connect and say nothing, until dropped", a_silent },
+	{ "emfile", "the daemon out of fds while a frontend connects (--daemon-pid; --duration, 1 s)", a_emfile },
 	{ "listen", "client mode: a good listener the relay must reach (--reach)", a_listen },
 	{ "accept-close", "client mode: accept and hang up at once (--duration, 2 s)", a_accept_close },
 	{ "linger", "client mode: accept, hang up, listen 0.5 s without accepting, go", a_linger },
 	{ "reset", "client mode: reset the connection (reply left unread)", a_reset },
 	{ "never-accept", "client mode: listen, never accept, go (--duration, 2.5 s)", a_never_accept },
+	{ "silent-listener", "client mode: accept the relay, never speak, until dropped", a_silent_listener },
 	{ 0 },
 };

@@ -103,6 +103,24 @@ int fe_connect_wait(const char *path, unsigned int timeout_ms)
 	}
 }
 
+int fe_connect_served(const char *path, unsigned int timeout_ms)
+{
+	uint64_t t0 = now_ns(), f;
+
+	for (;;) {
+		int fd = fe_connect_wait(path, timeout_ms);
+
+		if (fd < 0)
+			return fd;
+		if (!fe_get_u64(fd, VHOST_USER_GET_FEATURES, &f, 500))
+			return fd;
+		close(fd);
+		if (ms_since(t0) >= timeout_ms)
+			return -ETIMEDOUT;
+		sleep_ms(1);
+	}
+}
+
 int fe_listen(const char *path, int backlog)
 {
 	struct sockaddr_un sun;
@@ -291,12 +309,6 @@ bool fe_closed(int sock, unsigned int timeout_ms)
 
 /* ---- a frontend with memory and rings ---- */
 
-/* Guest RAM layout: ring q at RING_GPA(q) (desc, avail, used, each page
- * aligned), then the buffers: rx ring's first, tx ring's after.
- */
-#define RING_GPA(q)	(0x10000ull * ((q) + 1))
-#define BUF_GPA(q, i)	(0x40000ull + ((q) * FE_RING_NUM + (i)) * (uint64_t)FE_BUF_SIZE)
-
 unsigned int fe_dev_hdr_len(const struct fe_dev *d)
 {
 	return (d->features & ((1ull << VIRTIO_F_VERSION_1) |
@@ -305,117 +317,194 @@ unsigned int fe_dev_hdr_len(const struct fe_dev *d)
 		sizeof(struct virtio_net_hdr);
 }
 
-static int send_u64(struct fe_dev *d, uint32_t req, uint64_t v)
+int fe_dev_req(struct fe_dev *d, uint32_t req, const void *payload,
+	       uint32_t size, const int *fds, unsigned int nfds)
 {
-	return fe_send(d->sock, req, 0, &v, sizeof(v), NULL, 0, 1000);
+	bool ack = d->protocol & (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK);
+	int err;
+
+	err = fe_send(d->sock, req, ack ? VHOST_USER_NEED_REPLY_MASK : 0,
+		      payload, size, fds, nfds, 1000);
+	if (err || !ack)
+		return err;
+	err = fe_recv(d->sock, &d->r, 2000);
+	if (err)
+		return err;
+	if (d->r.hdr.request != req || d->r.hdr.size != sizeof(uint64_t))
+		return -EBADMSG;
+	return d->r.payload.u64 ? 1 : 0;
 }
 
-static int send_state(struct fe_dev *d, uint32_t req, uint32_t idx, uint32_t num)
+int fe_dev_state(struct fe_dev *d, uint32_t req, uint32_t idx, uint32_t num)
 {
-	struct vhost_user_vring_state s = { idx, num };
+	struct vhost_user_vring_state st = { idx, num };
 
-	return fe_send(d->sock, req, 0, &s, sizeof(s), NULL, 0, 1000);
+	return fe_dev_req(d, req, &st, sizeof(st), NULL, 0);
+}
+
+static int dev_u64(struct fe_dev *d, uint32_t req, uint64_t v, const int *fd)
+{
+	return fe_dev_req(d, req, &v, sizeof(v), fd, fd ? 1 : 0);
+}
+
+static void dev_reset(struct fe_dev *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->sock = d->memfd = -1;
+	d->kick[0] = d->kick[1] = d->call[0] = d->call[1] = -1;
+}
+
+int fe_dev_hello(struct fe_dev *d, int sock, const struct fe_cfg *cfg,
+		 unsigned int timeout_ms)
+{
+	uint64_t offered;
+	int err;
+
+	dev_reset(d);
+	d->sock = sock;
+	if (cfg)
+		d->cfg = *cfg;
+	if (!d->cfg.features)
+		d->cfg.features = 1ull << VIRTIO_F_VERSION_1;
+	if (!d->cfg.num)
+		d->cfg.num = FE_RING_NUM;
+	if (!d->cfg.mem_size)
+		d->cfg.mem_size = FE_MEM_SIZE;
+	err = fe_get_u64(sock, VHOST_USER_GET_FEATURES, &offered, timeout_ms);
+	if (err)
+		return err;
+	d->features = d->cfg.features & offered;
+	if (d->cfg.protocol && (offered & (1ull << VHOST_USER_F_PROTOCOL_FEATURES))) {
+		d->features |= 1ull << VHOST_USER_F_PROTOCOL_FEATURES;
+		err = fe_get_u64(sock, VHOST_USER_GET_PROTOCOL_FEATURES, &offered,
+				 timeout_ms);
+		if (err)
+			return err;
+		err = dev_u64(d, VHOST_USER_SET_PROTOCOL_FEATURES,
+			      d->cfg.protocol & offered, NULL);
+		if (err)
+			return err;
+		d->protocol = d->cfg.protocol & offered;
+	}
+	err = fe_dev_req(d, VHOST_USER_SET_OWNER, NULL, 0, NULL, 0);
+	return err > 0 ? -EPROTO : err;
 }
 
 static int dev_memory(struct fe_dev *d)
 {
-	d->memfd = memfd_create("vxdp-hostile-guest", MFD_CLOEXEC);
-	if (d->memfd < 0 || ftruncate(d->memfd, FE_MEM_SIZE))
+	size_t size = d->cfg.mem_size;
+
+	d->memfd = memfd_create("vxdp-hostile-guest", MFD_CLOEXEC |
+				(d->cfg.hugetlb ? MFD_HUGETLB : 0));
+	if (d->memfd < 0 || ftruncate(d->memfd, size))
 		return -errno;
-	d->mem = mmap(NULL, FE_MEM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
-		      d->memfd, 0);
+	d->mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, d->memfd, 0);
 	if (d->mem == MAP_FAILED) {
 		d->mem = NULL;
 		return -errno;
 	}
 	guest_mem_init(&d->gm);
-	return guest_mem_add_ptr(&d->gm, 0, FE_MEM_SIZE, FE_UVA, d->mem);
+	return guest_mem_add_ptr(&d->gm, 0, size, FE_UVA, d->mem);
 }
 
-int fe_dev_start(struct fe_dev *d, int sock, uint64_t features,
-		 unsigned int timeout_ms)
+/* Vring @q: the driver's side, then the relay's. */
+static int dev_ring(struct fe_dev *d, unsigned int q)
 {
-	struct vhost_user_memory mt = { .nregions = 1 };
-	uint64_t offered;
-	unsigned int q;
+	struct vhost_user_vring_addr a = {
+		.index = q,
+		.desc_user_addr = FE_UVA + FE_RING_GPA(q),
+		.avail_user_addr = FE_UVA + FE_RING_GPA(q) + 0x4000,
+		.used_user_addr = FE_UVA + FE_RING_GPA(q) + 0x5000,
+	};
+	struct gd_layout lay = {
+		.desc_uva = a.desc_user_addr,
+		.avail_uva = a.avail_user_addr,
+		.used_uva = a.used_user_addr,
+		.buf_gpa = FE_BUF_GPA(q, 0),
+		.buf_end = FE_BUF_GPA(q, FE_RING_NUM),
+	};
+	/* A packed ring's base: avail and used from slot 0, wrap counters 1. */
+	uint32_t base = d->cfg.packed ? 0x80008000u : 0;
+	bool indirect = d->features & (1ull << VIRTIO_RING_F_INDIRECT_DESC);
 	int err;
 
-	memset(d, 0, sizeof(*d));
-	d->sock = sock;
-	d->memfd = -1;
-	for (q = 0; q < 2; q++)
-		d->kick[q] = d->call[q] = -1;
-	err = fe_get_u64(sock, VHOST_USER_GET_FEATURES, &offered, timeout_ms);
+	if (d->cfg.num > FE_RING_MAX)
+		return -EINVAL;
+	d->kick[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	d->call[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (d->kick[q] < 0 || d->call[q] < 0)
+		return -errno;
+	err = d->cfg.packed ?
+	      pdrv_setup(&d->pq[q], &d->gm, &lay, d->cfg.num, base, false, indirect) :
+	      sdrv_setup(&d->q[q], &d->gm, &lay, d->cfg.num, 0, false, indirect);
 	if (err)
-		return err;
-	d->features = features & offered;
+		return -EINVAL;
+	err = fe_dev_state(d, VHOST_USER_SET_VRING_NUM, q, d->cfg.num);
+	if (!err)
+		err = fe_dev_state(d, VHOST_USER_SET_VRING_BASE, q, base);
+	if (!err)
+		err = fe_dev_req(d, VHOST_USER_SET_VRING_ADDR, &a, sizeof(a), NULL, 0);
+	if (!err)
+		err = dev_u64(d, VHOST_USER_SET_VRING_CALL, q, &d->call[q]);
+	if (!err)
+		err = dev_u64(d, VHOST_USER_SET_VRING_KICK, q, &d->kick[q]);
+	if (!err && (d->features & (1ull << VHOST_USER_F_PROTOCOL_FEATURES)))
+		err = fe_dev_state(d, VHOST_USER_SET_VRING_ENABLE, q, 1);
+	return err > 0 ? -EPROTO : err;
+}
+
+int fe_dev_rings(struct fe_dev *d)
+{
+	struct vhost_user_memory mt = { .nregions = 1 };
+	unsigned int q;
+	uint64_t f;
+	int err;
+
 	err = dev_memory(d);
 	if (err)
 		return err;
 	mt.regions[0] = (struct vhost_user_region){
-		.guest_phys_addr = 0, .memory_size = FE_MEM_SIZE,
+		.guest_phys_addr = 0, .memory_size = d->cfg.mem_size,
 		.userspace_addr = FE_UVA, .mmap_offset = 0,
 	};
-	err = send_u64(d, VHOST_USER_SET_FEATURES, d->features);
+	err = dev_u64(d, VHOST_USER_SET_FEATURES, d->features, NULL);
 	if (!err)
-		err = fe_send(sock, VHOST_USER_SET_OWNER, 0, NULL, 0, NULL, 0, 1000);
-	if (!err)
-		err = fe_send(sock, VHOST_USER_SET_MEM_TABLE, 0, &mt,
-			      offsetof(struct vhost_user_memory, regions) +
-			      sizeof(mt.regions[0]), &d->memfd, 1, 1000);
-	for (q = 0; q < 2 && !err; q++) {
-		struct vhost_user_vring_addr a = {
-			.index = q,
-			.desc_user_addr = FE_UVA + RING_GPA(q),
-			.avail_user_addr = FE_UVA + RING_GPA(q) + 0x1000,
-			.used_user_addr = FE_UVA + RING_GPA(q) + 0x2000,
-		};
-		struct gd_layout lay = {
-			.desc_uva = a.desc_user_addr,
-			.avail_uva = a.avail_user_addr,
-			.used_uva = a.used_user_addr,
-			.buf_gpa = BUF_GPA(q, 0),
-			.buf_end = BUF_GPA(q, FE_RING_NUM),
-		};
-		uint64_t v;
-
-		d->kick[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		d->call[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (d->kick[q] < 0 || d->call[q] < 0)
-			return -errno;
-		if (sdrv_setup(&d->q[q], &d->gm, &lay, FE_RING_NUM, 0, false, false))
-			return -EINVAL;
-		err = send_state(d, VHOST_USER_SET_VRING_NUM, q, FE_RING_NUM);
-		if (!err)
-			err = send_state(d, VHOST_USER_SET_VRING_BASE, q, 0);
-		if (!err)
-			err = fe_send(sock, VHOST_USER_SET_VRING_ADDR, 0, &a,
-				      sizeof(a), NULL, 0, 1000);
-		v = q;
-		if (!err)
-			err = fe_send(sock, VHOST_USER_SET_VRING_CALL, 0, &v,
-				      sizeof(v), &d->call[q], 1, 1000);
-		if (!err)
-			err = fe_send(sock, VHOST_USER_SET_VRING_KICK, 0, &v,
-				      sizeof(v), &d->kick[q], 1, 1000);
-	}
+		err = fe_dev_req(d, VHOST_USER_SET_MEM_TABLE, &mt,
+				 offsetof(struct vhost_user_memory, regions) +
+				 sizeof(mt.regions[0]), &d->memfd, 1);
+	for (q = d->cfg.tx_only ? 1 : 0; q < 2 && !err; q++)
+		err = dev_ring(d, q);
 	if (err)
-		return err;
+		return err > 0 ? -EPROTO : err;
 	/* A round trip: every request above was handled. */
-	return fe_get_u64(sock, VHOST_USER_GET_FEATURES, &offered, timeout_ms);
+	return fe_get_u64(d->sock, VHOST_USER_GET_FEATURES, &f, 2000);
 }
 
-int fe_dev_open(struct fe_dev *d, const char *path, uint64_t features,
+int fe_dev_start(struct fe_dev *d, int sock, const struct fe_cfg *cfg,
+		 unsigned int timeout_ms)
+{
+	int err = fe_dev_hello(d, sock, cfg, timeout_ms);
+
+	return err ? err : fe_dev_rings(d);
+}
+
+int fe_dev_open(struct fe_dev *d, const char *path, const struct fe_cfg *cfg,
 		unsigned int timeout_ms)
 {
-	int sock = fe_connect_wait(path, timeout_ms);
-	int err;
+	uint64_t t0 = now_ns();
+	int sock, err;
 
-	if (sock < 0)
-		return sock;
-	err = fe_dev_start(d, sock, features, timeout_ms);
-	if (err)
-		fe_dev_close(d);
+	/* A relay still tearing the previous frontend down refuses (closes)
+	 * this one: connect again.
+	 */
+	do {
+		sock = fe_connect_wait(path, timeout_ms);
+		if (sock < 0)
+			return sock;
+		err = fe_dev_start(d, sock, cfg, timeout_ms);
+		if (err)
+			fe_dev_close(d);
+	} while (err == -ECONNRESET && ms_since(t0) < timeout_ms);
 	return err;
 }
 
@@ -432,19 +521,22 @@ void fe_dev_close(struct fe_dev *d)
 			close(d->call[q]);
 	}
 	if (d->mem)
-		munmap(d->mem, FE_MEM_SIZE);
+		munmap(d->mem, d->cfg.mem_size);
 	if (d->memfd >= 0)
 		close(d->memfd);
-	memset(d, 0, sizeof(*d));
-	d->sock = d->memfd = -1;
-	d->kick[0] = d->kick[1] = d->call[0] = d->call[1] = -1;
+	dev_reset(d);
 }
 
-static void kick(int fd)
+bool fe_dev_dropped(struct fe_dev *d, unsigned int timeout_ms)
+{
+	return fe_closed(d->sock, timeout_ms);
+}
+
+void fe_dev_kick(struct fe_dev *d, unsigned int q)
 {
 	uint64_t one = 1;
 
-	if (write(fd, &one, sizeof(one)) < 0)
+	if (write(d->kick[q], &one, sizeof(one)) < 0)
 		hostile_log("kick: %s", strerror(errno));
 }
 
@@ -457,12 +549,12 @@ void fe_dev_fill_rx(struct fe_dev *d)
 	 * it is.
 	 */
 	for (i = 0; i < FE_RING_NUM; i++) {
-		sdrv_set_desc(rx->desc, i, BUF_GPA(0, i), FE_BUF_SIZE,
+		sdrv_set_desc(rx->desc, i, FE_BUF_GPA(0, i), FE_BUF_SIZE,
 			      VRING_DESC_F_WRITE, 0);
 		sdrv_post(rx, i);
 	}
 	sdrv_kick(rx);
-	kick(d->kick[0]);
+	fe_dev_kick(d, 0);
 }
 
 int fe_dev_send(struct fe_dev *d, const void *frame, uint32_t len)
@@ -481,12 +573,12 @@ int fe_dev_send(struct fe_dev *d, const void *frame, uint32_t len)
 	if (len + hl > FE_BUF_SIZE)
 		return -EINVAL;
 	i = d->tx_next++ % FE_RING_NUM;
-	buf = d->mem + BUF_GPA(1, i);
+	buf = d->mem + FE_BUF_GPA(1, i);
 	memset(buf, 0, hl);
 	memcpy(buf + hl, frame, len);
-	sdrv_set_desc(tx->desc, i, BUF_GPA(1, i), hl + len, 0, 0);
+	sdrv_set_desc(tx->desc, i, FE_BUF_GPA(1, i), hl + len, 0, 0);
 	sdrv_add(tx, i);
-	kick(d->kick[1]);
+	fe_dev_kick(d, 1);
 	return 0;
 }
 
@@ -508,7 +600,7 @@ int fe_dev_recv(struct fe_dev *d, bool (*match)(const uint8_t *frame,
 
 		while (sdrv_used(rx, &id, &len)) {
 			if (id < FE_RING_NUM && len > hl && len <= FE_BUF_SIZE &&
-			    match(d->mem + BUF_GPA(0, id) + hl, len - hl, arg))
+			    match(d->mem + FE_BUF_GPA(0, id) + hl, len - hl, arg))
 				found = true;
 			if (id < FE_RING_NUM) {
 				sdrv_post(rx, id);
@@ -517,7 +609,7 @@ int fe_dev_recv(struct fe_dev *d, bool (*match)(const uint8_t *frame,
 		}
 		if (posted) {
 			sdrv_kick(rx);
-			kick(d->kick[0]);
+			fe_dev_kick(d, 0);
 		}
 		if (found)
 			return 0;

@@ -1,16 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
-/* vxdp-hostile: attack one relay as a hostile vhost-user frontend while two
- * neighbour relays on the same worker are timed: relay B's datapath (a frame
- * sent on B's tx ring, reflected by the peer, back on B's rx ring) and relay
- * C's control plane (GET_FEATURES round trips). Prints "key=value" result
- * lines (one per attack, one per probe with the worst wait) and exits 0 when
- * the relay held and every probe answered within --max-wait.
+/* vxdp-hostile: attack one relay as a hostile vhost-user frontend (and
+ * guest) while two neighbour relays on the same worker are timed: relay B's
+ * datapath (a frame sent on B's tx ring, reflected by the peer, back on B's
+ * rx ring) and relay C's control plane (GET_FEATURES round trips). Prints
+ * "key=value" result lines (one per attack, one per probe with the worst
+ * wait) and exits 0 when the relay held and every probe answered within
+ * --max-wait.
  *
  *   vxdp-hostile --target SOCK [--probe-data SOCK] [--probe-ctl SOCK]
- *                [--duration S] [--cycles N] [--max-wait MS] ATTACK...
+ *                [--duration S] [--cycles N] [--max-wait MS] [--hugetlb]
+ *                [--daemon-pid PID] ATTACK...
  *
  * Attacks are listed by --list; adding one is one function and one line in
- * its module's table (attacks_conn.c for the control plane).
+ * its module's table: attacks_conn.c for the control plane, attacks_mem.c
+ * for guest memory and the datapath.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -27,12 +30,17 @@
 
 static const struct hostile_attack *const attack_sets[] = {
 	conn_attacks,
+	mem_attacks,
 };
 
 /* ---- neighbour probes ---- */
 
 #define PROBE_GAP_MS	5	/* between two probes of one neighbour */
 #define PROBE_LOST_MS	1000	/* a probe unanswered this long is lost */
+/* Probes each neighbour gets at least from an attack's start: a short
+ * attack is followed until then (3 s at most).
+ */
+#define PROBE_MIN	10
 
 struct probe {
 	const char *name;
@@ -48,13 +56,15 @@ struct probe {
 	double worst_raw_ms;	/* before taking run-queue waits off */
 	unsigned int max_wait_ms;
 	/* state */
-	int sock;
 	struct fe_dev dev;
 	uint32_t seq;
 	int err;
+	/* Held around each probe: hostile_on_ctl() goes between two. */
+	pthread_mutex_t lock;
 };
 
 static volatile bool probes_stop;
+static struct probe *ctl_probe;
 
 /* The daemon's worker threads (--daemon-pid): a probe's wait minus the time
  * the worker and the probe itself sat on a run queue is what the relay
@@ -115,27 +125,38 @@ static void find_workers(const char *pid)
 	closedir(d);
 }
 
+/* C: a frontend that negotiated REPLY_ACK and nothing else (no memory,
+ * no rings); an attack may make it do more (hostile_on_ctl()).
+ */
 static int ctl_setup(struct probe *p)
 {
-	uint64_t f;
+	struct fe_cfg cfg = {
+		.protocol = 1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK,
+	};
+	int sock = fe_connect_served(p->path, 2000);
 
-	p->sock = fe_connect_wait(p->path, 2000);
-	if (p->sock < 0)
-		return p->sock;
-	return fe_get_u64(p->sock, VHOST_USER_GET_FEATURES, &f, 2000);
+	if (sock < 0)
+		return sock;
+	return fe_dev_hello(&p->dev, sock, &cfg, 2000);
 }
 
 static int ctl_once(struct probe *p)
 {
 	uint64_t f;
 
-	return fe_get_u64(p->sock, VHOST_USER_GET_FEATURES, &f, PROBE_LOST_MS);
+	return fe_get_u64(p->dev.sock, VHOST_USER_GET_FEATURES, &f, PROBE_LOST_MS);
 }
 
-static void ctl_teardown(struct probe *p)
+int hostile_on_ctl(int (*fn)(struct fe_dev *c, void *arg), void *arg)
 {
-	if (p->sock >= 0)
-		close(p->sock);
+	int ret;
+
+	if (!ctl_probe || !ctl_probe->started)
+		return -ENOTCONN;
+	pthread_mutex_lock(&ctl_probe->lock);
+	ret = fn(&ctl_probe->dev, arg);
+	pthread_mutex_unlock(&ctl_probe->lock);
+	return ret;
 }
 
 /* Data probe frames: from a locally administered MAC to another, an
@@ -178,7 +199,7 @@ static int data_setup(struct probe *p)
 {
 	int err, i;
 
-	err = fe_dev_open(&p->dev, p->path, 1ull << VIRTIO_F_VERSION_1, 2000);
+	err = fe_dev_open(&p->dev, p->path, NULL, 2000);
 	if (err)
 		return err;
 	fe_dev_fill_rx(&p->dev);
@@ -189,7 +210,7 @@ static int data_setup(struct probe *p)
 	return -ETIMEDOUT;
 }
 
-static void data_teardown(struct probe *p)
+static void probe_teardown(struct probe *p)
 {
 	fe_dev_close(&p->dev);
 }
@@ -199,11 +220,17 @@ static void *probe_main(void *arg)
 	struct probe *p = arg;
 
 	while (!probes_stop) {
-		uint64_t d0 = workers_delay() + run_delay("/proc/thread-self/schedstat");
-		uint64_t t0 = now_ns();
-		int err = p->once(p);
-		double raw = ms_since(t0), ms;
-		uint64_t d1 = workers_delay() + run_delay("/proc/thread-self/schedstat");
+		uint64_t d0, d1, t0;
+		double raw, ms;
+		int err;
+
+		pthread_mutex_lock(&p->lock);
+		d0 = workers_delay() + run_delay("/proc/thread-self/schedstat");
+		t0 = now_ns();
+		err = p->once(p);
+		raw = ms_since(t0);
+		d1 = workers_delay() + run_delay("/proc/thread-self/schedstat");
+		pthread_mutex_unlock(&p->lock);
 
 		ms = raw - (d1 - d0) / 1e6;
 		if (ms < 0)
@@ -211,7 +238,7 @@ static void *probe_main(void *arg)
 		if (raw > p->worst_raw_ms)
 			p->worst_raw_ms = raw;
 
-		p->n++;
+		__atomic_add_fetch(&p->n, 1, __ATOMIC_RELAXED);
 		if (err) {
 			p->lost++;
 			if (!p->err)
@@ -234,7 +261,10 @@ static void *probe_main(void *arg)
 
 static int probe_start(struct probe *p)
 {
-	int err = p->setup(p);
+	int err;
+
+	pthread_mutex_init(&p->lock, NULL);
+	err = p->setup(p);
 
 	if (err) {
 		hostile_log("probe %s (%s): setup failed: %s", p->name, p->path,
@@ -265,6 +295,43 @@ static bool probe_finish(struct probe *p)
 	return ok;
 }
 
+/* After an attack, until every running probe has PROBE_MIN probes since
+ * @n0 (or gave up).
+ */
+static void probes_follow(struct probe *probes, const unsigned int *n0)
+{
+	uint64_t t0 = now_ns();
+	unsigned int i;
+
+	for (i = 0; i < 2; i++)
+		while (probes[i].started && ms_since(t0) < 3000 &&
+		       __atomic_load_n(&probes[i].n, __ATOMIC_RELAXED) < n0[i] + PROBE_MIN &&
+		       !probes[i].err)
+			sleep_ms(PROBE_GAP_MS);
+}
+
+long hostile_daemon_ticks(const struct hostile_opts *o)
+{
+	char path[64], buf[1024], *p;
+	unsigned long ut, st;
+	FILE *f;
+
+	if (!o->daemon_pid)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%d/stat", o->daemon_pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	p = fgets(buf, sizeof(buf), f);
+	fclose(f);
+	/* utime and stime: fields 14 and 15, the 12th and 13th after ") " */
+	if (!p || !(p = strrchr(buf, ')')) ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+		   &ut, &st) != 2)
+		return -1;
+	return ut + st;
+}
+
 /* ---- main ---- */
 
 static const struct hostile_attack *find_attack(const char *name)
@@ -293,7 +360,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: vxdp-hostile --target SOCK [--probe-data SOCK] [--probe-ctl SOCK]\n"
 		   "                    [--duration S] [--cycles N] [--max-wait MS] [--reach MS]\n"
-		   "                    [--daemon-pid PID] ATTACK...\n"
+		   "                    [--daemon-pid PID] [--hugetlb] ATTACK...\n"
 		   "       vxdp-hostile --list\n");
 }
 
@@ -308,20 +375,21 @@ int main(int argc, char **argv)
 		{ "max-wait", required_argument, NULL, 'w' },
 		{ "reach", required_argument, NULL, 'r' },
 		{ "daemon-pid", required_argument, NULL, 'p' },
+		{ "hugetlb", no_argument, NULL, 'H' },
 		{ "list", no_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct hostile_opts o = { .max_wait_ms = 20, .reach_ms = 5000 };
-	struct probe probes[2] = {
+	static struct probe probes[2] = {
 		{ .name = "data", .setup = data_setup, .once = data_once,
-		  .teardown = data_teardown, .sock = -1 },
+		  .teardown = probe_teardown },
 		{ .name = "ctl", .setup = ctl_setup, .once = ctl_once,
-		  .teardown = ctl_teardown, .sock = -1 },
+		  .teardown = probe_teardown },
 	};
 	int c, i, rc = 0;
 
-	while ((c = getopt_long(argc, argv, "t:d:c:D:n:w:r:p:lh", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "t:d:c:D:n:w:r:p:Hlh", lopts, NULL)) != -1) {
 		switch (c) {
 		case 't': o.target = optarg; break;
 		case 'd': probes[0].path = optarg; break;
@@ -330,7 +398,11 @@ int main(int argc, char **argv)
 		case 'n': o.cycles = strtoul(optarg, NULL, 0); break;
 		case 'w': o.max_wait_ms = strtoul(optarg, NULL, 0); break;
 		case 'r': o.reach_ms = strtoul(optarg, NULL, 0); break;
-		case 'p': find_workers(optarg); break;
+		case 'p':
+			find_workers(optarg);
+			o.daemon_pid = atoi(optarg);
+			break;
+		case 'H': o.hugetlb = true; break;
 		case 'l': list_attacks(); return 0;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -348,6 +420,7 @@ int main(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 
+	ctl_probe = &probes[1];
 	for (i = 0; i < 2; i++) {
 		probes[i].max_wait_ms = o.max_wait_ms;
 		if (probes[i].path && probe_start(&probes[i]))
@@ -355,12 +428,17 @@ int main(int argc, char **argv)
 	}
 	for (i = optind; i < argc; i++) {
 		const struct hostile_attack *a = find_attack(argv[i]);
+		unsigned int n0[2] = {
+			__atomic_load_n(&probes[0].n, __ATOMIC_RELAXED),
+			__atomic_load_n(&probes[1].n, __ATOMIC_RELAXED),
+		};
 		int r;
 
 		hostile_log("attack %s on %s", a->name, o.target);
 		r = a->run(&o);
 		if (r > rc)
 			rc = r;
+		probes_follow(probes, n0);
 	}
 	probes_stop = true;
 	for (i = 0; i < 2; i++)

@@ -16,9 +16,10 @@
 # the daemon survives; B and C answer within HOSTILE_MAX_WAIT_MS (20)
 # throughout; a bad connection is dropped with one log line saying why; A
 # (or AC) serves a good frontend afterwards. A peer that says nothing is
-# dropped by the first-message deadline (3 s); a daemon out of fds does not
-# spin on its listening socket. Then 1000 abuse cycles: fds and RSS flat,
-# A's log lines held by its rate limit.
+# dropped by the first-message deadline (3 s); a daemon out of fds serves
+# the frontend waiting in its backlog once fds are back, without spinning.
+# Then 1000 abuse cycles: fds and RSS flat, A's log lines held by its rate
+# limit.
 #
 # Knobs: HOSTILE_MAX_WAIT_MS (20), CYCLES (1000), VXDP_KEEP_TMP=1.
 
@@ -122,7 +123,20 @@ ktap_result $? "silent: A drops a frontend that says nothing after ${FIRST_MS} m
 	{ hostile_diag "$OUT"; ktap_diag_file "$RELAY_LOG" 10 "relay log"; }
 neighbours silent
 
-# 7: connection bursts ---------------------------------------------------------
+# 7: the daemon out of fds --------------------------------------------------------
+attack emfile "$SA"
+ktap_diag "emfile: $(grep attack=emfile "$OUT" | head -n 1)"
+cpu=$(val attack=emfile cpu_pct)
+[ -n "$cpu" ] && [ "$cpu" -ge 0 ] && [ "$cpu" -lt "$MAX_CPU_PCT" ]
+ktap_result $? "emfile: accept() out of fds: the daemon does not spin (CPU ${cpu:-?}% < $MAX_CPU_PCT%)" ||
+	{ hostile_diag "$OUT"; ktap_diag_file "$RELAY_LOG" 10 "relay log"; }
+[ "$(val attack=emfile served)" = 1 ] && [ "$(val attack=emfile served_ms)" -le 1000 ] 2>/dev/null &&
+	[ "$(lines "$A: cannot accept a frontend: Too many open files")" -eq 1 ]
+ktap_result $? "emfile: one line says why; the frontend waiting is served $(val attack=emfile served_ms) ms after fds are back" ||
+	{ hostile_diag "$OUT"; ktap_diag_file "$RELAY_LOG" 10 "relay log"; }
+neighbours emfile
+
+# 8: connection bursts ---------------------------------------------------------
 attack burst "$SA"
 ktap_diag "burst: $(grep attack=burst "$OUT" | head -n 1)"
 [ "$HRC" -ne 2 ] && [ "$(val attack=burst stranded)" = 0 ] &&
@@ -135,19 +149,6 @@ ktap_diag "burst: $(val attack=burst refused) refused, $n refusal log lines"
 [ "$n" -ge 1 ] && [ "$n" -le 25 ] && [ "$(val attack=burst good_after)" = 1 ]
 ktap_result $? "burst: refusals logged, rate limited; A serves a good frontend afterwards"
 neighbours burst
-
-# 8: the daemon out of fds --------------------------------------------------------
-attack emfile "$SA"
-ktap_diag "emfile: $(grep attack=emfile "$OUT" | head -n 1)"
-cpu=$(val attack=emfile cpu_pct)
-[ -n "$cpu" ] && [ "$cpu" -ge 0 ] && [ "$cpu" -lt "$MAX_CPU_PCT" ]
-ktap_result $? "emfile: accept() out of fds: the daemon does not spin (CPU ${cpu:-?}% < $MAX_CPU_PCT%)" ||
-	{ hostile_diag "$OUT"; ktap_diag_file "$RELAY_LOG" 10 "relay log"; }
-[ "$(val attack=emfile served)" = 1 ] && [ "$(val attack=emfile served_ms)" -le 1000 ] 2>/dev/null &&
-	[ "$(lines "$A: cannot accept a frontend: Too many open files")" -eq 1 ]
-ktap_result $? "emfile: one line says why; the frontend waiting is served $(val attack=emfile served_ms) ms after fds are back" ||
-	{ hostile_diag "$OUT"; ktap_diag_file "$RELAY_LOG" 10 "relay log"; }
-neighbours emfile
 
 # 9-13: client mode: the listener the relay connects to is hostile ----------------
 attack accept-close "$SAC"

@@ -50,8 +50,9 @@
 #define CONN_FIRST_MSG_MS 3000
 
 /* accept() failing for want of fds or memory leaves the connection in the
- * backlog, and the listening socket readable for ever: stop watching it,
- * try again this much later.
+ * backlog, where the multishot poll (it reports arrivals) would never show
+ * it again: stranded until the next connection. Look again this much
+ * later; looking at once would spin.
  */
 #define ACCEPT_RETRY_MS 100
 
@@ -254,8 +255,9 @@ static void relay_attach(struct relay *r, int fd)
 }
 
 /* accept() failed with @err (no fds, no memory, ...): the connection waits
- * in the backlog and the socket stays readable. Watching it would spin the
- * worker: look again in ACCEPT_RETRY_MS.
+ * in the backlog, and no event will say so again. Stop watching the socket
+ * and look again in ACCEPT_RETRY_MS (the poll, armed anew, fires at once
+ * for what is pending).
  */
 static void relay_listen_pause(struct relay *r, int err)
 {

@@ -320,7 +320,7 @@ static int a_amplify_valid(const struct hostile_opts *o)
  * may span: the relay walks 64 chains (4160 descriptor reads), gives them
  * back and drops the frame as too big, and the next frame walks them again.
  * Frames come from our own tx ring, reflected back by A's peer, as fast as
- * the relay sends them, for --duration.
+ * the relay sends them, for --duration or until the relay hangs up.
  */
 static int a_amplify_rx(const struct hostile_opts *o)
 {
@@ -353,15 +353,19 @@ static int a_amplify_rx(const struct hostile_opts *o)
 	sdrv_kick(&d.q[RXQ]);
 	fe_dev_kick(&d, RXQ);
 	t0 = now_ns();
-	while (ms_since(t0) < limit) {
+	dropped = false;
+	while (!dropped && ms_since(t0) < limit) {
 		if (!fe_dev_send(&d, frame, sizeof(frame))) {
 			sent++;
 			continue;
 		}
 		full++;
 		usleep(100);
+		if (!(full % 64))
+			dropped = fe_dev_dropped(&d, 0);
 	}
-	dropped = fe_dev_dropped(&d, 10);
+	if (!dropped)
+		dropped = fe_dev_dropped(&d, 10);
 	fe_dev_close(&d);
 	hostile_report("attack=amplify-rx dropped=%d sent=%lu tx_full=%lu", dropped,
 		       sent, full);

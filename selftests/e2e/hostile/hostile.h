@@ -55,6 +55,12 @@ static inline double ms_since(uint64_t t0)
 	return (now_ns() - t0) / 1e6;
 }
 
+/* Nanoseconds the daemon's workers (--daemon-pid) and the calling thread
+ * have waited on a run queue so far: taken off a wait, what is left is the
+ * relay's doing, not the machine's other load.
+ */
+uint64_t hostile_runq_ns(void);
+
 /* The daemon's CPU time (utime + stime of all its threads) in clock ticks,
  * or -1 (no --daemon-pid).
  */

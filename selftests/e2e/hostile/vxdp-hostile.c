@@ -98,6 +98,11 @@ static uint64_t workers_delay(void)
 	return sum;
 }
 
+uint64_t hostile_runq_ns(void)
+{
+	return workers_delay() + run_delay("/proc/thread-self/schedstat");
+}
+
 static void find_workers(const char *pid)
 {
 	char path[320], comm[32];
@@ -225,11 +230,11 @@ static void *probe_main(void *arg)
 		int err;
 
 		pthread_mutex_lock(&p->lock);
-		d0 = workers_delay() + run_delay("/proc/thread-self/schedstat");
+		d0 = hostile_runq_ns();
 		t0 = now_ns();
 		err = p->once(p);
 		raw = ms_since(t0);
-		d1 = workers_delay() + run_delay("/proc/thread-self/schedstat");
+		d1 = hostile_runq_ns();
 		pthread_mutex_unlock(&p->lock);
 
 		ms = raw - (d1 - d0) / 1e6;

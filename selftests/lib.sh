@@ -966,6 +966,40 @@ ping_log_first_reply()
 		}'
 }
 
+# ping_log_gaps LOG - the runs of unanswered requests in a peer_ping_bg LOG,
+# one a line: "FIRST-SEQ LAST-SEQ COUNT FROM TO", FROM and TO the times
+# (epoch) the first and last unanswered request were sent: a reply's request
+# went out at its arrival minus its round trip, an unanswered one between
+# its answered neighbours, in proportion. Requests after the last reply are
+# not counted (still in flight when the log ended).
+ping_log_gaps()
+{
+	tr -d '\r' <"$1" | awk '
+		/ bytes from .*icmp_seq=.*time=/ {
+			t = substr($1, 2, length($1) - 2) + 0
+			s = $0; sub(/.*icmp_seq=/, "", s); sub(/ .*/, "", s)
+			r = $0; sub(/.*time=/, "", r); sub(/ .*/, "", r)
+			sent[s + 0] = t - r / 1000
+		}
+		END {
+			n = 0
+			for (s in sent) seqs[n++] = s + 0
+			# insertion sort: a few thousand replies at most
+			for (i = 1; i < n; i++) {
+				v = seqs[i]
+				for (j = i - 1; j >= 0 && seqs[j] > v; j--) seqs[j + 1] = seqs[j]
+				seqs[j + 1] = v
+			}
+			for (i = 1; i < n; i++) {
+				a = seqs[i - 1]; b = seqs[i]
+				if (b <= a + 1) continue
+				ta = sent[a]; tb = sent[b]
+				printf "%d %d %d %.6f %.6f\n", a + 1, b - 1, b - a - 1,
+					ta + (tb - ta) / (b - a), ta + (tb - ta) * (b - a - 1) / (b - a)
+			}
+		}'
+}
+
 # ping_log_replies_ge LOG FROM N - true once LOG has N replies since FROM
 # (for wait_for).
 ping_log_replies_ge()
@@ -1062,6 +1096,276 @@ try:
 except (KeyError, IndexError, TypeError):
     v = ""
 print(v)' "$1" "$2" 2>/dev/null
+}
+
+# qmp_events_start NAME - log the QMP events of the QEMU started with a
+# second monitor "-qmp unix:$TMPD/NAME.qmpev,server=on,wait=off" (QEMU
+# serves one client per monitor) to $TMPD/NAME.events, one line each:
+# "EPOCH EVENT [STATUS]", EPOCH being QEMU's own timestamp of the event.
+# MIGRATION events are turned on (migrate-set-capabilities events=on).
+# Awaits the connection (bound: 30 s); 1 if it did not come.
+qmp_events_start()
+{
+	local name=$1
+
+	: >"$TMPD/$name.events"
+	cat >"$TMPD/qmp_events.py" <<'PYEOF'
+import json, socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+for i in range(300):
+    try:
+        s.connect(sys.argv[1])
+        break
+    except OSError:
+        time.sleep(0.1)
+else:
+    sys.exit(1)
+f = s.makefile("rw")
+out = open(sys.argv[2], "a", buffering=1)
+f.readline()
+for cmd in ('{"execute": "qmp_capabilities"}',
+            '{"execute": "migrate-set-capabilities", "arguments": {"capabilities": '
+            '[{"capability": "events", "state": true}]}}'):
+    f.write(cmd + "\n")
+    f.flush()
+    while "event" in json.loads(f.readline()):
+        pass
+out.write("connected\n")
+for line in f:
+    m = json.loads(line)
+    if "event" not in m:
+        continue
+    ts = m["timestamp"]
+    d = m.get("data") or {}
+    out.write("%d.%06d %s %s\n" % (ts["seconds"], ts["microseconds"], m["event"],
+                                   d.get("status", d.get("device-id", ""))))
+PYEOF
+	vxdp_bg "$TMPD/$name.events.err" python3 -u "$TMPD/qmp_events.py" \
+		"$TMPD/$name.qmpev" "$TMPD/$name.events"
+	wait_for_log "$TMPD/$name.events" '^connected' 30 "$VXDP_LAST_PID"
+}
+
+# qmp_event_epoch NAME REGEX - QEMU's timestamp of the first event line of
+# qmp_events_start NAME matching REGEX ("EVENT STATUS"); empty when none.
+qmp_event_epoch()
+{
+	grep -E -- "^[0-9.]+ ($2)" "$TMPD/$1.events" 2>/dev/null | head -n 1 | cut -d' ' -f1
+}
+
+# console_start NAME - a reader for a guest's serial console that stamps
+# each line with the host's clock as it arrives: QEMU connects to it with
+# the arguments left in CONSOLE_ARGS. The console goes, as written, to
+# $TMPD/NAME.log and, as "EPOCH LINE", to $TMPD/NAME.ts. Start it before
+# QEMU: it is listening when this returns.
+console_start()
+{
+	local name=$1 sock=$TMPD/$1.ser
+
+	: >"$TMPD/$name.log"
+	: >"$TMPD/$name.ts"
+	rm -f "$sock"
+	cat >"$TMPD/console.py" <<'PYEOF'
+import socket, sys, time
+srv = socket.socket(socket.AF_UNIX)
+srv.bind(sys.argv[1])
+srv.listen(1)
+c, _ = srv.accept()
+raw = open(sys.argv[2], "ab", buffering=0)
+ts = open(sys.argv[3], "a", buffering=1)
+buf = b""
+while True:
+    d = c.recv(65536)
+    if not d:
+        break
+    now = time.time()
+    raw.write(d)
+    buf += d
+    while b"\n" in buf:
+        line, buf = buf.split(b"\n", 1)
+        ts.write("%.6f %s\n" % (now, line.decode(errors="replace").rstrip("\r")))
+PYEOF
+	vxdp_bg "$TMPD/$name.console.err" python3 -u "$TMPD/console.py" "$sock" \
+		"$TMPD/$name.log" "$TMPD/$name.ts"
+	wait_for_socket "$sock" 10 || return 1
+	CONSOLE_ARGS=(-chardev "socket,id=ser0,path=$sock" -serial chardev:ser0)
+}
+
+# console_epoch NAME REGEX - the host time the first console line of NAME
+# matching REGEX arrived (console_start); empty when none.
+console_epoch()
+{
+	grep -E -- "^[0-9.]+ .*($2)" "$TMPD/$1.ts" 2>/dev/null | head -n 1 | cut -d' ' -f1
+}
+
+# ---------------------------------------------------------------------------
+# QEMU failover: a passthrough NIC (primary) and a virtio-net standby on
+# vxdp-relay, two "hosts", each NIC's embedded switch a Linux bridge
+#
+#   netns $NS_RELAY                                           netns $NS_PEER
+#   relay A -AF_XDP- $VF   =veth= $FO_VFP_A -+
+#   QEMU src: e1000 - tap $FO_TAP_A ---------+ bridge $FO_BR_A - $FO_UP_A =veth=+
+#                                                                              + bridge $FO_BR_P
+#   relay B -AF_XDP- $FO_VF_B =veth= $FO_VFP_B -+                              |  192.0.2.1/24
+#   QEMU dst: e1000 - tap $FO_TAP_B -------------+ bridge $FO_BR_B - $FO_UP_B =veth=+
+#
+# A guest's MAC reaches its primary (the tap) or its standby (the relay's VF)
+# only through a static FDB entry on that port: those ports have learning
+# and unicast flooding off (the failover agent's bridge backend sets that),
+# the uplink has learning off (what a switch does not know goes there).
+# The peer's bridge learns, as a real network does, from the guest's frames
+# and the destination's RARP.
+# ---------------------------------------------------------------------------
+fo_names()
+{
+	FO_VF_B=${VF}b
+	FO_VFP_A=vxsa$VXDP_ID FO_VFP_B=vxsb$VXDP_ID
+	FO_TAP_A=vxta$VXDP_ID FO_TAP_B=vxtb$VXDP_ID
+	FO_BR_A=vxba$VXDP_ID FO_BR_B=vxbb$VXDP_ID
+	FO_UP_A=vxua$VXDP_ID FO_UP_B=vxub$VXDP_ID
+	FO_BR_P=vxbp$VXDP_ID
+}
+
+# fo_topo_setup - the namespaces, both hosts' switches and the peer's.
+fo_topo_setup()
+{
+	local h vf vfp tap br up
+
+	fo_names
+	netns_add "$NS_RELAY" "$NS_PEER" || return 1
+	ip -n "$NS_PEER" link add name "$FO_BR_P" type bridge stp_state 0 || return 1
+	for h in A B; do
+		if [ "$h" = A ]; then
+			vf=$VF vfp=$FO_VFP_A tap=$FO_TAP_A br=$FO_BR_A up=$FO_UP_A
+		else
+			vf=$FO_VF_B vfp=$FO_VFP_B tap=$FO_TAP_B br=$FO_BR_B up=$FO_UP_B
+		fi
+		VXDP_PINS+=("$vf")
+		ip -n "$NS_RELAY" link add name "$br" type bridge stp_state 0 || return 1
+		ip -n "$NS_RELAY" link add "$vf" type veth peer name "$vfp" || return 1
+		ip -n "$NS_RELAY" tuntap add mode tap name "$tap" || return 1
+		ip link add "$up" netns "$NS_RELAY" type veth \
+			peer name "${up/vxu/vxp}" netns "$NS_PEER" || return 1
+		# complete checksums on the wire, as a NIC would (see topo_setup)
+		ip netns exec "$NS_RELAY" ethtool -K "$vfp" tx off >/dev/null 2>&1
+		ip netns exec "$NS_PEER" ethtool -K "${up/vxu/vxp}" tx off >/dev/null 2>&1
+		for p in "$vfp" "$tap" "$up"; do
+			ip -n "$NS_RELAY" link set dev "$p" master "$br" up || return 1
+		done
+		# An embedded switch delivers a VF's MAC by its static entry and
+		# sends whatever else it does not know to the uplink: a bridge
+		# learning there would move the guest's entry to the uplink as
+		# soon as the other host's RARP came back through it.
+		ip netns exec "$NS_RELAY" bridge link set dev "$up" learning off || return 1
+		ip -n "$NS_RELAY" link set dev "$vf" up || return 1
+		ip -n "$NS_RELAY" link set dev "$br" up || return 1
+		ip -n "$NS_PEER" link set dev "${up/vxu/vxp}" master "$FO_BR_P" up || return 1
+	done
+	ip netns exec "$NS_PEER" ethtool -K "$FO_BR_P" tx off >/dev/null 2>&1
+	ip -n "$NS_PEER" addr add "$PEER_IP/$PREFIX_LEN" dev "$FO_BR_P" || return 1
+	ip -n "$NS_PEER" link set dev "$FO_BR_P" up
+}
+
+# fo_fdb_port BR - the port of bridge BR with the guest's static FDB entry
+# ("-" when none, "A,B" when several).
+fo_fdb_port()
+{
+	local p
+
+	p=$(ip netns exec "$NS_RELAY" bridge fdb show br "$1" 2>/dev/null |
+		awk -v m="$GUEST_MAC" '$1 == m && / static/ { print $3 }' | paste -sd, -)
+	echo "${p:--}"
+}
+
+# fo_guest_prepare - the tiny guest's initramfs plus its link monitor
+# (selftests/e2e/failover_mon.c, built static) as a second cpio archive.
+# Sets FO_INITRD.
+fo_guest_prepare()
+{
+	guest_prepare || return 1
+	rm -rf "$TMPD/fo-overlay"
+	mkdir -p "$TMPD/fo-overlay/bin" || return 1
+	if ! gcc -static -O2 -Wall -Wextra -Werror -o "$TMPD/fo-overlay/bin/vxdp-failover-mon" \
+		"$VXDP_SELFTESTS/e2e/failover_mon.c" >"$TMPD/gcc-fomon.log" 2>&1; then
+		ktap_diag_file "$TMPD/gcc-fomon.log" 20 "gcc failover_mon.c"
+		return 1
+	fi
+	(cd "$TMPD/fo-overlay" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) |
+		gzip -1 >"$TMPD/fo-overlay.cpio.gz" || return 1
+	FO_INITRD=$TMPD/fo-initrd.img
+	cat "$GUEST_INITRD" "$TMPD/fo-overlay.cpio.gz" >"$FO_INITRD"
+}
+
+# fo_guest_links NAME - the guest's link events (VXDP-LINK lines of its
+# console, console_start NAME) on the host's clock, one a line:
+# "EPOCH EV ROLE UP CARRIER SLAVE IFNAME". The guest stamps them with its
+# own clock; the offset to the host's is the smallest difference between
+# a stamped line's arrival and its stamp (the VXDP-CLOCK heartbeats give
+# many), so an event is placed within the console's quickest delivery
+# (milliseconds) rather than its slowest.
+fo_guest_links()
+{
+	tr -d '\r' <"$TMPD/$1.ts" | awk '
+		function kv(k,   i) {
+			for (i = 2; i <= NF; i++)
+				if (index($i, k "=") == 1) return substr($i, length(k) + 2)
+			return ""
+		}
+		$2 == "VXDP-CLOCK" || $2 == "VXDP-LINK" {
+			d = $1 - kv("t")
+			if (!n++ || d < off) off = d
+		}
+		$2 == "VXDP-LINK" { l[m++] = $0 }
+		END {
+			for (i = 0; i < m; i++) {
+				$0 = l[i]
+				printf "%.6f %s %s %s %s %s %s\n", kv("t") + off, kv("ev"), kv("role"),
+					kv("up"), kv("carrier"), kv("slave"), kv("name")
+			}
+		}'
+}
+
+# fo_guest_event NAME FROM AWK-COND - the host time of the first guest link
+# event (fo_guest_links) at or after FROM (epoch) for which AWK-COND holds,
+# over $2 ev, $3 role, $4 up, $5 carrier, $6 slave; empty when none. E.g.
+# primary registered: '$3 == "primary" && $6 == 1'.
+fo_guest_event()
+{
+	fo_guest_links "$1" | awk -v from="$2" "\$1 >= from && ($3) { print \$1; exit }"
+}
+
+# fo_qemu_start NAME SOCK TAP [QEMU-ARGS...] - a q35 guest (failover
+# scenario) with its standby on the vhost-user socket SOCK and its primary,
+# an e1000 paired by failover_pair_id, on tap TAP; console through
+# console_start NAME (.log, .ts), QMP on $TMPD/NAME.qmp (the test's),
+# NAME.qmpev (qmp_events_start) and NAME.agent.qmp (the failover agent's).
+# Both ends of a migration are configured alike; the destination adds
+# -incoming. FO_GUEST_ARGS adds kernel arguments. Sets FO_QEMU_PID.
+# (vectors=0: QEMU 7.2 under TCG segfaults in vhost_net_start with MSI-X;
+# romfile=: no option ROM, whose RAM block a migration would need.)
+fo_qemu_start()
+{
+	local name=$1 sock=$2 tap=$3 mem=${FO_GUEST_MEM:-256M}
+
+	shift 3
+	console_start "$name" || return 1
+	vxdp_bg "$TMPD/$name.qemu.out" ip netns exec "$NS_RELAY" qemu-system-x86_64 \
+		-machine q35 -accel tcg -cpu max -smp 1 -m "$mem" \
+		-object "memory-backend-memfd,id=mem,size=$mem,share=on" \
+		-numa node,memdev=mem \
+		-device pcie-root-port,id=rp1,chassis=1 \
+		-device pcie-root-port,id=rp2,chassis=2 \
+		-chardev "socket,id=chr0,path=$sock" \
+		-netdev vhost-user,id=hs0,chardev=chr0 \
+		-device "virtio-net-pci,netdev=hs0,id=net0,mac=$GUEST_MAC,failover=on,vectors=0,bus=rp1" \
+		-netdev "tap,id=hp0,ifname=$tap,script=no,downscript=no" \
+		-device "e1000,netdev=hp0,id=pri0,mac=$GUEST_MAC,failover_pair_id=net0,romfile=,bus=rp2" \
+		-kernel "$GUEST_KERNEL" -initrd "$FO_INITRD" \
+		-append "console=ttyS0 quiet loglevel=3 panic=-1 ipv6.disable=1 no_timer_check vxdp.ip=$GUEST_IP/$PREFIX_LEN vxdp.peer=$PEER_IP vxdp.script=failover ${FO_GUEST_ARGS:-}" \
+		-nodefaults -display none "${CONSOLE_ARGS[@]}" -no-reboot \
+		-qmp "unix:$TMPD/$name.qmp,server=on,wait=off" \
+		-qmp "unix:$TMPD/$name.qmpev,server=on,wait=off" \
+		-qmp "unix:$TMPD/$name.agent.qmp,server=on,wait=off" "$@"
+	FO_QEMU_PID=$VXDP_LAST_PID
 }
 
 # ---------------------------------------------------------------------------

@@ -20,7 +20,7 @@
 #   vxdp.ip=192.0.2.2/24	guest address on eth0
 #   vxdp.peer=192.0.2.1		the peer to ping
 #   vxdp.script=NAME		idle | ping | pingidle | e2e | jumbo | migrate | mq |
-#				overlay (below)
+#				failover | overlay (below)
 #   vxdp.count=10 vxdp.interval=0.2	ping count and interval
 #   vxdp.iperf_timeout=90	bound for the iperf3 server run
 #   vxdp.mtu=9000		eth0's MTU (default: what the device says)
@@ -31,6 +31,7 @@
 #   vxdp.tcp=NAME:MODE:BYTES,..	offload: vxdp-tcpcheck streams to serve
 #   vxdp.tcp_timeout=60		offload: bound of each stream
 #   vxdp.iperf_runs=6		iperf: iperf3 server runs to serve
+#   vxdp.tx_interval=0.05	failover: the guest's own pings to the peer
 #
 # Serial console markers (one per line, at the start of the line):
 #   VXDP-READY ip=... mac=... features=0101...	eth0 is up with its address;
@@ -51,6 +52,9 @@
 #						initramfs by a test, see lib.sh
 #						guest_run_overlay) exited N; no
 #						network, nothing else set up
+#   VXDP-LINK t=.. ev=.. name=.. role=..	failover: a link changed (see
+#   VXDP-CLOCK t=..				selftests/e2e/failover_mon.c); then
+#						warmup and VXDP-IDLE
 #   VXDP-RESULT mtu eth0=N			jumbo: eth0's MTU; then warmup,
 #						ping1400 (size=1372) and ping9000
 #						(size=8972: 1400- and 9000-byte IP
@@ -85,6 +89,8 @@ OUT=${1:-$SRC/build/guest}
 MODS="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci failover net_failover virtio_net"
 # 802.1Q and its dependencies, for the offload scenario's VLAN (optional)
 VLAN_MODS="llc stp garp mrp 8021q"
+# the failover scenario's primary, an emulated PCI NIC (optional)
+PRIMARY_MODS="e1000"
 
 die() { echo "mkguest: $*" >&2; exit 1; }
 
@@ -126,7 +132,7 @@ for m in $MODS; do
 	fi
 	MODFILES="$MODFILES $f"
 done
-for m in $VLAN_MODS; do
+for m in $VLAN_MODS $PRIMARY_MODS; do
 	f=$(find "$MODDIR/kernel" -name "$m.ko" -o -name "$m.ko.*" | head -n 1)
 	[ -n "$f" ] && MODFILES="$MODFILES $f"
 done
@@ -244,7 +250,7 @@ if [ "$SCRIPT" = overlay ]; then
 fi
 
 for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev \
-	 virtio_pci failover net_failover virtio_net; do
+	 virtio_pci failover net_failover virtio_net e1000; do
 	[ -f /lib/modules/$m.ko ] || continue	# built into this kernel
 	insmod /lib/modules/$m.ko || fail "insmod $m"
 done
@@ -480,6 +486,27 @@ migrate)
 	wait $pid
 	vxdp-udpcheck stream2 "$UDP_PORT" "$UDP_TIMEOUT" 2 eth0 "$PEER"
 	echo "VXDP-MIGRATE-DONE"
+	idle_forever
+	;;
+failover)
+	# QEMU failover (selftests/e2e/test_failover.sh, which appends
+	# /bin/vxdp-failover-mon, built from selftests/e2e/failover_mon.c,
+	# to this initramfs): eth0 is net_failover's master over the
+	# virtio-net standby and the e1000 primary QEMU plugs once the guest
+	# acked STANDBY. The monitor puts every link change on the console
+	# (VXDP-LINK, stamped with the guest's clock, and VXDP-CLOCK
+	# heartbeats); with vxdp.tx_interval the guest also pings the peer.
+	TX_INTERVAL=
+	for arg in $(cat /proc/cmdline); do
+		case $arg in
+		vxdp.tx_interval=*) TX_INTERVAL=${arg#*=} ;;
+		esac
+	done
+	[ -x /bin/vxdp-failover-mon ] || fail "no /bin/vxdp-failover-mon in the initramfs"
+	vxdp-failover-mon 200 &
+	warmup || fail "peer unreachable"
+	[ -n "$TX_INTERVAL" ] && ping -q -i "$TX_INTERVAL" "$PEER" >/dev/null 2>&1 &
+	echo "VXDP-IDLE"
 	idle_forever
 	;;
 *)

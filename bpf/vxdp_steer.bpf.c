@@ -36,6 +36,12 @@ struct {
 const volatile bool steer_by_mac = false;
 const volatile __u8 steer_mac[6] = {};
 
+/* Written by the relay while the program runs (the skeleton's mmap of
+ * .bss): with steering by MAC, the MAC's frames pass to the host stack
+ * instead, e.g. while the failover agent has the VM on its primary.
+ */
+volatile bool steer_paused = false;
+
 static __always_inline void count(__u32 idx, __u64 bytes)
 {
 	struct vxdp_counter *c = bpf_map_lookup_elem(&stats, &idx);
@@ -82,7 +88,7 @@ int vxdp_steer(struct xdp_md *ctx)
 	/* Group addresses (broadcast, multicast: I/G bit) go to the VM too:
 	 * it needs ARP, ND and its own multicast groups.
 	 */
-	if (steer_by_mac && !(dst[0] & 1) && !is_steer_mac(dst)) {
+	if (steer_by_mac && !(dst[0] & 1) && (!is_steer_mac(dst) || steer_paused)) {
 		count(VXDP_STAT_PASSED, len);
 		return XDP_PASS;
 	}

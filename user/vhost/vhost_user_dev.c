@@ -334,6 +334,7 @@ static int h_set_features(struct vh_req *r)
 {
 	struct vhost_dev *d = r->d;
 	uint64_t f = r->m->payload.u64;
+	bool log_flip;
 
 	if (f & ~d->supported_features) {
 		/* The frontend would drive the device with features we do
@@ -345,7 +346,8 @@ static int h_set_features(struct vh_req *r)
 		r->drop = true;
 		return -EINVAL;
 	}
-	if ((d->features ^ f) & (1ull << VHOST_F_LOG_ALL))
+	log_flip = (d->features ^ f) & (1ull << VHOST_F_LOG_ALL);
+	if (log_flip)
 		dev_notice(d, "dirty logging %s (%s)",
 			   f & (1ull << VHOST_F_LOG_ALL) ? "on" : "off",
 			   dirty_log_mapped(&d->log) ? "log mapped" : "no log yet");
@@ -353,6 +355,8 @@ static int h_set_features(struct vh_req *r)
 	dev_dbg(d, "features 0x%llx", (unsigned long long)f);
 	/* QEMU waits for the ack of this before it relies on the log. */
 	dev_set_log(d);
+	if (log_flip && d->ops && d->ops->log_changed)
+		d->ops->log_changed(d, f & (1ull << VHOST_F_LOG_ALL));
 	return 0;
 }
 

@@ -74,6 +74,10 @@ struct vhost_dev_ops {
 	 * (the frontend gets a failure ack and QEMU does not start the device).
 	 */
 	int (*set_mtu)(struct vhost_dev *d, uint16_t mtu);
+	/* Optional. VHOST_F_LOG_ALL was acked (@on: a migration copies the
+	 * guest's memory) or dropped, after the device took the features.
+	 */
+	void (*log_changed)(struct vhost_dev *d, bool on);
 };
 
 struct vhost_dev {

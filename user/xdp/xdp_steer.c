@@ -504,6 +504,22 @@ static int load_frags_aware(struct xdp_steer *s, const uint8_t mac[6])
 	return err;
 }
 
+int xdp_steer_pause(struct xdp_steer *s, bool paused)
+{
+	/* .bss is mmap()ed (BPF_F_MMAPABLE, Linux 5.5+): the program reads
+	 * the store with its next frame
+	 */
+	if (!s->skel->rodata->steer_by_mac || !s->skel->bss)
+		return -EINVAL;
+	s->skel->bss->steer_paused = paused;
+	return 0;
+}
+
+bool xdp_steer_paused(const struct xdp_steer *s)
+{
+	return s->skel->bss && s->skel->bss->steer_paused;
+}
+
 int xdp_steer_open(struct xdp_steer **sp, const char *relay_name,
 		   const char *ifname, const uint8_t mac[6],
 		   enum xdp_steer_mode mode)

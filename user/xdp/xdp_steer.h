@@ -37,6 +37,13 @@ int xdp_steer_read_stats(const struct xdp_steer *s, struct xdp_steer_stats *st);
  */
 bool xdp_steer_prog_uses_map(uint32_t prog_id, uint32_t map_id);
 
+/* With steering by MAC: pass the MAC's unicast frames to the host stack
+ * (@paused) or steer them again. -EINVAL for a program steering every
+ * frame. Takes effect for the next frame; no syscall.
+ */
+int xdp_steer_pause(struct xdp_steer *s, bool paused);
+bool xdp_steer_paused(const struct xdp_steer *s);
+
 /* Detach, unpin, free. */
 void xdp_steer_close(struct xdp_steer *s);
 

@@ -25,7 +25,23 @@ struct vxdp_daemon {
 	struct workers *workers;
 	unsigned int n;
 	struct daemon_relay *relays;	/* RELAY_MAX, the first n in use */
+	const struct daemon_hooks *hooks;
+	void *hooks_arg;
 };
+
+void daemon_set_hooks(struct vxdp_daemon *d, const struct daemon_hooks *h, void *arg)
+{
+	pthread_mutex_lock(&d->lock);
+	d->hooks = h;
+	d->hooks_arg = arg;
+	pthread_mutex_unlock(&d->lock);
+}
+
+static void daemon_closed(struct vxdp_daemon *d, const char *name)
+{
+	if (d->hooks)
+		d->hooks->relay_closed(d->hooks_arg, name);
+}
 
 int daemon_create(struct vxdp_daemon **dp, unsigned int nworkers,
 		  unsigned int busy_poll_us, int fail_fd)
@@ -64,6 +80,7 @@ int daemon_destroy(struct vxdp_daemon *d)
 		struct daemon_relay *dr = &d->relays[--d->n];
 
 		worker_relay_close(d->workers, dr->info.worker, dr->relay);
+		daemon_closed(d, dr->info.cfg.name);
 	}
 	err = workers_stop(d->workers);
 	pthread_mutex_destroy(&d->lock);
@@ -85,6 +102,7 @@ static struct daemon_relay *daemon_find(struct vxdp_daemon *d, const char *name)
 static int daemon_add_locked(struct vxdp_daemon *d, const struct relay_cfg *cfg,
 			     enum relay_origin origin, char *err, size_t errlen)
 {
+	struct evq *events = NULL;
 	struct daemon_relay *dr;
 	unsigned int i, w;
 	int ret;
@@ -102,13 +120,19 @@ static int daemon_add_locked(struct vxdp_daemon *d, const struct relay_cfg *cfg,
 		snprintf(err, errlen, "relay %s: at most %d relays", cfg->name, RELAY_MAX);
 		return -ENOSPC;
 	}
+	if (d->hooks) {
+		ret = d->hooks->relay_opening(d->hooks_arg, cfg, &events, err, errlen);
+		if (ret)
+			return ret;
+	}
 	dr = &d->relays[d->n];
 	memset(dr, 0, sizeof(*dr));
 	dr->info.cfg = *cfg;
 	dr->info.origin = origin;
 	w = worker_pick(d->workers, cfg);
-	ret = worker_relay_open(d->workers, w, &dr->info.cfg, &dr->relay);
+	ret = worker_relay_open(d->workers, w, &dr->info.cfg, events, &dr->relay);
 	if (ret) {
+		daemon_closed(d, cfg->name);
 		snprintf(err, errlen, "relay %s: not started: %s (see the daemon's log)",
 			 cfg->name, strerror(-ret));
 		return ret;
@@ -145,6 +169,7 @@ static int daemon_del_locked(struct vxdp_daemon *d, const char *name, char *err,
 		snprintf(err, errlen, "relay %s: %s", name, strerror(-ret));
 		return ret;
 	}
+	daemon_closed(d, dr->info.cfg.name);
 	/* Keep the order they were added in: list shows it. */
 	memmove(dr, dr + 1, (char *)&d->relays[d->n] - (char *)(dr + 1));
 	d->n--;
@@ -202,6 +227,27 @@ int daemon_relay_stats(struct vxdp_daemon *d, const char *name,
 		ret = worker_relay_stats(d->workers, dr->info.worker, dr->relay, st);
 		if (ret)
 			snprintf(err, errlen, "relay %s: %s", name, strerror(-ret));
+	}
+	pthread_mutex_unlock(&d->lock);
+	return ret;
+}
+
+int daemon_relay_op(struct vxdp_daemon *d, const char *name, enum relay_op op,
+		    char *err, size_t errlen)
+{
+	struct daemon_relay *dr;
+	int ret;
+
+	pthread_mutex_lock(&d->lock);
+	dr = daemon_find(d, name);
+	if (!dr) {
+		snprintf(err, errlen, "no relay named '%s'", name);
+		ret = -ENOENT;
+	} else {
+		ret = worker_relay_do(d->workers, dr->info.worker, dr->relay, op);
+		if (ret)
+			snprintf(err, errlen, "relay %s: %s: %s", name, relay_op_name(op),
+				 strerror(-ret));
 	}
 	pthread_mutex_unlock(&d->lock);
 	return ret;

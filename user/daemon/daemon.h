@@ -14,6 +14,7 @@
 #include "relay.h"
 
 struct vxdp_daemon;
+struct evq;
 
 /* Where a relay came from: a reload manages only the config file's. */
 enum relay_origin {
@@ -54,6 +55,32 @@ int daemon_relay_get(struct vxdp_daemon *d, const char *name,
 /* Counters of relay @name, read on its worker. */
 int daemon_relay_stats(struct vxdp_daemon *d, const char *name,
 		       struct relay_stats *st, char *err, size_t errlen);
+/* relay_do() on relay @name, on its worker: steering of its MAC on or off,
+ * an announcement, a watch for the guest's next frame (relay.h). -ENOENT
+ * when there is no such relay.
+ */
+int daemon_relay_op(struct vxdp_daemon *d, const char *name, enum relay_op op,
+		    char *err, size_t errlen);
+
+/* Who keeps state per relay besides the daemon (the failover agent). Both
+ * are called with the daemon's lock held, on the thread changing relays:
+ * they must not call the daemon back.
+ */
+struct daemon_hooks {
+	/* Relay @cfg is about to open: 0 with the event queue it is to post
+	 * to in @events (NULL: none), or a negative errno with the reason in
+	 * @err (the relay is not opened).
+	 */
+	int (*relay_opening)(void *arg, const struct relay_cfg *cfg, struct evq **events,
+			     char *err, size_t errlen);
+	/* Relay @name closed (or did not open after relay_opening()): it
+	 * posts no more.
+	 */
+	void (*relay_closed)(void *arg, const char *name);
+};
+
+/* Set (NULL: clear) the hooks, before any relay is added. */
+void daemon_set_hooks(struct vxdp_daemon *d, const struct daemon_hooks *h, void *arg);
 
 /* Make the config file's relays those of @want (RELAY_FROM_FILE ones):
  * remove those gone, re-create those whose options changed, add the new,

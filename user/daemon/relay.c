@@ -24,6 +24,7 @@
 #include <linux/virtio_net.h>
 #include <linux/virtio_ring.h>
 
+#include "util/evq.h"
 #include "util/log.h"
 #include "net/flow_hash.h"
 #include "net/rarp.h"
@@ -576,6 +577,10 @@ static bool relay_guest_to_vf(struct relay *r, unsigned int qp)
 		}
 		short_of_bufs |= q->tso_busy;
 		xsk_port_tx_submit(port, pkts, m, used);
+		if (__builtin_expect(r->watch_tx, 0) && used) {
+			r->watch_tx = false;
+			relay_post(r, RELAY_EV_GUEST_TX);
+		}
 		if (popped) {
 			vq_flush(vr);
 			relay_notify(r, VQ_TX(qp));
@@ -826,6 +831,21 @@ static void relay_on_kick(struct uloop_src *s, int res)
 		relay_run(r, 0, 1u << (k->q / 2));
 }
 
+/* Queue pair 0 runs: the guest's driver is up (a boot), or QEMU started
+ * the device (a resume, the destination of a migration).
+ */
+static void relay_note_running(struct relay *r)
+{
+	const struct vhost_vring *rx = &r->dev.vq[0], *tx = &r->dev.vq[1];
+	bool running = vhost_vring_ready(rx) && rx->kickfd >= 0 &&
+		       vhost_vring_ready(tx) && tx->kickfd >= 0;
+
+	if (running == r->rings_running)
+		return;
+	r->rings_running = running;
+	relay_post(r, running ? RELAY_EV_RINGS_RUNNING : RELAY_EV_RINGS_STOPPED);
+}
+
 static void relay_vring_changed(struct vhost_dev *d, unsigned int q)
 {
 	struct relay *r = d->priv;
@@ -833,6 +853,7 @@ static void relay_vring_changed(struct vhost_dev *d, unsigned int q)
 	struct uloop_src *kick = &r->kick[q].src;
 
 	relay_update_rx_ready(r);
+	relay_note_running(r);
 	if (!vhost_vring_ready(vq) || vq->kickfd < 0) {
 		uloop_del(r->loop, kick);
 		/* The guest reset the queue: a TSO frame's rest goes. */
@@ -941,8 +962,91 @@ static void relay_send_rarp(struct vhost_dev *d, const uint8_t mac[6])
 	}
 }
 
+/* QEMU's SEND_RARP: the guest runs here now, after a migration. */
+static void relay_on_send_rarp(struct vhost_dev *d, const uint8_t mac[6])
+{
+	relay_send_rarp(d, mac);
+	relay_post(d->priv, RELAY_EV_SEND_RARP);
+}
+
+static void relay_log_changed(struct vhost_dev *d, bool on)
+{
+	relay_post(d->priv, on ? RELAY_EV_LOG_ON : RELAY_EV_LOG_OFF);
+}
+
+static const char *const event_names[] = {
+	[RELAY_EV_FRONTEND_UP] = "frontend-up",
+	[RELAY_EV_RINGS_RUNNING] = "rings-running",
+	[RELAY_EV_RINGS_STOPPED] = "rings-stopped",
+	[RELAY_EV_LOG_ON] = "dirty-log-on",
+	[RELAY_EV_LOG_OFF] = "dirty-log-off",
+	[RELAY_EV_SEND_RARP] = "send-rarp",
+	[RELAY_EV_GUEST_TX] = "guest-tx",
+	[RELAY_EV_FRONTEND_GONE] = "frontend-gone",
+};
+
+const char *relay_event_name(enum relay_event_type t)
+{
+	return (unsigned int)t < ARRAY_SIZE(event_names) ? event_names[t] : "?";
+}
+
+void relay_post(struct relay *r, enum relay_event_type t)
+{
+	struct relay_event ev = { .type = t };
+	struct timespec ts;
+
+	if (!r->events)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ev.at_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	/* A full queue means the main thread is far behind: the agent
+	 * re-reads the relay when it sees the count of dropped events grow.
+	 */
+	if (evq_post(r->events, &ev))
+		uloop_signal_eventfd(r->loop, evq_fd(r->events));
+}
+
+static const char *const op_names[] = {
+	[RELAY_OP_STEER_ON] = "steer-on",
+	[RELAY_OP_STEER_OFF] = "steer-off",
+	[RELAY_OP_ANNOUNCE] = "announce",
+	[RELAY_OP_WATCH_TX] = "watch-tx",
+};
+
+const char *relay_op_name(enum relay_op op)
+{
+	return (unsigned int)op < ARRAY_SIZE(op_names) ? op_names[op] : "?";
+}
+
+int relay_do(struct relay *r, enum relay_op op)
+{
+	int err = 0;
+
+	switch (op) {
+	case RELAY_OP_STEER_ON:
+	case RELAY_OP_STEER_OFF:
+		err = xdp_steer_pause(r->steer, op == RELAY_OP_STEER_OFF);
+		if (!err)
+			pr_info("%s: steering of its MAC %s", r->cfg.name,
+				op == RELAY_OP_STEER_ON ? "on" : "off (to the host stack)");
+		break;
+	case RELAY_OP_ANNOUNCE:
+		if (!r->cfg.has_mac)
+			return -EINVAL;
+		relay_send_rarp(&r->dev, r->cfg.mac);
+		break;
+	case RELAY_OP_WATCH_TX:
+		r->watch_tx = true;
+		break;
+	default:
+		return -EINVAL;
+	}
+	return err;
+}
+
 static const struct vhost_dev_ops relay_dev_ops = {
-	.send_rarp = relay_send_rarp,
+	.send_rarp = relay_on_send_rarp,
+	.log_changed = relay_log_changed,
 	.vring_changed = relay_vring_changed,
 	.mem_changing = relay_mem_changing,
 	.set_mtu = relay_set_mtu,
@@ -1067,7 +1171,8 @@ static const char *const relay_offloads_name[] = {
 	[RELAY_OFFLOADS_OFF] = "none",
 };
 
-int relay_open(struct relay **rp, const struct relay_cfg *cfg, struct uloop *loop)
+int relay_open(struct relay **rp, const struct relay_cfg *cfg, struct uloop *loop,
+	       struct evq *events)
 {
 	uint64_t features = relay_features;
 	struct relay *r;
@@ -1082,6 +1187,7 @@ int relay_open(struct relay **rp, const struct relay_cfg *cfg, struct uloop *loo
 	}
 	r->cfg = *cfg;
 	r->loop = loop;
+	r->events = events;
 	r->listen_fd = -1;
 	r->conn_fd = -1;
 	r->timer_fd = -1;
@@ -1198,6 +1304,9 @@ void relay_read_stats(struct relay *r, struct relay_stats *st)
 	st->connects = r->st.connects;
 	st->refused = r->st.refused;
 	st->connected = r->conn_fd >= 0;
+	st->running = r->rings_running;
+	st->logging = st->connected && vhost_dev_has_feature(&r->dev, VHOST_F_LOG_ALL);
+	st->steer_paused = xdp_steer_paused(r->steer);
 	xdp_steer_read_stats(r->steer, &st->xdp);
 	for (i = 0; i < st->nqueues; i++) {
 		const struct relay_qcount *c = &r->qc[i];

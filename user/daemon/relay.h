@@ -16,8 +16,36 @@
 #include "xdp/xdp_steer.h"
 
 struct relay;
+struct evq;
 
 #define RELAY_MAX_QUEUES VHOST_DEV_MAX_QUEUE_PAIRS
+
+/* What a relay tells the failover agent about its frontend, posted from
+ * its worker into the event queue relay_open() was given (util/evq.h).
+ */
+enum relay_event_type {
+	RELAY_EV_FRONTEND_UP,
+	RELAY_EV_RINGS_RUNNING,	/* queue pair 0's rx and tx rings both run */
+	RELAY_EV_RINGS_STOPPED,
+	RELAY_EV_LOG_ON,	/* VHOST_F_LOG_ALL acked: the guest migrates out */
+	RELAY_EV_LOG_OFF,
+	RELAY_EV_SEND_RARP,	/* announced: the guest runs here after a migration */
+	RELAY_EV_GUEST_TX,	/* the guest's first frame after RELAY_OP_WATCH_TX */
+	RELAY_EV_FRONTEND_GONE,
+};
+
+struct relay_event {
+	enum relay_event_type type;
+	uint64_t at_ns;		/* CLOCK_MONOTONIC */
+};
+
+/* What relay_do() does to a running relay. */
+enum relay_op {
+	RELAY_OP_STEER_ON,	/* steer the MAC's frames to the guest (mac=) */
+	RELAY_OP_STEER_OFF,	/* ... or leave them to the host stack */
+	RELAY_OP_ANNOUNCE,	/* send a RARP for the MAC on the VF */
+	RELAY_OP_WATCH_TX,	/* post RELAY_EV_GUEST_TX at the guest's next frame */
+};
 
 /* One queue's counters. Queue i is VF rx queue i (to the guest, whichever
  * guest queue a flow hash picks) and guest tx queue i (from the guest).
@@ -50,16 +78,28 @@ struct relay_stats {
 	uint64_t connects;
 	uint64_t refused;		/* frontends turned away: one at a time */
 	bool connected;			/* a frontend is attached now */
+	bool running;			/* its queue pair 0 runs */
+	bool logging;			/* VHOST_F_LOG_ALL acked */
+	bool steer_paused;		/* RELAY_OP_STEER_OFF */
 	unsigned int vf_queues;		/* AF_XDP sockets */
 	bool zerocopy;
 	struct xdp_steer_stats xdp;
 };
 
 /* Set up steering, the AF_XDP sockets and the frontend socket, and register
- * with @loop. Returns 0 or a negative errno (already logged); on error
- * nothing is left behind.
+ * with @loop. With @events, the relay posts struct relay_event there (and
+ * wakes its reader) until relay_close(). Returns 0 or a negative errno
+ * (already logged); on error nothing is left behind.
  */
-int relay_open(struct relay **rp, const struct relay_cfg *cfg, struct uloop *loop);
+int relay_open(struct relay **rp, const struct relay_cfg *cfg, struct uloop *loop,
+	       struct evq *events);
+
+/* On the owning thread: 0, -EINVAL (steering or announcing without mac=),
+ * or another negative errno.
+ */
+int relay_do(struct relay *r, enum relay_op op);
+const char *relay_op_name(enum relay_op op);
+const char *relay_event_name(enum relay_event_type t);
 
 /* Detach XDP, close sockets, remove the socket file, log final counters,
  * free @r.

@@ -139,6 +139,7 @@ static void relay_disconnect(struct relay *r)
 			  r->cfg.name, r->conn_refused - 1);
 	r->conn_refused = 0;
 	log_limit_flush(&r->loglim, false);
+	relay_post(r, RELAY_EV_FRONTEND_GONE);
 	if (!r->cfg.client || r->conn_closing)
 		return;
 	/* A frontend that ran rings may only have reset the connection: try
@@ -243,6 +244,7 @@ static void relay_attach(struct relay *r, int fd)
 	vhost_user_rx_init(&r->rx, &r->msg);
 	r->st.connects++;
 	pr_notice("%s: frontend connected", r->cfg.name);
+	relay_post(r, RELAY_EV_FRONTEND_UP);
 	if (uloop_add_poll(r->loop, &r->conn_src, fd, POLLIN, relay_on_conn)) {
 		pr_err("%s: cannot watch the frontend connection", r->cfg.name);
 		close(fd);

@@ -104,6 +104,13 @@ struct relay {
 	 */
 	uint32_t vf_max_frame;
 	uint64_t vf_mtu_read_ns;	/* CLOCK_MONOTONIC_COARSE of that read */
+	/* The failover agent's event queue (relay_open()'s @events), or NULL;
+	 * what it was last told about the rings; whether it waits for the
+	 * guest's next frame (RELAY_OP_WATCH_TX).
+	 */
+	struct evq *events;
+	bool rings_running;
+	bool watch_tx;
 	struct relay_conn_stats st;
 	struct relay_qcount qc[RELAY_MAX_PORTS];
 	/* Scratch, too big for the stack: the message being received (rx),
@@ -118,6 +125,9 @@ struct relay {
 	struct virtio_net_offload_stats off;
 	struct virtio_net_txq txq[VHOST_DEV_MAX_QUEUE_PAIRS];
 };
+
+/* Tell the agent, if there is one (relay_open()'s @events). */
+void relay_post(struct relay *r, enum relay_event_type t);
 
 /* Frames to and from the guest so far, all queues. */
 void relay_frame_totals(const struct relay *r, uint64_t *to_guest,

@@ -310,8 +310,10 @@ struct worker_call {
 	struct mbox_msg msg;
 	struct worker *w;
 	const struct relay_cfg *cfg;
+	struct evq *events;
 	struct relay *relay;
 	struct relay_stats *st;
+	enum relay_op op;
 };
 
 /* The umem is registered with the kernel, which pins (and so faults in)
@@ -327,7 +329,7 @@ static int worker_do_open(struct mbox_msg *m)
 	if (w->nopen == RELAY_MAX)
 		return -ENOSPC;
 	mem_read(&a);
-	err = relay_open(&c->relay, c->cfg, &w->loop);
+	err = relay_open(&c->relay, c->cfg, &w->loop, c->events);
 	mem_read(&b);
 	if (err)
 		return err;
@@ -362,10 +364,19 @@ static int worker_do_stats(struct mbox_msg *m)
 	return 0;
 }
 
-int worker_relay_open(struct workers *ws, unsigned int w,
-		      const struct relay_cfg *cfg, struct relay **rp)
+static int worker_do_op(struct mbox_msg *m)
 {
-	struct worker_call c = { .msg.fn = worker_do_open, .w = &ws->w[w], .cfg = cfg };
+	struct worker_call *c = container_of(m, struct worker_call, msg);
+
+	return relay_do(c->relay, c->op);
+}
+
+int worker_relay_open(struct workers *ws, unsigned int w,
+		      const struct relay_cfg *cfg, struct evq *events,
+		      struct relay **rp)
+{
+	struct worker_call c = { .msg.fn = worker_do_open, .w = &ws->w[w], .cfg = cfg,
+				 .events = events };
 	int err;
 
 	pthread_mutex_lock(&ws->op_lock);
@@ -401,6 +412,15 @@ int worker_relay_stats(struct workers *ws, unsigned int w, struct relay *r,
 {
 	struct worker_call c = { .msg.fn = worker_do_stats, .w = &ws->w[w], .relay = r,
 				 .st = st };
+
+	return mbox_call(&ws->w[w].mbox, &c.msg);
+}
+
+int worker_relay_do(struct workers *ws, unsigned int w, struct relay *r,
+		    enum relay_op op)
+{
+	struct worker_call c = { .msg.fn = worker_do_op, .w = &ws->w[w], .relay = r,
+				 .op = op };
 
 	return mbox_call(&ws->w[w].mbox, &c.msg);
 }

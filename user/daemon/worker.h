@@ -38,12 +38,17 @@ unsigned int worker_pick(struct workers *ws, const struct relay_cfg *cfg);
 
 /* Open a relay on worker @w (its footprint logged) and return it in @rp:
  * 0 or a negative errno (logged). Callers are serialised by the workers'
- * own lock, so the footprint measured is one relay's.
+ * own lock, so the footprint measured is one relay's. @events: see
+ * relay_open().
  */
 int worker_relay_open(struct workers *ws, unsigned int w,
-		      const struct relay_cfg *cfg, struct relay **rp);
+		      const struct relay_cfg *cfg, struct evq *events,
+		      struct relay **rp);
 /* Close @r, which worker_relay_open() put on worker @w. */
 int worker_relay_close(struct workers *ws, unsigned int w, struct relay *r);
+/* relay_do(@r, @op) on its worker. */
+int worker_relay_do(struct workers *ws, unsigned int w, struct relay *r,
+		    enum relay_op op);
 /* A snapshot of @r's counters, taken on its worker. */
 int worker_relay_stats(struct workers *ws, unsigned int w, struct relay *r,
 		       struct relay_stats *st);

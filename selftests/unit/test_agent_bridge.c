@@ -176,7 +176,7 @@ int main(void)
 		ktap_skip_all("needs root (network namespace, bridge)");
 	if (unshare(CLONE_NEWNET))
 		ktap_skip_all("cannot create a network namespace");
-	ktap_plan(22);
+	ktap_plan(23);
 	/* the namespace dies with the process: nothing to clean up */
 	if (sh("ip link add br0 type bridge && ip link set br0 up &&"
 	       "for p in pri relay upl; do ip link add $p type veth peer name ${p}p &&"
@@ -303,8 +303,13 @@ int main(void)
 		   obs.w.link == want.link, "fsm: netlink shows what src-standby wants");
 	ev = (struct fo_event){ .type = FO_EV_QMP_MIGRATION, .mig = FO_MIG_FAILED };
 	fo_step(&vm, &ev, 4, &res);
+	KTAP_CHECK(vm.state == FO_STANDBY_START && !apply_all(b, &res) &&
+		   deliver(tx, rx_p, rx_r) == 'r',
+		   "fsm: migration failed: the relay carries while the primary comes back");
+	ev = (struct fo_event){ .type = FO_EV_PRIMARY_UP };
+	fo_step(&vm, &ev, 5, &res);
 	KTAP_CHECK(vm.state == FO_PRIMARY && !apply_all(b, &res) && deliver(tx, rx_p, rx_r) == 'p',
-		   "fsm: migration failed: frames back on the primary");
+		   "fsm: primary up again: frames back on the primary");
 	nl_watch_close(w);
 	fo_backend_close(b);
 	return ktap_finish();

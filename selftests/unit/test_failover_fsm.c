@@ -12,6 +12,12 @@
 #include "ktap.h"
 #include "util/compiler.h"
 
+/* "timer=300": the default graces as the actions render them */
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define UNPLUG_T "timer=" STR(FO_UNPLUG_GRACE_MS)
+#define PRIMARY_T "timer=" STR(FO_PRIMARY_GRACE_MS)
+
 static const struct fo_cfg cfg = {
 	.mac = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 },
 };
@@ -139,8 +145,11 @@ static void test_source_normal(void)
 	mig(FO_MIG_SETUP);
 	EXPECT(FO_PRIMARY, "", "source: MIGRATION setup alone changes nothing");
 	step(FO_EV_QMP_UNPLUG_PRIMARY);
-	EXPECT(FO_SRC_UNPLUG, "steer+ timer=500",
+	EXPECT(FO_SRC_UNPLUG, "steer+ " UNPLUG_T,
 	       "source: UNPLUG_PRIMARY readies the relay, primary kept, grace armed");
+	KTAP_CHECK(fo_state_watches(vm.state) == FO_WATCH_STANDBY_TX &&
+		   !fo_state_watches(FO_PRIMARY) && !fo_state_watches(FO_SRC_STANDBY),
+		   "source: src-unplug (only) watches for the guest's first frame on the standby");
 	mig(FO_MIG_WAIT_UNPLUG);
 	EXPECT(FO_SRC_UNPLUG, "", "source: wait-unplug after UNPLUG_PRIMARY is a duplicate");
 	step(FO_EV_DIRTY_LOG_START);
@@ -172,15 +181,17 @@ static void test_destination_normal(void)
 	start(&obs_idle);
 	EXPECT(FO_IDLE, "", "destination: reconciled idle");
 	step(FO_EV_FRONTEND_UP);
-	EXPECT(FO_STARTING, "relay-spoofchk- relay-trust+ mac=vm",
-	       "destination: frontend: VF MAC set before the guest can probe it, link off");
+	EXPECT(FO_STARTING, "relay-spoofchk- relay-trust+ steer+ mac=vm fdb-standby+",
+	       "destination: frontend: VF MAC set before the guest can probe it, link off, standby path ready");
 	step(FO_EV_QMP_FAILOVER_NEGOTIATED);
 	EXPECT(FO_STARTING, "", "destination: FAILOVER_NEGOTIATED logged, no change");
 	mig(FO_MIG_ACTIVE);
 	EXPECT(FO_STARTING, "", "destination: incoming 'active' is not a source's");
 	step(FO_EV_QMP_RESUME);
-	EXPECT(FO_STANDBY_START, "steer+ fdb-standby+ timer=1000",
-	       "destination: resume: on the standby, primary grace armed");
+	EXPECT(FO_STANDBY_START, PRIMARY_T,
+	       "destination: resume: on the standby (ready since the frontend came), primary grace armed");
+	KTAP_CHECK(fo_state_watches(vm.state) == FO_WATCH_PRIMARY_TX,
+		   "destination: standby-start watches for the guest's first frame on its primary");
 	step(FO_EV_SEND_RARP);
 	EXPECT(FO_STANDBY_START, "", "destination: SEND_RARP after RESUME is a duplicate");
 	timer(last_arm);
@@ -193,7 +204,7 @@ static void test_cancel_wait_unplug(void)
 	start(&obs_primary);
 	mig(FO_MIG_SETUP);
 	mig(FO_MIG_WAIT_UNPLUG);
-	EXPECT(FO_SRC_UNPLUG, "steer+ timer=500", "cancel: wait-unplug");
+	EXPECT(FO_SRC_UNPLUG, "steer+ " UNPLUG_T, "cancel: wait-unplug");
 	mig(FO_MIG_CANCELLING);
 	EXPECT(FO_SRC_UNPLUG, "", "cancel: cancelling waits for cancelled");
 	mig(FO_MIG_CANCELLED);
@@ -212,42 +223,52 @@ static void test_fail_after_active(void)
 	EXPECT(FO_SRC_STANDBY, "timer-cancel link=disable fdb-primary- mac=0 fdb-standby+",
 	       "failure: on the standby after active");
 	mig(FO_MIG_FAILED);
-	EXPECT(FO_PRIMARY, "fdb-standby- mac=vm fdb-primary+ link=auto steer- announce",
-	       "failure after active: standby out, MAC back, primary entry, link up, announce");
+	EXPECT(FO_STANDBY_START, "mac=vm announce " PRIMARY_T,
+	       "failure after active: the standby carries while QEMU re-plugs the primary, its MAC back, announce, grace");
 	step(FO_EV_QMP_RESUME);
-	EXPECT(FO_PRIMARY, "", "failure: RESUME afterwards is a duplicate");
+	EXPECT(FO_STANDBY_START, "", "failure: RESUME afterwards is a duplicate");
+	step(FO_EV_PRIMARY_UP);
+	EXPECT(FO_PRIMARY, "timer-cancel fdb-standby- fdb-primary+ link=auto steer-",
+	       "failure: the re-plugged primary up: primary path back");
 	/* the same failure seen only as RESUME (no MIGRATION events) */
 	start(&obs_primary);
 	step(FO_EV_QMP_UNPLUG_PRIMARY);
 	mig(FO_MIG_ACTIVE);
 	step(FO_EV_QMP_STOP);
 	step(FO_EV_QMP_RESUME);
-	EXPECT(FO_PRIMARY, "fdb-standby- mac=vm fdb-primary+ link=auto steer- announce",
-	       "failure: RESUME after STOP on a source restores the primary");
+	EXPECT(FO_STANDBY_START, "mac=vm announce " PRIMARY_T,
+	       "failure: RESUME after STOP on a source: back on the standby, primary coming");
 }
 
 static void test_relay_view_only(void)
 {
 	start(&obs_primary);
 	step(FO_EV_DIRTY_LOG_START);
-	EXPECT(FO_SRC_UNPLUG, "steer+ timer=500", "relay only: dirty logging on");
+	EXPECT(FO_SRC_UNPLUG, "steer+ " UNPLUG_T, "relay only: dirty logging on");
 	step(FO_EV_GUEST_TX_STANDBY);
 	EXPECT(FO_SRC_STANDBY, "timer-cancel link=disable fdb-primary- mac=0 fdb-standby+",
 	       "relay only: guest's first frame on the standby switches at once");
 	step(FO_EV_DIRTY_LOG_STOP);
-	EXPECT(FO_PRIMARY, "fdb-standby- mac=vm fdb-primary+ link=auto steer- announce",
-	       "relay only: dirty logging off while running: cancelled, primary back");
+	EXPECT(FO_STANDBY_START, "mac=vm announce " PRIMARY_T,
+	       "relay only: dirty logging off while running: cancelled, standby until the primary is back");
+	timer(last_arm);
+	EXPECT(FO_PRIMARY, "fdb-standby- fdb-primary+ link=auto steer-",
+	       "relay only: primary grace over: primary path back");
 	step(FO_EV_DIRTY_LOG_START);
 	timer(last_arm);
 	EXPECT(FO_SRC_STANDBY, "link=disable fdb-primary- mac=0 fdb-standby+",
 	       "relay only: unplug grace over without a cue: standby");
+	step(FO_EV_RINGS_STOPPED);
+	step(FO_EV_DIRTY_LOG_STOP);
+	EXPECT(FO_SRC_STANDBY, "",
+	       "relay only: rings stopped (the guest paused), then logging off: waits for the outcome");
 	step(FO_EV_FRONTEND_GONE);
 	EXPECT(FO_IDLE, "fdb-standby- steer- relay-trust- relay-spoofchk+",
 	       "relay only: frontend gone: completed elsewhere (or crashed)");
 	/* a fresh boot seen from the relay only */
 	step(FO_EV_FRONTEND_UP);
 	step(FO_EV_RINGS_RUNNING);
-	EXPECT(FO_STANDBY_START, "steer+ fdb-standby+ timer=1000", "boot: guest running on standby");
+	EXPECT(FO_STANDBY_START, PRIMARY_T, "boot: guest running on standby");
 	step(FO_EV_PRIMARY_UP);
 	EXPECT(FO_PRIMARY, "timer-cancel fdb-standby- fdb-primary+ link=auto steer-",
 	       "boot: primary up before the grace: switched at once");
@@ -311,7 +332,7 @@ static void test_reconcile(void)
 	o.logging = true;
 	o.w.relay_open = false;
 	start(&o);
-	EXPECT(FO_SRC_UNPLUG, "relay-spoofchk- relay-trust+ steer+ timer=500",
+	EXPECT(FO_SRC_UNPLUG, "relay-spoofchk- relay-trust+ steer+ " UNPLUG_T,
 	       "restart: migrating, primary still set: unplug state, grace re-armed");
 	/* killed in standby-start: the standby entry tells */
 	o = obs_primary;
@@ -320,7 +341,20 @@ static void test_reconcile(void)
 	o.w.link = FO_LINK_DISABLE;
 	o.w.steer = true;
 	start(&o);
-	EXPECT(FO_STANDBY_START, "timer=1000", "restart: standby-start, grace re-armed");
+	EXPECT(FO_STANDBY_START, PRIMARY_T, "restart: standby-start, grace re-armed");
+	/* restarted mid-migration: QEMU reconnects with its log on, before
+	 * the rings run (the events of a fresh connection)
+	 */
+	start(&obs_idle);
+	step(FO_EV_FRONTEND_UP);
+	step(FO_EV_DIRTY_LOG_START);
+	EXPECT(FO_STARTING, "", "restart: a reconnected frontend logs: remembered");
+	step(FO_EV_RINGS_RUNNING);
+	EXPECT(FO_SRC_STANDBY, "mac=0",
+	       "restart: its rings run with the log on: a source on its standby (VF hidden), no primary grace");
+	mig(FO_MIG_COMPLETED);
+	EXPECT(FO_IDLE, "fdb-standby- steer- relay-trust- relay-spoofchk+",
+	       "restart: then completed: the standby path goes");
 	/* a crash left the standby entry of a VM that is gone */
 	o = obs_idle;
 	o.w.fdb_standby = true;
@@ -370,8 +404,14 @@ static void test_netlink_facts(void)
 	EXPECT(FO_SRC_STANDBY, "fdb-standby+", "fdb: standby entry removed by others: re-added");
 	KTAP_CHECK(vm.cnt.repairs == 1, "fdb: repair counted");
 	mig(FO_MIG_CANCELLED);
+	EXPECT(FO_STANDBY_START, "mac=vm announce " PRIMARY_T,
+	       "cancel after the primary was let go: on the standby until it is back");
+	step(FO_EV_PRIMARY_UP);
 	step_ev(&ev);
 	EXPECT(FO_PRIMARY, "", "fdb: a removed entry the state does not want: nothing");
+	KTAP_CHECK(!strcmp(res.log + strlen(res.log) - strlen("ignored (entry not there anyway)"),
+			   "ignored (entry not there anyway)"),
+		   "fdb: the notice of an entry already gone (our own removal) is ignored");
 	ev = (struct fo_event){ .type = FO_EV_RELAY_VF, .up = false };
 	mig(FO_MIG_WAIT_UNPLUG);
 	mig(FO_MIG_ACTIVE);
@@ -439,7 +479,7 @@ static void test_random(void)
 		FO_EV_FRONTEND_GONE, FO_EV_QMP_FAILOVER_NEGOTIATED,
 		FO_EV_QMP_UNPLUG_PRIMARY, FO_EV_QMP_MIGRATION, FO_EV_QMP_RESUME,
 		FO_EV_QMP_STOP, FO_EV_TIMER, FO_EV_PRIMARY_UP, FO_EV_FDB_REMOVED,
-		FO_EV_OBSERVED,
+		FO_EV_OBSERVED, FO_EV_RINGS_STOPPED,
 	};
 	uint32_t x = 12345;
 	struct sim s;
@@ -513,7 +553,7 @@ static void test_log_line(void)
 
 int main(void)
 {
-	ktap_plan(65);
+	ktap_plan(75);
 	test_source_normal();
 	test_destination_normal();
 	test_cancel_wait_unplug();

@@ -284,6 +284,24 @@ static void test_client(void)
 	close(f.cfd);
 	f.cfd = -1;
 	KTAP_CHECK(pump(q, &s) == -ENOTCONN, "client: QEMU gone is -ENOTCONN");
+	qmp_close(q);
+	/* reconnecting mid-migration: QEMU refuses the capability change */
+	q = NULL;
+	err = qmp_open(&q, f.path, QMP_MIGRATION_EVENTS);
+	f.cfd = accept(f.lfd, NULL, NULL);
+	fake_send(&f, rec[0]);
+	fake_send(&f, "\n");
+	pump(q, &s);
+	fake_read_line(&f, line, sizeof(line));
+	fake_send(&f, "{\"return\": {}}\n");
+	pump(q, &s);
+	fake_read_line(&f, line, sizeof(line));
+	fake_send(&f, "{\"error\": {\"class\": \"GenericError\", \"desc\": \"There's a migration process in progress\"}}\n");
+	err = err ? err : pump(q, &s);
+	KTAP_CHECK(!err && qmp_state(q) == QMP_READY,
+		   "client: events=on refused during a migration: ready anyway (they are on)");
+	close(f.cfd);
+	f.cfd = -1;
 	unlink(f.path);
 	KTAP_CHECK(qmp_open(&(struct qmp *){ NULL }, f.path, 0) == -ENOENT, "client: no socket is -ENOENT");
 out:
@@ -296,7 +314,7 @@ out:
 
 int main(void)
 {
-	ktap_plan(17);
+	ktap_plan(18);
 	test_parser();
 	test_fsm();
 	test_client();

@@ -10,7 +10,12 @@
 #include <net/if.h>	/* before <linux/if.h>, which libnl pulls in */
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <linux/filter.h>
 #include <linux/if_bridge.h>
+#include <linux/if_packet.h>
 #include <linux/if_ether.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
@@ -18,11 +23,13 @@
 #include <netlink/netlink.h>
 #include <netlink/msg.h>
 #include <netlink/attr.h>
+#include <netlink/route/link.h>
 
 #include "agent/failover_backend.h"
 #include "net/nl_fdb.h"
 #include "net/nl_util.h"
 #include "net/nl_watch.h"
+#include "util/compiler.h"
 #include "util/log.h"
 
 struct port_info {
@@ -286,6 +293,66 @@ static int bridge_match(struct fo_backend *b, const struct nl_watch_event *nev,
 	}
 }
 
+/* A packet socket on the primary's port that takes only the guest's own
+ * frames: from the VM's MAC, coming in, and not RARPs, which QEMU sends
+ * itself for an emulated NIC when a guest resumes (before the guest's
+ * driver even has the NIC). Classic BPF, so the kernel drops the rest.
+ */
+static int bridge_primary_tx_watch(struct fo_backend *b)
+{
+	const uint8_t *m = b->cfg.mac;
+	struct sock_filter code[] = {
+		/* 0 */ BPF_STMT(BPF_LD | BPF_B | BPF_ABS, SKF_AD_OFF + SKF_AD_PKTTYPE),
+		/* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_OUTGOING, 7, 0),
+		/* 2 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ETH_ALEN),
+		/* 3 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
+				 (uint32_t)m[0] << 24 | m[1] << 16 | m[2] << 8 | m[3], 0, 5),
+		/* 4 */ BPF_STMT(BPF_LD | BPF_H | BPF_ABS, ETH_ALEN + 4),
+		/* 5 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)m[4] << 8 | m[5], 0, 3),
+		/* 6 */ BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 2 * ETH_ALEN),
+		/* 7 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_RARP, 1, 0),
+		/* 8 */ BPF_STMT(BPF_RET | BPF_K, 64),
+		/* 9 */ BPF_STMT(BPF_RET | BPF_K, 0),
+	};
+	struct sock_fprog prog = { .len = ARRAY_SIZE(code), .filter = code };
+	struct sockaddr_ll sll = {
+		.sll_family = AF_PACKET,
+		.sll_protocol = htons(ETH_P_ALL),
+		.sll_ifindex = b->primary_ifindex,
+	};
+	int fd, err;
+
+	/* protocol 0: nothing comes in before the filter is on and the
+	 * socket bound to the port
+	 */
+	fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) ||
+	    bind(fd, (struct sockaddr *)&sll, sizeof(sll))) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/* What the primary's port received: the guest's frames on its primary,
+ * and QEMU's announcements (the watch above tells them apart).
+ */
+static int bridge_primary_tx(struct fo_backend *b, uint64_t *frames)
+{
+	struct rtnl_link *link;
+	int err;
+
+	err = nl_errno(rtnl_link_get_kernel(b->sk, b->primary_ifindex, NULL, &link));
+	if (err)
+		return err;
+	*frames = rtnl_link_get_stat(link, RTNL_LINK_RX_PACKETS);
+	rtnl_link_put(link);
+	return 0;
+}
+
 const struct fo_backend_ops fo_backend_bridge = {
 	.name = "bridge",
 	.open = bridge_open,
@@ -295,4 +362,6 @@ const struct fo_backend_ops fo_backend_bridge = {
 	.fdb = bridge_fdb,
 	.observe = bridge_observe,
 	.match = bridge_match,
+	.primary_tx_watch = bridge_primary_tx_watch,
+	.primary_tx = bridge_primary_tx,
 };

@@ -317,6 +317,30 @@ static int sriov_match(struct fo_backend *b, const struct nl_watch_event *nev,
 	}
 }
 
+/* The VF's transmit count (IFLA_VF_STATS); a driver without VF stats
+ * reports none, and the agent goes by its grace alone.
+ */
+static int sriov_primary_tx(struct fo_backend *b, uint64_t *frames)
+{
+	struct rtnl_link_vf *v;
+	struct rtnl_link *link;
+	uint32_t n;
+	int err;
+
+	err = pf_get(b, &link);
+	if (err)
+		return err;
+	err = -EINVAL;
+	if (!rtnl_link_get_num_vf(link, &n) && (uint32_t)b->cfg.primary_vf < n &&
+	    (v = rtnl_link_vf_get(link, (uint32_t)b->cfg.primary_vf))) {
+		err = rtnl_link_vf_get_stat(v, RTNL_LINK_VF_STATS_TX_PACKETS, frames) < 0 ?
+		      -EOPNOTSUPP : 0;
+		rtnl_link_vf_put(v);
+	}
+	rtnl_link_put(link);
+	return err;
+}
+
 const struct fo_backend_ops fo_backend_sriov = {
 	.name = "sriov",
 	.open = sriov_open,
@@ -326,4 +350,5 @@ const struct fo_backend_ops fo_backend_sriov = {
 	.fdb = sriov_fdb,
 	.observe = sriov_observe,
 	.match = sriov_match,
+	.primary_tx = sriov_primary_tx,
 };

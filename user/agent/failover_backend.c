@@ -85,3 +85,13 @@ int fo_backend_match(struct fo_backend *b, const struct nl_watch_event *nev,
 {
 	return b->ops->match(b, nev, ev);
 }
+
+int fo_backend_primary_tx_watch(struct fo_backend *b)
+{
+	return b->ops->primary_tx_watch ? b->ops->primary_tx_watch(b) : -EOPNOTSUPP;
+}
+
+int fo_backend_primary_tx(struct fo_backend *b, uint64_t *frames)
+{
+	return b->ops->primary_tx ? b->ops->primary_tx(b, frames) : -EOPNOTSUPP;
+}

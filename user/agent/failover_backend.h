@@ -70,6 +70,13 @@ struct fo_backend_ops {
 	/* a netlink notification as a state machine event: 1 if it is one */
 	int (*match)(struct fo_backend *b, const struct nl_watch_event *nev,
 		     struct fo_event *ev);
+	/* how the agent sees the primary come up: an fd that turns readable
+	 * at the guest's first frame on it (the caller closes it), or
+	 * -EOPNOTSUPP, and then ...
+	 */
+	int (*primary_tx_watch)(struct fo_backend *b);
+	/* ... the frames the guest sent on it so far, a count to poll */
+	int (*primary_tx)(struct fo_backend *b, uint64_t *frames);
 };
 
 struct fo_backend {
@@ -104,6 +111,19 @@ int fo_backend_observe(struct fo_backend *b, struct fo_obs *obs);
 /* 1 and @ev when @nev concerns this VM's paths, else 0. */
 int fo_backend_match(struct fo_backend *b, const struct nl_watch_event *nev,
 		     struct fo_event *ev);
+
+/* An fd that turns readable once the guest sends on its primary (bridge: a
+ * packet socket on its port taking the VM's frames, but not the RARPs QEMU
+ * announces an emulated NIC with); the caller polls and closes it. A
+ * negative errno, -EOPNOTSUPP when the backend can only count
+ * (fo_backend_primary_tx()).
+ */
+int fo_backend_primary_tx_watch(struct fo_backend *b);
+
+/* Frames the guest sent on its primary so far (sriov: the VF's transmit
+ * count, where the driver reports one). 0 or a negative errno.
+ */
+int fo_backend_primary_tx(struct fo_backend *b, uint64_t *frames);
 
 /* sriov: read VF @vf of the PF (one RTM_GETLINK with RTEXT_FILTER_VF). */
 int fo_sriov_vf_get(struct fo_backend *b, int vf, struct fo_vf_attrs *out);

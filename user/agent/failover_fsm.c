@@ -33,6 +33,7 @@ static const char *const event_names[FO_EV_NR] = {
 	[FO_EV_DIRTY_LOG_STOP] = "dirty-log-stop",
 	[FO_EV_SEND_RARP] = "send-rarp",
 	[FO_EV_GUEST_TX_STANDBY] = "guest-tx-standby",
+	[FO_EV_RINGS_STOPPED] = "rings-stopped",
 	[FO_EV_FRONTEND_GONE] = "frontend-gone",
 	[FO_EV_QMP_FAILOVER_NEGOTIATED] = "qmp-failover-negotiated",
 	[FO_EV_QMP_UNPLUG_PRIMARY] = "qmp-unplug-primary",
@@ -145,8 +146,14 @@ bool fo_state_target(enum fo_state s, struct fo_world *w)
 	case FO_IDLE:
 		return true;
 	case FO_STARTING:
-		/* the MAC before the guest can probe the VF, which pairs by it */
+		/* the MAC before the guest can probe the VF, which pairs by it;
+		 * the standby path ready before the guest runs, so that its
+		 * first frames after a migration (the RARP teaches the network
+		 * at once) find it
+		 */
 		w->mac_set = true;
+		w->fdb_standby = true;
+		w->steer = true;
 		w->relay_open = true;
 		return true;
 	case FO_STANDBY_START:
@@ -198,6 +205,27 @@ static bool state_has_timer(enum fo_state s, const struct fo_cfg *cfg, uint32_t 
 static bool state_migrating_out(enum fo_state s)
 {
 	return s == FO_SRC_UNPLUG || s == FO_SRC_STANDBY;
+}
+
+unsigned int fo_state_watches(enum fo_state s)
+{
+	switch (s) {
+	case FO_SRC_UNPLUG:
+		return FO_WATCH_STANDBY_TX;
+	case FO_STANDBY_START:
+		return FO_WATCH_PRIMARY_TX;
+	default:
+		return 0;
+	}
+}
+
+/* A migration out is over and the VM stays: QEMU plugs the primary back.
+ * A guest that had let it go needs seconds to bring it up again, and
+ * carries on the standby meanwhile; one still unplugging keeps it.
+ */
+static enum fo_state restored_state(enum fo_state s)
+{
+	return s == FO_SRC_STANDBY ? FO_STANDBY_START : FO_PRIMARY;
 }
 
 void fo_vm_init(struct fo_vm *vm, const struct fo_cfg *cfg)
@@ -349,6 +377,7 @@ static void on_observed(struct fo_vm *vm, const struct fo_obs *o, struct decisio
 		d->why = "observation without the frontend's state";
 		return;
 	}
+	vm->logging = o->frontend != FO_FE_NONE && o->logging;
 	if (vm->state == FO_INIT || !fits(vm->state, o)) {
 		d->to = derive(o);
 		d->why = vm->state == FO_INIT ? "reconciled from netlink and the relay" :
@@ -408,7 +437,7 @@ static void on_migration(const struct fo_vm *vm, enum fo_mig m, struct decision 
 	case FO_MIG_FAILED:
 	case FO_MIG_CANCELLED:
 		if (state_migrating_out(s)) {
-			d->to = FO_PRIMARY;
+			d->to = restored_state(s);
 			d->restore = true;
 			d->why = m == FO_MIG_FAILED ? "migration failed, primary path back" :
 				 "migration cancelled, primary path back";
@@ -458,6 +487,12 @@ static void on_fact(struct fo_vm *vm, const struct fo_event *ev, struct decision
 		}
 		break;
 	case FO_EV_FDB_REMOVED:
+		/* the notification of our own removal, or of one we know */
+		if (!(ev->path == FO_PATH_PRIMARY ? vm->cur.fdb_primary : vm->cur.fdb_standby)) {
+			d->ignored = true;
+			d->why = "entry not there anyway";
+			return;
+		}
 		if (ev->path == FO_PATH_PRIMARY)
 			vm->cur.fdb_primary = false;
 		else
@@ -497,6 +532,7 @@ static void decide(struct fo_vm *vm, const struct fo_event *ev, struct decision 
 		}
 		break;
 	case FO_EV_FRONTEND_UP:
+		vm->logging = false;
 		if (s == FO_IDLE) {
 			d->to = FO_STARTING;
 			d->why = "frontend connected";
@@ -506,7 +542,13 @@ static void decide(struct fo_vm *vm, const struct fo_event *ev, struct decision 
 		vm->stopped = false;
 		/* fall through */
 	case FO_EV_SEND_RARP:
-		if (s == FO_IDLE || s == FO_STARTING) {
+		if ((s == FO_IDLE || s == FO_STARTING) && vm->logging) {
+			/* QEMU reconnected to a restarted relay mid-migration
+			 * (its log was on from the start): on the standby
+			 */
+			d->to = FO_SRC_STANDBY;
+			d->why = "frontend back while migrating out";
+		} else if (s == FO_IDLE || s == FO_STARTING) {
 			d->to = FO_STANDBY_START;
 			d->why = ev->type == FO_EV_SEND_RARP ? "destination running (SEND_RARP)" :
 				 "guest running";
@@ -518,17 +560,20 @@ static void decide(struct fo_vm *vm, const struct fo_event *ev, struct decision 
 			d->to = FO_STANDBY_START;
 			d->why = "guest resumed";
 		} else if (state_migrating_out(s)) {
-			d->to = FO_PRIMARY;
+			d->to = restored_state(s);
 			d->restore = true;
 			d->why = "guest resumed here: migration failed";
 		}
 		break;
 	case FO_EV_QMP_STOP:
+	case FO_EV_RINGS_STOPPED:
 		vm->stopped = true;
 		d->why = "guest stopped";
 		return;
 	case FO_EV_DIRTY_LOG_START:
 	case FO_EV_QMP_UNPLUG_PRIMARY:
+		if (ev->type == FO_EV_DIRTY_LOG_START)
+			vm->logging = true;
 		if (s == FO_PRIMARY) {
 			d->to = FO_SRC_UNPLUG;
 			d->why = ev->type == FO_EV_QMP_UNPLUG_PRIMARY ?
@@ -540,11 +585,12 @@ static void decide(struct fo_vm *vm, const struct fo_event *ev, struct decision 
 		}
 		break;
 	case FO_EV_DIRTY_LOG_STOP:
+		vm->logging = false;
 		/* a stopped source's log ends with the migration whatever
 		 * its outcome: let QMP or the frontend tell
 		 */
 		if (state_migrating_out(s) && !vm->stopped) {
-			d->to = FO_PRIMARY;
+			d->to = restored_state(s);
 			d->restore = true;
 			d->why = "dirty logging off while running: migration over, VM stays";
 		}
@@ -574,6 +620,7 @@ static void decide(struct fo_vm *vm, const struct fo_event *ev, struct decision 
 		}
 		break;
 	case FO_EV_FRONTEND_GONE:
+		vm->logging = false;
 		if (s != FO_IDLE) {
 			d->to = FO_IDLE;
 			d->why = "frontend gone";

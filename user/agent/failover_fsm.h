@@ -42,6 +42,7 @@ enum fo_event_type {
 	FO_EV_DIRTY_LOG_STOP,
 	FO_EV_SEND_RARP,	/* destination running */
 	FO_EV_GUEST_TX_STANDBY,	/* the guest sent a frame on the standby */
+	FO_EV_RINGS_STOPPED,	/* the device stopped (the guest paused) */
 	FO_EV_FRONTEND_GONE,
 	/* QMP */
 	FO_EV_QMP_FAILOVER_NEGOTIATED,
@@ -149,8 +150,8 @@ struct fo_cfg {
 	uint32_t primary_grace_ms;
 };
 
-#define FO_UNPLUG_GRACE_MS	500
-#define FO_PRIMARY_GRACE_MS	1000
+#define FO_UNPLUG_GRACE_MS	300
+#define FO_PRIMARY_GRACE_MS	2000
 
 struct fo_counters {
 	uint64_t events;
@@ -176,6 +177,7 @@ struct fo_vm {
 	enum fo_state state;
 	struct fo_world cur;	/* as the last observation and actions left it */
 	bool stopped;		/* QMP STOP seen, no RESUME since */
+	bool logging;		/* the frontend's dirty logging is on */
 	uint32_t timer_seq;	/* the armed timer's seq, 0 when none */
 	unsigned int failures;	/* FO_EV_ACTION_FAILED in a row */
 	struct fo_counters cnt;
@@ -199,6 +201,15 @@ void fo_step(struct fo_vm *vm, const struct fo_event *ev, uint64_t now_ms,
 
 /* What a state wants of the world (FO_INIT wants nothing: false). */
 bool fo_state_target(enum fo_state s, struct fo_world *w);
+
+/* What the caller should watch for in a state, to feed the events that
+ * end it sooner than its timer: the guest's first frame on the standby
+ * (FO_EV_GUEST_TX_STANDBY: it let its primary go) and its first on the
+ * primary (FO_EV_PRIMARY_UP: the primary's link is up).
+ */
+#define FO_WATCH_STANDBY_TX	(1u << 0)
+#define FO_WATCH_PRIMARY_TX	(1u << 1)
+unsigned int fo_state_watches(enum fo_state s);
 
 const char *fo_state_name(enum fo_state s);
 const char *fo_event_name(enum fo_event_type t);

@@ -34,7 +34,9 @@ int qmp_parse_line(const char *line, size_t len, struct qmp_msg *m);
 enum qmp_state {
 	QMP_GREETING,		/* connected, waiting for QEMU's greeting */
 	QMP_CAPS,		/* qmp_capabilities sent */
-	QMP_EVENTS_ON,		/* migrate-set-capabilities events=on sent */
+	QMP_EVENTS_ON,		/* migrate-set-capabilities events=on sent (an
+				 * error reply, as during a migration, is taken
+				 * as "already on") */
 	QMP_READY,		/* negotiated: events flow */
 };
 

@@ -104,9 +104,10 @@ $(LIB): $(LIB_OBJS)
 	rm -f $@
 	$(AR) rcs $@ $^
 
-# The daemon's control socket and vxdpctl speak JSON (json-c).
+# The daemon's control socket and vxdpctl speak JSON (json-c); the daemon
+# runs the failover agent (libnl).
 $(BUILD)/vxdp-relay: $(BUILD)/user/daemon/main.o $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(JSON_LIBS) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(JSON_LIBS) $(NL_LIBS) $(LDLIBS)
 
 define tool_rule
 $(BUILD)/$(basename $(notdir $(1))): $(BUILD)/$(1:.c=.o) $$(LIB)

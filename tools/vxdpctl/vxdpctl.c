@@ -361,11 +361,10 @@ static int ctl_connect(void)
 /* One request, one reply: 0 with the reply's @root and @result, else an
  * exit status (the error already printed).
  */
-static int ctl_call(int fd, enum ctl_cmd cmd, const char *name, const char *spec,
-		    json_object **root, json_object **result)
+static int ctl_call_line(int fd, char *req, json_object **root, json_object **result)
 {
-	char *req = ctl_req_format(cmd, name, spec), err[512];
 	size_t len = 0, cap = 1 << 16, off = 0;
+	char err[512];
 	char *buf = malloc(cap);
 	int ret = EXIT_FAILURE;
 
@@ -420,20 +419,26 @@ out:
 	return ret;
 }
 
-/* A request on a fresh connection. */
-static int ctl_request(enum ctl_cmd cmd, const char *name, const char *spec,
-		       json_object **root, json_object **result)
+/* A request line (malloc'ed, taken over) on a fresh connection. */
+static int ctl_request_line(char *req, json_object **root, json_object **result)
 {
 	int fd = ctl_connect(), ret;
 
 	if (fd < 0) {
 		fprintf(stderr, "vxdpctl: cannot reach the daemon at %s: %s\n", g.socket,
 			strerror(-fd));
+		free(req);
 		return EXIT_FAILURE;
 	}
-	ret = ctl_call(fd, cmd, name, spec, root, result);
+	ret = ctl_call_line(fd, req, root, result);
 	close(fd);
 	return ret;
+}
+
+static int ctl_request(enum ctl_cmd cmd, const char *name, const char *spec,
+		       json_object **root, json_object **result)
+{
+	return ctl_request_line(ctl_req_format(cmd, name, spec), root, result);
 }
 
 /* Is a daemon there? If not, say so once and read the pins. */
@@ -922,6 +927,65 @@ static int cmd_stats(int argc, char **argv)
 	return 0;
 }
 
+static void print_vm(json_object *v)
+{
+	json_object *last, *cnt;
+
+	printf("%s %s (relay %s, %s backend, primary %s)", jstr(v, "mac"), jstr(v, "state"),
+	       jstr(v, "relay"), jstr(v, "backend"), jstr(v, "primary"));
+	if (json_object_object_get_ex(v, "last", &last))
+		printf(", for %.3f s: %s -> %s on %s: %s\n", jint(last, "ago_ms") / 1000.0,
+		       jstr(last, "from"), jstr(last, "to"), jstr(last, "event"),
+		       jstr(last, "reason"));
+	else
+		printf(", no transition yet\n");
+	if (json_object_object_get_ex(v, "counters", &cnt)) {
+		const char *sep = "  ";
+
+		json_object_object_foreach(cnt, key, val) {
+			printf("%s%s %lld", sep, key, (long long)json_object_get_int64(val));
+			sep = ", ";
+		}
+		printf("; qmp %s\n", jstr(v, "qmp"));
+	}
+}
+
+static int cmd_failover(int argc, char **argv)
+{
+	json_object *root, *res, *vms;
+	size_t i;
+	int ret;
+
+	if (argc) {
+		if (strcmp(argv[0], "event") || argc != 3) {
+			fprintf(stderr, "usage: vxdpctl failover [event MAC EVENT]\n");
+			return EXIT_USAGE;
+		}
+		ret = ctl_request_line(ctl_req_format_event(argv[1], argv[2]), &root, &res);
+		if (ret)
+			return ret;
+		if (g.json)
+			print_json(res);
+		else
+			printf("%s\n", jstr(res, "log"));
+		json_object_put(root);
+		return 0;
+	}
+	ret = ctl_request(CTL_FAILOVER, NULL, NULL, &root, &res);
+	if (ret)
+		return ret;
+	if (g.json) {
+		print_json(res);
+	} else if (json_object_object_get_ex(res, "vms", &vms)) {
+		if (!json_object_array_length(vms))
+			printf("no failover VMs (relays with primary= or primary-port=)\n");
+		for (i = 0; i < json_object_array_length(vms); i++)
+			print_vm(json_object_array_get_idx(vms, i));
+	}
+	json_object_put(root);
+	return 0;
+}
+
 static int cmd_help(int argc, char **argv);
 
 static const struct cmd cmds[] = {
@@ -938,6 +1002,11 @@ static const struct cmd cmds[] = {
 	  "--rate, per second over S seconds (default 1), N times (default 1, 0: "
 	  "until interrupted), and each worker's CPU (without a daemon: the XDP "
 	  "counters of the pinned maps)", cmd_stats, 0, 1 },
+	{ "failover", "[event MAC EVENT]",
+	  "live migration with a passthrough VF: each VM's failover state, its last "
+	  "transition (from, to, event, reason, how long ago) and counters; with event, "
+	  "feed the VM with MAC an event (frontend-up, frontend-gone, ...: what "
+	  "tools/scripts/vxdp-libvirt-hook calls)", cmd_failover, 0, 3 },
 	{ "hello", "", "the daemon's version, protocol, PID and relay count", cmd_hello, 0, 0 },
 	{ "help", "[man or markdown]", "this text, or the command table (and the relay "
 	  "options) for the man page or the README", cmd_help, 0, 1 },

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "agent/failover_fsm.h"
 #include "config.h"
 #include "util/compiler.h"
 #include "vhost/guest_mem.h"
@@ -181,6 +182,33 @@ static int parse_perm(void *obj, const struct opt *o, const char *val,
 	return 0;
 }
 
+/* primary=PF:VF */
+static int parse_primary(void *obj, const struct opt *o, const char *val,
+			 char *err, size_t errlen)
+{
+	struct relay_cfg *c = obj;
+	const char *colon = strrchr(val, ':');
+	unsigned long vf;
+	char *end;
+
+	(void)o;
+	if (!colon || colon == val || (size_t)(colon - val) >= sizeof(c->primary_pf) ||
+	    !colon[1] || colon[1] == '-') {
+		snprintf(err, errlen, "expected PF:VF, the PF's name and the VF's index (e.g. enp59s0f1:1)");
+		return -EINVAL;
+	}
+	errno = 0;
+	vf = strtoul(colon + 1, &end, 10);
+	if (errno || *end || vf > 255) {
+		snprintf(err, errlen, "the VF index is 0-255");
+		return -EINVAL;
+	}
+	memcpy(c->primary_pf, val, colon - val);
+	c->primary_pf[colon - val] = 0;
+	c->primary_vf = (int)vf;
+	return 0;
+}
+
 static const struct opt_choice mode_choices[] = {
 	{ "server", false }, { "client", true }, { NULL, 0 },
 };
@@ -255,6 +283,35 @@ const struct opt relay_opts[] = {
 	  .metavar = "SIZE", .def = "64G",
 	  .help = "guest memory the frontend may have the relay map (K, M, G, T; 0: "
 		  "no limit); a memory table or region beyond it is refused" },
+	{ .name = "primary", .type = OPT_FUNC, .parse = parse_primary,
+	  .metavar = "PF:VF",
+	  .help = "failover: the VM's passthrough VF (VF index VF of PF), the primary "
+		  "its virtio-net (this relay, failover=on) stands by for; the agent moves "
+		  "mac= between the two paths across live migrations (sriov backend; needs "
+		  "mac=)" },
+	{ .name = "primary-port", .type = OPT_FUNC, RC(primary_port), .parse = parse_ifname,
+	  .metavar = "IFNAME",
+	  .help = "failover with a Linux bridge standing in for the NIC's switch: the "
+		  "primary's port on it (a VF representor, or QEMU's tap behind an emulated "
+		  "primary); the bridge is its master (bridge backend; needs mac=)" },
+	{ .name = "relay-port", .type = OPT_FUNC, RC(relay_port), .parse = parse_ifname,
+	  .metavar = "IFNAME", .def = "the VF itself",
+	  .help = "with primary-port=: this relay's port on that bridge (its VF's "
+		  "representor)" },
+	{ .name = "qmp", .type = OPT_FUNC, RC(qmp), .parse = parse_str, .metavar = "PATH",
+	  .help = "failover: the VM's QMP socket (QEMU -qmp unix:PATH,server=on,wait=off, "
+		  "a monitor of its own), for its unplug and migration events; without it "
+		  "the agent goes by the relay's view and netlink" },
+	{ .name = "unplug-grace", .type = OPT_UINT, RC(unplug_grace_ms), .min = 10,
+	  .max = 60000, .unit = " ms", .metavar = "MS", .def = "300",
+	  .help = "failover: how long a migrating VM stays on its primary after QEMU "
+		  "asked the guest to unplug it, unless the guest's traffic or QEMU shows "
+		  "it let go sooner" },
+	{ .name = "primary-grace", .type = OPT_UINT, RC(primary_grace_ms), .min = 10,
+	  .max = 60000, .unit = " ms", .metavar = "MS", .def = "2000",
+	  .help = "failover: how long a VM starting here (a boot, a migration's "
+		  "destination, a cancelled migration) stays on the standby before its "
+		  "primary gets the MAC, unless the guest sends on the primary sooner" },
 };
 const size_t relay_nopts = ARRAY_SIZE(relay_opts);
 
@@ -268,6 +325,9 @@ void relay_cfg_init(struct relay_cfg *c)
 	c->mem_max = GUEST_MEM_LIMIT_DEFAULT;
 	c->owner = (uid_t)-1;
 	c->group = (gid_t)-1;
+	c->primary_vf = -1;
+	c->unplug_grace_ms = FO_UNPLUG_GRACE_MS;
+	c->primary_grace_ms = FO_PRIMARY_GRACE_MS;
 }
 
 int relay_cfg_finish(struct relay_cfg *c, char *err, size_t errlen)
@@ -278,6 +338,22 @@ int relay_cfg_finish(struct relay_cfg *c, char *err, size_t errlen)
 	}
 	if (c->client && (c->owner != (uid_t)-1 || c->group != (gid_t)-1 || c->perm)) {
 		snprintf(err, errlen, "owner=, group= and perm= are for mode=server: in client mode QEMU creates the socket");
+		return -EINVAL;
+	}
+	if (c->primary_pf[0] && c->primary_port[0]) {
+		snprintf(err, errlen, "primary= (a VF) and primary-port= (a bridge port): one or the other");
+		return -EINVAL;
+	}
+	if (c->relay_port[0] && !c->primary_port[0]) {
+		snprintf(err, errlen, "relay-port= goes with primary-port=");
+		return -EINVAL;
+	}
+	if (relay_cfg_failover(c) && !c->has_mac) {
+		snprintf(err, errlen, "failover (primary=, primary-port=) needs the VM's mac=");
+		return -EINVAL;
+	}
+	if (c->qmp[0] && !relay_cfg_failover(c)) {
+		snprintf(err, errlen, "qmp= is for failover: give primary= or primary-port=");
 		return -EINVAL;
 	}
 	if (!c->name[0]) {

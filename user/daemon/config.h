@@ -66,7 +66,26 @@ struct relay_cfg {
 	uid_t owner;
 	gid_t group;
 	unsigned int perm;
+	/* Failover (the agent, user/agent/): the VM's passthrough NIC, its
+	 * primary, either a VF of a PF (primary=PF:VF, sriov backend) or a
+	 * port of a bridge standing in for the NIC's switch (primary-port=,
+	 * with the relay's own port relay-port=; bridge backend). "" and -1:
+	 * no failover.
+	 */
+	char primary_pf[IF_NAMESIZE];
+	int primary_vf;
+	char primary_port[IF_NAMESIZE];
+	char relay_port[IF_NAMESIZE];
+	char qmp[SOCKET_PATH_MAX];	/* the VM's QMP socket, "" for none */
+	unsigned int unplug_grace_ms;	/* the state machine's graces */
+	unsigned int primary_grace_ms;
 };
+
+/* Whether the relay's VM has a primary for the failover agent to manage. */
+static inline bool relay_cfg_failover(const struct relay_cfg *c)
+{
+	return c->primary_pf[0] || c->primary_port[0];
+}
 
 /* The relay options, in the order help texts list them. */
 extern const struct opt relay_opts[];

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent/failover_agent.h"
 #include "control.h"
 #include "ctl_proto.h"
 #include "util/compiler.h"
@@ -39,6 +40,7 @@ struct ctl_client {
 struct control {
 	struct uloop *loop;
 	struct vxdp_daemon *d;
+	struct fo_agent *agent;
 	const char *version;
 	char path[SOCKET_PATH_MAX];
 	int listen_fd;
@@ -179,6 +181,88 @@ out:
 	return reply;
 }
 
+static json_object *ctl_vm_json(const struct fo_agent_vm_info *v)
+{
+	json_object *o = json_object_new_object(), *last, *cnt;
+	char mac[18];
+
+	json_object_object_add(o, "relay", json_object_new_string(v->relay));
+	json_object_object_add(o, "mac", json_object_new_string(fo_mac_str(v->mac, mac)));
+	json_object_object_add(o, "backend", json_object_new_string(v->backend));
+	json_object_object_add(o, "primary", json_object_new_string(v->primary));
+	json_object_object_add(o, "state", json_object_new_string(fo_state_name(v->state)));
+	if (v->last.event != FO_EV_NR) {
+		last = json_object_new_object();
+		json_object_object_add(last, "from", json_object_new_string(fo_state_name(v->last.from)));
+		json_object_object_add(last, "to", json_object_new_string(fo_state_name(v->last.to)));
+		json_object_object_add(last, "event",
+				       json_object_new_string(fo_event_name(v->last.event)));
+		json_object_object_add(last, "reason", json_object_new_string(v->last.reason));
+		json_object_object_add(last, "at_ms", json_object_new_uint64(v->last.at_ms));
+		json_object_object_add(last, "ago_ms",
+				       json_object_new_uint64(v->now_ms - v->last.at_ms));
+		json_object_object_add(o, "last", last);
+	}
+	cnt = json_object_new_object();
+#define CNT(f) json_object_object_add(cnt, #f, json_object_new_uint64(v->cnt.f))
+	CNT(events);
+	CNT(transitions);
+	CNT(ignored);
+	CNT(actions);
+	CNT(repairs);
+	CNT(resyncs);
+	CNT(migrations_out);
+	CNT(completed);
+	CNT(restored);
+#undef CNT
+	json_object_object_add(o, "counters", cnt);
+	json_object_object_add(o, "qmp", json_object_new_string(!v->qmp ? "none" :
+				v->qmp_connected ? "connected" : "not connected"));
+	json_object_object_add(o, "relay_events_dropped",
+			       json_object_new_uint64(v->relay_events_dropped));
+	return o;
+}
+
+static char *ctl_do_failover(struct control *c)
+{
+	struct fo_agent_vm_info *info = calloc(RELAY_MAX, sizeof(*info));
+	json_object *o, *a;
+	unsigned int i, n;
+
+	if (!info)
+		return ctl_reply_err("out of memory");
+	n = c->agent ? fo_agent_list(c->agent, info, RELAY_MAX) : 0;
+	o = json_object_new_object();
+	a = json_object_new_array();
+	for (i = 0; i < n; i++)
+		json_object_array_add(a, ctl_vm_json(&info[i]));
+	json_object_object_add(o, "vms", a);
+	free(info);
+	return ctl_reply_ok(o);
+}
+
+static char *ctl_do_failover_event(struct control *c, const struct ctl_req *req)
+{
+	unsigned int b[6];
+	uint8_t mac[6];
+	char err[256], log[FO_LOG_LEN], tail;
+	json_object *o;
+	int i;
+
+	if (sscanf(req->mac, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4],
+		   &b[5], &tail) != 6)
+		return ctl_reply_err("failover-event: expected a MAC like 52:54:00:12:34:56");
+	for (i = 0; i < 6; i++)
+		mac[i] = b[i];
+	if (!c->agent ||
+	    fo_agent_inject(c->agent, mac, req->event, log, sizeof(log), err, sizeof(err)))
+		return ctl_reply_err(c->agent ? err : "no failover agent");
+	pr_notice("control: failover event %s for %s", req->event, req->mac);
+	o = json_object_new_object();
+	json_object_object_add(o, "log", json_object_new_string(log));
+	return ctl_reply_ok(o);
+}
+
 static char *ctl_handle(struct control *c, const char *line, size_t len)
 {
 	struct daemon_relay_info info;
@@ -220,6 +304,10 @@ static char *ctl_handle(struct control *c, const char *line, size_t len)
 		if (daemon_relay_del(c->d, req.name, err, sizeof(err)))
 			return ctl_reply_err(err);
 		return ctl_reply_ok(NULL);
+	case CTL_FAILOVER:
+		return ctl_do_failover(c);
+	case CTL_FAILOVER_EVENT:
+		return ctl_do_failover_event(c, &req);
 	case CTL_NCMDS:
 		break;
 	}
@@ -438,8 +526,8 @@ static int ctl_bind(int fd, const char *path)
 }
 
 int control_open(struct control **cp, struct uloop *loop,
-		 struct vxdp_daemon *d, const char *path, gid_t group,
-		 const char *version)
+		 struct vxdp_daemon *d, struct fo_agent *agent, const char *path,
+		 gid_t group, const char *version)
 {
 	struct control *c;
 	int err;
@@ -450,6 +538,7 @@ int control_open(struct control **cp, struct uloop *loop,
 		return -ENOMEM;
 	c->loop = loop;
 	c->d = d;
+	c->agent = agent;
 	c->version = version;
 	c->timer_fd = -1;
 	snprintf(c->path, sizeof(c->path), "%s", path);

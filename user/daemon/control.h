@@ -13,14 +13,16 @@
 #include "util/uring_loop.h"
 
 struct control;
+struct fo_agent;
 
 /* Listen on @path (its directory created 0755 if missing; a stale socket
  * replaced, a live one is -EADDRINUSE), mode 0660, group @group (-1: the
- * daemon's). 0 or a negative errno (logged).
+ * daemon's); @agent answers the failover commands. 0 or a negative errno
+ * (logged).
  */
 int control_open(struct control **cp, struct uloop *loop,
-		 struct vxdp_daemon *d, const char *path, gid_t group,
-		 const char *version);
+		 struct vxdp_daemon *d, struct fo_agent *agent, const char *path,
+		 gid_t group, const char *version);
 /* Drop every client, close and remove the socket. */
 void control_close(struct control *c);
 

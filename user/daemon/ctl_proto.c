@@ -15,6 +15,8 @@ static const char *const cmd_names[CTL_NCMDS] = {
 	[CTL_LIST] = "list",
 	[CTL_SHOW] = "show",
 	[CTL_STATS] = "stats",
+	[CTL_FAILOVER] = "failover",
+	[CTL_FAILOVER_EVENT] = "failover-event",
 };
 
 const char *ctl_cmd_name(enum ctl_cmd cmd)
@@ -73,7 +75,7 @@ int ctl_req_parse(const char *buf, size_t len, struct ctl_req *req, char *err,
 	struct json_tokener *tok;
 	json_object *root, *v, *args = NULL;
 	const char *cmd;
-	int ret = -EINVAL, r;
+	int ret = -EINVAL, r, r2;
 	unsigned int i;
 
 	memset(req, 0, sizeof(*req));
@@ -134,6 +136,16 @@ int ctl_req_parse(const char *buf, size_t len, struct ctl_req *req, char *err,
 		snprintf(err, errlen, "add: args.spec (vf=IFNAME,socket=PATH,...) is required");
 		goto out;
 	}
+	r = get_str(args, "mac", req->mac, sizeof(req->mac), err, errlen);
+	if (r < 0)
+		goto out;
+	r2 = get_str(args, "event", req->event, sizeof(req->event), err, errlen);
+	if (r2 < 0)
+		goto out;
+	if (req->cmd == CTL_FAILOVER_EVENT && (r || r2)) {
+		snprintf(err, errlen, "failover-event: args.mac and args.event are required");
+		goto out;
+	}
 	ret = 0;
 out:
 	json_object_put(root);
@@ -163,6 +175,19 @@ char *ctl_req_format(enum ctl_cmd cmd, const char *name, const char *spec)
 		json_object_object_add(args, "name", json_object_new_string(name));
 	if (spec)
 		json_object_object_add(args, "spec", json_object_new_string(spec));
+	json_object_object_add(o, "args", args);
+	return json_line(o);
+}
+
+char *ctl_req_format_event(const char *mac, const char *event)
+{
+	json_object *o = json_object_new_object(), *args = json_object_new_object();
+
+	json_object_object_add(o, "version", json_object_new_int(CTL_PROTO_VERSION));
+	json_object_object_add(o, "command",
+			       json_object_new_string(ctl_cmd_name(CTL_FAILOVER_EVENT)));
+	json_object_object_add(args, "mac", json_object_new_string(mac));
+	json_object_object_add(args, "event", json_object_new_string(event));
 	json_object_object_add(o, "args", args);
 	return json_line(o);
 }
@@ -258,6 +283,22 @@ json_object *ctl_relay_json(const struct daemon_relay_info *info)
 
 		snprintf(perm, sizeof(perm), "%04o", c->perm);
 		json_object_object_add(o, "perm", json_object_new_string(perm));
+	}
+	if (c->primary_pf[0]) {
+		char pri[IF_NAMESIZE + 8];
+
+		snprintf(pri, sizeof(pri), "%s:%d", c->primary_pf, c->primary_vf);
+		json_object_object_add(o, "primary", json_object_new_string(pri));
+	}
+	if (c->primary_port[0])
+		json_object_object_add(o, "primary-port", json_object_new_string(c->primary_port));
+	if (c->relay_port[0])
+		json_object_object_add(o, "relay-port", json_object_new_string(c->relay_port));
+	if (c->qmp[0])
+		json_object_object_add(o, "qmp", json_object_new_string(c->qmp));
+	if (relay_cfg_failover(c)) {
+		json_object_object_add(o, "unplug-grace", json_object_new_int(c->unplug_grace_ms));
+		json_object_object_add(o, "primary-grace", json_object_new_int(c->primary_grace_ms));
 	}
 	json_object_object_add(o, "worker", json_object_new_int(info->worker));
 	json_object_object_add(o, "worker_tid", json_object_new_int(info->worker_tid));

@@ -7,7 +7,8 @@
  *             {"version": 1, "ok": false, "error": "no relay named 'vm1'"}
  *
  * Commands: hello, add {spec}, del {name}, list, show {name},
- * stats [{name}]. A request is at most CTL_REQ_MAX bytes with its newline.
+ * stats [{name}], failover, failover-event {mac, event}. A request is at
+ * most CTL_REQ_MAX bytes with its newline.
  */
 #ifndef VXDP_CTL_PROTO_H
 #define VXDP_CTL_PROTO_H
@@ -29,6 +30,8 @@ enum ctl_cmd {
 	CTL_LIST,
 	CTL_SHOW,
 	CTL_STATS,
+	CTL_FAILOVER,
+	CTL_FAILOVER_EVENT,
 	CTL_NCMDS,
 };
 
@@ -36,6 +39,8 @@ struct ctl_req {
 	enum ctl_cmd cmd;
 	char name[RELAY_NAME_MAX];	/* del, show, stats ("" for all) */
 	char spec[1024];		/* add: as --relay */
+	char mac[18];			/* failover-event: the VM's MAC */
+	char event[48];			/* failover-event: the event's name */
 };
 
 const char *ctl_cmd_name(enum ctl_cmd cmd);
@@ -48,6 +53,8 @@ int ctl_req_parse(const char *buf, size_t len, struct ctl_req *req, char *err,
 
 /* A request line for vxdpctl; malloc'ed, with its newline. */
 char *ctl_req_format(enum ctl_cmd cmd, const char *name, const char *spec);
+/* failover-event's request line. */
+char *ctl_req_format_event(const char *mac, const char *event);
 
 /* Reply lines (malloc'ed, with the newline); _ok takes @result over. */
 char *ctl_reply_ok(json_object *result);

@@ -2,7 +2,8 @@
 /* vxdp-relay: the daemon's entry point. Reads its options (command line,
  * config file), checks the kernel, starts the workers and the relays, then
  * runs the main thread's loop: signals (SIGINT/SIGTERM stop, SIGHUP reloads
- * the config file), the control socket, a worker that failed.
+ * the config file), the control socket, the failover agent, a worker that
+ * failed.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 #include <bpf/libbpf.h>
 
+#include "agent/failover_agent.h"
 #include "config.h"
 #include "control.h"
 #include "daemon.h"
@@ -36,6 +38,7 @@ struct vxdp_main {
 	struct uloop loop;
 	struct daemon_cfg *cfg;
 	struct vxdp_daemon *d;
+	struct fo_agent *agent;		/* failover: relays with a primary */
 	struct control *ctl;
 	bool control_given;	/* --control or control= given, not the default */
 	int sigfd;
@@ -303,7 +306,7 @@ static int control_start(struct vxdp_main *m)
 
 	if (!m->cfg->control[0])
 		return 0;
-	err = control_open(&m->ctl, &m->loop, m->d, m->cfg->control,
+	err = control_open(&m->ctl, &m->loop, m->d, m->agent, m->cfg->control,
 			   m->cfg->control_group, VXDP_VERSION);
 	if (!err || m->control_given)
 		return err;
@@ -357,6 +360,12 @@ int main(int argc, char **argv)
 		pr_err("cannot start the workers: %s", strerror(-err));
 		goto out_loop;
 	}
+	/* Before the relays: those with a primary get their VM as they open. */
+	err = fo_agent_open(&m.agent, &m.loop, m.d);
+	if (err) {
+		pr_err("failover agent: %s", strerror(-err));
+		goto out_daemon;
+	}
 	if (start_relays(&m, m.nfile) || control_start(&m))
 		goto out_daemon;
 	/* (Type=notify: READY=1 goes here, once the relays are up.) */
@@ -370,6 +379,8 @@ out_daemon:
 	control_close(m.ctl);
 	if (daemon_destroy(m.d))
 		ret = EXIT_FAILURE;
+	/* after the relays, which post to its VMs until they close */
+	fo_agent_close(m.agent);
 out_loop:
 	if (m.fail_fd >= 0)
 		close(m.fail_fd);

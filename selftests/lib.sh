@@ -979,25 +979,14 @@ ping_log_gaps()
 			t = substr($1, 2, length($1) - 2) + 0
 			s = $0; sub(/.*icmp_seq=/, "", s); sub(/ .*/, "", s)
 			r = $0; sub(/.*time=/, "", r); sub(/ .*/, "", r)
-			sent[s + 0] = t - r / 1000
+			printf "%d %.6f\n", s, t - r / 1000
+		}' | sort -n -k1,1 -u | awk '
+		NR > 1 && $1 > a + 1 {
+			b = $1; tb = $2
+			printf "%d %d %d %.6f %.6f\n", a + 1, b - 1, b - a - 1,
+				ta + (tb - ta) / (b - a), ta + (tb - ta) * (b - a - 1) / (b - a)
 		}
-		END {
-			n = 0
-			for (s in sent) seqs[n++] = s + 0
-			# insertion sort: a few thousand replies at most
-			for (i = 1; i < n; i++) {
-				v = seqs[i]
-				for (j = i - 1; j >= 0 && seqs[j] > v; j--) seqs[j + 1] = seqs[j]
-				seqs[j + 1] = v
-			}
-			for (i = 1; i < n; i++) {
-				a = seqs[i - 1]; b = seqs[i]
-				if (b <= a + 1) continue
-				ta = sent[a]; tb = sent[b]
-				printf "%d %d %d %.6f %.6f\n", a + 1, b - 1, b - a - 1,
-					ta + (tb - ta) / (b - a), ta + (tb - ta) * (b - a - 1) / (b - a)
-			}
-		}'
+		{ a = $1; ta = $2 }'
 }
 
 # ping_log_replies_ge LOG FROM N - true once LOG has N replies since FROM
@@ -1145,11 +1134,13 @@ PYEOF
 	wait_for_log "$TMPD/$name.events" '^connected' 30 "$VXDP_LAST_PID"
 }
 
-# qmp_event_epoch NAME REGEX - QEMU's timestamp of the first event line of
-# qmp_events_start NAME matching REGEX ("EVENT STATUS"); empty when none.
+# qmp_event_epoch NAME REGEX [FROM] - QEMU's timestamp of the first event
+# line of qmp_events_start NAME matching REGEX ("EVENT STATUS") at or after
+# FROM (epoch); empty when none.
 qmp_event_epoch()
 {
-	grep -E -- "^[0-9.]+ ($2)" "$TMPD/$1.events" 2>/dev/null | head -n 1 | cut -d' ' -f1
+	grep -E -- "^[0-9.]+ ($2)" "$TMPD/$1.events" 2>/dev/null |
+		awk -v f="${3:-0}" '$1 >= f { print $1; exit }'
 }
 
 # console_start NAME - a reader for a guest's serial console that stamps
@@ -1265,6 +1256,52 @@ fo_topo_setup()
 	ip -n "$NS_PEER" link set dev "$FO_BR_P" up
 }
 
+# fo_fdb_monitor_start - record FDB changes of every bridge in $NS_RELAY
+# (`bridge -timestamp monitor fdb`) into $TMPD/fdb.mon, from now on.
+fo_fdb_monitor_start()
+{
+	vxdp_bg "$TMPD/fdb.mon" ip netns exec "$NS_RELAY" bridge -timestamp monitor fdb
+	FO_FDB_MON_PID=$VXDP_LAST_PID
+}
+
+# fo_fdb_events [FROM] - the guest MAC's FDB changes recorded so far, at or
+# after FROM (epoch), one a line: "EPOCH add|del PORT".
+fo_fdb_events()
+{
+	python3 - "$TMPD/fdb.mon" "$GUEST_MAC" "${1:-0}" <<'PYEOF'
+import sys, time
+from datetime import datetime
+ts = None
+for line in open(sys.argv[1], errors="replace"):
+    line = line.strip()
+    if line.startswith("Timestamp: "):
+        # "Timestamp: Thu Dec  3 14:11:58 2026 427434 usec", local time
+        w = line[len("Timestamp: "):].split()
+        t = datetime.strptime(" ".join(w[:5]), "%a %b %d %H:%M:%S %Y")
+        ts = time.mktime(t.timetuple()) + int(w[5]) / 1e6
+        continue
+    w = line.split()
+    deleted = w[:1] == ["Deleted"]
+    if deleted:
+        w = w[1:]
+    if ts is None or len(w) < 3 or w[0] != sys.argv[2] or w[1] != "dev" or ts < float(sys.argv[3]):
+        continue
+    print("%.6f %s %s" % (ts, "del" if deleted else "add", w[2]))
+PYEOF
+}
+
+# fo_agent_transitions LOG... - the failover agent's transitions in daemon
+# logs, on the epoch clock, in order: "EPOCH FROM TO EVENT" (EVENT as
+# logged: "qmp-migration", "primary-up", ...).
+fo_agent_transitions()
+{
+	local off
+
+	off=$(mono_to_epoch_offset)
+	cat "$@" 2>/dev/null | sed -n 's/^\[ *\([0-9]*\.[0-9]*\)\] [a-z]*: failover [0-9a-f:]*: \([a-z-]*\) -> \([a-z-]*\) on \([a-z-]*\).*/\1 \2 \3 \4/p' |
+		awk -v o="$off" '$2 != $3 { printf "%.6f %s %s %s\n", $1 + o, $2, $3, $4 }' | sort -n
+}
+
 # fo_fdb_port BR - the port of bridge BR with the guest's static FDB entry
 # ("-" when none, "A,B" when several).
 fo_fdb_port()
@@ -1276,19 +1313,23 @@ fo_fdb_port()
 	echo "${p:--}"
 }
 
-# fo_guest_prepare - the tiny guest's initramfs plus its link monitor
-# (selftests/e2e/failover_mon.c, built static) as a second cpio archive.
-# Sets FO_INITRD.
+# fo_guest_prepare - the tiny guest's initramfs plus its link monitor and
+# stream checker (selftests/e2e/failover_mon.c, udpcheck.c, built static)
+# as a second cpio archive. Sets FO_INITRD.
 fo_guest_prepare()
 {
+	local p
+
 	guest_prepare || return 1
 	rm -rf "$TMPD/fo-overlay"
 	mkdir -p "$TMPD/fo-overlay/bin" || return 1
-	if ! gcc -static -O2 -Wall -Wextra -Werror -o "$TMPD/fo-overlay/bin/vxdp-failover-mon" \
-		"$VXDP_SELFTESTS/e2e/failover_mon.c" >"$TMPD/gcc-fomon.log" 2>&1; then
-		ktap_diag_file "$TMPD/gcc-fomon.log" 20 "gcc failover_mon.c"
-		return 1
-	fi
+	for p in failover-mon:failover_mon udpcheck:udpcheck; do
+		if ! gcc -static -O2 -Wall -Wextra -Werror -o "$TMPD/fo-overlay/bin/vxdp-${p%%:*}" \
+			"$VXDP_SELFTESTS/e2e/${p#*:}.c" >"$TMPD/gcc-fo.log" 2>&1; then
+			ktap_diag_file "$TMPD/gcc-fo.log" 20 "gcc ${p#*:}.c"
+			return 1
+		fi
+	done
 	(cd "$TMPD/fo-overlay" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) |
 		gzip -1 >"$TMPD/fo-overlay.cpio.gz" || return 1
 	FO_INITRD=$TMPD/fo-initrd.img
@@ -1333,20 +1374,23 @@ fo_guest_event()
 	fo_guest_links "$1" | awk -v from="$2" "\$1 >= from && ($3) { print \$1; exit }"
 }
 
-# fo_qemu_start NAME SOCK TAP [QEMU-ARGS...] - a q35 guest (failover
-# scenario) with its standby on the vhost-user socket SOCK and its primary,
-# an e1000 paired by failover_pair_id, on tap TAP; console through
+# fo_qemu_start NAME SOCK TAP AGENT-QMP [QEMU-ARGS...] - a q35 guest
+# (failover scenario) with its standby on the vhost-user socket SOCK and its
+# primary, an e1000 paired by failover_pair_id, on tap TAP; console through
 # console_start NAME (.log, .ts), QMP on $TMPD/NAME.qmp (the test's),
-# NAME.qmpev (qmp_events_start) and NAME.agent.qmp (the failover agent's).
+# NAME.qmpev (qmp_events_start) and AGENT-QMP (the failover agent's qmp=).
 # Both ends of a migration are configured alike; the destination adds
-# -incoming. FO_GUEST_ARGS adds kernel arguments. Sets FO_QEMU_PID.
+# -incoming. FO_GUEST_ARGS adds kernel arguments. QEMU reconnects to a relay
+# that went away (reconnect=1), as a restarted daemon expects. Sets
+# FO_QEMU_PID.
 # (vectors=0: QEMU 7.2 under TCG segfaults in vhost_net_start with MSI-X;
 # romfile=: no option ROM, whose RAM block a migration would need.)
 fo_qemu_start()
 {
-	local name=$1 sock=$2 tap=$3 mem=${FO_GUEST_MEM:-256M}
+	local name=$1 sock=$2 tap=$3 aqmp=$4 mem=${FO_GUEST_MEM:-256M}
 
-	shift 3
+	shift 4
+	rm -f "$aqmp"
 	console_start "$name" || return 1
 	vxdp_bg "$TMPD/$name.qemu.out" ip netns exec "$NS_RELAY" qemu-system-x86_64 \
 		-machine q35 -accel tcg -cpu max -smp 1 -m "$mem" \
@@ -1354,7 +1398,7 @@ fo_qemu_start()
 		-numa node,memdev=mem \
 		-device pcie-root-port,id=rp1,chassis=1 \
 		-device pcie-root-port,id=rp2,chassis=2 \
-		-chardev "socket,id=chr0,path=$sock" \
+		-chardev "socket,id=chr0,path=$sock,reconnect=1" \
 		-netdev vhost-user,id=hs0,chardev=chr0 \
 		-device "virtio-net-pci,netdev=hs0,id=net0,mac=$GUEST_MAC,failover=on,vectors=0,bus=rp1" \
 		-netdev "tap,id=hp0,ifname=$tap,script=no,downscript=no" \
@@ -1364,7 +1408,7 @@ fo_qemu_start()
 		-nodefaults -display none "${CONSOLE_ARGS[@]}" -no-reboot \
 		-qmp "unix:$TMPD/$name.qmp,server=on,wait=off" \
 		-qmp "unix:$TMPD/$name.qmpev,server=on,wait=off" \
-		-qmp "unix:$TMPD/$name.agent.qmp,server=on,wait=off" "$@"
+		-qmp "unix:$aqmp,server=on,wait=off" "$@"
 	FO_QEMU_PID=$VXDP_LAST_PID
 }
 

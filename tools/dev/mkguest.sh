@@ -495,17 +495,29 @@ failover)
 	# virtio-net standby and the e1000 primary QEMU plugs once the guest
 	# acked STANDBY. The monitor puts every link change on the console
 	# (VXDP-LINK, stamped with the guest's clock, and VXDP-CLOCK
-	# heartbeats); with vxdp.tx_interval the guest also pings the peer.
-	TX_INTERVAL=
+	# heartbeats); with vxdp.tx_interval the guest also pings the peer,
+	# with vxdp.udp_port it checks the peer's UDP stream (vxdp-udpcheck,
+	# appended too: its result when the stream ends, bound by
+	# vxdp.udp_timeout).
+	TX_INTERVAL= UDP_PORT= UDP_TIMEOUT=300
 	for arg in $(cat /proc/cmdline); do
 		case $arg in
 		vxdp.tx_interval=*) TX_INTERVAL=${arg#*=} ;;
+		vxdp.udp_port=*) UDP_PORT=${arg#*=} ;;
+		vxdp.udp_timeout=*) UDP_TIMEOUT=${arg#*=} ;;
 		esac
 	done
 	[ -x /bin/vxdp-failover-mon ] || fail "no /bin/vxdp-failover-mon in the initramfs"
 	vxdp-failover-mon 200 &
 	warmup || fail "peer unreachable"
-	[ -n "$TX_INTERVAL" ] && ping -q -i "$TX_INTERVAL" "$PEER" >/dev/null 2>&1 &
+	# (again after an error: with both its NICs down, as when a relay
+	# restarts mid-migration, ping gives up)
+	[ -n "$TX_INTERVAL" ] && while :; do
+		ping -q -i "$TX_INTERVAL" "$PEER" >/dev/null 2>&1
+		sleep 0.2
+	done &
+	[ -n "$UDP_PORT" ] && [ -x /bin/vxdp-udpcheck ] &&
+		vxdp-udpcheck stream "$UDP_PORT" "$UDP_TIMEOUT" 1 &
 	echo "VXDP-IDLE"
 	idle_forever
 	;;

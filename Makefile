@@ -4,6 +4,8 @@
 #   make deps       install the Debian packages the build and tests need
 #   make check      deps + build + every test (kselftest TAP under prove)
 #   make demo       deps + build + a guest pinging through the relay
+#   make demo-failover  deps + build + a guest migrated between two relays,
+#                   their failover agents moving its MAC
 #   make SANITIZE=1 ...   the same with ASan+UBSan
 
 SANITIZE ?= 0
@@ -73,7 +75,7 @@ HOSTILE_SRCS := $(wildcard selftests/e2e/hostile/*.c)
 HOSTILE_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(HOSTILE_SRCS))
 HOSTILE      := $(BUILD)/vxdp-hostile
 
-.PHONY: all deps check demo bench clean run_tests
+.PHONY: all deps check demo demo-failover bench clean run_tests
 all: $(BUILD)/vxdp-relay $(TOOLS) $(BPF_OBJS) $(UNIT_BINS) $(SRIOV_CHECK) $(HOSTILE)
 
 deps:
@@ -148,6 +150,9 @@ run_tests: all
 
 demo: deps all
 	BUILD=$(abspath $(BUILD)) tools/dev/demo.sh
+
+demo-failover: deps all
+	BUILD=$(abspath $(BUILD)) tools/dev/demo-failover.sh
 
 # Instructions per packet of the virtqueue hot path first (callgrind, ~10 s;
 # fails on a regression against tools/bench/insncount-baseline.txt, skips (4) on a

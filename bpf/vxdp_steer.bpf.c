@@ -56,12 +56,14 @@ static __always_inline void count(__u32 idx, __u64 bytes)
 /* The whole frame's length: with frags, data_end ends only the linear part.
  * bpf_xdp_get_buff_len() came with frags (5.18); on older kernels CO-RE
  * turns the test into a constant and the verifier never sees the call.
+ * Where the helper exists the verifier never sees the pointer subtraction
+ * either, which it allows only with CAP_PERFMON: the service runs without.
  */
-static __always_inline __u64 frame_len(struct xdp_md *ctx, __u64 linear)
+static __always_inline __u64 frame_len(struct xdp_md *ctx)
 {
 	if (bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_xdp_get_buff_len))
 		return bpf_xdp_get_buff_len(ctx);
-	return linear;
+	return (void *)(long)ctx->data_end - (void *)(long)ctx->data;
 }
 
 static __always_inline bool is_steer_mac(const __u8 *d)
@@ -76,7 +78,7 @@ int vxdp_steer(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	__u64 len = frame_len(ctx, data_end - data);
+	__u64 len = frame_len(ctx);
 	const __u8 *dst = data;
 	long act;
 

@@ -42,7 +42,7 @@ struct xdp_steer {
 	int dir_fd;		/* flock()ed for as long as the relay lives */
 	__u32 mode_flags;	/* XDP_FLAGS_DRV_MODE or XDP_FLAGS_SKB_MODE */
 	__u32 prog_id;
-	bool attached;
+	int link_fd;		/* the attachment, -1 when detached */
 };
 
 static const char *mode_name(__u32 mode_flags)
@@ -191,37 +191,19 @@ fail:
 	return err;
 }
 
-static __u32 obj_id(int fd)
-{
-	struct bpf_map_info info = {};
-	__u32 len = sizeof(info);
-
-	if (bpf_obj_get_info_by_fd(fd, &info, &len))
-		return 0;
-	return info.id;
-}
-
-/* Remove maps a crashed run of this relay left pinned, remembering the id of
- * its xsks map so we can recognise that run's program if it is still attached.
+/* Remove maps a crashed run of this relay left pinned. Its program went
+ * with it: the attachment is a BPF link, closed with the process's last fd.
  */
-static int remove_stale_pins(struct xdp_steer *s, __u32 *stale_map_id)
+static int remove_stale_pins(struct xdp_steer *s)
 {
 	static const char *const names[] = { "xsks", "stats" };
 	char path[PATH_MAX];
 	unsigned int i;
-	int fd;
 
-	*stale_map_id = 0;
 	for (i = 0; i < ARRAY_SIZE(names); i++) {
 		snprintf(path, sizeof(path), "%s/%s", s->dir, names[i]);
 		if (access(path, F_OK) < 0)
 			continue;
-		fd = bpf_obj_get(path);
-		if (fd >= 0) {
-			if (i == 0)
-				*stale_map_id = obj_id(fd);
-			close(fd);
-		}
 		if (unlink(path) < 0) {
 			int err = -errno;
 
@@ -258,58 +240,6 @@ bool xdp_steer_prog_uses_map(uint32_t prog_id, uint32_t map_id)
 	return found;
 }
 
-/* A crashed relay leaves its program attached (netlink attachments outlive
- * the process). A program using the stale maps we just removed can only
- * come from an earlier run of this very relay, which the lock says is dead:
- * take it off wherever it is in this netns (usually our own interface, but
- * the relay may have been reconfigured to another VF), so a restart after a
- * crash just works. Programs using other maps belong to someone else and
- * stay; attach then fails with -EBUSY.
- */
-static void detach_stale_progs(struct xdp_steer *s, __u32 stale_map_id)
-{
-	struct if_nameindex *ifs, *it;
-
-	if (!stale_map_id)
-		return;
-	ifs = if_nameindex();
-	for (it = ifs; it && it->if_index; it++) {
-		LIBBPF_OPTS(bpf_xdp_query_opts, q);
-		LIBBPF_OPTS(bpf_xdp_attach_opts, a);
-		__u32 id, flags;
-		int fd, err;
-
-		if (bpf_xdp_query(it->if_index, 0, &q))
-			continue;
-		if (q.drv_prog_id) {
-			id = q.drv_prog_id;
-			flags = XDP_FLAGS_DRV_MODE;
-		} else if (q.skb_prog_id) {
-			id = q.skb_prog_id;
-			flags = XDP_FLAGS_SKB_MODE;
-		} else {
-			continue;
-		}
-		if (!xdp_steer_prog_uses_map(id, stale_map_id))
-			continue;
-		fd = bpf_prog_get_fd_by_id(id);
-		if (fd < 0)
-			continue;
-		/* old_prog_fd: detach only if it is still that program. */
-		a.old_prog_fd = fd;
-		err = bpf_xdp_detach(it->if_index, flags, &a);
-		if (err)
-			pr_warn("xdp_steer: %s: cannot detach XDP program %u left by a crashed run of relay '%s': %s",
-				it->if_name, id, s->relay, strerror(-err));
-		else
-			pr_notice("xdp_steer: %s: detached XDP program %u left by a crashed run of relay '%s'",
-				  it->if_name, id, s->relay);
-		close(fd);
-	}
-	if (ifs)
-		if_freenameindex(ifs);
-}
-
 static int set_pin_paths(struct xdp_steer *s)
 {
 	struct bpf_map *maps[] = { s->skel->maps.xsks, s->skel->maps.stats };
@@ -328,16 +258,23 @@ static int set_pin_paths(struct xdp_steer *s)
 	return 0;
 }
 
+/* A BPF link, not a netlink attachment: it goes with the process's last fd,
+ * so a relay that crashed leaves no program on its VF, and the restart needs
+ * no CAP_SYS_ADMIN to find and remove one. Nobody else can replace or remove
+ * it either.
+ */
 static int attach_mode(struct xdp_steer *s, __u32 mode_flags)
 {
-	int prog_fd = bpf_program__fd(s->skel->progs.vxdp_steer);
-	int err;
+	LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = mode_flags);
+	int fd;
 
-	err = bpf_xdp_attach(s->ifindex, prog_fd,
-			     XDP_FLAGS_UPDATE_IF_NOEXIST | mode_flags, NULL);
-	if (!err)
-		s->mode_flags = mode_flags;
-	return err;
+	fd = bpf_link_create(bpf_program__fd(s->skel->progs.vxdp_steer), s->ifindex,
+			     BPF_XDP, &opts);
+	if (fd < 0)
+		return fd;
+	s->link_fd = fd;
+	s->mode_flags = mode_flags;
+	return 0;
 }
 
 static int attach(struct xdp_steer *s, enum xdp_steer_mode mode)
@@ -388,7 +325,6 @@ static int attach(struct xdp_steer *s, enum xdp_steer_mode mode)
 		return err;
 	}
 
-	s->attached = true;
 	if (bpf_obj_get_info_by_fd(bpf_program__fd(s->skel->progs.vxdp_steer), &info, &len) == 0)
 		s->prog_id = info.id;
 	pr_info("xdp_steer: relay '%s': XDP program %u attached to %s in %s mode",
@@ -396,37 +332,13 @@ static int attach(struct xdp_steer *s, enum xdp_steer_mode mode)
 	return 0;
 }
 
-/* Take our program off the interface, but only if it is still ours: after a
- * crash-restart or an admin's "ip link set xdp off && ... xdp obj other.o"
- * the interface may carry somebody else's program by now.
- */
+/* Closing the link detaches the program; a VF gone already took it along. */
 static void detach(struct xdp_steer *s)
 {
-	LIBBPF_OPTS(bpf_xdp_attach_opts, opts);
-	__u32 id = 0;
-	int err;
-
-	if (!s->attached)
+	if (s->link_fd < 0)
 		return;
-	s->attached = false;
-
-	err = bpf_xdp_query_id(s->ifindex, s->mode_flags, &id);
-	if (err) {
-		/* VF unplugged or moved: the program went with it. */
-		pr_info("xdp_steer: %s: cannot query XDP program (%s); not detaching",
-			s->ifname, strerror(-err));
-		return;
-	}
-	if (id != s->prog_id) {
-		pr_warn("xdp_steer: %s: attached XDP program is %u, not ours (%u); leaving it",
-			s->ifname, id, s->prog_id);
-		return;
-	}
-	opts.old_prog_fd = bpf_program__fd(s->skel->progs.vxdp_steer);
-	err = bpf_xdp_detach(s->ifindex, s->mode_flags, &opts);
-	if (err)
-		pr_warn("xdp_steer: %s: detaching XDP program %u failed: %s",
-			s->ifname, s->prog_id, strerror(-err));
+	close(s->link_fd);
+	s->link_fd = -1;
 }
 
 static void unpin_and_unlock(struct xdp_steer *s)
@@ -525,7 +437,6 @@ int xdp_steer_open(struct xdp_steer **sp, const char *relay_name,
 		   enum xdp_steer_mode mode)
 {
 	struct xdp_steer *s;
-	__u32 stale_map_id;
 	int err;
 
 	*sp = NULL;
@@ -537,6 +448,7 @@ int xdp_steer_open(struct xdp_steer **sp, const char *relay_name,
 	if (!s)
 		return -ENOMEM;
 	s->dir_fd = -1;
+	s->link_fd = -1;
 	snprintf(s->relay, sizeof(s->relay), "%s", relay_name);
 
 	err = check_interface(ifname, &s->ifindex);
@@ -551,10 +463,9 @@ int xdp_steer_open(struct xdp_steer **sp, const char *relay_name,
 	err = lock_relay_dir(s);
 	if (err)
 		goto fail;
-	err = remove_stale_pins(s, &stale_map_id);
+	err = remove_stale_pins(s);
 	if (err)
 		goto fail;
-	detach_stale_progs(s, stale_map_id);
 
 	err = load_frags_aware(s, mac);
 	if (err)
@@ -570,6 +481,17 @@ fail:
 	vxdp_steer_bpf__destroy(s->skel);
 	free(s);
 	return err;
+}
+
+int xdp_steer_reattach(struct xdp_steer *s, enum xdp_steer_mode mode)
+{
+	int err;
+
+	detach(s);
+	err = check_interface(s->ifname, &s->ifindex);
+	if (err)
+		return err;
+	return attach(s, mode);
 }
 
 int xdp_steer_xskmap_fd(const struct xdp_steer *s)

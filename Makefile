@@ -33,6 +33,8 @@ NL_PKGS    := libnl-route-3.0 libnl-3.0
 EXT_CFLAGS  = $(shell $(PKG_CONFIG) --cflags $(NL_PKGS) json-c)
 NL_LIBS     = $(shell $(PKG_CONFIG) --libs $(NL_PKGS))
 JSON_LIBS   = $(shell $(PKG_CONFIG) --libs json-c)
+# sd_notify(3) for the service (user/daemon/service.c): the daemon only.
+SD_LIBS     = $(shell $(PKG_CONFIG) --libs libsystemd)
 ifeq ($(SANITIZE),1)
 CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer \
 	    -fno-sanitize-recover=undefined
@@ -75,8 +77,14 @@ HOSTILE_SRCS := $(wildcard selftests/e2e/hostile/*.c)
 HOSTILE_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(HOSTILE_SRCS))
 HOSTILE      := $(BUILD)/vxdp-hostile
 
-.PHONY: all deps check demo demo-failover bench clean run_tests
-all: $(BUILD)/vxdp-relay $(TOOLS) $(BPF_OBJS) $(UNIT_BINS) $(SRIOV_CHECK) $(HOSTILE)
+# Man pages: templates in tools/dist/man/, their option and command tables
+# printed by the binaries themselves (tools/dist/mkman.sh).
+MAN_SRCS  := $(wildcard tools/dist/man/*.in)
+MAN_PAGES := $(patsubst tools/dist/man/%.in,$(BUILD)/man/%,$(MAN_SRCS))
+
+.PHONY: all deps check demo demo-failover bench clean run_tests install
+all: $(BUILD)/vxdp-relay $(TOOLS) $(BPF_OBJS) $(UNIT_BINS) $(SRIOV_CHECK) $(HOSTILE) \
+     $(MAN_PAGES)
 
 deps:
 	@tools/dev/install-deps.sh
@@ -109,7 +117,7 @@ $(LIB): $(LIB_OBJS)
 # The daemon's control socket and vxdpctl speak JSON (json-c); the daemon
 # runs the failover agent (libnl).
 $(BUILD)/vxdp-relay: $(BUILD)/user/daemon/main.o $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(JSON_LIBS) $(NL_LIBS) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(JSON_LIBS) $(NL_LIBS) $(SD_LIBS) $(LDLIBS)
 
 define tool_rule
 $(BUILD)/$(basename $(notdir $(1))): $(BUILD)/$(1:.c=.o) $$(LIB)
@@ -140,6 +148,43 @@ $(SRIOV_CHECK): $(SRIOV_CHECK_SRCS) $(wildcard user/*/*.h selftests/unit/ktap.h)
 $(HOSTILE_OBJS): CFLAGS += -Iselftests
 $(HOSTILE): $(HOSTILE_OBJS) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/man/%: tools/dist/man/%.in tools/dist/mkman.sh $(BUILD)/vxdp-relay $(BUILD)/vxdpctl
+	@mkdir -p $(@D)
+	tools/dist/mkman.sh $< $@ $(BUILD)
+
+# make install [PREFIX=/usr/local] [DESTDIR=...]: the daemon and vxdpctl,
+# the unit, man pages, the VF and libvirt scripts, the example config (and
+# /etc/vxdp-relay.conf from it, relays commented out, unless there is one),
+# and the product's BPF objects. Those are for inspection (bpftool, ip
+# link): the binaries embed them (skeletons) and load nothing from disk.
+PREFIX     ?= /usr/local
+SBINDIR    ?= $(PREFIX)/sbin
+MANDIR     ?= $(PREFIX)/share/man
+DOCDIR     ?= $(PREFIX)/share/doc/vxdp-relay
+LIBDIR     ?= $(PREFIX)/lib/vxdp-relay
+LIBEXECDIR ?= $(PREFIX)/libexec/vxdp-relay
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+SYSCONFDIR ?= /etc
+PRODUCT_BPF := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(wildcard bpf/*.bpf.c))
+
+install: $(BUILD)/vxdp-relay $(BUILD)/vxdpctl $(MAN_PAGES) $(PRODUCT_BPF)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(DOCDIR) $(DESTDIR)$(LIBDIR)/bpf $(DESTDIR)$(LIBEXECDIR) \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)
+	install -m 755 $(BUILD)/vxdp-relay $(BUILD)/vxdpctl tools/scripts/vxdp-vf \
+		$(DESTDIR)$(SBINDIR)
+	install -m 755 tools/scripts/vxdp-libvirt-hook $(DESTDIR)$(LIBEXECDIR)
+	install -m 644 $(PRODUCT_BPF) $(DESTDIR)$(LIBDIR)/bpf
+	install -m 644 $(filter %.8,$(MAN_PAGES)) $(DESTDIR)$(MANDIR)/man8
+	install -m 644 $(filter %.5,$(MAN_PAGES)) $(DESTDIR)$(MANDIR)/man5
+	install -m 644 tools/dist/vxdp-relay.conf.example README.md $(DESTDIR)$(DOCDIR)
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+		tools/dist/vxdp-relay.service.in >$(DESTDIR)$(UNITDIR)/vxdp-relay.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/vxdp-relay.service
+	test -e $(DESTDIR)$(SYSCONFDIR)/vxdp-relay.conf || \
+		awk '/^\[relay /{ r = 1 } r && !/^#/ && NF { $$0 = "# " $$0 } 1' \
+		tools/dist/vxdp-relay.conf.example >$(DESTDIR)$(SYSCONFDIR)/vxdp-relay.conf
 
 # Every test under prove; kselftest exit 4 (skip) is mapped by ktap_exec.
 check: deps all

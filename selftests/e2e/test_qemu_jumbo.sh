@@ -15,7 +15,7 @@
 # packets at 0% loss (the peer's with DF set) and no IP fragmentation at the
 # peer, iperf3 TCP both ways, no frame dropped as too big, an MTU over the
 # VF's refused (QEMU: "MTU not supported by the backend"), a clean SIGTERM,
-# and a single-buffer relay (VXDP_XSK_NO_SG=1, as on kernels before 6.6)
+# and a single-buffer relay (--xsk-single-buffer, as on kernels before 6.6)
 # refusing MTU 9000.
 #
 # Skips (exit 4) only on a kernel without AF_XDP multi-buffer (before 6.6).
@@ -224,17 +224,15 @@ ktap_result $? "no sanitizer report in the relay log" ||
 	ktap_diag_file "$RELAY_LOG" 40 "relay log"
 
 # 20: without multi-buffer the relay refuses MTU 9000 ---------------------
-export VXDP_XSK_NO_SG=1
-relay_start "$TMPD/relay-nosg.log" --relay "vf=$VF,socket=$SOCK,mac=$GUEST_MAC"
+relay_start "$TMPD/relay-nosg.log" --xsk-single-buffer --relay "vf=$VF,socket=$SOCK,mac=$GUEST_MAC"
 rc=$?
-unset VXDP_XSK_NO_SG
 if [ "$rc" -eq 0 ]; then
 	GUEST_NIC_OPTS="${NIC_OPTS}host_mtu=$MTU" guest_boot "$SOCK" idle "$TMPD/guest-nosg.log" "$GUEST_ARGS"
 	wait_for_log "$RELAY_LOG" "refusing guest MTU $MTU" 30 "$RELAY_PID"
 	rc=$?
 	ktap_diag "$(grep -h "refusing guest MTU" "$RELAY_LOG" | tail -n 1)"
 fi
-ktap_result $rc "single-buffer relay (VXDP_XSK_NO_SG=1) refuses guest MTU $MTU" ||
+ktap_result $rc "single-buffer relay (--xsk-single-buffer) refuses guest MTU $MTU" ||
 	ktap_diag_file "$RELAY_LOG" 10 "relay log"
 
 ktap_finish

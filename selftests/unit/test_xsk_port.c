@@ -981,15 +981,15 @@ single:
 	/* The kernel frees the old socket's hold on the queue in deferred
 	 * work: retry while it says the queue is taken.
 	 */
-	setenv("VXDP_XSK_NO_SG", "1", 1);
+	xsk_port_single_buffer(true);
 	deadline_in(&dl, TIMEOUT_MS);
 	do {
 		err = xsk_port_open(&p, if_a, 0, xdp_steer_xskmap_fd(s), XSK_PORT_AUTO);
 	} while (err == -EBUSY && ms_left(&dl) && !usleep(10000));
-	unsetenv("VXDP_XSK_NO_SG");
+	xsk_port_single_buffer(false);
 	KTAP_CHECK(!err && !xsk_port_multi_buffer(p) &&
 		   xsk_port_max_frame(p) == xsk_port_frame_room(p),
-		   "VXDP_XSK_NO_SG=1: single-buffer port, max frame = frame room");
+		   "xsk_port_single_buffer(): single-buffer port, max frame = frame room");
 	if (err) {
 		xdp_steer_close(s);
 		return;

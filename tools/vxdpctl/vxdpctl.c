@@ -1012,19 +1012,43 @@ static const struct cmd cmds[] = {
 	  "options) for the man page or the README", cmd_help, 0, 1 },
 };
 
+/* vxdpctl's own options, for usage, the man page and getopt; they go
+ * anywhere on the line. (The fields are the parser's business: parse_opts().)
+ */
+static const struct opt ctl_opts[] = {
+	{ .name = "socket", .short_name = 's', .metavar = "PATH", .def = VXDP_CONTROL_DEFAULT,
+	  .help = "the daemon's control socket" },
+	{ .name = "json", .short_name = 'j', .type = OPT_FLAG,
+	  .help = "JSON output, one object or array per line" },
+	{ .name = "pinned", .short_name = 'p', .type = OPT_FLAG,
+	  .help = "list, stats: read the pinned maps even when a daemon runs (what "
+		  "vxdpctl does without one)" },
+	{ .name = "rate", .short_name = 'r', .type = OPT_FLAG,
+	  .help = "stats: rates per second instead of totals" },
+	{ .name = "interval", .short_name = 'i', .metavar = "S", .def = "1",
+	  .help = "stats --rate: seconds per sample, 0.1 to 3600" },
+	{ .name = "count", .short_name = 'n', .metavar = "N", .def = "1",
+	  .help = "stats --rate: samples, 0 until interrupted" },
+	{ .name = "help", .short_name = 'h', .type = OPT_FLAG,
+	  .help = "the commands and options (as the help command)" },
+};
+
 static void usage(FILE *f, enum opt_fmt fmt)
 {
 	size_t i;
 
 	if (fmt == OPT_FMT_TEXT)
 		fprintf(f, "Usage: vxdpctl [--socket PATH] [--json] COMMAND [ARGS]\n\n"
-			"Options (before or after the command):\n"
-			"  -s, --socket PATH     the daemon's control socket (default %s)\n"
-			"  -j, --json            JSON output, one object or array per line\n"
-			"  -p, --pinned          list, stats: read the pinned maps even when a daemon\n"
-			"                        runs (what vxdpctl does without one)\n"
-			"\nCommands:\n", VXDP_CONTROL_DEFAULT);
-	else if (fmt == OPT_FMT_MARKDOWN)
+			"Options (before or after the command):\n");
+	else if (fmt == OPT_FMT_MAN)
+		fprintf(f, ".SH OPTIONS\nBefore or after the command:\n");
+	if (fmt != OPT_FMT_MARKDOWN)
+		opt_print_help(f, ctl_opts, ARRAY_SIZE(ctl_opts), "--", fmt, 0);
+	if (fmt == OPT_FMT_TEXT)
+		fprintf(f, "\nCommands:\n");
+	else if (fmt == OPT_FMT_MAN)
+		fprintf(f, ".SH COMMANDS\n");
+	else
 		fprintf(f, "| command | meaning |\n|---|---|\n");
 	for (i = 0; i < ARRAY_SIZE(cmds); i++) {
 		const struct cmd *c = &cmds[i];
@@ -1035,7 +1059,13 @@ static void usage(FILE *f, enum opt_fmt fmt)
 			fprintf(f, "      %s\n", c->help);
 			break;
 		case OPT_FMT_MAN:
-			fprintf(f, ".TP\n.B %s %s\n%s\n", c->name, c->args, c->help);
+			fputs(".TP\n.B ", f);
+			opt_man_escape(f, c->name);
+			fputc(' ', f);
+			opt_man_escape(f, c->args);
+			fputc('\n', f);
+			opt_man_escape(f, c->help);
+			fputc('\n', f);
 			break;
 		case OPT_FMT_MARKDOWN:
 			fprintf(f, "| `vxdpctl %s%s%s` | %s |\n", c->name, *c->args ? " " : "",
@@ -1049,7 +1079,10 @@ static void usage(FILE *f, enum opt_fmt fmt)
 		return;
 	if (fmt == OPT_FMT_TEXT)
 		fprintf(f, "\nRelay options (add):\n");
-	opt_print_help(f, relay_opts, relay_nopts, "", fmt);
+	else
+		fprintf(f, ".SH RELAY OPTIONS\nThe keys of \\fBadd\\fR's SPEC, as for "
+			"\\fBvxdp\\-relay \\-\\-relay\\fR (see \\fBvxdp\\-relay\\fR(8)):\n");
+	opt_print_help(f, relay_opts, relay_nopts, "", fmt, 0);
 }
 
 static int cmd_help(int argc, char **argv)
@@ -1067,22 +1100,26 @@ static int cmd_help(int argc, char **argv)
 /* Options anywhere on the line; the rest are the command and its args. */
 static int parse_opts(int argc, char **argv, int *nargs, char **args)
 {
-	static const struct option lo[] = {
-		{ "socket", required_argument, NULL, 's' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "rate", no_argument, NULL, 'r' },
-		{ "interval", required_argument, NULL, 'i' },
-		{ "count", required_argument, NULL, 'n' },
-		{ "pinned", no_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	char *end;
+	struct option lo[ARRAY_SIZE(ctl_opts) + 1];
+	char shorts[2 * ARRAY_SIZE(ctl_opts) + 2], *end;
+	size_t i, k = 0;
 	int c;
 
-	*nargs = 0;
 	/* '-' in front: non-options come back as arguments, in order. */
-	while ((c = getopt_long(argc, argv, "-s:jri:n:ph", lo, NULL)) != -1) {
+	shorts[k++] = '-';
+	for (i = 0; i < ARRAY_SIZE(ctl_opts); i++) {
+		const struct opt *o = &ctl_opts[i];
+
+		lo[i] = (struct option){ o->name, o->metavar ? required_argument : no_argument,
+					 NULL, o->short_name };
+		shorts[k++] = o->short_name;
+		if (o->metavar)
+			shorts[k++] = ':';
+	}
+	lo[i] = (struct option){ 0 };
+	shorts[k] = '\0';
+	*nargs = 0;
+	while ((c = getopt_long(argc, argv, shorts, lo, NULL)) != -1) {
 		switch (c) {
 		case 1:
 			args[(*nargs)++] = optarg;

@@ -442,6 +442,12 @@ static int parse_control(void *obj, const struct opt *o, const char *val,
 	return parse_str(obj, o, val, err, errlen);
 }
 
+static const struct opt_choice log_target_choices[] = {
+	{ "auto", LOG_TARGET_AUTO }, { "stderr", LOG_TARGET_STDERR },
+	{ "journal", LOG_TARGET_JOURNAL }, { "syslog", LOG_TARGET_SYSLOG },
+	{ NULL, 0 },
+};
+
 #define DC(f) OPT_FIELD(struct daemon_cfg, f)
 
 const struct opt daemon_opts[] = {
@@ -473,10 +479,23 @@ const struct opt daemon_opts[] = {
 	{ .name = "log-level", .short_name = 'l', .type = OPT_UINT, DC(log_level),
 	  .min = 0, .max = 7, .metavar = "N", .def = "5",
 	  .help = "0 (emerg) .. 7 (debug)" },
+	{ .name = "log-target", .type = OPT_ENUM, DC(log_target),
+	  .choices = log_target_choices, .metavar = "auto|stderr|journal|syslog",
+	  .def = "auto",
+	  .help = "where log lines go: stderr with monotonic timestamps; journal: "
+		  "stderr with the journal's <N> priority prefixes (what systemd reads "
+		  "from a service); syslog: syslog(3), facility daemon; auto: journal "
+		  "when stderr is the journal's stream (JOURNAL_STREAM), else stderr. "
+		  "Lines about a relay start with its name" },
+	{ .name = "xsk-single-buffer", .type = OPT_FLAG, DC(xsk_single_buffer),
+	  .flags = OPT_CLI | OPT_HIDDEN,
+	  .help = "AF_XDP sockets without multi-buffer, as on kernels before 6.6 "
+		  "(for tests)" },
 	{ .name = "control", .short_name = 's', .type = OPT_FUNC, DC(control),
 	  .parse = parse_control, .metavar = "PATH", .def = VXDP_CONTROL_DEFAULT,
 	  .help = "the control socket vxdpctl talks to (mode 0660, its directory is "
-		  "created); none: no control socket" },
+		  "created; under systemd the default is in the unit's runtime directory, "
+		  "$RUNTIME_DIRECTORY/control.sock); none: no control socket" },
 	{ .name = "control-group", .short_name = 'g', .type = OPT_FUNC,
 	  DC(control_group), .parse = parse_id, .metavar = "GROUP",
 	  .help = "the control socket's group, whose members may use vxdpctl" },

@@ -13,6 +13,7 @@
 #include <sys/types.h>
 #include <sys/un.h>
 
+#include "util/log.h"
 #include "util/opts.h"
 #include "xdp/xdp_steer.h"
 #include "xdp/xsk_port.h"
@@ -122,6 +123,9 @@ struct daemon_cfg {
 	unsigned int workers;
 	unsigned int busy_poll_us;
 	unsigned int log_level;
+	enum log_target log_target;
+	/* Hidden (tests): AF_XDP without multi-buffer, as before Linux 6.6. */
+	bool xsk_single_buffer;
 	uint64_t mem_max;		/* guest memory of all relays */
 	char control[SOCKET_PATH_MAX];	/* "" or "none": no control socket */
 	gid_t control_group;		/* -1: root's */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "daemon.h"
+#include "service.h"
 #include "util/log.h"
 #include "worker.h"
 
@@ -89,6 +90,14 @@ int daemon_destroy(struct vxdp_daemon *d)
 	return err;
 }
 
+/* The service manager's status line follows the relay count. */
+static void daemon_status(struct vxdp_daemon *d)
+{
+	unsigned int n = daemon_nrelays(d);
+
+	service_status("%u relay%s running", n, n == 1 ? "" : "s");
+}
+
 static struct daemon_relay *daemon_find(struct vxdp_daemon *d, const char *name)
 {
 	unsigned int i;
@@ -151,6 +160,8 @@ int daemon_relay_add(struct vxdp_daemon *d, const struct relay_cfg *cfg,
 	pthread_mutex_lock(&d->lock);
 	ret = daemon_add_locked(d, cfg, origin, err, errlen);
 	pthread_mutex_unlock(&d->lock);
+	if (!ret)
+		daemon_status(d);
 	return ret;
 }
 
@@ -184,6 +195,8 @@ int daemon_relay_del(struct vxdp_daemon *d, const char *name, char *err,
 	pthread_mutex_lock(&d->lock);
 	ret = daemon_del_locked(d, name, err, errlen);
 	pthread_mutex_unlock(&d->lock);
+	if (!ret)
+		daemon_status(d);
 	return ret;
 }
 
@@ -326,6 +339,7 @@ int daemon_relay_sync(struct vxdp_daemon *d, const struct relay_cfg *want,
 			pr_notice("reload: relay %s: re-created", want[i].name);
 	}
 	pthread_mutex_unlock(&d->lock);
+	daemon_status(d);
 	return failed;
 }
 

@@ -21,10 +21,12 @@
 #include "control.h"
 #include "daemon.h"
 #include "kcheck.h"
+#include "service.h"
 #include "util/compiler.h"
 #include "util/log.h"
 #include "util/uring_loop.h"
 #include "vhost/guest_mem.h"
+#include "xdp/xsk_port.h"
 
 #define VXDP_VERSION "0.1.0"
 
@@ -50,8 +52,18 @@ struct vxdp_main {
 	unsigned int nfile;	/* the first relays, from the config file */
 };
 
-static void usage(FILE *f, enum opt_fmt fmt)
+/* --help=conf-man: the config file's keys, for vxdp-relay.conf(5). */
+#define HELP_CONF_MAN (-2)
+
+static void usage(FILE *f, int fmt)
 {
+	if (fmt == HELP_CONF_MAN) {
+		fprintf(f, ".SS \"[daemon]\"\n");
+		opt_print_help(f, daemon_opts, daemon_nopts, "", OPT_FMT_MAN, OPT_CLI);
+		fprintf(f, ".SS \"[relay NAME]\"\n");
+		opt_print_help(f, relay_opts, relay_nopts, "", OPT_FMT_MAN, 0);
+		return;
+	}
 	if (fmt == OPT_FMT_TEXT)
 		fprintf(f,
 			"Usage: vxdp-relay [--config FILE] [--relay vf=IFNAME,socket=PATH[,OPTS] ...]\n"
@@ -63,17 +75,25 @@ static void usage(FILE *f, enum opt_fmt fmt)
 			"\nOptions:\n");
 	else if (fmt == OPT_FMT_MARKDOWN)
 		fprintf(f, "Daemon options (command line; in the config file's `[daemon]` without the dashes):\n\n");
-	opt_print_help(f, daemon_opts, daemon_nopts, "--", fmt);
+	else if (fmt == OPT_FMT_MAN)
+		fprintf(f, ".SH OPTIONS\n");
+	opt_print_help(f, daemon_opts, daemon_nopts, "--", fmt, 0);
 	if (fmt == OPT_FMT_TEXT)
 		fprintf(f,
-			"  -h, --help[=FMT]      this text; FMT man or markdown prints the option\n"
-			"                        tables for the man page or the README\n"
+			"  -h, --help[=FMT]      this text; FMT man, conf-man or markdown prints\n"
+			"                        the option tables for the man pages or the README\n"
 			"  -V, --version         print the version\n"
 			"\nRelay options (--relay KEY=VALUE,..., vxdpctl add, and the keys of a\n"
 			"[relay NAME] section of the config file):\n");
 	else if (fmt == OPT_FMT_MARKDOWN)
 		fprintf(f, "\nRelay options (comma-separated after `--relay` and `vxdpctl add`; one per line in a `[relay NAME]` section):\n\n");
-	opt_print_help(f, relay_opts, relay_nopts, "", fmt);
+	else if (fmt == OPT_FMT_MAN)
+		fprintf(f, ".TP\n.B \\-h, \\-\\-help[=FMT]\nthis text; FMT man, conf\\-man or markdown prints the option tables for the man pages or the README\n"
+			".TP\n.B \\-V, \\-\\-version\nprint the version\n"
+			".SH RELAY OPTIONS\n"
+			"Comma\\-separated after \\fB\\-\\-relay\\fR and \\fBvxdpctl add\\fR, one per line in a "
+			"\\fB[relay \\fINAME\\fB]\\fR section of \\fBvxdp\\-relay.conf\\fR(5):\n");
+	opt_print_help(f, relay_opts, relay_nopts, "", fmt, 0);
 	if (fmt == OPT_FMT_TEXT)
 		fprintf(f,
 			"\nSignals: SIGINT/SIGTERM stop, SIGHUP reads the config file again.\n"
@@ -113,6 +133,22 @@ static const struct opt *opt_by_code(int c)
 	return NULL;
 }
 
+/* Under systemd the control socket goes in the unit's RuntimeDirectory=
+ * (the first, if it names several), which is then the daemon's own: not
+ * being able to listen there is an error, as for --control.
+ */
+static void control_default(struct vxdp_main *m)
+{
+	const char *rt = getenv("RUNTIME_DIRECTORY");
+	struct daemon_cfg *d = m->cfg;
+
+	if (m->control_given || !rt || !*rt)
+		return;
+	snprintf(d->control, sizeof(d->control), "%.*s/control.sock",
+		 (int)strcspn(rt, ":"), rt);
+	m->control_given = true;
+}
+
 /* Two passes: --config (and --help/--version) first, so that the file is
  * read before the command line, whose options then win.
  */
@@ -130,9 +166,10 @@ static int parse_args(struct vxdp_main *m, int argc, char **argv)
 		opterr = pass == 0;
 		while ((c = getopt_long(argc, argv, shorts, lo, NULL)) != -1) {
 			if (c == 'h') {
-				fmt = opt_fmt_parse(optarg);
-				if (fmt < 0) {
-					fprintf(stderr, "vxdp-relay: --help=%s: expected man or markdown\n",
+				fmt = optarg && !strcmp(optarg, "conf-man") ? HELP_CONF_MAN :
+				      opt_fmt_parse(optarg);
+				if (fmt == -1) {
+					fprintf(stderr, "vxdp-relay: --help=%s: expected man, conf-man or markdown\n",
 						optarg);
 					return -EINVAL;
 				}
@@ -173,6 +210,7 @@ static int parse_args(struct vxdp_main *m, int argc, char **argv)
 		fprintf(stderr, "vxdp-relay: unexpected argument '%s'\n", argv[optind]);
 		return -EINVAL;
 	}
+	control_default(m);
 	if (!d->nrelays && !d->config[0] && !d->control[0]) {
 		fprintf(stderr, "vxdp-relay: nothing to run: no --relay, no --config and --control none\n");
 		usage(stderr, OPT_FMT_TEXT);
@@ -183,6 +221,7 @@ static int parse_args(struct vxdp_main *m, int argc, char **argv)
 		return -EINVAL;
 	}
 	log_level = d->log_level;
+	log_set_target(d->log_target, "vxdp-relay");
 	if (d->test_only) {
 		printf("vxdp-relay: configuration fine: %u relay%s%s%s\n", d->nrelays,
 		       d->nrelays == 1 ? "" : "s", d->config[0] ? " from " : "", d->config);
@@ -232,6 +271,7 @@ static void reload(struct vxdp_main *m)
 	daemon_cfg_init(want);
 	if (conf_load(m->cfg->config, want, err, sizeof(err))) {
 		pr_err("reload: %s; nothing changed", err);
+		service_status("reload failed, nothing changed: %s", err);
 		free(want);
 		return;
 	}
@@ -254,7 +294,10 @@ static void on_signal(struct uloop_src *s, int res)
 	if (res != sizeof(m->si))
 		return;
 	if (m->si.ssi_signo == SIGHUP) {
+		service_reloading();
 		reload(m);
+		/* Ready again, whatever the reload did: the daemon runs. */
+		service_ready(daemon_nrelays(m->d));
 		return;
 	}
 	pr_notice("signal %u: shutting down", m->si.ssi_signo);
@@ -291,9 +334,12 @@ static int start_relays(struct vxdp_main *m, unsigned int nfile)
 	for (i = 0; i < m->cfg->nrelays; i++) {
 		const struct relay_cfg *c = &m->cfg->relay[i];
 
+		service_status("starting relay %s (%u of %u)", c->name, i + 1,
+			       m->cfg->nrelays);
 		if (daemon_relay_add(m->d, c, i < nfile ? RELAY_FROM_FILE : RELAY_FROM_CLI,
 				     err, sizeof(err))) {
 			pr_err("%s: relay not started", c->name);
+			service_status("%s", err);
 			return -EINVAL;
 		}
 	}
@@ -333,6 +379,7 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	guest_mem_set_total_limit(m.cfg->mem_max, "the daemon's --mem-max");
+	xsk_port_single_buffer(m.cfg->xsk_single_buffer);
 	libbpf_set_print(libbpf_log);
 	if (kcheck_run())
 		goto out_cfg;
@@ -368,10 +415,12 @@ int main(int argc, char **argv)
 	}
 	if (start_relays(&m, m.nfile) || control_start(&m))
 		goto out_daemon;
-	/* (Type=notify: READY=1 goes here, once the relays are up.) */
+	/* Type=notify: the service is up once its relays are. */
 	pr_notice("ready: %u relay%s", daemon_nrelays(m.d),
 		  daemon_nrelays(m.d) == 1 ? "" : "s");
+	service_ready(daemon_nrelays(m.d));
 	err = uloop_run(&m.loop);
+	service_stopping();
 	if (!err && !m.failed)
 		ret = EXIT_SUCCESS;
 

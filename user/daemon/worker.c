@@ -324,12 +324,16 @@ static int worker_do_open(struct mbox_msg *m)
 	struct worker_call *c = container_of(m, struct worker_call, msg);
 	struct worker *w = c->w;
 	struct mem_kib a, b;
+	const char *prev;
 	int err;
 
 	if (w->nopen == RELAY_MAX)
 		return -ENOSPC;
 	mem_read(&a);
+	/* What the modules below say while opening is about this relay. */
+	prev = log_set_relay(c->cfg->name);
 	err = relay_open(&c->relay, c->cfg, &w->loop, c->events);
+	log_set_relay(prev);
 	mem_read(&b);
 	if (err)
 		return err;
@@ -344,13 +348,16 @@ static int worker_do_close(struct mbox_msg *m)
 {
 	struct worker_call *c = container_of(m, struct worker_call, msg);
 	struct worker *w = c->w;
+	const char *prev;
 	unsigned int i;
 
 	for (i = 0; i < w->nopen; i++) {
 		if (w->relays[i] != c->relay)
 			continue;
 		w->relays[i] = w->relays[--w->nopen];
+		prev = log_set_relay(relay_get_cfg(c->relay)->name);
 		relay_close(c->relay);
+		log_set_relay(prev);
 		return 0;
 	}
 	return -ENOENT;

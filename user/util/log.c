@@ -1,15 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Levelled logging to stderr, rate limited per outsider where one is in
- * scope.
+/* Levelled logging to stderr, the journal's stream or syslog, rate limited
+ * per outsider where one is in scope.
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "log.h"
 
 int log_level = LOG_NOTICE;
+
+static enum log_target log_target = LOG_TARGET_STDERR;
 
 static const char *const level_names[] = {
 	"emerg", "alert", "crit", "error", "warning", "notice", "info", "debug",
@@ -17,6 +21,44 @@ static const char *const level_names[] = {
 
 /* Each worker thread handles its own relays' frontends. */
 __thread struct log_limit *log_scope;
+/* The relay the calling thread works for (a worker's open, close, VF
+ * event).
+ */
+static __thread const char *log_relay;
+
+/* systemd passes JOURNAL_STREAM=DEV:INODE when stdout/stderr are connected
+ * to the journal; compare with stderr itself, which may have been
+ * redirected since (sd-daemon(3)).
+ */
+static bool stderr_is_journal(void)
+{
+	const char *e = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (!e || sscanf(e, "%llu:%llu", &dev, &ino) != 2 || fstat(2, &st))
+		return false;
+	return st.st_dev == dev && st.st_ino == ino;
+}
+
+void log_set_target(enum log_target t, const char *ident)
+{
+	if (log_target == LOG_TARGET_SYSLOG)
+		closelog();
+	if (t == LOG_TARGET_AUTO)
+		t = stderr_is_journal() ? LOG_TARGET_JOURNAL : LOG_TARGET_STDERR;
+	if (t == LOG_TARGET_SYSLOG)
+		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	log_target = t;
+}
+
+const char *log_set_relay(const char *name)
+{
+	const char *prev = log_relay;
+
+	log_relay = name;
+	return prev;
+}
 
 static uint64_t log_now_ns(void)
 {
@@ -26,12 +68,25 @@ static uint64_t log_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
-static void log_line(int level, const struct timespec *ts, const char *name,
-		     const char *line)
+static void log_line(int level, const char *name, const char *line)
 {
-	fprintf(stderr, "[%5lld.%06ld] %s: %s%s%s\n", (long long)ts->tv_sec,
-		ts->tv_nsec / 1000, level_names[level & 7], name ? name : "",
-		name ? ": " : "", line);
+	struct timespec ts;
+
+	switch (log_target) {
+	case LOG_TARGET_SYSLOG:
+		syslog(level, "%s%s%s", name ? name : "", name ? ": " : "", line);
+		break;
+	case LOG_TARGET_JOURNAL:
+		/* The journal stamps and levels it: "<N>" is the priority. */
+		fprintf(stderr, "<%d>%s%s%s\n", level & 7, name ? name : "",
+			name ? ": " : "", line);
+		break;
+	default:
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		fprintf(stderr, "[%5lld.%06ld] %s: %s%s%s\n", (long long)ts.tv_sec,
+			ts.tv_nsec / 1000, level_names[level & 7], name ? name : "",
+			name ? ": " : "", line);
+	}
 }
 
 void log_limit_init(struct log_limit *ll, const char *name)
@@ -63,7 +118,7 @@ static bool log_limit_take(struct log_limit *ll)
 	return true;
 }
 
-static void log_limit_summary(struct log_limit *ll, const struct timespec *ts)
+static void log_limit_summary(struct log_limit *ll)
 {
 	char line[128];
 
@@ -74,7 +129,7 @@ static void log_limit_summary(struct log_limit *ll, const struct timespec *ts)
 	snprintf(line, sizeof(line),
 		 "%u log lines suppressed (more than %u a second)",
 		 ll->suppressed, LOG_LIMIT_PER_SEC);
-	log_line(LOG_WARNING, ts, ll->name, line);
+	log_line(LOG_WARNING, ll->name, line);
 	ll->suppressed = 0;
 }
 
@@ -89,8 +144,7 @@ static bool log_named(const char *line, const char *name)
 void log_vmsg(int level, const char *fmt, va_list ap)
 {
 	struct log_limit *ll = log_scope;
-	struct timespec ts;
-	const char *name = NULL;
+	const char *name = ll && ll->name ? ll->name : log_relay;
 	char line[1024];
 	size_t len;
 	/* Debug lines are asked for by the operator, who gets them all. */
@@ -109,12 +163,11 @@ void log_vmsg(int level, const char *fmt, va_list ap)
 	len = strlen(line);
 	while (len && line[len - 1] == '\n')
 		line[--len] = '\0';
-	clock_gettime(CLOCK_MONOTONIC, &ts);
 	if (charged && ll->suppressed)
-		log_limit_summary(ll, &ts);
-	if (ll && ll->name && !log_named(line, ll->name))
-		name = ll->name;
-	log_line(level, &ts, name, line);
+		log_limit_summary(ll);
+	if (name && log_named(line, name))
+		name = NULL;
+	log_line(level, name, line);
 }
 
 void log_msg(int level, const char *fmt, ...)
@@ -128,10 +181,7 @@ void log_msg(int level, const char *fmt, ...)
 
 void log_limit_flush(struct log_limit *ll, bool force)
 {
-	struct timespec ts;
-
 	if (!ll->suppressed || (!log_limit_take(ll) && !force))
 		return;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	log_limit_summary(ll, &ts);
+	log_limit_summary(ll);
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Levelled logging to stderr (syslog levels 0-7), and a budget of lines for
+/* Levelled logging (syslog levels 0-7) to stderr, the journal's stream or
+ * syslog, each line naming the relay it is about, and a budget of lines for
  * what an outsider (a relay's frontend) can make us log.
  */
 #ifndef VXDP_LOG_H
@@ -11,6 +12,22 @@
 #include <syslog.h>
 
 extern int log_level;
+
+enum log_target {
+	LOG_TARGET_AUTO,	/* the journal when stderr is its stream, else stderr */
+	LOG_TARGET_STDERR,	/* "[monotonic] level: text" */
+	LOG_TARGET_JOURNAL,	/* stderr with "<N>" priority prefixes (sd-daemon(3)) */
+	LOG_TARGET_SYSLOG,	/* syslog(3), facility daemon */
+};
+
+/* Where lines go from now on; @ident names the program for syslog. */
+void log_set_target(enum log_target t, const char *ident);
+
+/* Until it is set again, lines this thread logs are about relay @name
+ * (NULL: none) and start "name: " unless they already do. Returns the
+ * previous name, to put back.
+ */
+const char *log_set_relay(const char *name);
 
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void log_vmsg(int level, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));

@@ -255,7 +255,7 @@ static void md_cell(FILE *f, const char *s)
 }
 
 /* troff: a leading '.' or '\'' would be a request; backslashes escape. */
-static void man_escape(FILE *f, const char *s)
+void opt_man_escape(FILE *f, const char *s)
 {
 	if (*s == '.' || *s == '\'')
 		fputs("\\&", f);
@@ -270,7 +270,7 @@ static void man_escape(FILE *f, const char *s)
 }
 
 void opt_print_help(FILE *f, const struct opt *t, size_t n, const char *prefix,
-		    enum opt_fmt fmt)
+		    enum opt_fmt fmt, unsigned int skip)
 {
 	char head[96], help[1024];
 	size_t i;
@@ -280,6 +280,8 @@ void opt_print_help(FILE *f, const struct opt *t, size_t n, const char *prefix,
 	for (i = 0; i < n; i++) {
 		const struct opt *o = &t[i];
 
+		if (o->flags & (skip | OPT_HIDDEN))
+			continue;
 		opt_help_text(o, help, sizeof(help));
 		switch (fmt) {
 		case OPT_FMT_TEXT:
@@ -296,9 +298,9 @@ void opt_print_help(FILE *f, const struct opt *t, size_t n, const char *prefix,
 		case OPT_FMT_MAN:
 			opt_head(o, prefix, true, head, sizeof(head));
 			fputs(".TP\n.B ", f);
-			man_escape(f, head);
+			opt_man_escape(f, head);
 			fputc('\n', f);
-			man_escape(f, help);
+			opt_man_escape(f, help);
 			fputc('\n', f);
 			break;
 		case OPT_FMT_MARKDOWN:

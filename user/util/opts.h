@@ -34,6 +34,7 @@ typedef int (*opt_parse_fn)(void *obj, const struct opt *o, const char *val,
 #define OPT_CLI		(1u << 1)	/* command line only, not in a file */
 #define OPT_REPEAT	(1u << 2)	/* may be given more than once */
 #define OPT_OCTAL	(1u << 3)	/* OPT_UINT written in octal */
+#define OPT_HIDDEN	(1u << 4)	/* works, but no help text lists it (tests) */
 
 struct opt {
 	const char *name;
@@ -82,11 +83,16 @@ enum opt_fmt {
 	OPT_FMT_MARKDOWN,	/* a README table */
 };
 
-/* Print the table's help. @prefix "--" for command line options (with their
- * short letters), "" for spec keys (key=METAVAR).
+/* Print the table's help, but not the rows with OPT_HIDDEN or any of the
+ * @skip flags (OPT_CLI: the keys of a config file). @prefix "--" for
+ * command line options (with their short letters), "" for spec keys
+ * (key=METAVAR).
  */
 void opt_print_help(FILE *f, const struct opt *t, size_t n, const char *prefix,
-		    enum opt_fmt fmt);
+		    enum opt_fmt fmt, unsigned int skip);
+
+/* @s for troff: '-' as "\-", a leading '.' or '\'' made text. */
+void opt_man_escape(FILE *f, const char *s);
 
 /* Parse an OPT_FMT name ("text", "man", "markdown"); -1 when unknown. */
 int opt_fmt_parse(const char *s);

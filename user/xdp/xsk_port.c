@@ -133,6 +133,16 @@ struct xsk_port {
 	uint64_t stash[STASH_CAP];	/* free frames, a stack */
 };
 
+/* Process-wide: every socket opened from now on (tests, or a kernel whose
+ * multi-buffer misbehaves).
+ */
+static bool single_buffer;
+
+void xsk_port_single_buffer(bool on)
+{
+	single_buffer = on;
+}
+
 static const char *mode_name(enum xsk_port_mode mode)
 {
 	switch (mode) {
@@ -506,15 +516,14 @@ static int port_attach(struct xsk_port *p, enum xsk_port_mode mode,
 
 /* Small frames need multi-buffer: try them with it, and fall back to
  * page-sized frames (with multi-buffer, for a driver that has it with those
- * only, and then without). VXDP_XSK_NO_SG=1 in the environment skips
- * multi-buffer, to test the single-buffer path. Kernels before 6.6 refuse
+ * only, and then without). xsk_port_single_buffer() skips multi-buffer,
+ * to test the single-buffer path. Kernels before 6.6 refuse
  * the unknown flag (EINVAL); a zero-copy driver without zero-copy
  * multi-buffer refuses it when zero-copy is forced (EOPNOTSUPP).
  */
 static int port_setup(struct xsk_port *p, enum xsk_port_mode mode)
 {
-	const char *no_sg = getenv("VXDP_XSK_NO_SG");
-	bool try_sg = !no_sg || strcmp(no_sg, "1");
+	bool try_sg = !single_buffer;
 	int err = 0;
 
 	umem_pool_lock();
@@ -530,7 +539,7 @@ static int port_setup(struct xsk_port *p, enum xsk_port_mode mode)
 	if (!p->sg)
 		pr_notice("xsk_port: %s queue %u: no AF_XDP multi-buffer (%s): max frame %u bytes",
 			  p->ifname, p->qid,
-			  !try_sg ? "VXDP_XSK_NO_SG=1" : "not offered",
+			  !try_sg ? "single buffer asked for" : "not offered",
 			  xsk_port_max_frame(p));
 	return 0;
 }

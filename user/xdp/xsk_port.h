@@ -32,6 +32,11 @@ enum xsk_port_mode {
 	XSK_PORT_ZEROCOPY,
 };
 
+/* Sockets opened after xsk_port_single_buffer(true) are bound without
+ * multi-buffer, as on kernels before 6.6: frames up to one umem frame.
+ */
+void xsk_port_single_buffer(bool on);
+
 /* Create the socket on @ifname queue @qid and insert it into @xskmap_fd at
  * key @qid. Returns 0 or a negative errno (logged with the reason).
  */

@@ -125,9 +125,10 @@ $(BUILD)/$(basename $(notdir $(1))): $(BUILD)/$(1:.c=.o) $$(LIB)
 endef
 $(foreach t,$(TOOL_SRCS),$(eval $(call tool_rule,$(t))))
 
+# (libnl: a test of the daemon's parts may pull in the relay's VF watch.)
 $(BUILD)/selftests/%: $(BUILD)/selftests/unit/%.o $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(JSON_LIBS) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(JSON_LIBS) $(NL_LIBS) $(LDLIBS)
 
 # Unit tests of the agent's netlink and QMP parts link those libraries.
 $(BUILD)/selftests/test_agent_bridge: $(BUILD)/selftests/unit/test_agent_bridge.o $(LIB)

@@ -36,6 +36,7 @@ const struct ctl_counter ctl_counters[] = {
 	{ "drop_too_big", "dropped: too big for guest", QS(drop_too_big), CTL_C_DROP },
 	{ "drop_bad_frame", "dropped: bad guest frame", QS(drop_bad_frame), CTL_C_DROP },
 	{ "drop_broken_ring", "dropped: broken ring", QS(drop_broken_ring), CTL_C_DROP },
+	{ "drop_vf_down", "dropped: VF down or gone", QS(drop_vf_down), CTL_C_DROP },
 	{ "xsk_rx_dropped", "kernel: XSK rx dropped", QS(xsk_rx_dropped),
 	  CTL_C_DROP | CTL_C_KERNEL },
 	{ "xsk_rx_ring_full", "kernel: XSK rx ring full", QS(xsk_rx_ring_full),

@@ -343,6 +343,11 @@ int daemon_relay_sync(struct vxdp_daemon *d, const struct relay_cfg *want,
 	return failed;
 }
 
+void daemon_vf_event(struct vxdp_daemon *d, int ifindex, const char *ifname)
+{
+	workers_vf_event(d->workers, ifindex, ifname);
+}
+
 unsigned int daemon_nrelays(struct vxdp_daemon *d)
 {
 	unsigned int n;

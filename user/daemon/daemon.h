@@ -91,6 +91,11 @@ int daemon_relay_sync(struct vxdp_daemon *d, const struct relay_cfg *want,
 		      unsigned int n, unsigned int *added,
 		      unsigned int *removed, unsigned int *changed);
 
+/* A link changed (netlink; @ifname NULL: notifications were lost): the
+ * relays whose VF it may be look at it again, each on its worker.
+ */
+void daemon_vf_event(struct vxdp_daemon *d, int ifindex, const char *ifname);
+
 unsigned int daemon_nrelays(struct vxdp_daemon *d);
 unsigned int daemon_nworkers(struct vxdp_daemon *d);
 pid_t daemon_worker_tid(struct vxdp_daemon *d, unsigned int w);

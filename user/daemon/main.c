@@ -2,11 +2,12 @@
 /* vxdp-relay: the daemon's entry point. Reads its options (command line,
  * config file), checks the kernel, starts the workers and the relays, then
  * runs the main thread's loop: signals (SIGINT/SIGTERM stop, SIGHUP reloads
- * the config file), the control socket, the failover agent, a worker that
- * failed.
+ * the config file), the control socket, the failover agent, the VFs' link
+ * notifications, a worker that failed.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 #include "control.h"
 #include "daemon.h"
 #include "kcheck.h"
+#include "net/nl_watch.h"
 #include "service.h"
 #include "util/compiler.h"
 #include "util/log.h"
@@ -48,6 +50,8 @@ struct vxdp_main {
 	struct signalfd_siginfo si;
 	int fail_fd;		/* eventfd: a worker's loop failed */
 	struct uloop_src fail_src;
+	struct nl_watch *nlw;	/* link notifications: the VFs' lifecycle */
+	struct uloop_src nl_src;
 	bool failed;
 	unsigned int nfile;	/* the first relays, from the config file */
 };
@@ -249,6 +253,46 @@ static void on_worker_fail(struct uloop_src *s, int res)
 	uloop_stop(&m->loop);
 }
 
+/* A link appeared, changed or went: the relays whose VF it may be look at
+ * theirs again (relay_vf.c). FDB notifications are the agent's business.
+ */
+static void on_link(const struct nl_watch_event *ev, void *arg)
+{
+	struct vxdp_main *m = arg;
+
+	if (ev->kind == NLW_LINK_NEW || ev->kind == NLW_LINK_DEL)
+		daemon_vf_event(m->d, ev->ifindex, ev->ifname);
+	else if (ev->kind == NLW_OVERRUN)
+		daemon_vf_event(m->d, 0, NULL);
+}
+
+static void on_netlink(struct uloop_src *s, int res)
+{
+	struct vxdp_main *m = container_of(s, struct vxdp_main, nl_src);
+	int err;
+
+	(void)res;
+	err = nl_watch_dispatch(m->nlw);
+	if (err < 0) {
+		pr_err("link notifications: %s; VF changes are no longer followed",
+		       strerror(-err));
+		uloop_del(&m->loop, &m->nl_src);
+	}
+}
+
+/* Without the watch relays still run; they just do not follow their VF. */
+static void link_watch_start(struct vxdp_main *m)
+{
+	int err = nl_watch_open(&m->nlw, on_link, m);
+
+	if (!err)
+		err = uloop_add_poll(&m->loop, &m->nl_src, nl_watch_fd(m->nlw), POLLIN,
+				     on_netlink);
+	if (err)
+		pr_warn("cannot watch links (%s): relays will not follow their VF going down, away or changing",
+			strerror(-err));
+}
+
 /* SIGHUP: read the config file again; on any error keep everything as it
  * is. Daemon options other than the log level take effect at a restart.
  */
@@ -407,6 +451,8 @@ int main(int argc, char **argv)
 		pr_err("cannot start the workers: %s", strerror(-err));
 		goto out_loop;
 	}
+	/* Before the relays, so that no change of their VF goes unseen. */
+	link_watch_start(&m);
 	/* Before the relays: those with a primary get their VM as they open. */
 	err = fo_agent_open(&m.agent, &m.loop, m.d);
 	if (err) {
@@ -426,11 +472,13 @@ int main(int argc, char **argv)
 
 out_daemon:
 	control_close(m.ctl);
+	uloop_del(&m.loop, &m.nl_src);
 	if (daemon_destroy(m.d))
 		ret = EXIT_FAILURE;
 	/* after the relays, which post to its VMs until they close */
 	fo_agent_close(m.agent);
 out_loop:
+	nl_watch_close(m.nlw);
 	if (m.fail_fd >= 0)
 		close(m.fail_fd);
 	if (m.sigfd >= 0)

@@ -481,6 +481,35 @@ static int relay_tx_offload(struct relay *r, struct virtio_net_txq *q,
 	return n;
 }
 
+/* While the VF is down or gone (relay_vf.c) the guest's frames have nowhere
+ * to go: they are handed back unsent and counted, so that its tx queue
+ * keeps moving rather than stalling into its watchdog. Returns true when
+ * the budget ran out with more posted.
+ */
+static bool relay_tx_discard(struct relay *r, unsigned int qp, struct virtqueue *vr)
+{
+	struct vq_chain *c = &r->tx_chain;
+	unsigned int n = 0;
+	int err = 0;
+
+	while (n < RELAY_BUDGET && !(err = vq_pop(vr, &r->dev.mem, c))) {
+		vq_push(vr, c->head, 0, c->ndesc);
+		n++;
+	}
+	if (n) {
+		vq_flush(vr);
+		relay_notify(r, VQ_TX(qp));
+		r->qc[qp].drop_vf_down += n;
+	}
+	/* A TSO frame's segments still to send went with the VF. */
+	r->txq[qp].tso_busy = false;
+	if (err == -EIO) {
+		relay_ring_broken(r, VQ_TX(qp));
+		return false;
+	}
+	return n == RELAY_BUDGET || (err == -EAGAIN && relay_want_kick(r, VQ_TX(qp)));
+}
+
 /* Guest tx queue of pair @qp -> its VF queue. A frame bigger than one umem
  * frame goes out as several tx descriptors (AF_XDP multi-buffer); a TSO
  * frame as the segments cut from it, over as many batches as they take.
@@ -492,8 +521,8 @@ static int relay_tx_offload(struct relay *r, struct virtio_net_txq *q,
 static bool relay_guest_to_vf(struct relay *r, unsigned int qp)
 {
 	struct virtqueue *vr = relay_vring(r, VQ_TX(qp));
-	struct xsk_port *port = r->port[qp % r->nports].xsk;
-	uint32_t room = xsk_port_frame_room(port);
+	struct xsk_port *port;
+	uint32_t room;
 	struct xsk_pkt pkts[RELAY_BATCH];
 	struct vq_chain *c = &r->tx_chain;
 	struct relay_qcount *qc = &r->qc[qp];
@@ -505,6 +534,10 @@ static bool relay_guest_to_vf(struct relay *r, unsigned int qp)
 		r->txq[qp].tso_busy = false;
 		return false;
 	}
+	if (r->vf_paused)
+		return relay_tx_discard(r, qp, vr);
+	port = r->port[qp % r->nports].xsk;
+	room = xsk_port_frame_room(port);
 	reads0 = vq_desc_reads(vr);
 	r->hdr_len = relay_hdr_len(r);
 	q = relay_txq_setup(r, qp);
@@ -945,6 +978,11 @@ static void relay_send_rarp(struct vhost_dev *d, const uint8_t mac[6])
 	struct xsk_pkt pkt;
 	int len;
 
+	if (r->vf_paused) {
+		pr_warn("%s: vf %s is down or gone: no RARP announcement", r->cfg.name,
+			r->cfg.vf);
+		return;
+	}
 	if (xsk_port_tx_alloc(port, &pkt, 1) != 1) {
 		pr_warn("%s: no tx buffer for the RARP announcement", r->cfg.name);
 		return;
@@ -1052,8 +1090,7 @@ static const struct vhost_dev_ops relay_dev_ops = {
 	.set_mtu = relay_set_mtu,
 };
 
-/* How many rx queues the VF has (ethtool channels); 1 when it cannot say. */
-static unsigned int vf_rx_queues(const char *ifname)
+unsigned int vf_rx_queues(const char *ifname)
 {
 	struct ethtool_channels ch = { .cmd = ETHTOOL_GCHANNELS };
 	struct ifreq ifr = { .ifr_data = (void *)&ch };
@@ -1070,20 +1107,32 @@ static unsigned int vf_rx_queues(const char *ifname)
 	return n;
 }
 
-static void relay_close_ports(struct relay *r)
+void relay_trim_ports(struct relay *r, unsigned int n)
 {
-	while (r->nports) {
+	uint32_t keep = n >= 32 ? ~0u : (1u << n) - 1;
+
+	while (r->nports > n) {
 		struct relay_port *p = &r->port[--r->nports];
 
 		uloop_del(r->loop, &p->src);
 		xsk_port_close(p->xsk);
 	}
+	/* Nothing may run a port that is gone (a deferred round). */
+	r->rx_paused &= keep;
+	r->rx_more &= keep;
+	if (!r->nports)
+		r->xsk_busy = false;
+}
+
+void relay_close_ports(struct relay *r)
+{
+	relay_trim_ports(r, 0);
 }
 
 /* An AF_XDP socket on every VF rx queue: frames on a queue without one
- * would pass to the host stack.
+ * would pass to the host stack. Queues that have one already keep it.
  */
-static int relay_open_ports(struct relay *r)
+int relay_open_ports(struct relay *r, bool quiet)
 {
 	const struct relay_cfg *cfg = &r->cfg;
 	unsigned int vfq = vf_rx_queues(cfg->vf), i;
@@ -1094,7 +1143,7 @@ static int relay_open_ports(struct relay *r)
 		       cfg->name, cfg->vf, vfq, RELAY_MAX_PORTS, cfg->vf);
 		return -E2BIG;
 	}
-	for (i = 0; i < vfq; i++) {
+	for (i = r->nports; i < vfq; i++) {
 		struct relay_port *p = &r->port[i];
 
 		p->relay = r;
@@ -1110,13 +1159,17 @@ static int relay_open_ports(struct relay *r)
 		 */
 		err = uloop_add_poll_lazy(r->loop, &p->src, xsk_port_fd(p->xsk), POLLIN,
 				     relay_on_xsk);
+		/* Busy polling, if on, applies to every socket. */
+		if (!err && r->xsk_busy)
+			xsk_port_set_busy_poll(p->xsk, uloop_busy_poll_us(r->loop),
+					       RELAY_BUSY_POLL_BUDGET);
 		if (err) {
 			pr_err("%s: cannot register with the event loop: %s", cfg->name,
 			       strerror(-err));
 			goto err;
 		}
 	}
-	if (vfq != cfg->queues)
+	if (vfq != cfg->queues && !quiet)
 		pr_notice("%s: vf %s has %u rx queue%s for %u guest queue pair%s: frames are spread by flow hash",
 			  cfg->name, cfg->vf, vfq, vfq == 1 ? "" : "s", cfg->queues,
 			  cfg->queues == 1 ? "" : "s");
@@ -1130,7 +1183,7 @@ err:
  * socket busy polling can batch its receive; the operator's own setting
  * wins, napi-defer=0 leaves the VF alone.
  */
-static void relay_napi_setup(struct relay *r)
+void relay_napi_setup(struct relay *r, bool quiet)
 {
 	char pin[sizeof(r->napi.pin)];
 	int n, err;
@@ -1143,12 +1196,13 @@ static void relay_napi_setup(struct relay *r)
 	err = vf_napi_apply(&r->napi, r->cfg.vf, pin, r->cfg.napi_defer,
 			    r->cfg.napi_timeout_us);
 	if (err) {
-		pr_warn("%s: %s: no NAPI deferral (%s): busy polling without it",
+		log_msg(quiet ? LOG_INFO : LOG_WARNING,
+			"%s: %s: no NAPI deferral (%s): busy polling without it",
 			r->cfg.name, r->cfg.vf, strerror(-err));
 		return;
 	}
 	r->xsk_busy_ok = r->napi.active;
-	if (r->napi.active)
+	if (r->napi.active && !quiet)
 		pr_notice("%s: %s NAPI deferral %lu x %lu us for busy polling (%s)",
 			  r->cfg.name, r->cfg.vf, r->napi.defer, r->napi.timeout_ns / 1000,
 			  r->napi.changed ? "set now, put back at exit" : "the VF's own");
@@ -1233,15 +1287,16 @@ int relay_open(struct relay **rp, const struct relay_cfg *cfg, struct uloop *loo
 			     cfg->has_mac ? cfg->mac : NULL, cfg->xdp_mode);
 	if (err)
 		goto err_free;
-	err = relay_open_ports(r);
+	err = relay_open_ports(r, false);
 	if (err)
 		goto err_steer;
+	relay_vf_init(r);
 	pr_notice("%s: vf %s, %u queue pair%s (AF_XDP %s), vhost-user %s %s%s, offloads: %s",
 		  cfg->name, cfg->vf, cfg->queues, cfg->queues == 1 ? "" : "s",
 		  xsk_port_zerocopy(r->port[0].xsk) ? "zero-copy" : "copy mode",
 		  cfg->client ? "client of" : "server on", cfg->socket,
 		  cfg->has_mac ? ", MAC steering on" : "", relay_offloads_name[cfg->offloads]);
-	relay_napi_setup(r);
+	relay_napi_setup(r, false);
 	err = relay_conn_open(r);
 	if (err)
 		goto err_ports;
@@ -1321,6 +1376,7 @@ void relay_read_stats(struct relay *r, struct relay_stats *st)
 		q->drop_too_big = c->drop_too_big;
 		q->drop_bad_frame = c->drop_bad_frame;
 		q->drop_broken_ring = c->drop_broken_ring;
+		q->drop_vf_down = c->drop_vf_down;
 		if (i < r->nports) {
 			struct xsk_port_stats ks;
 
@@ -1345,6 +1401,7 @@ void relay_close(struct relay *r)
 	unsigned int q;
 
 	uloop_del_poller(r->loop, &r->poller);
+	relay_vf_close(r);
 	/* The frontend goes first, for good: no reconnect from here on. */
 	relay_conn_close(r);
 	for (q = 0; q < VHOST_DEV_MAX_VRINGS; q++)
@@ -1377,7 +1434,7 @@ void relay_close(struct relay *r)
 	t = &st->total;
 	pr_notice("%s: stopped: to guest %llu frames %llu bytes, from guest %llu frames %llu bytes, "
 		  "dropped: no guest %llu, no guest buffer %llu, too big for guest %llu, "
-		  "bad guest frame %llu, broken ring %llu; "
+		  "bad guest frame %llu, broken ring %llu, vf down %llu; "
 		  "frontends: %llu connected, %llu refused; "
 		  "XDP redirected %llu passed %llu dropped %llu; "
 		  "AF_XDP dropped: no rx buffer %llu, rx ring full %llu, invalid %llu",
@@ -1386,7 +1443,7 @@ void relay_close(struct relay *r)
 		  (unsigned long long)t->from_guest, (unsigned long long)t->from_guest_bytes,
 		  (unsigned long long)t->drop_no_guest, (unsigned long long)t->drop_no_buffer,
 		  (unsigned long long)t->drop_too_big, (unsigned long long)t->drop_bad_frame,
-		  (unsigned long long)t->drop_broken_ring,
+		  (unsigned long long)t->drop_broken_ring, (unsigned long long)t->drop_vf_down,
 		  (unsigned long long)st->connects, (unsigned long long)st->refused,
 		  (unsigned long long)st->xdp.redirected, (unsigned long long)st->xdp.passed,
 		  (unsigned long long)st->xdp.dropped,

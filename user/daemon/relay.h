@@ -64,6 +64,7 @@ struct relay_queue_stats {
 	uint64_t drop_too_big;		/* VF frames larger than the guest's buffers */
 	uint64_t drop_bad_frame;	/* guest frames malformed or too big for the VF */
 	uint64_t drop_broken_ring;	/* lost to a malformed descriptor chain */
+	uint64_t drop_vf_down;		/* guest frames while the VF was down or gone */
 	uint64_t xsk_rx_dropped;	/* kernel: no fill-ring buffer, or too big */
 	uint64_t xsk_rx_ring_full;	/* kernel: the XSK rx ring was full */
 	uint64_t xsk_fill_ring_empty;	/* kernel: times the fill ring was empty */
@@ -112,6 +113,15 @@ const struct relay_cfg *relay_get_cfg(const struct relay *r);
  * control path).
  */
 void relay_read_stats(struct relay *r, struct relay_stats *st);
+
+/* A link changed (netlink): if it is @r's VF by name, or the link @r's
+ * sockets are on (@ifindex), look at the VF again on @r's worker: pause
+ * while it is down or gone, re-open the AF_XDP sockets and re-attach XDP
+ * when it is up again, has another MTU, other rx queues, or is another
+ * link of the same name. @ifname NULL: notifications were lost, look
+ * anyway. On the owning thread; the work runs after this round.
+ */
+void relay_vf_event(struct relay *r, int ifindex, const char *ifname);
 
 /* Add @src's counters into @dst. */
 void relay_queue_stats_add(struct relay_queue_stats *dst,

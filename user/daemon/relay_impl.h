@@ -24,7 +24,7 @@ struct relay_qcount {
 	uint64_t to_guest, to_guest_bytes;
 	uint64_t from_guest, from_guest_bytes;
 	uint64_t drop_no_guest, drop_no_buffer, drop_too_big, drop_bad_frame;
-	uint64_t drop_broken_ring;
+	uint64_t drop_broken_ring, drop_vf_down;
 };
 
 struct relay_conn_stats {
@@ -111,6 +111,15 @@ struct relay {
 	struct evq *events;
 	bool rings_running;
 	bool watch_tx;
+	/* The VF as relay_vf.c last saw it. Paused (down or gone): the
+	 * guest's frames are handed back unsent; the AF_XDP sockets stay
+	 * while the link does (nports 0 once it is gone).
+	 */
+	int vf_ifindex;
+	int vf_mtu;
+	bool vf_paused;
+	bool vf_closed;			/* relay_close() began: no more looks */
+	struct uloop_work vf_work;	/* look at the VF again, on this worker */
 	struct relay_conn_stats st;
 	struct relay_qcount qc[RELAY_MAX_PORTS];
 	/* Scratch, too big for the stack: the message being received (rx),
@@ -128,6 +137,22 @@ struct relay {
 
 /* Tell the agent, if there is one (relay_open()'s @events). */
 void relay_post(struct relay *r, enum relay_event_type t);
+/* The VF side (relay.c): AF_XDP sockets on each of the VF's rx queues
+ * that has none yet, without the notices of a first open when @quiet;
+ * closing those from queue @n on (all of them); how many rx queues the VF
+ * has; the NAPI deferral for busy polling.
+ */
+int relay_open_ports(struct relay *r, bool quiet);
+void relay_trim_ports(struct relay *r, unsigned int n);
+void relay_close_ports(struct relay *r);
+unsigned int vf_rx_queues(const char *ifname);
+void relay_napi_setup(struct relay *r, bool quiet);
+
+/* VF lifecycle (relay_vf.c): what the VF is at relay_open(); no more of
+ * it from relay_close() on (a look may still be queued).
+ */
+void relay_vf_init(struct relay *r);
+void relay_vf_close(struct relay *r);
 
 /* Frames to and from the guest so far, all queues. */
 void relay_frame_totals(const struct relay *r, uint64_t *to_guest,

@@ -314,6 +314,8 @@ struct worker_call {
 	struct relay *relay;
 	struct relay_stats *st;
 	enum relay_op op;
+	int ifindex;		/* workers_vf_event() */
+	const char *ifname;
 };
 
 /* The umem is registered with the kernel, which pins (and so faults in)
@@ -369,6 +371,31 @@ static int worker_do_stats(struct mbox_msg *m)
 
 	relay_read_stats(c->relay, c->st);
 	return 0;
+}
+
+static int worker_do_vf_event(struct mbox_msg *m)
+{
+	struct worker_call *c = container_of(m, struct worker_call, msg);
+	struct worker *w = c->w;
+	unsigned int i;
+
+	for (i = 0; i < w->nopen; i++)
+		relay_vf_event(w->relays[i], c->ifindex, c->ifname);
+	return 0;
+}
+
+void workers_vf_event(struct workers *ws, int ifindex, const char *ifname)
+{
+	unsigned int i;
+
+	for (i = 0; i < ws->n; i++) {
+		struct worker_call c = { .msg.fn = worker_do_vf_event, .w = &ws->w[i],
+					 .ifindex = ifindex, .ifname = ifname };
+
+		/* (A worker without relays has nothing to look at.) */
+		if (worker_nrelays(ws, i))
+			mbox_call(&ws->w[i].mbox, &c.msg);
+	}
 }
 
 static int worker_do_op(struct mbox_msg *m)

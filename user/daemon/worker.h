@@ -53,6 +53,12 @@ int worker_relay_do(struct workers *ws, unsigned int w, struct relay *r,
 int worker_relay_stats(struct workers *ws, unsigned int w, struct relay *r,
 		       struct relay_stats *st);
 
+/* A link changed (@ifname NULL: notifications were lost): each worker
+ * passes it to its relays (relay_vf_event()), which look at their VF on
+ * their own thread afterwards; this returns once every worker has it.
+ */
+void workers_vf_event(struct workers *ws, int ifindex, const char *ifname);
+
 /* The worker's kernel thread id (/proc/PID/task/TID), and its relay count. */
 pid_t worker_tid(const struct workers *ws, unsigned int w);
 unsigned int worker_nrelays(struct workers *ws, unsigned int w);

@@ -494,6 +494,14 @@ int xdp_steer_reattach(struct xdp_steer *s, enum xdp_steer_mode mode)
 	return attach(s, mode);
 }
 
+bool xdp_steer_attached(const struct xdp_steer *s)
+{
+	__u32 id = 0;
+
+	return s->link_fd >= 0 && !bpf_xdp_query_id(s->ifindex, s->mode_flags, &id) &&
+	       id == s->prog_id;
+}
+
 int xdp_steer_xskmap_fd(const struct xdp_steer *s)
 {
 	return bpf_map__fd(s->skel->maps.xsks);

@@ -50,6 +50,11 @@ bool xdp_steer_paused(const struct xdp_steer *s);
  */
 int xdp_steer_reattach(struct xdp_steer *s, enum xdp_steer_mode mode);
 
+/* Whether the program is still attached where xdp_steer_open() or the last
+ * xdp_steer_reattach() put it.
+ */
+bool xdp_steer_attached(const struct xdp_steer *s);
+
 /* Detach, unpin, free. */
 void xdp_steer_close(struct xdp_steer *s);
 

@@ -574,15 +574,30 @@ relay_bin_check()
 	return 1
 }
 
+# unit_caps [UNIT] - the capability bounding set of the systemd unit (default
+# tools/dist/vxdp-relay.service.in) in setpriv's form: -all,+bpf,...
+unit_caps()
+{
+	local c caps=-all unit=${1:-$VXDP_SRC/tools/dist/vxdp-relay.service.in}
+
+	for c in $(sed -n 's/^CapabilityBoundingSet=//p' "$unit"); do
+		c=${c#CAP_}
+		caps+=",+${c,,}"
+	done
+	echo "$caps"
+}
+
 # relay_start LOG ARGS... - run the daemon in $NS_RELAY (AF_XDP must live in
 # the VF's netns; see netns_exec) and await its "ready:" line. Sets RELAY_PID and RELAY_LOG.
 # Unless ARGS name a --control or --config, the daemon's control socket is
 # RELAY_CTL (LOG's name with .ctl.sock for .log), not the system's: tests,
-# and the daemons of one test, run side by side.
+# and the daemons of one test, run side by side. RELAY_CAPS (a setpriv
+# bounding set, e.g. $(unit_caps)) runs it with only those capabilities,
+# as its unit does.
 # Returns 0 when ready, 1 on timeout, 2 when it exited early.
 relay_start()
 {
-	local log=$1 rc ctl=()
+	local log=$1 rc ctl=() priv=()
 
 	shift
 	bpffs_ensure
@@ -591,8 +606,9 @@ relay_start()
 	*" --control "*|*" --config "*) ;;
 	*) RELAY_CTL=${log%.log}.ctl.sock; ctl=(--control "$RELAY_CTL") ;;
 	esac
+	[ -n "${RELAY_CAPS:-}" ] && priv=(setpriv --bounding-set "$RELAY_CAPS" --inh-caps=-all --)
 	netns_argv "$NS_RELAY"
-	vxdp_bg "$log" "${NETNS_ARGV[@]}" "$RELAY_BIN" "${ctl[@]}" "$@"
+	vxdp_bg "$log" "${NETNS_ARGV[@]}" "${priv[@]}" "$RELAY_BIN" "${ctl[@]}" "$@"
 	RELAY_PID=$VXDP_LAST_PID
 	wait_for_log "$log" 'ready:' "${RELAY_READY_TIMEOUT:-30}" "$RELAY_PID"
 	rc=$?

@@ -52,11 +52,7 @@ unit_key()
 CAPS=$(unit_key CapabilityBoundingSet)
 UMASK=$(unit_key UMask)
 EXEC=$(unit_key ExecStart)
-BOUNDING=-all
-for c in $CAPS; do
-	c=${c#CAP_}
-	BOUNDING+=",+${c,,}"
-done
+BOUNDING=$(unit_caps "$UNIT")
 ktap_diag "unit: ExecStart=$EXEC, CapabilityBoundingSet=$CAPS, UMask=$UMASK"
 
 # The notify socket: every datagram one line, with what was up when it came.

@@ -15,8 +15,11 @@
 # Relay 1: owner=nobody (by name),group=<a group by name>,perm=0660
 #   owner (uid 65534) may connect, a group member may, anyone else: EACCES.
 # Relay 2: owner=0,group=0,perm=0600 (by number)
-#   uid 65534 now gets EACCES; root still connects.
-# Then the parse-time refusals.
+#   uid 65534 now gets EACCES; root still connects; the relay warns that
+#   only root can connect (relay 1 does not).
+# Then the parse-time refusals, and a client-mode relay under the unit's
+# capabilities (no CAP_DAC_OVERRIDE) whose QEMU socket it may not write to:
+# the line it logs names the likely cause (libvirt's QEMU user).
 
 . "$(dirname "$0")/../lib.sh"
 
@@ -46,7 +49,7 @@ GROUP_GID=$(getent group "$GROUP" | cut -d: -f3)
 NOBODY=$(getent passwd $NOBODY_UID | cut -d: -f1)
 [ -n "$NOBODY" ] || ktap_skip_all "no user with uid $NOBODY_UID (nobody) in /etc/passwd"
 
-ktap_plan 14
+ktap_plan 17
 
 relay_bin_check || ktap_abort "daemon not built"
 topo_setup || ktap_abort "cannot create the netns/veth topology"
@@ -112,6 +115,8 @@ ktap_result $? "socket is $NOBODY:$GROUP ($NOBODY_UID:$GROUP_GID), mode 0660"
 expect_connect "the owner (uid $NOBODY_UID) may connect" $NOBODY_UID $NOBODY_UID connected
 expect_connect "a member of $GROUP (uid $OTHER_UID gid $GROUP_GID) may connect" $OTHER_UID "$GROUP_GID" connected
 expect_connect "anyone else (uid $OTHER_UID gid $OTHER_GID) is refused with EACCES" $OTHER_UID $OTHER_GID EACCES
+! grep -q 'only root can connect' "$RELAY_LOG"
+ktap_result $? "no 'only root can connect' warning for a socket its owner $NOBODY may use"
 relay_end "owner=$NOBODY,group=$GROUP,perm=0660"
 
 # 7-11: owner=0,group=0,perm=0600 (numbers) ---------------------------------------
@@ -132,6 +137,9 @@ print("connected")' "$SOCK" 2>&1)
 ktap_diag "connect as root: $got"
 [ "$got" = connected ] && wait_for 10 log_count_ge "$RELAY_LOG" 'frontend disconnected' $((n + 1))
 ktap_result $? "root (the owner) connects, the relay takes it as its frontend"
+grep -h 'only root can connect' "$RELAY_LOG" | sed 's/^/# relay: /'
+grep -q "socket $SOCK: only root can connect.*libvirt-qemu" "$RELAY_LOG"
+ktap_result $? "a socket only root may use is warned about at start-up, naming libvirt's QEMU user"
 relay_end "owner=0,group=0,perm=0600"
 
 # 12-14: refused at parse time -----------------------------------------------------
@@ -156,5 +164,25 @@ parse_refused "mode=client with owner=/group= is refused at parse time" \
 	'mode=server' "vf=$VF,socket=$SOCK,mode=client,owner=$NOBODY,group=$GROUP"
 parse_refused "an unknown owner is refused at parse time" \
 	'no such user' "vf=$VF,socket=$SOCK,owner=vxdp-no-such-user-$$"
+
+# 17: client mode, QEMU's socket not writable by the relay ----------------------
+# (the relay as its unit runs it: without CAP_DAC_OVERRIDE root obeys the
+# socket's mode; uid $OTHER_UID stands in for libvirt's QEMU, its socket
+# 0755 in a directory of its own)
+mkdir -m 0755 "$TMPD/qemu" && chown $OTHER_UID:$OTHER_GID "$TMPD/qemu"
+QSOCK=$TMPD/qemu/vm.sock
+vxdp_bg "$TMPD/listener.log" ip netns exec "$NS_RELAY" setpriv --reuid=$OTHER_UID \
+	--regid=$OTHER_GID --clear-groups sh -c 'umask 022; exec "$1" -c "
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1]); s.listen(1)
+time.sleep(60)" "$2"' sh "$PY" "$QSOCK"
+wait_for_socket "$QSOCK" 10
+RELAY_CAPS=$(unit_caps) relay_start "$TMPD/relay3.log" --relay "vf=$VF,socket=$QSOCK,mode=client"
+wait_for_log "$RELAY_LOG" 'waiting for QEMU' 10 "$RELAY_PID"
+grep -h 'waiting for QEMU' "$RELAY_LOG" | sed 's/^/# relay: /'
+grep -q "waiting for QEMU to listen on $QSOCK (Permission denied: .*libvirt-qemu.*setgid" "$RELAY_LOG"
+ktap_result $? "client mode, EACCES: the line names the cause (QEMU's user, the directory to use)"
+vxdp_stop "$RELAY_PID" TERM 15
 
 ktap_finish

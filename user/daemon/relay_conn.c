@@ -351,8 +351,8 @@ static void relay_connect(struct relay *r)
 	if (fd < 0) {
 		/* Say it once per outage, not once per retry. */
 		if (!r->wait_logged)
-			pr_notice("%s: waiting for QEMU to listen on %s (%s)", r->cfg.name,
-				  r->cfg.socket, strerror(-fd));
+			pr_notice("%s: waiting for QEMU to listen on %s (%s%s)", r->cfg.name,
+				  r->cfg.socket, strerror(-fd), vhost_user_sock_connect_hint(fd));
 		r->wait_logged = true;
 		relay_reconnect_later(r);
 		return;

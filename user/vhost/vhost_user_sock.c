@@ -2,6 +2,7 @@
 /* Listening vhost-user socket: careful about what already sits at the path. */
 #include <errno.h>
 #include <libgen.h>
+#include <stdbool.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -67,6 +68,40 @@ static int sock_clear_path(const char *path, const struct sockaddr_un *sun)
 	return 0;
 }
 
+/* Can anyone but root open @path (write permission on it, search on its
+ * directory)? Root-owned and without group or other bits for it, QEMU
+ * running as anyone else (libvirt: libvirt-qemu) gets "Permission denied".
+ * (Only the socket and its own directory: further up is the system's.)
+ */
+static bool reachable_by_others(const struct stat *st, mode_t uw, mode_t gw, mode_t ow)
+{
+	return (st->st_uid && (st->st_mode & uw)) || (st->st_gid && (st->st_mode & gw)) ||
+	       (st->st_mode & ow);
+}
+
+static void sock_warn_root_only(const char *path)
+{
+	char dirbuf[PATH_MAX];
+	struct stat s, d;
+
+	snprintf(dirbuf, sizeof(dirbuf), "%s", path);
+	if (stat(path, &s) || stat(dirname(dirbuf), &d))
+		return;
+	if (reachable_by_others(&s, S_IWUSR, S_IWGRP, S_IWOTH) &&
+	    reachable_by_others(&d, S_IXUSR, S_IXGRP, S_IXOTH))
+		return;
+	pr_warn("socket %s: only root can connect (socket %04o %u:%u, directory %04o %u:%u): QEMU running as another user (libvirt: libvirt-qemu) gets 'Permission denied'; give owner=USER or group=GROUP,perm=0660, or put it in the service's /run/vxdp-relay/vm (README: libvirt)",
+		path, s.st_mode & 07777, s.st_uid, s.st_gid, d.st_mode & 07777, d.st_uid,
+		d.st_gid);
+}
+
+const char *vhost_user_sock_connect_hint(int err)
+{
+	if (err == -EACCES || err == -EPERM)
+		return ": the relay may not write to that socket or search its directory; under libvirt QEMU runs as libvirt-qemu and creates the socket as that user: use a directory of group kvm with the setgid bit (the service's /run/vxdp-relay/vm), README: libvirt";
+	return "";
+}
+
 int vhost_user_sock_check_dir(const char *path)
 {
 	char dirbuf[PATH_MAX];
@@ -112,8 +147,9 @@ int vhost_user_sock_listen(const char *path, uid_t owner, gid_t group,
 	}
 	if ((owner != (uid_t)-1 || group != (gid_t)-1) && chown(path, owner, group)) {
 		err = -errno;
-		pr_err("socket %s: chown to %d:%d: %s", path, (int)owner, (int)group,
-		       strerror(errno));
+		pr_err("socket %s: chown to %d:%d: %s%s", path, (int)owner, (int)group,
+		       strerror(errno), err == -EPERM ?
+		       " (another owner, or a group the daemon is not in, takes CAP_CHOWN, which the service does not have: use group=kvm,perm=0660 or the service's /run/vxdp-relay/vm, README: libvirt)" : "");
 		goto err_unlink;
 	}
 	if (perm && chmod(path, perm)) {
@@ -126,6 +162,7 @@ int vhost_user_sock_listen(const char *path, uid_t owner, gid_t group,
 		pr_err("socket %s: listen: %s", path, strerror(errno));
 		goto err_unlink;
 	}
+	sock_warn_root_only(path);
 	return fd;
 
 err_unlink:

@@ -20,6 +20,12 @@ int vhost_user_sock_listen(const char *path, uid_t owner, gid_t group,
  */
 int vhost_user_sock_connect(const char *path);
 
+/* Why vhost_user_sock_connect() error @err (negative) may be, for the
+ * log: "" when there is nothing to add. EACCES is the one people meet: QEMU
+ * under libvirt runs as its own user and creates the socket as such.
+ */
+const char *vhost_user_sock_connect_hint(int err);
+
 /* -ENOENT (logged) when the directory @path would live in is missing. */
 int vhost_user_sock_check_dir(const char *path);
 

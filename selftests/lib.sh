@@ -635,6 +635,32 @@ sanitizer_clean()
 	! grep -Eq 'AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:' "$1" 2>/dev/null
 }
 
+# relay_stop_check [SOCK] - SIGTERM the relay (RELAY_PID) and the TAP checks
+# that it ended cleanly: exit status 0 and no sanitizer report; with SOCK (a
+# server-mode relay on $VF) also the socket removed, no XDP program left on
+# $VF and its pins ($RELAY_NAME) gone. 2 results, 5 with SOCK.
+relay_stop_check()
+{
+	local sock=$1
+
+	vxdp_stop "$RELAY_PID" TERM 15
+	ktap_diag "relay exit status after SIGTERM: $VXDP_STOP_RC"
+	[ "$VXDP_STOP_RC" -eq 0 ]
+	ktap_result $? "relay exits 0 on SIGTERM" || ktap_diag_file "$RELAY_LOG" 20 "relay log"
+	if [ -n "$sock" ]; then
+		[ ! -e "$sock" ]
+		ktap_result $? "relay removed its socket"
+		! xdp_attached "$NS_RELAY" "$VF"
+		ktap_result $? "no XDP program left on $VF" ||
+			ktap_diag "$(ip -n "$NS_RELAY" -d link show dev "$VF")"
+		[ ! -e "$VXDP_PIN_ROOT/$RELAY_NAME" ]
+		ktap_result $? "pins at $VXDP_PIN_ROOT/$RELAY_NAME removed"
+	fi
+	sanitizer_clean "$RELAY_LOG"
+	ktap_result $? "no sanitizer report in the relay log" ||
+		ktap_diag_file "$RELAY_LOG" 40 "relay log"
+}
+
 # relay_stats NAME - `vxdpctl --pinned stats NAME` run in the relay netns:
 # the XDP counters of the relay's pinned maps, as vxdpctl reads them without
 # a daemon.
@@ -892,6 +918,34 @@ guest_check_warmup()
 	CONNECTED=$?
 	[ "$CONNECTED" -ne 0 ] && ktap_diag_file "$RELAY_LOG" 20 "relay log"
 	return 0
+}
+
+# iperf_check NAME DIRECTION [CLIENT-ARGS...] - the TAP check of one iperf3
+# TCP run from the peer against the guest's server NAME (mkguest.sh's
+# iperf_server: "VXDP-IPERF-READY NAME"), IPERF_TIME seconds: throughput
+# > 0. Needs CONNECTED (guest_check_warmup), IPERF_SERVER_TIMEOUT; IPERF_WHAT
+# is added to the check's name (e.g. " at MTU 9000").
+iperf_check()
+{
+	local name=$1 dir=$2 out=$TMPD/$1.client mbps
+
+	shift 2
+	if [ "$CONNECTED" -ne 0 ]; then
+		ktap_fail "iperf3 TCP $dir: not run, the guest can't reach the peer"
+		return
+	fi
+	if ! wait_for_log "$GUEST_LOG" "VXDP-IPERF-READY $name" $((IPERF_SERVER_TIMEOUT + 10)) "$QEMU_PID"; then
+		ktap_fail "iperf3 TCP $dir: guest server not ready"
+		return
+	fi
+	ns_exec_peer timeout $((IPERF_TIME + 40)) iperf3 -c "$GUEST_IP" \
+		-t "$IPERF_TIME" -f m --connect-timeout 10000 "$@" >"$out" 2>&1
+	mbps=$(awk '/receiver/ { for (i = 1; i < NF; i++)
+		if ($(i + 1) == "Mbits/sec") v = $i } END { print v }' "$out")
+	ktap_diag "iperf3 TCP $dir${IPERF_WHAT:-}: ${mbps:-?} Mbit/s over $IPERF_TIME s"
+	awk -v v="${mbps:-0}" 'BEGIN { exit !(v + 0 > 0) }'
+	ktap_result $? "iperf3 TCP $dir${IPERF_WHAT:-} has throughput > 0" ||
+		ktap_diag_file "$out" 15 "iperf3 client"
 }
 
 # kv LINE KEY - the value of KEY=value in a "k=v k=v" line.
@@ -1551,6 +1605,21 @@ testpmd_start()
 	TESTPMD_T0=$(date +%s%N)
 	[ "$rc" -ne 0 ] && ktap_diag_file "$log" 20 "testpmd output"
 	return $rc
+}
+
+# testpmd_rx LOG - testpmd's latest periodic RX-packets count
+testpmd_rx()
+{
+	tr -d '\r' <"$1" | sed -n 's/.*RX-packets: *\([0-9]*\).*/\1/p' | tail -n 1
+}
+
+# testpmd_rx_ge LOG N - it reached N (for wait_for)
+testpmd_rx_ge()
+{
+	local n
+
+	n=$(testpmd_rx "$1")
+	[ "${n:-0}" -ge "$2" ]
 }
 
 # testpmd_stop LOG PREFIX - SIGINT, await its exit (it prints its final

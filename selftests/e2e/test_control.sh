@@ -82,19 +82,6 @@ b_stat_ge()
 	[ "${v:-0}" -ge "$2" ]
 }
 
-testpmd_rx()
-{
-	tr -d '\r' <"$1" | sed -n 's/.*RX-packets: *\([0-9]*\).*/\1/p' | tail -n 1
-}
-
-testpmd_rx_ge()
-{
-	local n
-
-	n=$(testpmd_rx "$1")
-	[ "${n:-0}" -ge "$2" ]
-}
-
 relay_listed()
 {
 	vxdpctl list 2>/dev/null | grep -q "^$1 "

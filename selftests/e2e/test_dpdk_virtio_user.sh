@@ -133,18 +133,6 @@ fi
 proc_alive "$RELAY_PID"
 ktap_result $? "relay still running after three vhost-user client sessions" ||
 	ktap_diag_file "$RELAY_LOG" 30 "relay log"
-vxdp_stop "$RELAY_PID" TERM 15
-ktap_diag "relay exit status after SIGTERM: $VXDP_STOP_RC"
-[ "$VXDP_STOP_RC" -eq 0 ]
-ktap_result $? "relay exits 0 on SIGTERM" || ktap_diag_file "$RELAY_LOG" 20 "relay log"
-[ ! -e "$SOCK" ]
-ktap_result $? "relay removed its socket"
-! xdp_attached "$NS_RELAY" "$VF"
-ktap_result $? "no XDP program left on $VF"
-[ ! -e "$VXDP_PIN_ROOT/$RELAY_NAME" ]
-ktap_result $? "pins at $VXDP_PIN_ROOT/$RELAY_NAME removed"
-sanitizer_clean "$RELAY_LOG"
-ktap_result $? "no sanitizer report in the relay log" ||
-	ktap_diag_file "$RELAY_LOG" 40 "relay log"
+relay_stop_check "$SOCK"
 
 ktap_finish

@@ -40,21 +40,6 @@ topo_setup || ktap_abort "cannot create the netns/veth topology"
 SOCK=$TMPD/vhost.sock
 HZ=$(getconf CLK_TCK)
 
-# testpmd_rx LOG - testpmd's latest periodic RX-packets count
-testpmd_rx()
-{
-	tr -d '\r' <"$1" | sed -n 's/.*RX-packets: *\([0-9]*\).*/\1/p' | tail -n 1
-}
-
-# testpmd_rx_ge LOG N - it reached N
-testpmd_rx_ge()
-{
-	local n
-
-	n=$(testpmd_rx "$1")
-	[ "${n:-0}" -ge "$2" ]
-}
-
 # redirected_ge N - the relay's XDP redirected counter reached N
 redirected_ge()
 {

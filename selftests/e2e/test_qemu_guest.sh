@@ -105,29 +105,6 @@ peer_ping_check 22 64
 peer_ping_check 1358 1400
 
 # 8-9: iperf3 TCP, both directions ---------------------------------------
-# iperf_check NAME DIRECTION [CLIENT-ARGS...] - the guest serves NAME.
-iperf_check()
-{
-	local name=$1 dir=$2 out=$TMPD/$1.client mbps
-
-	shift 2
-	if [ "$CONNECTED" -ne 0 ]; then
-		ktap_fail "iperf3 TCP $dir: not run, the guest can't reach the peer"
-		return
-	fi
-	if ! wait_for_log "$GUEST_LOG" "VXDP-IPERF-READY $name" $((IPERF_SERVER_TIMEOUT + 10)) "$QEMU_PID"; then
-		ktap_fail "iperf3 TCP $dir: guest server not ready"
-		return
-	fi
-	ns_exec_peer timeout $((IPERF_TIME + 40)) iperf3 -c "$GUEST_IP" \
-		-t "$IPERF_TIME" -f m --connect-timeout 10000 "$@" >"$out" 2>&1
-	mbps=$(awk '/receiver/ { for (i = 1; i < NF; i++)
-		if ($(i + 1) == "Mbits/sec") v = $i } END { print v }' "$out")
-	ktap_diag "iperf3 TCP $dir: ${mbps:-?} Mbit/s over $IPERF_TIME s"
-	awk -v v="${mbps:-0}" 'BEGIN { exit !(v + 0 > 0) }'
-	ktap_result $? "iperf3 TCP $dir has throughput > 0" ||
-		ktap_diag_file "$out" 15 "iperf3 client"
-}
 iperf_check iperf_rx "peer->guest"
 iperf_check iperf_tx "guest->peer" -R
 
@@ -159,19 +136,6 @@ awk -v u="$used" -v hz="$hz" -v w="$IDLE_WINDOW" 'BEGIN { exit !(u / hz < 0.01 *
 ktap_result $? "relay uses < 1% CPU while the guest is idle"
 
 # 12-16: clean shutdown on SIGTERM ---------------------------------------
-vxdp_stop "$RELAY_PID" TERM 15
-ktap_diag "relay exit status after SIGTERM: $VXDP_STOP_RC"
-[ "$VXDP_STOP_RC" -eq 0 ]
-ktap_result $? "relay exits 0 on SIGTERM" || ktap_diag_file "$RELAY_LOG" 20 "relay log"
-[ ! -e "$SOCK" ]
-ktap_result $? "relay removed its socket"
-! xdp_attached "$NS_RELAY" "$VF"
-ktap_result $? "no XDP program left on $VF" ||
-	ktap_diag "$(ip -n "$NS_RELAY" -d link show dev "$VF")"
-[ ! -e "$VXDP_PIN_ROOT/$RELAY_NAME" ]
-ktap_result $? "pins at $VXDP_PIN_ROOT/$RELAY_NAME removed"
-sanitizer_clean "$RELAY_LOG"
-ktap_result $? "no sanitizer report in the relay log" ||
-	ktap_diag_file "$RELAY_LOG" 40 "relay log"
+relay_stop_check "$SOCK"
 
 ktap_finish

@@ -157,10 +157,6 @@ ktap_result $? "after it, every ping answered"
 
 # 12-13: still a clean relay ------------------------------------------------------------
 vxdp_stop "$PEER_PING_PID" INT 5
-vxdp_stop "$RELAY_PID" TERM 15
-[ "$VXDP_STOP_RC" -eq 0 ]
-ktap_result $? "relay exits 0 on SIGTERM" || ktap_diag_file "$RELAY_LOG" 20 "relay log"
-sanitizer_clean "$RELAY_LOG"
-ktap_result $? "no sanitizer report in the relay log" || ktap_diag_file "$RELAY_LOG" 40 "relay log"
+relay_stop_check
 
 ktap_finish

@@ -19,6 +19,8 @@
 #include <linux/virtio_ring.h>
 
 #include "vhost/dirty_log.h"
+#include "fixtures.h"
+#include "frontend.h"
 #include "ktap.h"
 #include "util/log.h"
 #include "vhost/vhost_user_dev.h"
@@ -83,28 +85,7 @@ struct tdev {
 };
 
 /* Big: keep them off the stack. */
-static struct vhost_user_msg fmsg, bmsg, rmsg;
-
-static void die(const char *what)
-{
-	ktap_diag("harness: %s: %s", what, strerror(errno));
-	exit(KSFT_FAIL);
-}
-
-static int count_fds(void)
-{
-	DIR *dir = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	if (!dir)
-		die("opendir /proc/self/fd");
-	while ((e = readdir(dir)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(dir);
-	return n;
-}
+static struct vhost_user_msg bmsg, rmsg;
 
 static void cb_vring_changed(struct vhost_dev *d, unsigned int q)
 {
@@ -192,23 +173,6 @@ static void *gpa(struct tdev *t, uint64_t a)
 	return t->ram + (a - GPA_A);
 }
 
-static struct vhost_user_msg *msg(uint32_t req, uint32_t flags, uint32_t size)
-{
-	memset(&fmsg, 0, sizeof(fmsg));
-	fmsg.hdr.request = req;
-	fmsg.hdr.flags = VHOST_USER_VERSION | flags;
-	fmsg.hdr.size = size;
-	return &fmsg;
-}
-
-static struct vhost_user_msg *msg_u64(uint32_t req, uint32_t flags, uint64_t v)
-{
-	struct vhost_user_msg *m = msg(req, flags, sizeof(uint64_t));
-
-	m->payload.u64 = v;
-	return m;
-}
-
 static struct vhost_user_msg *msg_state(uint32_t req, uint32_t index,
 					uint32_t num)
 {
@@ -292,13 +256,6 @@ static int xfer(struct tdev *t, const struct vhost_user_msg *m)
 	if (err)
 		return err;
 	return vhost_dev_handle_msg(&t->d, t->be, &bmsg);
-}
-
-static bool reply_pending(int sock)
-{
-	struct pollfd p = { .fd = sock, .events = POLLIN };
-
-	return poll(&p, 1, 0) == 1;
 }
 
 /* The u64 reply (or REPLY_ACK ack) to @req; false when there is none. */

@@ -19,6 +19,8 @@
 #include <linux/virtio_config.h>
 #include <linux/virtio_net.h>
 
+#include "fixtures.h"
+#include "frontend.h"
 #include "ktap.h"
 #include "util/log.h"
 #include "vhost/vhost_user_dev.h"
@@ -63,35 +65,7 @@ struct tdev {
 };
 
 /* Big: keep them off the stack. */
-static struct vhost_user_msg fmsg, bmsg, rmsg;
-
-static void die(const char *what)
-{
-	ktap_diag("harness: %s: %s", what, strerror(errno));
-	exit(KSFT_FAIL);
-}
-
-static int count_fds(void)
-{
-	DIR *dir = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	if (!dir)
-		die("opendir /proc/self/fd");
-	while ((e = readdir(dir)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(dir);
-	return n;
-}
-
-static bool reply_pending(int sock)
-{
-	struct pollfd p = { .fd = sock, .events = POLLIN };
-
-	return poll(&p, 1, 0) == 1;
-}
+static struct vhost_user_msg bmsg, rmsg;
 
 static void cb_vring_changed(struct vhost_dev *d, unsigned int qidx)
 {
@@ -152,23 +126,6 @@ static void tdev_close(struct tdev *t)
 		close(t->kick[i]);
 		close(t->call[i]);
 	}
-}
-
-static struct vhost_user_msg *msg(uint32_t req, uint32_t flags, uint32_t size)
-{
-	memset(&fmsg, 0, sizeof(fmsg));
-	fmsg.hdr.request = req;
-	fmsg.hdr.flags = VHOST_USER_VERSION | flags;
-	fmsg.hdr.size = size;
-	return &fmsg;
-}
-
-static struct vhost_user_msg *msg_u64(uint32_t req, uint32_t flags, uint64_t v)
-{
-	struct vhost_user_msg *m = msg(req, flags, sizeof(uint64_t));
-
-	m->payload.u64 = v;
-	return m;
 }
 
 static struct vhost_user_msg *msg_state(uint32_t req, uint32_t flags,

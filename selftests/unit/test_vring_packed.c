@@ -12,25 +12,10 @@
 #include "virtio/virtqueue.h"
 #include "virtio/vring_packed.h"
 #include "guest_driver.h"
+#include "fixtures.h"
 #include "ktap.h"
 
-/* Guest memory as in test_vring_split.c: RAM1 follows RAM0 in GPA but not in
- * host memory; BIG is only for the chain length cap; TOP sits just below
- * 2^64 for the overflow cases; HOLE is no memory at all.
- */
-#define RAM0_GPA	0x100000ULL
-#define RAM0_UVA	0x7f1200000000ULL
-#define RAM0_SIZE	(2u << 20)
-#define RAM1_GPA	(RAM0_GPA + RAM0_SIZE)
-#define RAM1_UVA	0x7f3400000000ULL
-#define RAM1_SIZE	0x10000u
-#define BIG_GPA		0x40000000ULL
-#define BIG_UVA		0x7f5600000000ULL
-#define BIG_SIZE	(16u << 20)
-#define TOP_GPA		0xffffffffffffe000ULL
-#define TOP_UVA		0x7f7800000000ULL
-#define TOP_SIZE	0x1000u
-#define HOLE_GPA	0x10000000ULL
+/* Guest memory: fixtures.h (struct vring_ram). */
 
 /* Ring layout inside RAM0; the descriptor ring may be VQ_MAX_SIZE long. */
 #define DESC_OFF	0x00000
@@ -46,23 +31,7 @@
 /* What QEMU sends for a fresh ring: slot 0, wrap counters 1. */
 #define BASE0		0x80008000u
 
-static uint8_t *ram0, *ram1, *big, *top;
-
-static void die(const char *what)
-{
-	ktap_diag("test setup failed: %s", what);
-	exit(KSFT_FAIL);
-}
-
-static uint8_t *map_anon(size_t len)
-{
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-
-	if (p == MAP_FAILED)
-		die("mmap");
-	return p;
-}
+static struct vring_ram vram;
 
 static const struct gd_layout layout = {
 	.desc_uva = RAM0_UVA + DESC_OFF,
@@ -77,14 +46,7 @@ static void drv_setup(struct pdrv *d, uint16_t num, uint32_t base,
 {
 	struct guest_mem mem;
 
-	memset(ram0, 0, RAM0_SIZE);
-	memset(ram1, 0, RAM1_SIZE);
-	guest_mem_init(&mem);
-	if (guest_mem_add_ptr(&mem, RAM0_GPA, RAM0_SIZE, RAM0_UVA, ram0) ||
-	    guest_mem_add_ptr(&mem, RAM1_GPA, RAM1_SIZE, RAM1_UVA, ram1) ||
-	    guest_mem_add_ptr(&mem, BIG_GPA, BIG_SIZE, BIG_UVA, big) ||
-	    guest_mem_add_ptr(&mem, TOP_GPA, TOP_SIZE, TOP_UVA, top))
-		die("guest_mem_add_ptr");
+	vring_ram_fresh(&vram, &mem);
 	if (pdrv_setup(d, &mem, &layout, num, base, event_idx, indirect))
 		die("pdrv_setup");
 }
@@ -119,8 +81,8 @@ static bool iov_is(const struct vq_chain *c, unsigned int i, const void *base,
 
 static void test_init(void)
 {
-	uint8_t *desc = ram0 + DESC_OFF;
-	uint8_t *de = ram0 + DRV_EVT_OFF, *ve = ram0 + DEV_EVT_OFF;
+	uint8_t *desc = vram.ram0 + DESC_OFF;
+	uint8_t *de = vram.ram0 + DRV_EVT_OFF, *ve = vram.ram0 + DEV_EVT_OFF;
 	struct vring_packed vq;
 
 	KTAP_CHECK(vring_packed_desc_size(256) == 4096 &&
@@ -242,14 +204,14 @@ static void test_regions_and_copy(void)
 	pdrv_add(&d, s, 1);
 	KTAP_CHECK(pop(&d, &c, &nd) == 0 && c.niov == 2 && c.nout == 0 &&
 		   c.in_len == 300 &&
-		   iov_is(&c, 0, ram0 + RAM0_SIZE - 100, 100) &&
-		   iov_is(&c, 1, ram1, 200),
+		   iov_is(&c, 0, vram.ram0 + RAM0_SIZE - 100, 100) &&
+		   iov_is(&c, 1, vram.ram1, 200),
 		   "pop: buffer across two regions becomes two iovs");
 	for (k = 0; k < 300; k++)
 		data[k] = k;
 	KTAP_CHECK(vq_chain_write(&c, 0, data, 300) == 300 &&
-		   !memcmp(ram0 + RAM0_SIZE - 100, data, 100) &&
-		   !memcmp(ram1, data + 100, 200),
+		   !memcmp(vram.ram0 + RAM0_SIZE - 100, data, 100) &&
+		   !memcmp(vram.ram1, data + 100, 200),
 		   "chain_write: lands in both regions");
 
 	/* Zero-length descriptors are legal and need no valid address. */
@@ -1107,10 +1069,7 @@ static void test_vq_unpop(void)
 
 int main(void)
 {
-	ram0 = map_anon(RAM0_SIZE);
-	ram1 = map_anon(RAM1_SIZE);
-	big = map_anon(BIG_SIZE);
-	top = map_anon(TOP_SIZE);
+	vring_ram_map(&vram);
 	/* A walk that fails to stop hangs: make that a failure. */
 	alarm(60);
 

@@ -12,26 +12,10 @@
 #include "virtio/virtqueue.h"
 #include "virtio/vring_split.h"
 #include "guest_driver.h"
+#include "fixtures.h"
 #include "ktap.h"
 
-/* Guest memory: RAM1 follows RAM0 in GPA but not in host memory, so a buffer
- * across the boundary must come back as two iovs. BIG is only for the chain
- * length cap and never touched; TOP sits just below 2^64 for the overflow
- * cases; HOLE is no memory at all.
- */
-#define RAM0_GPA	0x100000ULL
-#define RAM0_UVA	0x7f1200000000ULL
-#define RAM0_SIZE	(2u << 20)
-#define RAM1_GPA	(RAM0_GPA + RAM0_SIZE)
-#define RAM1_UVA	0x7f3400000000ULL
-#define RAM1_SIZE	0x10000u
-#define BIG_GPA		0x40000000ULL
-#define BIG_UVA		0x7f5600000000ULL
-#define BIG_SIZE	(16u << 20)
-#define TOP_GPA		0xffffffffffffe000ULL
-#define TOP_UVA		0x7f7800000000ULL
-#define TOP_SIZE	0x1000u
-#define HOLE_GPA	0x10000000ULL
+/* Guest memory: fixtures.h (struct vring_ram). */
 
 /* Ring layout inside RAM0, addressed through the UVA like SET_VRING_ADDR. */
 #define DESC_OFF	0x00000
@@ -39,23 +23,7 @@
 #define USED_OFF	0xa0000
 #define DATA_OFF	0xe0000
 
-static uint8_t *ram0, *ram1, *big, *top;
-
-static void die(const char *what)
-{
-	ktap_diag("test setup failed: %s", what);
-	exit(KSFT_FAIL);
-}
-
-static uint8_t *map_anon(size_t len)
-{
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-
-	if (p == MAP_FAILED)
-		die("mmap");
-	return p;
-}
+static struct vring_ram vram;
 
 static const struct gd_layout layout = {
 	.desc_uva = RAM0_UVA + DESC_OFF,
@@ -70,14 +38,7 @@ static void drv_setup(struct sdrv *d, uint16_t num, uint16_t base,
 {
 	struct guest_mem mem;
 
-	memset(ram0, 0, RAM0_SIZE);
-	memset(ram1, 0, RAM1_SIZE);
-	guest_mem_init(&mem);
-	if (guest_mem_add_ptr(&mem, RAM0_GPA, RAM0_SIZE, RAM0_UVA, ram0) ||
-	    guest_mem_add_ptr(&mem, RAM1_GPA, RAM1_SIZE, RAM1_UVA, ram1) ||
-	    guest_mem_add_ptr(&mem, BIG_GPA, BIG_SIZE, BIG_UVA, big) ||
-	    guest_mem_add_ptr(&mem, TOP_GPA, TOP_SIZE, TOP_UVA, top))
-		die("guest_mem_add_ptr");
+	vring_ram_fresh(&vram, &mem);
 	if (sdrv_setup(d, &mem, &layout, num, base, event_idx, indirect))
 		die("sdrv_setup");
 }
@@ -128,21 +89,21 @@ static bool iov_is(const struct vq_chain *c, unsigned int i, const void *base,
 static void test_init(void)
 {
 	struct vring_split vq;
-	uint8_t *u = ram0 + USED_OFF, *a = ram0 + AVAIL_OFF;
+	uint8_t *u = vram.ram0 + USED_OFF, *a = vram.ram0 + AVAIL_OFF;
 
 	KTAP_CHECK(vring_split_desc_size(256) == 4096 &&
 		   vring_split_avail_size(256) == 4 + 512 + 2 &&
 		   vring_split_used_size(256) == 4 + 2048 + 2,
 		   "init: ring part sizes include the event fields");
-	KTAP_CHECK(vring_split_init(&vq, 0, ram0, a, u, 0, false, false) == -EINVAL,
+	KTAP_CHECK(vring_split_init(&vq, 0, vram.ram0, a, u, 0, false, false) == -EINVAL,
 		   "init: num 0 rejected");
-	KTAP_CHECK(vring_split_init(&vq, 48, ram0, a, u, 0, false, false) == -EINVAL,
+	KTAP_CHECK(vring_split_init(&vq, 48, vram.ram0, a, u, 0, false, false) == -EINVAL,
 		   "init: num not a power of 2 rejected");
-	KTAP_CHECK(vring_split_init(&vq, 8, ram0 + 8, a, u, 0, false, false) == -EINVAL,
+	KTAP_CHECK(vring_split_init(&vq, 8, vram.ram0 + 8, a, u, 0, false, false) == -EINVAL,
 		   "init: desc table not 16-byte aligned rejected");
-	KTAP_CHECK(vring_split_init(&vq, 8, ram0, a, u + 2, 0, false, false) == -EINVAL,
+	KTAP_CHECK(vring_split_init(&vq, 8, vram.ram0, a, u + 2, 0, false, false) == -EINVAL,
 		   "init: used ring not 4-byte aligned rejected");
-	KTAP_CHECK(vring_split_init(&vq, VQ_MAX_SIZE, ram0, a, u, 7, true, true) == 0 &&
+	KTAP_CHECK(vring_split_init(&vq, VQ_MAX_SIZE, vram.ram0, a, u, 7, true, true) == 0 &&
 		   vq.num == VQ_MAX_SIZE && vq.last_avail_idx == 7 &&
 		   vq.used_idx == 7 && !vq.broken,
 		   "init: largest queue accepted, base sets both indices");
@@ -287,14 +248,14 @@ static void test_regions_and_zero_len(void)
 	sdrv_add(&d, sdrv_chain(&d, s, 1));
 	KTAP_CHECK(pop(&d, &c) == 0 && c.niov == 2 && c.nout == 0 &&
 		   c.in_len == 300 &&
-		   iov_is(&c, 0, ram0 + RAM0_SIZE - 100, 100) &&
-		   iov_is(&c, 1, ram1, 200),
+		   iov_is(&c, 0, vram.ram0 + RAM0_SIZE - 100, 100) &&
+		   iov_is(&c, 1, vram.ram1, 200),
 		   "pop: buffer across two regions becomes two iovs");
 	for (k = 0; k < 300; k++)
 		data[k] = k;
 	KTAP_CHECK(vq_chain_write(&c, 0, data, 300) == 300 &&
-		   !memcmp(ram0 + RAM0_SIZE - 100, data, 100) &&
-		   !memcmp(ram1, data + 100, 200),
+		   !memcmp(vram.ram0 + RAM0_SIZE - 100, data, 100) &&
+		   !memcmp(vram.ram1, data + 100, 200),
 		   "chain_write: lands in both regions");
 
 	/* Zero-length descriptors are legal and need no valid address. */
@@ -971,10 +932,7 @@ static void test_vq_unpop(void)
 
 int main(void)
 {
-	ram0 = map_anon(RAM0_SIZE);
-	ram1 = map_anon(RAM1_SIZE);
-	big = map_anon(BIG_SIZE);
-	top = map_anon(TOP_SIZE);
+	vring_ram_map(&vram);
 	/* A walk that fails to detect a loop hangs: make that a failure. */
 	alarm(60);
 

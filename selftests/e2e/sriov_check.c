@@ -174,7 +174,7 @@ int main(int argc, char **argv)
 	pf = argv[1];
 	relay = argv[2];
 	snprintf(fdb_all, sizeof(fdb_all), "%s fdb show", tool("BRIDGE", "bridge"));
-	ktap_plan(22);
+	ktap_plan(23);
 	memcpy(cfg.mac, mac_vm, 6);
 	snprintf(cfg.pf, sizeof(cfg.pf), "%s", pf);
 	snprintf(cfg.relay_dev, sizeof(cfg.relay_dev), "%s", relay);
@@ -309,12 +309,24 @@ int main(int argc, char **argv)
 	KTAP_CHECK(obs.w.mac_set == tgt.mac_set && obs.w.link == tgt.link &&
 		   obs.w.fdb_standby == tgt.fdb_standby && obs.w.relay_open == tgt.relay_open,
 		   "fsm: observe() reads back what src-standby wants");
+	/* A cancel after the guest let its primary go: the standby carries
+	 * while QEMU plugs the primary back (the VF's MAC first, so the guest
+	 * can pair it), and the primary path returns once it is up.
+	 */
 	ev = (struct fo_event){ .type = FO_EV_QMP_MIGRATION, .mig = FO_MIG_CANCELLED };
 	fo_step(&vm, &ev, 3, &res);
+	ktap_diag("%s", res.log);
+	err = apply_all(b, &res);
+	KTAP_CHECK(!err && vm.state == FO_STANDBY_START && ip_vf_has(1, "52:54:00:12:34:56") &&
+		   ip_vf_has(1, "link-state disable") && out_has(fdb_all, "52:54:00:12:34:56 dev"),
+		   "fsm: cancelled: VF MAC back for the re-plug, the standby entry carries meanwhile");
+	ev = (struct fo_event){ .type = FO_EV_PRIMARY_UP };
+	fo_step(&vm, &ev, 4, &res);
+	ktap_diag("%s", res.log);
 	err = apply_all(b, &res);
 	KTAP_CHECK(!err && vm.state == FO_PRIMARY && ip_vf_has(1, "52:54:00:12:34:56") &&
 		   ip_vf_has(1, "link-state auto") && !out_has(fdb_all, "52:54:00:12:34:56 dev"),
-		   "fsm: cancelled: MAC back, link auto, standby entry gone");
+		   "fsm: primary up after the cancel: link auto, standby entry gone");
 	nl_watch_close(w);
 	fo_backend_close(b);
 	return ktap_finish();

@@ -15,7 +15,7 @@
 
 . "$(dirname "$0")/../lib.sh"
 
-NSIM_CHECKS=22		# vxdp-sriov-check's plan
+NSIM_CHECKS=23		# vxdp-sriov-check's plan
 SCRIPT_CHECKS=11
 
 vxdp_init

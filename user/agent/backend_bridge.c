@@ -178,11 +178,6 @@ static int bridge_open(struct fo_backend *b)
 	return err;
 }
 
-static void bridge_close(struct fo_backend *b)
-{
-	(void)b;
-}
-
 static int bridge_primary_set(struct fo_backend *b, uint32_t mask,
 			      const struct fo_vf_attrs *want, uint32_t *applied)
 {
@@ -252,10 +247,10 @@ static int bridge_observe(struct fo_backend *b, struct fo_obs *obs)
 	return 0;
 }
 
+/* the relay's port and an overrun: fo_backend_match() */
 static int bridge_match(struct fo_backend *b, const struct nl_watch_event *nev,
 			struct fo_event *ev)
 {
-	memset(ev, 0, sizeof(*ev));
 	switch (nev->kind) {
 	case NLW_FDB_DEL:
 		/* a bridge's entries carry NDA_MASTER, not NTF_MASTER */
@@ -272,22 +267,7 @@ static int bridge_match(struct fo_backend *b, const struct nl_watch_event *nev,
 			ev->type = FO_EV_VF_CHANGED;
 			return 1;
 		}
-		if (nev->ifindex == b->relay_ifindex) {
-			ev->type = FO_EV_RELAY_VF;
-			ev->up = true;
-			return 1;
-		}
 		return 0;
-	case NLW_LINK_DEL:
-		if (nev->ifindex == b->relay_ifindex) {
-			ev->type = FO_EV_RELAY_VF;
-			ev->up = false;
-			return 1;
-		}
-		return 0;
-	case NLW_OVERRUN:
-		ev->type = FO_EV_VF_CHANGED;
-		return 1;
 	default:
 		return 0;
 	}
@@ -356,7 +336,6 @@ static int bridge_primary_tx(struct fo_backend *b, uint64_t *frames)
 const struct fo_backend_ops fo_backend_bridge = {
 	.name = "bridge",
 	.open = bridge_open,
-	.close = bridge_close,
 	.primary_set = bridge_primary_set,
 	.relay_set = bridge_relay_set,
 	.fdb = bridge_fdb,

@@ -213,11 +213,6 @@ static int sriov_open(struct fo_backend *b)
 	return 0;
 }
 
-static void sriov_close(struct fo_backend *b)
-{
-	(void)b;
-}
-
 static int sriov_primary_set(struct fo_backend *b, uint32_t mask,
 			     const struct fo_vf_attrs *want, uint32_t *applied)
 {
@@ -278,27 +273,15 @@ static int sriov_observe(struct fo_backend *b, struct fo_obs *obs)
 	return 0;
 }
 
+/* the relay's VF netdev and an overrun: fo_backend_match() */
 static int sriov_match(struct fo_backend *b, const struct nl_watch_event *nev,
 		       struct fo_event *ev)
 {
-	memset(ev, 0, sizeof(*ev));
 	switch (nev->kind) {
 	case NLW_LINK_NEW:
 		/* a VF change notifies a bare NEWLINK on the PF: re-read */
 		if (nev->ifindex == b->pf_ifindex) {
 			ev->type = FO_EV_VF_CHANGED;
-			return 1;
-		}
-		if (nev->ifindex == b->relay_ifindex) {
-			ev->type = FO_EV_RELAY_VF;
-			ev->up = true;
-			return 1;
-		}
-		return 0;
-	case NLW_LINK_DEL:
-		if (nev->ifindex == b->relay_ifindex) {
-			ev->type = FO_EV_RELAY_VF;
-			ev->up = false;
 			return 1;
 		}
 		return 0;
@@ -309,9 +292,6 @@ static int sriov_match(struct fo_backend *b, const struct nl_watch_event *nev,
 			return 1;
 		}
 		return 0;
-	case NLW_OVERRUN:
-		ev->type = FO_EV_VF_CHANGED;
-		return 1;
 	default:
 		return 0;
 	}
@@ -344,7 +324,6 @@ static int sriov_primary_tx(struct fo_backend *b, uint64_t *frames)
 const struct fo_backend_ops fo_backend_sriov = {
 	.name = "sriov",
 	.open = sriov_open,
-	.close = sriov_close,
 	.primary_set = sriov_primary_set,
 	.relay_set = sriov_relay_set,
 	.fdb = sriov_fdb,

@@ -8,6 +8,7 @@
 
 #include "agent/failover_backend.h"
 #include "net/nl_util.h"
+#include "net/nl_watch.h"
 #include "util/log.h"
 
 int fo_backend_open(struct fo_backend **bp, const struct fo_backend_cfg *cfg)
@@ -35,7 +36,7 @@ void fo_backend_close(struct fo_backend *b)
 {
 	if (!b)
 		return;
-	if (b->sk)
+	if (b->sk && b->ops->close)
 		b->ops->close(b);
 	nl_route_close(b->sk);
 	free(b);
@@ -80,10 +81,30 @@ int fo_backend_observe(struct fo_backend *b, struct fo_obs *obs)
 	return b->ops->observe(b, obs);
 }
 
+/* The backend's own events first (its PF, bridge or ports), then those
+ * every backend shares: the relay's VF netdev coming and going, and a
+ * lost notification, after which everything is read again.
+ */
 int fo_backend_match(struct fo_backend *b, const struct nl_watch_event *nev,
 		     struct fo_event *ev)
 {
-	return b->ops->match(b, nev, ev);
+	memset(ev, 0, sizeof(*ev));
+	if (b->ops->match(b, nev, ev))
+		return 1;
+	switch (nev->kind) {
+	case NLW_LINK_NEW:
+	case NLW_LINK_DEL:
+		if (nev->ifindex != b->relay_ifindex)
+			return 0;
+		ev->type = FO_EV_RELAY_VF;
+		ev->up = nev->kind == NLW_LINK_NEW;
+		return 1;
+	case NLW_OVERRUN:
+		ev->type = FO_EV_VF_CHANGED;
+		return 1;
+	default:
+		return 0;
+	}
 }
 
 int fo_backend_primary_tx_watch(struct fo_backend *b)

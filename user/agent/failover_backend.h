@@ -57,7 +57,7 @@ struct fo_backend;
 struct fo_backend_ops {
 	const char *name;
 	int (*open)(struct fo_backend *b);
-	void (*close)(struct fo_backend *b);
+	void (*close)(struct fo_backend *b);	/* may be NULL */
 	/* the primary's MAC and link state (@mask: FO_VF_MAC, FO_VF_LINK) */
 	int (*primary_set)(struct fo_backend *b, uint32_t mask,
 			   const struct fo_vf_attrs *want, uint32_t *applied);
@@ -67,7 +67,10 @@ struct fo_backend_ops {
 	int (*fdb)(struct fo_backend *b, enum fo_path path, bool add);
 	/* the FO_W_* fields of the world it can read */
 	int (*observe)(struct fo_backend *b, struct fo_obs *obs);
-	/* a netlink notification as a state machine event: 1 if it is one */
+	/* a netlink notification as a state machine event: 1 if it is one;
+	 * @ev comes zeroed, and the relay VF's netdev and overruns are
+	 * fo_backend_match()'s
+	 */
 	int (*match)(struct fo_backend *b, const struct nl_watch_event *nev,
 		     struct fo_event *ev);
 	/* how the agent sees the primary come up: an fd that turns readable

@@ -487,12 +487,71 @@ struct cmd {
 	int min_args, max_args;
 };
 
-static int cmd_add(int argc, char **argv)
+/* One request on a fresh connection and its reply: the reply as it came
+ * with --json, else through @text (@arg: what the command was given).
+ */
+static int ctl_run(char *req, void (*text)(json_object *res, const char *arg),
+		   const char *arg)
 {
 	json_object *root, *res;
+	int ret;
+
+	ret = ctl_request_line(req, &root, &res);
+	if (ret)
+		return ret;
+	if (g.json)
+		print_json(res);
+	else
+		text(res, arg);
+	json_object_put(root);
+	return 0;
+}
+
+/* Without a daemon: @fn on relay @name, or on every pinned relay when
+ * @name is empty; with --json, the array they fill.
+ */
+static int pinned_run(int (*fn)(const char *relay), const char *name)
+{
+	int ret;
+
+	if (g.json)
+		pin_json = json_object_new_array();
+	ret = *name ? (fn(name) ? EXIT_FAILURE : EXIT_SUCCESS) : for_each_relay(fn);
+	if (g.json) {
+		print_json(pin_json);
+		json_object_put(pin_json);
+		pin_json = NULL;
+	}
+	return ret;
+}
+
+/* Each element of the array @key of @res through @fn; @none if it is empty. */
+static void print_each(json_object *res, const char *key, const char *none,
+		       void (*fn)(json_object *o))
+{
+	json_object *a;
+	size_t i;
+
+	if (!json_object_object_get_ex(res, key, &a))
+		return;
+	if (!json_object_array_length(a))
+		printf("%s\n", none);
+	for (i = 0; i < json_object_array_length(a); i++)
+		fn(json_object_array_get_idx(a, i));
+}
+
+static void add_text(json_object *res, const char *arg)
+{
+	(void)arg;
+	printf("relay %s added on worker %lld\n", jstr(res, "name"),
+	       (long long)jint(res, "worker"));
+}
+
+static int cmd_add(int argc, char **argv)
+{
 	char spec[1024] = "";
 	size_t used = 0;
-	int i, ret;
+	int i;
 
 	/* "vf=X,socket=Y" or "vf=X socket=Y": one spec either way. */
 	for (i = 0; i < argc; i++) {
@@ -504,113 +563,75 @@ static int cmd_add(int argc, char **argv)
 		}
 		used += n;
 	}
-	ret = ctl_request(CTL_ADD, NULL, spec, &root, &res);
-	if (ret)
-		return ret;
-	if (g.json)
-		print_json(res);
-	else
-		printf("relay %s added on worker %lld\n", jstr(res, "name"),
-		       (long long)jint(res, "worker"));
-	json_object_put(root);
-	return 0;
+	return ctl_run(ctl_req_format(CTL_ADD, NULL, spec), add_text, NULL);
+}
+
+static void del_text(json_object *res, const char *name)
+{
+	(void)res;
+	printf("relay %s removed\n", name);
 }
 
 static int cmd_del(int argc, char **argv)
 {
-	json_object *root, *res;
-	int ret;
-
 	(void)argc;
-	ret = ctl_request(CTL_DEL, argv[0], NULL, &root, &res);
-	if (ret)
-		return ret;
-	if (g.json)
-		print_json(res);
-	else
-		printf("relay %s removed\n", argv[0]);
-	json_object_put(root);
-	return 0;
+	return ctl_run(ctl_req_format(CTL_DEL, argv[0], NULL), del_text, argv[0]);
+}
+
+static void list_row(json_object *r)
+{
+	printf("%-16s %-15s %-6lld %-6s %-6lld %s\n", jstr(r, "name"), jstr(r, "vf"),
+	       (long long)jint(r, "worker"), jstr(r, "mode"), (long long)jint(r, "queues"),
+	       jstr(r, "socket"));
+}
+
+static void list_text(json_object *res, const char *arg)
+{
+	json_object *relays;
+
+	(void)arg;
+	if (json_object_object_get_ex(res, "relays", &relays) &&
+	    json_object_array_length(relays))
+		printf("%-16s %-15s %-6s %-6s %-6s %s\n", "NAME", "VF", "WORKER", "MODE",
+		       "QUEUES", "SOCKET");
+	print_each(res, "relays", "no relays running", list_row);
 }
 
 static int cmd_list(int argc, char **argv)
 {
-	json_object *root, *res, *relays;
-	size_t i;
-	int ret;
-
 	(void)argc;
 	(void)argv;
-	if (!daemon_reachable()) {
-		if (g.json)
-			pin_json = json_object_new_array();
-		ret = for_each_relay(list_one);
-		if (g.json) {
-			print_json(pin_json);
-			json_object_put(pin_json);
-		}
-		return ret;
-	}
-	ret = ctl_request(CTL_LIST, NULL, NULL, &root, &res);
-	if (ret)
-		return ret;
-	if (g.json) {
-		print_json(res);
-	} else if (json_object_object_get_ex(res, "relays", &relays)) {
-		if (!json_object_array_length(relays))
-			printf("no relays running\n");
-		else
-			printf("%-16s %-15s %-6s %-6s %-6s %s\n", "NAME", "VF", "WORKER",
-			       "MODE", "QUEUES", "SOCKET");
-		for (i = 0; i < json_object_array_length(relays); i++) {
-			json_object *r = json_object_array_get_idx(relays, i);
+	if (!daemon_reachable())
+		return pinned_run(list_one, "");
+	return ctl_run(ctl_req_format(CTL_LIST, NULL, NULL), list_text, NULL);
+}
 
-			printf("%-16s %-15s %-6lld %-6s %-6lld %s\n", jstr(r, "name"),
-			       jstr(r, "vf"), (long long)jint(r, "worker"), jstr(r, "mode"),
-			       (long long)jint(r, "queues"), jstr(r, "socket"));
-		}
-	}
-	json_object_put(root);
-	return 0;
+static void show_text(json_object *res, const char *arg)
+{
+	(void)arg;
+	json_object_object_foreach(res, key, val)
+		printf("%-14s %s\n", key, json_object_get_string(val));
 }
 
 static int cmd_show(int argc, char **argv)
 {
-	json_object *root, *res;
-	int ret;
-
 	(void)argc;
-	ret = ctl_request(CTL_SHOW, argv[0], NULL, &root, &res);
-	if (ret)
-		return ret;
-	if (g.json) {
-		print_json(res);
-	} else {
-		json_object_object_foreach(res, key, val)
-			printf("%-14s %s\n", key, json_object_get_string(val));
-	}
-	json_object_put(root);
-	return 0;
+	return ctl_run(ctl_req_format(CTL_SHOW, argv[0], NULL), show_text, NULL);
+}
+
+static void hello_text(json_object *res, const char *arg)
+{
+	(void)arg;
+	printf("%s %s (protocol %lld), pid %lld, %lld relays\n", jstr(res, "daemon"),
+	       jstr(res, "version"), (long long)jint(res, "protocol"),
+	       (long long)jint(res, "pid"), (long long)jint(res, "relays"));
 }
 
 static int cmd_hello(int argc, char **argv)
 {
-	json_object *root, *res;
-	int ret;
-
 	(void)argc;
 	(void)argv;
-	ret = ctl_request(CTL_HELLO, NULL, NULL, &root, &res);
-	if (ret)
-		return ret;
-	if (g.json)
-		print_json(res);
-	else
-		printf("%s %s (protocol %lld), pid %lld, %lld relays\n", jstr(res, "daemon"),
-		       jstr(res, "version"), (long long)jint(res, "protocol"),
-		       (long long)jint(res, "pid"), (long long)jint(res, "relays"));
-	json_object_put(root);
-	return 0;
+	return ctl_run(ctl_req_format(CTL_HELLO, NULL, NULL), hello_text, NULL);
 }
 
 static void print_relay_stats(json_object *r)
@@ -888,43 +909,26 @@ static int stats_rate(const char *name)
 	return ret;
 }
 
+static void stats_text(json_object *res, const char *arg)
+{
+	(void)arg;
+	print_each(res, "relays", "no relays running", print_relay_stats);
+}
+
 static int cmd_stats(int argc, char **argv)
 {
 	const char *name = argc ? argv[0] : "";
-	json_object *root, *res, *relays;
-	size_t i;
-	int ret;
 
 	if (!daemon_reachable()) {
 		if (g.rate) {
 			fprintf(stderr, "vxdpctl: stats --rate needs the daemon\n");
 			return EXIT_FAILURE;
 		}
-		if (g.json)
-			pin_json = json_object_new_array();
-		ret = *name ? (print_stats(name) ? EXIT_FAILURE : EXIT_SUCCESS) :
-			      for_each_relay(print_stats);
-		if (g.json) {
-			print_json(pin_json);
-			json_object_put(pin_json);
-		}
-		return ret;
+		return pinned_run(print_stats, name);
 	}
 	if (g.rate)
 		return stats_rate(name);
-	ret = ctl_request(CTL_STATS, name, NULL, &root, &res);
-	if (ret)
-		return ret;
-	if (g.json) {
-		print_json(res);
-	} else if (json_object_object_get_ex(res, "relays", &relays)) {
-		if (!json_object_array_length(relays))
-			printf("no relays running\n");
-		for (i = 0; i < json_object_array_length(relays); i++)
-			print_relay_stats(json_object_array_get_idx(relays, i));
-	}
-	json_object_put(root);
-	return 0;
+	return ctl_run(ctl_req_format(CTL_STATS, name, NULL), stats_text, NULL);
 }
 
 static void print_vm(json_object *v)
@@ -950,40 +954,29 @@ static void print_vm(json_object *v)
 	}
 }
 
+static void event_text(json_object *res, const char *arg)
+{
+	(void)arg;
+	printf("%s\n", jstr(res, "log"));
+}
+
+static void failover_text(json_object *res, const char *arg)
+{
+	(void)arg;
+	print_each(res, "vms", "no failover VMs (relays with primary= or primary-port=)",
+		   print_vm);
+}
+
 static int cmd_failover(int argc, char **argv)
 {
-	json_object *root, *res, *vms;
-	size_t i;
-	int ret;
-
 	if (argc) {
 		if (strcmp(argv[0], "event") || argc != 3) {
 			fprintf(stderr, "usage: vxdpctl failover [event MAC EVENT]\n");
 			return EXIT_USAGE;
 		}
-		ret = ctl_request_line(ctl_req_format_event(argv[1], argv[2]), &root, &res);
-		if (ret)
-			return ret;
-		if (g.json)
-			print_json(res);
-		else
-			printf("%s\n", jstr(res, "log"));
-		json_object_put(root);
-		return 0;
+		return ctl_run(ctl_req_format_event(argv[1], argv[2]), event_text, NULL);
 	}
-	ret = ctl_request(CTL_FAILOVER, NULL, NULL, &root, &res);
-	if (ret)
-		return ret;
-	if (g.json) {
-		print_json(res);
-	} else if (json_object_object_get_ex(res, "vms", &vms)) {
-		if (!json_object_array_length(vms))
-			printf("no failover VMs (relays with primary= or primary-port=)\n");
-		for (i = 0; i < json_object_array_length(vms); i++)
-			print_vm(json_object_array_get_idx(vms, i));
-	}
-	json_object_put(root);
-	return 0;
+	return ctl_run(ctl_req_format(CTL_FAILOVER, NULL, NULL), failover_text, NULL);
 }
 
 static int cmd_help(int argc, char **argv);

@@ -52,6 +52,31 @@ static bool has_protocol_feature(const struct vhost_dev *d, unsigned int bit)
 	return d->protocol_features & (1ull << bit);
 }
 
+/* A request that exists only with protocol feature @bit negotiated. */
+static bool need_protocol_feature(struct vh_req *r, unsigned int bit)
+{
+	if (has_protocol_feature(r->d, bit))
+		return true;
+	dev_err(r->d, "%s without its protocol feature",
+		vhost_user_req_name(r->m->hdr.request));
+	return false;
+}
+
+/* SET_FEATURES and SET_PROTOCOL_FEATURES: nothing but what was offered.
+ * The frontend would drive the device with features we do not implement;
+ * it may not even wait for an ack.
+ */
+static bool features_offered(struct vh_req *r, uint64_t f, uint64_t offered)
+{
+	if (!(f & ~offered))
+		return true;
+	dev_err(r->d, "%s: 0x%llx not offered (offered 0x%llx)",
+		vhost_user_req_name(r->m->hdr.request), (unsigned long long)f,
+		(unsigned long long)offered);
+	r->drop = true;
+	return false;
+}
+
 static void notify_vring(struct vhost_dev *d, unsigned int idx)
 {
 	if (d->ops && d->ops->vring_changed)
@@ -336,16 +361,8 @@ static int h_set_features(struct vh_req *r)
 	uint64_t f = r->m->payload.u64;
 	bool log_flip;
 
-	if (f & ~d->supported_features) {
-		/* The frontend would drive the device with features we do
-		 * not implement; it may not even wait for an ack.
-		 */
-		dev_err(d, "SET_FEATURES: 0x%llx not offered (offered 0x%llx)",
-			(unsigned long long)f,
-			(unsigned long long)d->supported_features);
-		r->drop = true;
+	if (!features_offered(r, f, d->supported_features))
 		return -EINVAL;
-	}
 	log_flip = (d->features ^ f) & (1ull << VHOST_F_LOG_ALL);
 	if (log_flip)
 		dev_notice(d, "dirty logging %s (%s)",
@@ -370,13 +387,8 @@ static int h_set_protocol_features(struct vh_req *r)
 	struct vhost_dev *d = r->d;
 	uint64_t f = r->m->payload.u64;
 
-	if (f & ~d->supported_protocol_features) {
-		dev_err(d, "SET_PROTOCOL_FEATURES: 0x%llx not offered (offered 0x%llx)",
-			(unsigned long long)f,
-			(unsigned long long)d->supported_protocol_features);
-		r->drop = true;
+	if (!features_offered(r, f, d->supported_protocol_features))
 		return -EINVAL;
-	}
 	d->protocol_features = f;
 	dev_dbg(d, "protocol features 0x%llx", (unsigned long long)f);
 	if (has_protocol_feature(d, VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS))
@@ -402,10 +414,8 @@ static int h_set_owner(struct vh_req *r)
 static int h_reset(struct vh_req *r)
 {
 	if (r->m->hdr.request == VHOST_USER_RESET_DEVICE &&
-	    !has_protocol_feature(r->d, VHOST_USER_PROTOCOL_F_RESET_DEVICE)) {
-		dev_err(r->d, "RESET_DEVICE without its protocol feature");
+	    !need_protocol_feature(r, VHOST_USER_PROTOCOL_F_RESET_DEVICE))
 		return -EOPNOTSUPP;
-	}
 	dev_info(r->d, "%s: resetting device state",
 		 vhost_user_req_name(r->m->hdr.request));
 	dev_reset(r->d, true);
@@ -413,24 +423,31 @@ static int h_reset(struct vh_req *r)
 }
 
 /* After notify_mem() and a change to the memory table (or a failed attempt
- * at one): every running ring follows its memory into the new table, or
- * stops where it got to when that memory is gone (all of it when @lost).
- * Every ring is told, so the datapath picks up again.
+ * at one), or to a ring's addresses: a running ring follows its memory into
+ * the new table, or stops where it got to when that memory is gone (all of
+ * it when @lost). The ring is told, so the datapath picks up again.
  */
+static int vring_follow(struct vhost_dev *d, unsigned int idx, bool lost)
+{
+	struct vhost_vring *vq = &d->vq[idx];
+	int err = 0;
+
+	if (vq->started)
+		err = lost ? -EFAULT : vring_remap(d, idx);
+	if (err)
+		vq->started = false;
+	notify_vring(d, idx);
+	if (err)
+		vring_save_base(vq);
+	return err;
+}
+
 static void dev_remap_rings(struct vhost_dev *d, bool lost)
 {
 	unsigned int i;
 
-	for (i = 0; i < VHOST_DEV_MAX_VRINGS; i++) {
-		struct vhost_vring *vq = &d->vq[i];
-		bool stop = vq->started && (lost || vring_remap(d, i));
-
-		if (stop)
-			vq->started = false;
-		notify_vring(d, i);
-		if (stop)
-			vring_save_base(vq);
-	}
+	for (i = 0; i < VHOST_DEV_MAX_VRINGS; i++)
+		vring_follow(d, i, lost);
 }
 
 static int h_set_mem_table(struct vh_req *r)
@@ -487,99 +504,87 @@ static int h_get_max_mem_slots(struct vh_req *r)
 	return reply_u64(r, GUEST_MEM_MAX_REGIONS);
 }
 
-/* What ADD_MEM_REG/REM_MEM_REG did to region @reg: refused (@err; -ENOENT:
- * no such region to remove), only a
- * reference counted (the table still has @before regions: QEMU < 8.1 sends
- * these once per queue pair), or the table changed.
- */
-static void log_mem_reg(const struct vhost_dev *d, const char *req,
-			const struct vhost_user_region *reg, int err,
-			unsigned int before, const char *done, const char *counted)
-{
-	unsigned long long gpa = reg->guest_phys_addr, size = reg->memory_size;
-
-	if (err == -ENOENT)
-		dev_err(d, "%s: no region gpa 0x%llx size 0x%llx uva 0x%llx",
-			req, gpa, size, (unsigned long long)reg->userspace_addr);
-	else if (err)	/* guest_mem said why, in the one line a refusal gets */
-		dev_dbg(d, "%s: region gpa 0x%llx size 0x%llx uva 0x%llx refused: %s",
-			req, gpa, size, (unsigned long long)reg->userspace_addr,
-			strerror(-err));
-	else if (d->mem.nregions == before)
-		dev_dbg(d, "memory region gpa 0x%llx size 0x%llx %s", gpa, size, counted);
-	else
-		dev_info(d, "memory region %s: gpa 0x%llx size 0x%llx (%u regions)",
-			 done, gpa, size, d->mem.nregions);
-}
-
 /* ADD_MEM_REG: one region more, its fd with it. A refused region (overlap,
  * full table, a file too small, an fd that cannot be mapped) leaves the table
  * as it was; the frontend learns of it through REPLY_ACK. QEMU 7.2 sends one
  * per region instead of SET_MEM_TABLE, and one per plugged DIMM.
- */
-static int h_add_mem_reg(struct vh_req *r)
-{
-	struct vhost_dev *d = r->d;
-	const struct vhost_user_region *reg = &r->m->payload.mem_reg.region;
-	unsigned int before = d->mem.nregions;
-	int err;
-
-	if (!mem_slots_check(r))
-		return -EOPNOTSUPP;
-	/* Nothing is unmapped, but the table the datapath scans changes. */
-	notify_mem(d);
-	err = guest_mem_add_fd(&d->mem, reg->guest_phys_addr, reg->memory_size,
-			       reg->userspace_addr, reg->mmap_offset,
-			       r->m->fds[0]);
-	log_mem_reg(d, "ADD_MEM_REG", reg, err, before, "added",
-		    "added again (one per queue pair)");
-	dev_remap_rings(d, false);
-	return err;
-}
-
-/* REM_MEM_REG: the region with this guest address, size and frontend
+ *
+ * REM_MEM_REG: the region with this guest address, size and frontend
  * address goes (the mmap offset is not part of its name). Rings inside it
  * stop before anyone could touch the unmapped memory; buffers the guest
  * still posts there fail translation and break their ring.
+ *
+ * Either may only count a reference (QEMU < 8.1 sends them once per queue
+ * pair). Nothing is unmapped by an add, but the table the datapath scans
+ * changes.
  */
-static int h_rem_mem_reg(struct vh_req *r)
+static int h_mem_reg(struct vh_req *r)
 {
 	struct vhost_dev *d = r->d;
 	const struct vhost_user_region *reg = &r->m->payload.mem_reg.region;
+	bool add = r->m->hdr.request == VHOST_USER_ADD_MEM_REG;
+	const char *req = vhost_user_req_name(r->m->hdr.request);
+	unsigned long long gpa = reg->guest_phys_addr, size = reg->memory_size;
+	unsigned long long uva = reg->userspace_addr;
 	unsigned int before = d->mem.nregions;
 	int err;
 
 	if (!mem_slots_check(r))
 		return -EOPNOTSUPP;
 	notify_mem(d);
-	err = guest_mem_remove(&d->mem, reg->guest_phys_addr, reg->memory_size,
-			       reg->userspace_addr);
-	log_mem_reg(d, "REM_MEM_REG", reg, err, before, "removed",
-		    "one of its adds removed");
+	if (add)
+		err = guest_mem_add_fd(&d->mem, gpa, size, uva, reg->mmap_offset,
+				       r->m->fds[0]);
+	else
+		err = guest_mem_remove(&d->mem, gpa, size, uva);
+	if (err == -ENOENT)
+		dev_err(d, "%s: no region gpa 0x%llx size 0x%llx uva 0x%llx",
+			req, gpa, size, uva);
+	else if (err)	/* guest_mem said why, in the one line a refusal gets */
+		dev_dbg(d, "%s: region gpa 0x%llx size 0x%llx uva 0x%llx refused: %s",
+			req, gpa, size, uva, strerror(-err));
+	else if (d->mem.nregions == before)
+		dev_dbg(d, "memory region gpa 0x%llx size 0x%llx %s", gpa, size,
+			add ? "added again (one per queue pair)" : "one of its adds removed");
+	else
+		dev_info(d, "memory region %s: gpa 0x%llx size 0x%llx (%u regions)",
+			 add ? "added" : "removed", gpa, size, d->mem.nregions);
 	dev_remap_rings(d, false);
 	return err;
 }
 
-static int h_set_vring_num(struct vh_req *r)
+/* SET_VRING_NUM and SET_VRING_BASE: a stopped ring's size and the index it
+ * starts from. Packed rings may have any size, split ones a power of two; a
+ * split ring's index is 16 bits, packed rings carry wrap counters and the
+ * used index in the rest.
+ */
+static int h_set_vring_state(struct vh_req *r)
 {
 	const struct vhost_user_vring_state *s = &r->m->payload.state;
 	struct vhost_vring *vq = get_vring(r, s->index);
+	bool packed = vhost_dev_has_feature(r->d, VIRTIO_F_RING_PACKED);
 
 	if (!vq)
 		return -EINVAL;
 	if (vq->started) {
-		dev_err(r->d, "SET_VRING_NUM: vring %u is running", s->index);
+		dev_err(r->d, "%s: vring %u is running",
+			vhost_user_req_name(r->m->hdr.request), s->index);
 		return -EBUSY;
 	}
-	/* Packed rings may have any size; split ones a power of two. */
-	if (!s->num || s->num > VQ_MAX_SIZE ||
-	    (!vhost_dev_has_feature(r->d, VIRTIO_F_RING_PACKED) &&
-	     (s->num & (s->num - 1)))) {
-		dev_err(r->d, "SET_VRING_NUM: vring %u: bad size %u", s->index,
-			s->num);
+	if (r->m->hdr.request == VHOST_USER_SET_VRING_NUM) {
+		if (!s->num || s->num > VQ_MAX_SIZE || (!packed && (s->num & (s->num - 1)))) {
+			dev_err(r->d, "SET_VRING_NUM: vring %u: bad size %u", s->index,
+				s->num);
+			return -EINVAL;
+		}
+		vq->num = s->num;
+		return 0;
+	}
+	if (s->num > UINT16_MAX && !packed) {
+		dev_err(r->d, "SET_VRING_BASE: vring %u: bad base 0x%x", s->index, s->num);
 		return -EINVAL;
 	}
-	vq->num = s->num;
+	vq->base = s->num;
 	return 0;
 }
 
@@ -597,39 +602,9 @@ static int h_set_vring_addr(struct vh_req *r)
 	 */
 	vq->addr = *a;
 	vq->addr_set = true;
-	if (vq->started) {
-		err = vring_remap(r->d, a->index);
-		if (err)
-			vq->started = false;
-		notify_vring(r->d, a->index);
-		if (err)
-			vring_save_base(vq);
-	}
+	if (vq->started)
+		err = vring_follow(r->d, a->index, false);
 	return err;
-}
-
-static int h_set_vring_base(struct vh_req *r)
-{
-	const struct vhost_user_vring_state *s = &r->m->payload.state;
-	struct vhost_vring *vq = get_vring(r, s->index);
-
-	if (!vq)
-		return -EINVAL;
-	if (vq->started) {
-		dev_err(r->d, "SET_VRING_BASE: vring %u is running", s->index);
-		return -EBUSY;
-	}
-	/* A split ring's index is 16 bits; packed rings carry wrap counters
-	 * and the used index in the rest.
-	 */
-	if (s->num > UINT16_MAX &&
-	    !vhost_dev_has_feature(r->d, VIRTIO_F_RING_PACKED)) {
-		dev_err(r->d, "SET_VRING_BASE: vring %u: bad base 0x%x",
-			s->index, s->num);
-		return -EINVAL;
-	}
-	vq->base = s->num;
-	return 0;
 }
 
 static int h_get_vring_base(struct vh_req *r)
@@ -824,10 +799,8 @@ static int h_net_set_mtu(struct vh_req *r)
 {
 	uint64_t mtu = r->m->payload.u64;
 
-	if (!has_protocol_feature(r->d, VHOST_USER_PROTOCOL_F_NET_MTU)) {
-		dev_err(r->d, "NET_SET_MTU without its protocol feature");
+	if (!need_protocol_feature(r, VHOST_USER_PROTOCOL_F_NET_MTU))
 		return -EOPNOTSUPP;
-	}
 	if (mtu < VHOST_DEV_MTU_MIN || mtu > VHOST_DEV_MTU_MAX) {
 		dev_err(r->d, "NET_SET_MTU: bad MTU %llu",
 			(unsigned long long)mtu);
@@ -849,10 +822,8 @@ static int h_set_status(struct vh_req *r)
 {
 	uint64_t status = r->m->payload.u64;
 
-	if (!has_protocol_feature(r->d, VHOST_USER_PROTOCOL_F_STATUS)) {
-		dev_err(r->d, "SET_STATUS without its protocol feature");
+	if (!need_protocol_feature(r, VHOST_USER_PROTOCOL_F_STATUS))
 		return -EOPNOTSUPP;
-	}
 	/* virtio device status is one byte. */
 	if (status > UINT8_MAX) {
 		dev_err(r->d, "SET_STATUS: bad status 0x%llx",
@@ -865,10 +836,8 @@ static int h_set_status(struct vh_req *r)
 
 static int h_get_status(struct vh_req *r)
 {
-	if (!has_protocol_feature(r->d, VHOST_USER_PROTOCOL_F_STATUS)) {
-		dev_err(r->d, "GET_STATUS without its protocol feature");
+	if (!need_protocol_feature(r, VHOST_USER_PROTOCOL_F_STATUS))
 		return -EOPNOTSUPP;
-	}
 	return reply_u64(r, r->d->status);
 }
 

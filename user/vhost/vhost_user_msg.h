@@ -33,9 +33,9 @@
 	X(SET_MEM_TABLE,	 5, SZ_MEM,	FD_MEM,	  set_mem_table, acks)	\
 	X(SET_LOG_BASE,		 6, SZ_LOG,	FD_ONE,	  set_log_base,	replies) \
 	X(SET_LOG_FD,		 7, SZ_NONE,	FD_ONE,	  set_log_fd,	acks)	\
-	X(SET_VRING_NUM,	 8, SZ_STATE,	FD_NONE,  set_vring_num, acks)	\
+	X(SET_VRING_NUM,	 8, SZ_STATE,	FD_NONE,  set_vring_state, acks)	\
 	X(SET_VRING_ADDR,	 9, SZ_ADDR,	FD_NONE,  set_vring_addr, acks)	\
-	X(SET_VRING_BASE,	10, SZ_STATE,	FD_NONE,  set_vring_base, acks)	\
+	X(SET_VRING_BASE,	10, SZ_STATE,	FD_NONE,  set_vring_state, acks)	\
 	X(GET_VRING_BASE,	11, SZ_STATE,	FD_NONE,  get_vring_base, replies) \
 	X(SET_VRING_KICK,	12, SZ_U64,	FD_VRING, set_vring_fd,	acks)	\
 	X(SET_VRING_CALL,	13, SZ_U64,	FD_VRING, set_vring_fd,	acks)	\
@@ -62,8 +62,8 @@
 	X(RESET_DEVICE,		34, SZ_NONE,	FD_NONE,  reset,	acks)	\
 	X(VRING_KICK,		35, SZ_ANY,	FD_ANY,	  none,		acks)	\
 	X(GET_MAX_MEM_SLOTS,	36, SZ_NONE,	FD_NONE,  get_max_mem_slots, replies) \
-	X(ADD_MEM_REG,		37, SZ_MEM_REG,	FD_ONE,	  add_mem_reg,	acks)	\
-	X(REM_MEM_REG,		38, SZ_MEM_REG,	FD_OPT,	  rem_mem_reg,	acks)	\
+	X(ADD_MEM_REG,		37, SZ_MEM_REG,	FD_ONE,	  mem_reg,	acks)	\
+	X(REM_MEM_REG,		38, SZ_MEM_REG,	FD_OPT,	  mem_reg,	acks)	\
 	X(SET_STATUS,		39, SZ_U64,	FD_NONE,  set_status,	acks)	\
 	X(GET_STATUS,		40, SZ_NONE,	FD_NONE,  get_status,	replies)
 

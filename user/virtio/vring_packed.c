@@ -131,21 +131,14 @@ int vring_packed_init(struct vring_packed *vq, uint16_t num, void *desc,
 	if (lag < 0 || lag > num)
 		return -EINVAL;
 
-	memset(vq, 0, sizeof(*vq));
-	vq->num = num;
-	vq->event_idx = event_idx;
-	vq->indirect = indirect;
-	vq->desc = desc;
-	vq->driver_event = driver_event;
-	vq->device_event = device_event;
-	vq->last_avail_idx = avail_idx;
-	vq->avail_wrap = avail_wrap;
-	vq->used_idx = used_idx;
-	vq->used_wrap = used_wrap;
-	vq->inflight = lag;
-	vq->pub_idx = used_idx;
-	vq->pub_wrap = used_wrap;
-	vq->signalled_valid = false;
+	/* the rest (signalled_valid, log state, ...) starts zeroed */
+	*vq = (struct vring_packed){
+		.num = num, .event_idx = event_idx, .indirect = indirect,
+		.desc = desc, .driver_event = driver_event, .device_event = device_event,
+		.last_avail_idx = avail_idx, .avail_wrap = avail_wrap,
+		.used_idx = used_idx, .used_wrap = used_wrap, .inflight = lag,
+		.pub_idx = used_idx, .pub_wrap = used_wrap,
+	};
 	return 0;
 }
 

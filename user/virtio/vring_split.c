@@ -53,18 +53,13 @@ int vring_split_init(struct vring_split *vq, uint16_t num, void *desc,
 	    ((uintptr_t)avail & 1) || ((uintptr_t)used & 3))
 		return -EINVAL;
 
-	memset(vq, 0, sizeof(*vq));
-	vq->num = num;
-	vq->event_idx = event_idx;
-	vq->indirect = indirect;
-	vq->desc = desc;
-	vq->avail = avail;
-	vq->used = used;
-	vq->last_avail_idx = base;
-	vq->avail_shadow = base;
-	vq->used_idx = base;
-	vq->signalled_used = base;
-	vq->signalled_valid = false;
+	/* the rest (signalled_valid, log state, ...) starts zeroed */
+	*vq = (struct vring_split){
+		.num = num, .event_idx = event_idx, .indirect = indirect,
+		.desc = desc, .avail = avail, .used = used,
+		.last_avail_idx = base, .avail_shadow = base,
+		.used_idx = base, .signalled_used = base,
+	};
 	return 0;
 }
 

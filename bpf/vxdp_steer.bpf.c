@@ -12,16 +12,9 @@
 #include <bpf/bpf_endian.h>
 
 #include "vxdp_shared.h"
+#include "vxdp_xsks.h"	/* xsks: rx queue index -> the relay's AF_XDP socket */
 
 #define ETH_HLEN 14
-
-/* rx queue index -> the relay's AF_XDP socket bound to that queue. */
-struct {
-	__uint(type, BPF_MAP_TYPE_XSKMAP);
-	__uint(max_entries, VXDP_MAX_QUEUES);
-	__type(key, __u32);
-	__type(value, __u32);
-} xsks SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

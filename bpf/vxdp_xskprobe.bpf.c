@@ -7,14 +7,8 @@
 #include <bpf/bpf_helpers.h>
 
 #include "vxdp_shared.h"
-
-/* Replaced with the pinned map (bpf_map__reuse_fd) before load. */
-struct {
-	__uint(type, BPF_MAP_TYPE_XSKMAP);
-	__uint(max_entries, VXDP_MAX_QUEUES);
-	__type(key, __u32);
-	__type(value, __u32);
-} xsks SEC(".maps");
+/* xsks: replaced with the pinned map (bpf_map__reuse_fd) before load */
+#include "vxdp_xsks.h"
 
 /* Out: present[k] != 0 when key k has a socket, bound to queue_id[k]. */
 __u32 present[VXDP_MAX_QUEUES];

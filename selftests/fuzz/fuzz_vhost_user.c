@@ -292,10 +292,7 @@ static void make_fds(struct fz *f, unsigned int kind, unsigned int n,
 static bool send_chunk(struct fz *f, const uint8_t *p, size_t len,
 		       unsigned int kind, unsigned int nfds)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * FZ_MAX_FDS)];
-		struct cmsghdr align;
-	} cbuf;
+	VHOST_USER_FDS_CMSG(FZ_MAX_FDS) cbuf;
 	int fds[FZ_MAX_FDS];
 	bool own[FZ_MAX_FDS];
 	unsigned int i, n = nfds;
@@ -309,18 +306,8 @@ static bool send_chunk(struct fz *f, const uint8_t *p, size_t len,
 		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 		ssize_t sent;
 
-		if (n) {
-			struct cmsghdr *c;
-
-			memset(&cbuf, 0, sizeof(cbuf));
-			mh.msg_control = cbuf.buf;
-			mh.msg_controllen = CMSG_SPACE(sizeof(int) * n);
-			c = CMSG_FIRSTHDR(&mh);
-			c->cmsg_level = SOL_SOCKET;
-			c->cmsg_type = SCM_RIGHTS;
-			c->cmsg_len = CMSG_LEN(sizeof(int) * n);
-			memcpy(CMSG_DATA(c), fds, sizeof(int) * n);
-		}
+		/* n <= FZ_MAX_FDS: it fits */
+		vhost_user_fds_attach(&mh, cbuf.buf, sizeof(cbuf), fds, n);
 		sent = sendmsg(f->fe, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (sent < 0 && errno == EINTR)
 			continue;

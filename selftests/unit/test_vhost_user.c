@@ -291,25 +291,12 @@ static bool read_u64(struct tdev *t, uint32_t req, uint64_t *v)
 static void raw_send(int sock, const void *buf, size_t len, const int *fds,
 		     unsigned int nfds)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * 16)];
-		struct cmsghdr align;
-	} cbuf;
+	VHOST_USER_FDS_CMSG(16) cbuf;
 	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 
-	if (nfds) {
-		struct cmsghdr *c;
-
-		memset(&cbuf, 0, sizeof(cbuf));
-		mh.msg_control = cbuf.buf;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-		c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
-	}
+	if (vhost_user_fds_attach(&mh, cbuf.buf, sizeof(cbuf), fds, nfds))
+		die("raw_send: too many fds");
 	if (sendmsg(sock, &mh, MSG_NOSIGNAL) != (ssize_t)len)
 		die("raw sendmsg");
 }

@@ -152,10 +152,7 @@ static size_t rx_space(struct vhost_user_rx *rx, void **dst)
 
 int vhost_user_rx_read(int sock, struct vhost_user_rx *rx)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * VHOST_USER_MAX_FDS)];
-		struct cmsghdr align;
-	} cbuf;
+	VHOST_USER_FDS_CMSG(VHOST_USER_MAX_FDS) cbuf;
 	struct vhost_user_msg *m = rx->m;
 	int err;
 
@@ -327,16 +324,33 @@ int vhost_user_msg_validate(const struct vhost_user_msg *m)
 	return 0;
 }
 
+int vhost_user_fds_attach(struct msghdr *mh, void *buf, size_t size, const int *fds,
+			  unsigned int nfds)
+{
+	struct cmsghdr *c;
+
+	if (!nfds)
+		return 0;
+	if (CMSG_SPACE(sizeof(int) * nfds) > size)
+		return -EINVAL;
+	memset(buf, 0, size);
+	mh->msg_control = buf;
+	mh->msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+	c = CMSG_FIRSTHDR(mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+	memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
+	return 0;
+}
+
 /* Write header and payload, the fds riding on the first byte. A request
  * (@wait) may wait for socket space, a reply never does.
  */
 static int send_msg(int sock, const struct vhost_user_msg *m,
 		    unsigned int nfds, bool wait)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * VHOST_USER_MAX_FDS)];
-		struct cmsghdr align;
-	} cbuf;
+	VHOST_USER_FDS_CMSG(VHOST_USER_MAX_FDS) cbuf;
 	size_t total, done = 0;
 	int err;
 
@@ -361,18 +375,8 @@ static int send_msg(int sock, const struct vhost_user_msg *m,
 			iov[mh.msg_iovlen].iov_base = (char *)m->payload.raw + off;
 			iov[mh.msg_iovlen++].iov_len = m->hdr.size - off;
 		}
-		if (!done && nfds) {
-			struct cmsghdr *c;
-
-			memset(&cbuf, 0, sizeof(cbuf));
-			mh.msg_control = cbuf.buf;
-			mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-			c = CMSG_FIRSTHDR(&mh);
-			c->cmsg_level = SOL_SOCKET;
-			c->cmsg_type = SCM_RIGHTS;
-			c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-			memcpy(CMSG_DATA(c), m->fds, sizeof(int) * nfds);
-		}
+		if (!done)	/* cannot fail: nfds checked above */
+			vhost_user_fds_attach(&mh, cbuf.buf, sizeof(cbuf), m->fds, nfds);
 		n = sendmsg(sock, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0) {
 			if (errno == EINTR)

@@ -253,6 +253,24 @@ int vhost_user_msg_reply(int sock, struct vhost_user_msg *m);
  */
 int vhost_user_msg_send(int sock, const struct vhost_user_msg *m);
 
+/* A control-message buffer with room for @n fds, aligned for a struct
+ * cmsghdr (<sys/socket.h>), for vhost_user_fds_attach().
+ */
+#define VHOST_USER_FDS_CMSG(n)						\
+	union {								\
+		char buf[CMSG_SPACE(sizeof(int) * (n))];		\
+		struct cmsghdr align;					\
+	}
+
+/* Put @nfds fds (none: nothing) on @mh as one SCM_RIGHTS control message
+ * in @buf (@size bytes, a VHOST_USER_FDS_CMSG's): what sending a message
+ * does, for tests and the hostile frontend that frame bytes of their own.
+ * 0, or -EINVAL when they do not fit.
+ */
+struct msghdr;
+int vhost_user_fds_attach(struct msghdr *mh, void *buf, size_t size, const int *fds,
+			  unsigned int nfds);
+
 /* Close every fd @m carries and forget them. */
 void vhost_user_msg_close_fds(struct vhost_user_msg *m);
 

@@ -546,7 +546,7 @@ static int reach_next(const struct hostile_opts *o, const char *attack, int lfd)
 	int fd, err;
 
 	if (lfd < 0)
-		lfd = fe_listen(o->target, 16);
+		lfd = fe_listen(o->target);
 	if (lfd < 0)
 		return 2;
 	fd = fe_accept(lfd, o->reach_ms);
@@ -567,7 +567,7 @@ static int a_accept_close(const struct hostile_opts *o)
 {
 	double limit = dur(o, 2) * 1000;
 	unsigned int n = 0, max = 4 + limit / 250;
-	int lfd = fe_listen(o->target, 16), fd;
+	int lfd = fe_listen(o->target), fd;
 	uint64_t t0;
 
 	if (lfd < 0)
@@ -600,7 +600,7 @@ static int a_accept_close(const struct hostile_opts *o)
  */
 static int a_linger(const struct hostile_opts *o)
 {
-	int lfd = fe_listen(o->target, 16), fd;
+	int lfd = fe_listen(o->target), fd;
 
 	if (lfd < 0)
 		return 2;
@@ -623,7 +623,7 @@ static int a_linger(const struct hostile_opts *o)
 static int a_reset(const struct hostile_opts *o)
 {
 	struct vhost_user_hdr h = { VHOST_USER_GET_FEATURES, VHOST_USER_VERSION, 0 };
-	int lfd = fe_listen(o->target, 16), fd;
+	int lfd = fe_listen(o->target), fd;
 	struct pollfd p;
 
 	if (lfd < 0)
@@ -646,7 +646,7 @@ static int a_reset(const struct hostile_opts *o)
  */
 static int a_never_accept(const struct hostile_opts *o)
 {
-	int lfd = fe_listen(o->target, 16);
+	int lfd = fe_listen(o->target);
 
 	if (lfd < 0)
 		return 2;
@@ -661,7 +661,7 @@ static int a_never_accept(const struct hostile_opts *o)
  */
 static int a_silent_listener(const struct hostile_opts *o)
 {
-	int lfd = fe_listen(o->target, 16), fd;
+	int lfd = fe_listen(o->target), fd;
 	double ms = -1;
 	uint64_t t0;
 

@@ -60,16 +60,6 @@ void hostile_log(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-static int fill_addr(struct sockaddr_un *sun, const char *path)
-{
-	memset(sun, 0, sizeof(*sun));
-	sun->sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sun->sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sun->sun_path, path);
-	return 0;
-}
-
 int fe_connect(const char *path)
 {
 	/* The socket layer is not under test: the daemon's own connect. */
@@ -109,24 +99,10 @@ int fe_connect_served(const char *path, unsigned int timeout_ms)
 	}
 }
 
-int fe_listen(const char *path, int backlog)
+int fe_listen(const char *path)
 {
-	struct sockaddr_un sun;
-	int fd, err;
-
-	err = fill_addr(&sun, path);
-	if (err)
-		return err;
-	unlink(path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -errno;
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) || listen(fd, backlog)) {
-		err = -errno;
-		close(fd);
-		return err;
-	}
-	return fd;
+	/* QEMU's side of client mode; the socket layer is not under test */
+	return vhost_user_sock_listen(path, (uid_t)-1, (gid_t)-1, 0);
 }
 
 int fe_accept(int lfd, unsigned int timeout_ms)
@@ -150,28 +126,13 @@ int fe_accept(int lfd, unsigned int timeout_ms)
 ssize_t fe_send_raw(int sock, const void *buf, size_t len, const int *fds,
 		    unsigned int nfds)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * 16)];
-		struct cmsghdr align;
-	} cbuf;
+	VHOST_USER_FDS_CMSG(16) cbuf;
 	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 	ssize_t n;
 
-	if (nfds > 16)
+	if (vhost_user_fds_attach(&mh, cbuf.buf, sizeof(cbuf), fds, nfds))
 		return -EINVAL;
-	if (nfds) {
-		struct cmsghdr *c;
-
-		memset(&cbuf, 0, sizeof(cbuf));
-		mh.msg_control = cbuf.buf;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-		c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
-	}
 	do {
 		n = sendmsg(sock, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
 	} while (n < 0 && errno == EINTR);

@@ -86,8 +86,10 @@ int fe_connect_wait(const char *path, unsigned int timeout_ms);
  * @timeout_ms. The fd or -errno.
  */
 int fe_connect_served(const char *path, unsigned int timeout_ms);
-/* Listen on @path (replacing a stale socket file) with @backlog. */
-int fe_listen(const char *path, int backlog);
+/* Listen on @path as a client-mode relay's frontend would (the daemon's own
+ * vhost_user_sock_listen(): a stale socket file is replaced).
+ */
+int fe_listen(const char *path);
 /* Accept one connection within @timeout_ms: the fd, or -ETIMEDOUT. */
 int fe_accept(int lfd, unsigned int timeout_ms);
 

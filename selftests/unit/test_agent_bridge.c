@@ -176,7 +176,7 @@ int main(void)
 		ktap_skip_all("needs root (network namespace, bridge)");
 	if (unshare(CLONE_NEWNET))
 		ktap_skip_all("cannot create a network namespace");
-	ktap_plan(23);
+	ktap_plan(24);
 	/* the namespace dies with the process: nothing to clean up */
 	if (sh("ip link add br0 type bridge && ip link set br0 up &&"
 	       "for p in pri relay upl; do ip link add $p type veth peer name ${p}p &&"
@@ -272,6 +272,12 @@ int main(void)
 	KTAP_CHECK(watch_until(w, &rec, FO_EV_VF_CHANGED), "watch: the primary port going down is noticed");
 	sh("ip link set dev pri up");
 	watch_until(w, &rec, FO_EV_VF_CHANGED);
+	/* the relay's netdev: matched by fo_backend_match for every backend */
+	sh("ip link set dev relay down");
+	KTAP_CHECK(watch_until(w, &rec, FO_EV_RELAY_VF) && rec.last.up,
+		   "watch: a change on the relay's port is FO_EV_RELAY_VF (netdev present)");
+	sh("ip link set dev relay up");
+	watch_until(w, &rec, FO_EV_RELAY_VF);
 
 	/* the state machine drives the backend: reconcile, then migrate out */
 	memcpy(fcfg.mac, vm_mac, 6);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -63,7 +64,7 @@ struct spin_ctx {
 	struct uloop_poller poller;
 	unsigned int frames;		/* the handler accounts this many */
 	unsigned int work_left;		/* poller calls that find a frame */
-	unsigned int calls;
+	unsigned int calls, busy_hooks;
 	uint64_t first_ns, last_ns;	/* poller calls */
 };
 
@@ -106,6 +107,21 @@ static unsigned int spin_poll(struct uloop_poller *p)
 /* One round: an event whose handler moves @frames, then a 100 ms timer
  * ends the run. Returns the timer's expiry time.
  */
+static void spin_busy(struct uloop_poller *p)
+{
+	(void)p;
+	S.busy_hooks++;
+}
+
+/* Times this thread went to sleep (voluntary context switches). */
+static long thread_sleeps(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_THREAD, &ru);
+	return ru.ru_nvcsw;
+}
+
 static uint64_t spin_round(int ev, int tfd, unsigned int frames,
 			   unsigned int work)
 {
@@ -114,6 +130,7 @@ static uint64_t spin_round(int ev, int tfd, unsigned int frames,
 	S.frames = frames;
 	S.work_left = work;
 	S.calls = 0;
+	S.busy_hooks = 0;
 	eventfd_write(ev, 1);
 	timerfd_settime(tfd, 0, &its, NULL);
 	C.loop.stop = false;
@@ -126,16 +143,31 @@ static void test_busy_poll(void)
 	int ev = eventfd(0, EFD_CLOEXEC);
 	int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
 	uint64_t end;
+	long sleeps;
 
 	uloop_add_read(&C.loop, &S.ev, ev, NULL, 0, on_ev);
 	uloop_add_read(&C.loop, &S.timer, tfd, NULL, 0, on_timer);
 	S.poller.fn = spin_poll;
+	S.poller.busy = spin_busy;
 	uloop_add_poller(&C.loop, &S.poller);
 	uloop_set_busy_poll(&C.loop, 2000);
 
-	/* a round that moved a frame or two: sleep, as an idle relay does */
-	spin_round(ev, tfd, ULOOP_SPIN_MIN_FRAMES - 1, 0);
-	KTAP_CHECK(S.calls == 0, "no busy-poll after a light round");
+	/* a round that moved nothing: sleep, as an idle relay does */
+	sleeps = thread_sleeps();
+	spin_round(ev, tfd, 0, 0);
+	KTAP_CHECK(S.calls == 0 && thread_sleeps() > sleeps,
+		   "no polling after a round that moved nothing: the loop sleeps");
+
+	/* a round that moved one frame (a ping): poll for the window, for
+	 * the answer, but it is no load: no busy hook
+	 */
+	end = spin_round(ev, tfd, 1, 0);
+	ktap_diag("light round: %u poller calls over %.2f ms, then asleep %.1f ms",
+		  S.calls, (S.last_ns - S.first_ns) / 1e6, (end - S.last_ns) / 1e6);
+	KTAP_CHECK(S.calls > 4 && S.last_ns - S.first_ns >= 1500000 &&
+		   end - S.last_ns >= 50000000,
+		   "polls for 2 ms after a round that moved a frame, then sleeps");
+	KTAP_CHECK(S.busy_hooks == 0, "... and a light round runs no busy hook");
 
 	/* a busy round: poll; keep polling while it finds work; give up
 	 * 2 ms after the last work and sleep until the timer
@@ -143,9 +175,27 @@ static void test_busy_poll(void)
 	end = spin_round(ev, tfd, ULOOP_SPIN_MIN_FRAMES, 3);
 	ktap_diag("busy round: %u poller calls over %.2f ms, then asleep %.1f ms",
 		  S.calls, (S.last_ns - S.first_ns) / 1e6, (end - S.last_ns) / 1e6);
-	KTAP_CHECK(S.calls > 4 && S.work_left == 0, "busy-polls after a busy round, while there is work");
+	KTAP_CHECK(S.calls > 4 && S.work_left == 0 && S.busy_hooks == 1,
+		   "busy-polls after a busy round, while there is work; the busy hook once");
 	KTAP_CHECK(S.last_ns - S.first_ns >= 2000000 && end - S.last_ns >= 50000000,
 		   "stops polling 2 ms after the last work and sleeps");
+
+	/* busy mode: never sleeps, even with nothing to do, yet events
+	 * (the timer that ends the round) still come through
+	 */
+	uloop_hold_busy(&C.loop, true);
+	sleeps = thread_sleeps();
+	end = spin_round(ev, tfd, 0, 0);
+	ktap_diag("busy mode: %u poller calls in %.1f ms, %ld sleeps",
+		  S.calls, (end - S.first_ns) / 1e6, thread_sleeps() - sleeps);
+	KTAP_CHECK(thread_sleeps() == sleeps && S.calls > 1000 &&
+		   end - S.last_ns < 50000000 && S.busy_hooks == 1,
+		   "busy mode: the loop polls the whole round, never sleeps, handles its events");
+	uloop_hold_busy(&C.loop, false);
+	sleeps = thread_sleeps();
+	end = spin_round(ev, tfd, 0, 0);
+	KTAP_CHECK(thread_sleeps() > sleeps && end - S.last_ns >= 50000000,
+		   "... and sleeps again (after the window) once the hold is given back");
 
 	/* busy polling off */
 	uloop_set_busy_poll(&C.loop, 0);
@@ -443,7 +493,7 @@ int main(void)
 	int e1, e2, e3, p[2];
 	uint64_t v;
 
-	ktap_plan(27);
+	ktap_plan(31);
 	if (uloop_init(&C.loop, 8))
 		ktap_skip_all("io_uring unavailable on this kernel");
 

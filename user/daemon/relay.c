@@ -180,7 +180,27 @@ static bool relay_want_kick(struct relay *r, unsigned int q)
 		r->kick_wanted |= 1ull << q;
 		return false;
 	}
+	r->kick_asked |= 1ull << q;
 	return vq_notify_enable(&r->dev.vq[q].vr);
+}
+
+/* The loop polls: take back the kicks asked for (see kick_asked), once per
+ * polling period; relay_idle() asks for them again before the loop sleeps.
+ */
+static void relay_kicks_off(struct relay *r)
+{
+	uint64_t asked = r->kick_asked;
+
+	r->kick_asked = 0;
+	r->kick_wanted |= asked;
+	while (asked) {
+		unsigned int q = __builtin_ctzll(asked);
+		struct virtqueue *vr = relay_vring(r, q);
+
+		asked &= asked - 1;
+		if (vr)
+			vq_notify_disable(vr);
+	}
 }
 
 /* An 802.1Q tag, which a device takes on top of its MTU (uapi lacks it). */
@@ -350,6 +370,8 @@ static bool relay_vf_to_guest(struct relay *r, unsigned int pi)
 			if (err == -EAGAIN || err == -ENOBUFS) {
 				blocked = qp;
 				kick_asked = err == -ENOBUFS;
+				if (kick_asked)
+					r->kick_asked |= 1ull << VQ_RX(qp);
 				break;
 			}
 			if (err == -EIO) {
@@ -732,6 +754,8 @@ static unsigned int relay_poll(struct uloop_poller *pl)
 	uint32_t rx = relay_rx_ready_ports(r), tx = 0;
 	unsigned int i;
 
+	if (r->kick_asked)
+		relay_kicks_off(r);
 	for (i = 0; i < r->cfg.queues; i++) {
 		struct virtqueue *vr = relay_vring(r, VQ_TX(i));
 
@@ -794,7 +818,10 @@ static void relay_idle(struct uloop_poller *pl)
 		struct virtqueue *vr = relay_vring(r, q);
 
 		want &= want - 1;
-		if (!vr || !vq_notify_enable(vr))
+		if (!vr)
+			continue;
+		r->kick_asked |= 1ull << q;
+		if (!vq_notify_enable(vr))
 			continue;
 		if (VQ_IS_RX(q))
 			r->rx_more |= relay_all_ports(r);
@@ -916,6 +943,7 @@ static void relay_vring_changed(struct vhost_dev *d, unsigned int q)
 	/* The guest may have queued work before the ring ran, and with
 	 * event_idx it kicks only if we asked: ask, then look.
 	 */
+	r->kick_asked |= 1ull << q;
 	vq_notify_enable(&vq->vr);
 	if (VQ_IS_RX(q))
 		r->rx_more |= relay_all_ports(r);

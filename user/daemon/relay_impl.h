@@ -97,6 +97,11 @@ struct relay {
 	uint8_t rx_ready[VHOST_DEV_MAX_QUEUE_PAIRS];
 	uint64_t broken_logged;		/* per vring: "malformed chain" said */
 	uint64_t kick_wanted;		/* per vring: notifications put off */
+	/* Per vring: notifications asked for, taken back when the loop polls
+	 * (without event idx an ask stays until taken back, and the guest
+	 * would kick for every burst while we poll anyway).
+	 */
+	uint64_t kick_asked;
 	unsigned int hdr_len;		/* virtio-net header the guest expects */
 	/* Largest guest frame the VF takes (MTU + Ethernet + VLAN header),
 	 * 0 until read; re-read at most once a second, and only when a frame

@@ -104,6 +104,8 @@ static int uloop_add(struct uloop *l, struct uloop_src *s)
 	return uloop_arm(l, s);
 }
 
+static void uloop_queue_rearm(struct uloop *l, struct uloop_src *s);
+
 static int uloop_add_poll_src(struct uloop *l, struct uloop_src *s, int fd,
 			      unsigned int events, uloop_fn fn, bool lazy)
 {
@@ -116,6 +118,14 @@ static int uloop_add_poll_src(struct uloop *l, struct uloop_src *s, int fd,
 	if (lazy) {
 		s->lazy_next = l->lazy;
 		l->lazy = s;
+		/* Parked from the start while the loop polls under load (in
+		 * busy mode, for good): armed when it sleeps.
+		 */
+		if (l->loaded && !s->armed) {
+			s->active = true;
+			uloop_queue_rearm(l, s);
+			return 0;
+		}
 	}
 	return uloop_add(l, s);
 }
@@ -463,31 +473,36 @@ static void uloop_idle_all(struct uloop *l)
 			p->idle(p);
 }
 
-/* Whether to busy-poll instead of sleeping: after a round that moved
- * enough frames, and for as long as every window finds work, like NAPI; an
- * idle loop never starts.
+/* Whether to poll instead of sleeping: in busy mode always; otherwise
+ * after a round that moved a frame, and for as long as every window finds
+ * work, like NAPI; an idle loop never starts.
  */
 static bool uloop_busy(const struct uloop *l)
 {
-	return l->pollers && l->spin_ns &&
-	       (l->spinning || l->frames >= ULOOP_SPIN_MIN_FRAMES);
+	return l->pollers &&
+	       (l->busy_holds || (l->spin_ns && (l->spinning || l->frames)));
 }
 
+/* Polling starts, or goes on: under load (or in busy mode) park the lazy
+ * polls and tell the pollers, once until the loop sleeps again.
+ */
 static void uloop_busy_begin(struct uloop *l)
 {
 	struct uloop_poller *p;
 
-	if (l->spinning)
+	l->spinning = true;
+	if (l->loaded || (!l->busy_holds && l->frames < ULOOP_SPIN_MIN_FRAMES))
 		return;
 	uloop_park_lazy(l);
-	l->spinning = true;
+	l->loaded = true;
 	for (p = l->pollers; p; p = p->next)
 		if (p->busy)
 			p->busy(p);
 }
 
-/* Busy-poll: run the pollers until they or the ring have something, or
- * spin_ns pass without. Returns true when there is work (do not sleep).
+/* Poll: run the pollers until they or the ring have something, or spin_ns
+ * pass without (never, in busy mode). Returns true when there is work (do
+ * not sleep).
  */
 static bool uloop_spin(struct uloop *l)
 {
@@ -502,15 +517,27 @@ static bool uloop_spin(struct uloop *l)
 	for (;;) {
 		if (uloop_events_ready(l))
 			break;
-		if (uloop_poll_all(l) || l->deferred)
+		if (uloop_poll_all(l) || l->deferred) {
+			/* (What the pollers moved may make this load.) */
+			uloop_busy_begin(l);
 			break;
-		if (uloop_now_ns() - start >= l->spin_ns) {
+		}
+		if (!l->busy_holds && uloop_now_ns() - start >= l->spin_ns) {
 			l->spinning = false;
+			l->loaded = false;
 			return false;
 		}
 		cpu_relax();
 	}
 	return true;
+}
+
+void uloop_hold_busy(struct uloop *l, bool on)
+{
+	if (on)
+		l->busy_holds++;
+	else if (l->busy_holds)
+		l->busy_holds--;
 }
 
 int uloop_run(struct uloop *l)

@@ -2,8 +2,9 @@
 /* The daemon's one event loop, on io_uring: fd readiness (multishot poll),
  * small reads (eventfd kicks, signalfd), queued eventfd signals, and deferred
  * work for handlers that stopped at their budget. It blocks in the kernel
- * whenever nothing is pending, so an idle daemon uses no CPU; under load it
- * busy-polls for a bounded time after work instead (uloop_poller).
+ * whenever nothing is pending, so an idle daemon uses no CPU; after work it
+ * polls for a bounded time instead (uloop_poller), and in busy mode
+ * (uloop_hold_busy()) it never sleeps.
  */
 #ifndef VXDP_URING_LOOP_H
 #define VXDP_URING_LOOP_H
@@ -66,7 +67,10 @@ struct uloop_poller {
 	 * meanwhile is uloop_defer()red, and the loop then does not sleep.
 	 */
 	void (*idle)(struct uloop_poller *p);
-	/* Optional: busy polling starts (uloop_busy_polling() turns true). */
+	/* Optional: busy polling under load starts (a round moved
+	 * ULOOP_SPIN_MIN_FRAMES, or busy mode): the owner may switch on what
+	 * only pays under load (AF_XDP socket busy polling).
+	 */
 	void (*busy)(struct uloop_poller *p);
 	struct uloop_poller *next;
 };
@@ -84,7 +88,9 @@ struct uloop {
 	unsigned int frames;	/* moved this round (uloop_account()) */
 	struct uloop_gc *gc;	/* uloop_free_later() */
 	unsigned int nstale;	/* deleted sources awaiting their last completion */
-	bool spinning;		/* the last busy-poll window found work */
+	unsigned int busy_holds;	/* uloop_hold_busy(): never sleep */
+	bool spinning;		/* polling instead of sleeping */
+	bool loaded;		/* ... under load: lazy polls parked, busy hooks run */
 };
 
 int uloop_init(struct uloop *l, unsigned int entries);
@@ -144,21 +150,31 @@ void uloop_undefer(struct uloop *l, struct uloop_work *w);
 void uloop_add_poller(struct uloop *l, struct uloop_poller *p);
 void uloop_del_poller(struct uloop *l, struct uloop_poller *p);
 
-/* After a round that moved at least ULOOP_SPIN_MIN_FRAMES frames, run the
- * pollers instead of sleeping until @usec pass without any work (0: never).
- * Default ULOOP_SPIN_US_DEFAULT.
+/* After a round that moved a frame, run the pollers instead of sleeping
+ * until @usec pass without any work (0: never): a reply to what was just
+ * moved (a guest answering, a peer close by) is then found without a
+ * wake-up. Rounds of ULOOP_SPIN_MIN_FRAMES or more are load: the loop then
+ * parks its lazy polls and runs the pollers' busy hooks too, until it
+ * sleeps. Default ULOOP_SPIN_US_DEFAULT.
  */
 #define ULOOP_SPIN_US_DEFAULT	50
 #define ULOOP_SPIN_MIN_FRAMES	8
 void uloop_set_busy_poll(struct uloop *l, unsigned int usec);
+
+/* Busy mode: while at least one hold is taken the loop never sleeps; it
+ * polls under load from the first round, like a DPDK lcore, and takes a
+ * core for it. @on takes a hold, !@on gives one back.
+ */
+void uloop_hold_busy(struct uloop *l, bool on);
 
 static inline unsigned int uloop_busy_poll_us(const struct uloop *l)
 {
 	return l->spin_ns / 1000;
 }
 
-/* Whether the loop is busy-polling: a poller may then leave its peers'
- * notifications off (it looks for work itself) until its idle hook.
+/* Whether the loop is polling instead of sleeping: a poller may then leave
+ * its peers' notifications off (it looks for work itself) until its idle
+ * hook.
  */
 static inline bool uloop_busy_polling(const struct uloop *l)
 {

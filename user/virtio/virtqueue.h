@@ -118,4 +118,13 @@ static inline bool vq_notify_enable(struct virtqueue *vq)
 			    vring_split_notify_enable(&vq->split);
 }
 
+/* Take back a notify_enable(): the device polls the ring itself. */
+static inline void vq_notify_disable(struct virtqueue *vq)
+{
+	if (vq->packed)
+		vring_packed_notify_disable(&vq->pk);
+	else
+		vring_split_notify_disable(&vq->split);
+}
+
 #endif

@@ -167,7 +167,7 @@ int main(void)
 	char err[256];
 	int ok;
 
-	ktap_plan(43);
+	ktap_plan(44);
 
 	ok = !relay_cfg_parse(&c[0], "vf=veth0,socket=/tmp/a.sock", err, sizeof(err));
 	KTAP_CHECK(ok && !strcmp(c[0].vf, "veth0") && !strcmp(c[0].socket, "/tmp/a.sock") &&
@@ -242,6 +242,13 @@ int main(void)
 	KTAP_CHECK(bad("vf=v0,socket=/x,offloads=yes", "on, csum or off") &&
 		   bad("vf=v0,socket=/x,offloads=off,offloads=on", "given twice"),
 		   "offloads=: unknown value or given twice refused");
+	ok = !relay_cfg_parse(&c[2], "vf=v0,socket=/x", err, sizeof(err)) &&
+	     !c[2].poll_busy &&
+	     !relay_cfg_parse(&c[2], "vf=v0,socket=/x,poll=busy", err, sizeof(err)) &&
+	     c[2].poll_busy &&
+	     !relay_cfg_parse(&c[2], "vf=v0,socket=/x,poll=adaptive", err, sizeof(err)) &&
+	     !c[2].poll_busy && bad("vf=v0,socket=/x,poll=spin", "adaptive or busy");
+	KTAP_CHECK(ok, "poll=: adaptive by default, busy taken, unknown value refused");
 
 	relay_cfg_parse(&c[2], "vf=veth0,socket=/tmp/c.sock,name=other", err, sizeof(err));
 	KTAP_CHECK(relay_cfg_check_unique(c, 3, err, sizeof(err)) == -EINVAL &&

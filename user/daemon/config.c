@@ -220,6 +220,9 @@ static const struct opt_choice offloads_choices[] = {
 	{ "on", RELAY_OFFLOADS_ON }, { "csum", RELAY_OFFLOADS_CSUM },
 	{ "off", RELAY_OFFLOADS_OFF }, { NULL, 0 },
 };
+static const struct opt_choice poll_choices[] = {
+	{ "adaptive", false }, { "busy", true }, { NULL, 0 },
+};
 static const struct opt_choice xsk_mode_choices[] = {
 	{ "auto", XSK_PORT_AUTO }, { "copy", XSK_PORT_COPY },
 	{ "zerocopy", XSK_PORT_ZEROCOPY }, { NULL, 0 },
@@ -279,6 +282,13 @@ const struct opt relay_opts[] = {
 		  "GUEST_TSO4/6), so the guest sends TCP in frames of up to 64 KiB and "
 		  "receives runs of one flow's segments joined; csum, checksums only; "
 		  "off, none: frames cross complete" },
+	{ .name = "poll", .type = OPT_ENUM, RC(poll_busy), .choices = poll_choices,
+	  .metavar = "adaptive|busy", .def = "adaptive",
+	  .help = "adaptive: after frames, poll for the daemon's --busy-poll window, "
+		  "then sleep, so an idle relay costs no CPU; busy: the relay's worker "
+		  "polls without ever sleeping while the relay is open, like DPDK, for "
+		  "the lowest latency at the cost of one CPU at 100% even when idle "
+		  "(the worker's other relays are polled too)" },
 	{ .name = "mem-max", .type = OPT_FUNC, RC(mem_max), .parse = parse_size,
 	  .metavar = "SIZE", .def = "64G",
 	  .help = "guest memory the frontend may have the relay map (K, M, G, T; 0: "
@@ -470,8 +480,9 @@ const struct opt daemon_opts[] = {
 		  "with the fewest" },
 	{ .name = "busy-poll", .short_name = 'b', .type = OPT_UINT, DC(busy_poll_us),
 	  .min = 0, .max = 1000, .unit = " (microseconds)", .metavar = "US", .def = "50",
-	  .help = "after a burst of frames, look for more for up to US microseconds "
-		  "before sleeping, 0-1000 (0: always sleep); an idle relay never polls" },
+	  .help = "after a round that moved frames, look for more for up to US "
+		  "microseconds before sleeping, 0-1000 (0: always sleep); an idle "
+		  "relay never polls (see the relay option poll=busy)" },
 	{ .name = "mem-max", .short_name = 'm', .type = OPT_FUNC, DC(mem_max),
 	  .parse = parse_size, .metavar = "SIZE", .def = "4T",
 	  .help = "guest memory all relays together may map (K, M, G, T; 0: no "

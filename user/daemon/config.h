@@ -61,6 +61,10 @@ struct relay_cfg {
 	uint64_t mem_max;
 	bool client;		/* mode=client: we connect to QEMU's socket */
 	enum relay_offloads offloads;
+	/* poll=busy: the relay's worker never sleeps while the relay is open
+	 * (uloop_hold_busy()), for latency at the cost of a whole CPU.
+	 */
+	bool poll_busy;
 	/* Server mode: who may connect (owner=, group=, perm=). -1/0: as
 	 * created (the daemon's user and umask).
 	 */

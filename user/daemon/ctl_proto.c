@@ -274,6 +274,7 @@ json_object *ctl_relay_json(const struct daemon_relay_info *info)
 			       json_object_new_string(xsk_mode_names[c->xsk_mode % 3]));
 	json_object_object_add(o, "napi-defer", json_object_new_int(c->napi_defer));
 	json_object_object_add(o, "napi-timeout", json_object_new_int(c->napi_timeout_us));
+	json_object_object_add(o, "poll", json_object_new_string(c->poll_busy ? "busy" : "adaptive"));
 	json_object_object_add(o, "mem-max", json_object_new_uint64(c->mem_max));
 	if (c->owner != (uid_t)-1)
 		json_object_object_add(o, "owner", json_object_new_int64(c->owner));

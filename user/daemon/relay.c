@@ -1319,11 +1319,12 @@ int relay_open(struct relay **rp, const struct relay_cfg *cfg, struct uloop *loo
 	if (err)
 		goto err_steer;
 	relay_vf_init(r);
-	pr_notice("%s: vf %s, %u queue pair%s (AF_XDP %s), vhost-user %s %s%s, offloads: %s",
+	pr_notice("%s: vf %s, %u queue pair%s (AF_XDP %s), vhost-user %s %s%s, offloads: %s, poll: %s",
 		  cfg->name, cfg->vf, cfg->queues, cfg->queues == 1 ? "" : "s",
 		  xsk_port_zerocopy(r->port[0].xsk) ? "zero-copy" : "copy mode",
 		  cfg->client ? "client of" : "server on", cfg->socket,
-		  cfg->has_mac ? ", MAC steering on" : "", relay_offloads_name[cfg->offloads]);
+		  cfg->has_mac ? ", MAC steering on" : "", relay_offloads_name[cfg->offloads],
+		  cfg->poll_busy ? "busy" : "adaptive");
 	relay_napi_setup(r, false);
 	err = relay_conn_open(r);
 	if (err)
@@ -1332,6 +1333,8 @@ int relay_open(struct relay **rp, const struct relay_cfg *cfg, struct uloop *loo
 	r->poller.idle = relay_idle;
 	r->poller.busy = relay_busy;
 	uloop_add_poller(loop, &r->poller);
+	if (cfg->poll_busy)
+		uloop_hold_busy(loop, true);
 	*rp = r;
 	return 0;
 
@@ -1430,6 +1433,8 @@ void relay_close(struct relay *r)
 
 	uloop_del_poller(r->loop, &r->poller);
 	relay_vf_close(r);
+	if (r->cfg.poll_busy)
+		uloop_hold_busy(r->loop, false);
 	/* The frontend goes first, for good: no reconnect from here on. */
 	relay_conn_close(r);
 	for (q = 0; q < VHOST_DEV_MAX_VRINGS; q++)

@@ -203,11 +203,12 @@ demo-failover: deps all
 # Instructions per packet of the virtqueue hot path first (callgrind, ~10 s;
 # fails on a regression against tools/bench/insncount-baseline.txt, skips (4) on a
 # sanitizer build), then what guest offloads are worth (iperf3 through two QEMU
-# guests, offloads on against off, ~5 min), then the relay against DPDK.
+# guests, offloads on against off, ~5 min), then the relay against DPDK
+# (BENCH_ARGS: its options, e.g. "--nice -20 --wait-idle 60" on a shared machine).
 bench: deps all
 	BUILD=$(abspath $(BUILD)) tools/bench/vxdp-insncount || [ $$? -eq 4 ]
 	BUILD=$(abspath $(BUILD)) tools/bench/vxdp-offload-bench || [ $$? -eq 4 ]
-	@if [ -x tools/bench/vxdp-bench ]; then tools/bench/vxdp-bench; else \
+	@if [ -x tools/bench/vxdp-bench ]; then tools/bench/vxdp-bench $(BENCH_ARGS); else \
 		echo "bench: not written yet (issue 4)"; exit 1; fi
 
 clean:

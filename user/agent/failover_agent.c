@@ -757,7 +757,7 @@ void fo_agent_close(struct fo_agent *a)
 {
 	if (!a)
 		return;
-	daemon_set_hooks(a->d, NULL, NULL);
+	/* No daemon_set_hooks(): daemon_destroy() freed the daemon already. */
 	while (a->n)
 		vm_free(a->vms[--a->n]);
 	agent_nl_close(a);

@@ -41,8 +41,11 @@ CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer \
 LDFLAGS  += -fsanitize=address,undefined
 endif
 
+# -target bpf searches no multiarch folder, where <asm/types.h> lives (the
+# UAPI headers vxdp_steer uses instead of vmlinux.h).
+MULTIARCH  := $(shell $(CC) -print-multiarch 2>/dev/null)
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror \
-	      -I$(BUILD) -Ibpf
+	      -I$(BUILD) -Ibpf $(if $(MULTIARCH),-idirafter /usr/include/$(MULTIARCH))
 
 # The product's programs in bpf/, test and benchmark peers in bpf/test/;
 # all objects land flat in $(BUILD)/bpf/.

@@ -5,11 +5,16 @@
  * The loader marks it frags-aware (BPF_F_XDP_HAS_FRAGS) where the kernel has
  * that, so it runs natively on a jumbo-MTU VF: it only reads the Ethernet
  * header, which is always in the linear part of a multi-buffer frame.
+ *
+ * UAPI headers, not vmlinux.h, and no CO-RE: vmlinux.h marks every struct
+ * (xdp_md too) for CO-RE relocation, and relocating makes libbpf read and
+ * parse the kernel's whole BTF (/sys/kernel/btf/vmlinux, tens of
+ * milliseconds) at every load, once per relay. Nothing here needs it.
  */
-#include "vmlinux.h"
+#include <stdbool.h>
+#include <linux/types.h>
+#include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
-#include <bpf/bpf_core_read.h>
-#include <bpf/bpf_endian.h>
 
 #include "vxdp_shared.h"
 #include "vxdp_xsks.h"	/* xsks: rx queue index -> the relay's AF_XDP socket */
@@ -28,6 +33,12 @@ struct {
  */
 const volatile bool steer_by_mac = false;
 const volatile __u8 steer_mac[6] = {};
+/* The loader sets this where the kernel has bpf_xdp_get_buff_len() (5.18,
+ * with frags: whenever the frags-aware load is the one tried); on a
+ * constant the verifier drops the branch not taken, and never sees a call
+ * the kernel lacks.
+ */
+const volatile bool has_buff_len = false;
 
 /* Written by the relay while the program runs (the skeleton's mmap of
  * .bss): with steering by MAC, the MAC's frames pass to the host stack
@@ -47,14 +58,14 @@ static __always_inline void count(__u32 idx, __u64 bytes)
 }
 
 /* The whole frame's length: with frags, data_end ends only the linear part.
- * bpf_xdp_get_buff_len() came with frags (5.18); on older kernels CO-RE
- * turns the test into a constant and the verifier never sees the call.
- * Where the helper exists the verifier never sees the pointer subtraction
- * either, which it allows only with CAP_PERFMON: the service runs without.
+ * bpf_xdp_get_buff_len() came with frags (5.18); see has_buff_len. Where
+ * the helper exists the verifier never sees the pointer subtraction either
+ * (has_buff_len is frozen read-only data: the branch is dead), which it
+ * allows only with CAP_PERFMON: the service runs without.
  */
 static __always_inline __u64 frame_len(struct xdp_md *ctx)
 {
-	if (bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_xdp_get_buff_len))
+	if (has_buff_len)
 		return bpf_xdp_get_buff_len(ctx);
 	return (void *)(long)ctx->data_end - (void *)(long)ctx->data;
 }

@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <net/if.h>
 #include <net/if_arp.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -369,6 +370,20 @@ static void unpin_and_unlock(struct xdp_steer *s)
  * page, and only it passes multi-buffer frames on to AF_XDP. Returns 0 or a
  * negative errno, with s->skel NULL on error.
  */
+/* Whether the kernel has bpf_xdp_get_buff_len() (5.18, with frags): the
+ * program then never subtracts packet pointers, which the verifier allows
+ * only with CAP_PERFMON. Probed once (a tiny program load) rather than
+ * with CO-RE, which would parse the kernel's whole BTF at every load.
+ */
+static pthread_once_t buff_len_once = PTHREAD_ONCE_INIT;
+static bool buff_len_helper;
+
+static void buff_len_probe(void)
+{
+	buff_len_helper = libbpf_probe_bpf_helper(BPF_PROG_TYPE_XDP,
+						  BPF_FUNC_xdp_get_buff_len, NULL) == 1;
+}
+
 static int load_skel(struct xdp_steer *s, const uint8_t mac[6], bool frags)
 {
 	struct bpf_program *prog;
@@ -384,6 +399,8 @@ static int load_skel(struct xdp_steer *s, const uint8_t mac[6], bool frags)
 		s->skel->rodata->steer_by_mac = true;
 		memcpy(s->skel->rodata->steer_mac, mac, 6);
 	}
+	pthread_once(&buff_len_once, buff_len_probe);
+	s->skel->rodata->has_buff_len = buff_len_helper;
 	prog = s->skel->progs.vxdp_steer;
 	err = set_pin_paths(s);
 	if (!err && frags)

@@ -11,6 +11,8 @@ int mbox_init(struct mbox *mb)
 {
 	mb->head = NULL;
 	mb->tail = &mb->head;
+	mb->urgent = NULL;
+	mb->urgent_tail = &mb->urgent;
 	mb->closed = false;
 	mb->attached = false;
 	mb->loop = NULL;
@@ -36,80 +38,165 @@ int mbox_attach(struct mbox *mb, struct uloop *l)
 	return uloop_add_read(l, &mb->src, mb->efd, NULL, 0, mbox_on_event);
 }
 
-int mbox_call(struct mbox *mb, struct mbox_msg *m)
+static bool mbox_is_owner(const struct mbox *mb)
 {
-	int ret;
+	return mb->attached && pthread_equal(mb->owner, pthread_self());
+}
 
+static int mbox_enqueue(struct mbox *mb, struct mbox_msg *m, bool urgent)
+{
 	m->next = NULL;
 	m->done = false;
 	m->ret = 0;
-	if (mb->attached && pthread_equal(mb->owner, pthread_self()))
+	if (mbox_is_owner(mb))
 		return -EDEADLK;
 	pthread_mutex_lock(&mb->lock);
 	if (mb->closed) {
 		pthread_mutex_unlock(&mb->lock);
 		return -ESHUTDOWN;
 	}
-	*mb->tail = m;
-	mb->tail = &m->next;
+	if (urgent) {
+		*mb->urgent_tail = m;
+		mb->urgent_tail = &m->next;
+		/* Its owner may be waiting in mbox_call_from(). */
+		pthread_cond_broadcast(&mb->done);
+	} else {
+		*mb->tail = m;
+		mb->tail = &m->next;
+	}
 	pthread_mutex_unlock(&mb->lock);
 	eventfd_write(mb->efd, 1);
+	return 0;
+}
 
-	pthread_mutex_lock(&mb->lock);
+int mbox_post(struct mbox *mb, struct mbox_msg *m)
+{
+	m->reply = mb;
+	return mbox_enqueue(mb, m, false);
+}
+
+int mbox_wait(struct mbox_msg *m)
+{
+	struct mbox *r = m->reply;
+	int ret;
+
+	pthread_mutex_lock(&r->lock);
 	while (!m->done)
-		pthread_cond_wait(&mb->done, &mb->lock);
+		pthread_cond_wait(&r->done, &r->lock);
 	ret = m->ret;
-	pthread_mutex_unlock(&mb->lock);
+	pthread_mutex_unlock(&r->lock);
 	return ret;
 }
 
-/* Take the whole queue at once: a call run may post nothing here (it would
- * wait for itself), so what is taken is all there is to run.
- */
-static struct mbox_msg *mbox_take(struct mbox *mb)
+int mbox_call(struct mbox *mb, struct mbox_msg *m)
 {
-	struct mbox_msg *m;
+	int ret = mbox_post(mb, m);
 
-	pthread_mutex_lock(&mb->lock);
-	m = mb->head;
-	mb->head = NULL;
-	mb->tail = &mb->head;
-	pthread_mutex_unlock(&mb->lock);
-	return m;
+	return ret ? ret : mbox_wait(m);
 }
 
-static void mbox_complete(struct mbox *mb, struct mbox_msg *m, int ret)
+void mbox_done(struct mbox *mb, struct mbox_msg *m, int ret)
 {
-	pthread_mutex_lock(&mb->lock);
+	struct mbox *r = m->reply ? m->reply : mb;
+
+	(void)mb;
+	pthread_mutex_lock(&r->lock);
 	m->ret = ret;
 	m->done = true;
-	pthread_cond_broadcast(&mb->done);
-	pthread_mutex_unlock(&mb->lock);
+	pthread_cond_broadcast(&r->done);
+	pthread_mutex_unlock(&r->lock);
 }
 
-void mbox_drain(struct mbox *mb)
+static void mbox_run(struct mbox *mb, struct mbox_msg *m)
 {
-	struct mbox_msg *m = mbox_take(mb), *next;
+	struct mbox_msg *next;
 
 	for (; m; m = next) {
 		int ret;
 
 		next = m->next;		/* @m is the caller's once done */
 		ret = m->fn(m);
-		mbox_complete(mb, m, ret);
+		if (ret != MBOX_LATER)
+			mbox_done(mb, m, ret);
 	}
+}
+
+/* Take a whole queue at once: a call run may post nothing to its own
+ * mailbox (it would wait for itself), so what is taken is all there is to
+ * run. Under mb->lock.
+ */
+static struct mbox_msg *mbox_take_locked(struct mbox *mb, bool urgent)
+{
+	struct mbox_msg *m;
+
+	if (urgent) {
+		m = mb->urgent;
+		mb->urgent = NULL;
+		mb->urgent_tail = &mb->urgent;
+	} else {
+		m = mb->head;
+		mb->head = NULL;
+		mb->tail = &mb->head;
+	}
+	return m;
+}
+
+static struct mbox_msg *mbox_take(struct mbox *mb, bool urgent)
+{
+	struct mbox_msg *m;
+
+	pthread_mutex_lock(&mb->lock);
+	m = mbox_take_locked(mb, urgent);
+	pthread_mutex_unlock(&mb->lock);
+	return m;
+}
+
+int mbox_call_from(struct mbox *mb, struct mbox_msg *m, struct mbox *self)
+{
+	struct mbox_msg *u;
+	int ret;
+
+	m->reply = self;
+	ret = mbox_enqueue(mb, m, true);
+	if (ret)
+		return ret;
+	pthread_mutex_lock(&self->lock);
+	while (!m->done) {
+		u = mbox_take_locked(self, true);
+		if (u) {
+			pthread_mutex_unlock(&self->lock);
+			mbox_run(self, u);
+			pthread_mutex_lock(&self->lock);
+			continue;
+		}
+		pthread_cond_wait(&self->done, &self->lock);
+	}
+	ret = m->ret;
+	pthread_mutex_unlock(&self->lock);
+	return ret;
+}
+
+void mbox_drain(struct mbox *mb)
+{
+	mbox_run(mb, mbox_take(mb, true));
+	mbox_run(mb, mbox_take(mb, false));
 }
 
 void mbox_close(struct mbox *mb)
 {
 	struct mbox_msg *m, *next;
+	bool urgent;
 
 	pthread_mutex_lock(&mb->lock);
 	mb->closed = true;
 	pthread_mutex_unlock(&mb->lock);
-	for (m = mbox_take(mb); m; m = next) {
-		next = m->next;
-		mbox_complete(mb, m, -ESHUTDOWN);
+	for (urgent = false;; urgent = true) {
+		for (m = mbox_take(mb, urgent); m; m = next) {
+			next = m->next;
+			mbox_done(mb, m, -ESHUTDOWN);
+		}
+		if (urgent)
+			break;
 	}
 	if (mb->loop)
 		uloop_del(mb->loop, &mb->src);

@@ -109,7 +109,12 @@ out:
 	return err;
 }
 
-static int ensure_bpffs(void)
+/* Relays open on several workers at once: two that found no bpffs would
+ * both mount one, one over the other.
+ */
+static pthread_mutex_t bpffs_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int ensure_bpffs_locked(void)
 {
 	struct statfs sfs;
 
@@ -125,6 +130,16 @@ static int ensure_bpffs(void)
 	}
 	pr_notice("xdp_steer: mounted bpffs on %s: no bpffs was there (inside `ip netns exec`? then other processes cannot see the pinned maps)", BPFFS_ROOT);
 	return 0;
+}
+
+static int ensure_bpffs(void)
+{
+	int err;
+
+	pthread_mutex_lock(&bpffs_lock);
+	err = ensure_bpffs_locked();
+	pthread_mutex_unlock(&bpffs_lock);
+	return err;
 }
 
 static int mkdir_ok(const char *path)

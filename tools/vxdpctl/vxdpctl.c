@@ -634,6 +634,50 @@ static int cmd_hello(int argc, char **argv)
 	return ctl_run(ctl_req_format(CTL_HELLO, NULL, NULL), hello_text, NULL);
 }
 
+static int cmd_workers(int argc, char **argv)
+{
+	json_object *root, *res, *workers;
+	size_t i;
+	int ret;
+
+	(void)argc;
+	(void)argv;
+	ret = ctl_request(CTL_WORKERS, NULL, NULL, &root, &res);
+	if (ret)
+		return ret;
+	if (g.json) {
+		print_json(res);
+	} else if (json_object_object_get_ex(res, "workers", &workers)) {
+		printf("%-6s %-8s %-4s %-4s %-6s %-5s %-6s %-10s %-8s %s\n", "WORKER", "TID",
+		       "CPU", "NODE", "RELAYS", "LANES", "LOAD", "FRAMES/S", "CPU-S",
+		       "MOVES IN/OUT");
+		for (i = 0; i < json_object_array_length(workers); i++) {
+			json_object *w = json_object_array_get_idx(workers, i), *v;
+			char cpu[16] = "-", node[16] = "-";
+			double load = 0, fps = 0, cs = 0;
+
+			if (jint(w, "cpu") >= 0)
+				snprintf(cpu, sizeof(cpu), "%lld", (long long)jint(w, "cpu"));
+			if (jint(w, "node") >= 0)
+				snprintf(node, sizeof(node), "%lld", (long long)jint(w, "node"));
+			if (json_object_object_get_ex(w, "load_percent", &v))
+				load = json_object_get_double(v);
+			if (json_object_object_get_ex(w, "frames_per_s", &v))
+				fps = json_object_get_double(v);
+			if (json_object_object_get_ex(w, "cpu_seconds", &v))
+				cs = json_object_get_double(v);
+			printf("%-6lld %-8lld %-4s %-4s %-6lld %-5lld %5.1f%% %-10.0f %-8.2f %lld/%lld\n",
+			       (long long)jint(w, "id"), (long long)jint(w, "tid"), cpu, node,
+			       (long long)jint(w, "relays"), (long long)jint(w, "lanes"), load,
+			       fps, cs, (long long)jint(w, "moves_in"),
+			       (long long)jint(w, "moves_out"));
+		}
+		printf("lanes moved by the balancer: %lld\n", (long long)jint(res, "moves"));
+	}
+	json_object_put(root);
+	return 0;
+}
+
 static void print_relay_stats(json_object *r)
 {
 	struct relay_stats *st = malloc(sizeof(*st));
@@ -988,7 +1032,8 @@ static const struct cmd cmds[] = {
 	{ "list", "", "the relays: name, VF, worker, mode, queues, socket (without a "
 	  "daemon: the pinned relays, their interface, XDP mode and XSK queues)",
 	  cmd_list, 0, 0 },
-	{ "show", "NAME", "relay NAME's options, worker and origin", cmd_show, 1, 1 },
+	{ "show", "NAME", "relay NAME's options, origin, home worker and where each "
+	  "lane (its queue pairs) runs", cmd_show, 1, 1 },
 	{ "stats", "[NAME] [--rate [--interval S] [--count N]]",
 	  "counters of one relay or of all, per queue: frames and bytes to and from "
 	  "the guest, every drop reason, the kernel's AF_XDP counters, XDP's; with "
@@ -1000,6 +1045,10 @@ static const struct cmd cmds[] = {
 	  "transition (from, to, event, reason, how long ago) and counters; with event, "
 	  "feed the VM with MAC an event (frontend-up, frontend-gone, ...: what "
 	  "tools/scripts/vxdp-libvirt-hook calls)", cmd_failover, 0, 3 },
+	{ "workers", "", "each worker: thread, CPU and NUMA node, relays and lanes (queue "
+	  "pairs) on it, its load (share of a core) and frames per second at the "
+	  "balancer's last sample, CPU time, lanes the balancer moved in and out",
+	  cmd_workers, 0, 0 },
 	{ "hello", "", "the daemon's version, protocol, PID and relay count", cmd_hello, 0, 0 },
 	{ "help", "[man or markdown]", "this text, or the command table (and the relay "
 	  "options) for the man page or the README", cmd_help, 0, 1 },

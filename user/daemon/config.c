@@ -3,6 +3,7 @@
  * file: strict, so a typo is an error rather than a default.
  */
 #include <errno.h>
+#include <sched.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 #include "agent/failover_fsm.h"
 #include "config.h"
 #include "util/compiler.h"
+#include "util/cpulist.h"
 #include "vhost/guest_mem.h"
 
 int config_parse_size(const char *s, uint64_t *bytes)
@@ -209,6 +211,29 @@ static int parse_primary(void *obj, const struct opt *o, const char *val,
 	return 0;
 }
 
+/* worker=N+N... or cpu=CPU+CPU...: where the lanes run. */
+static int parse_place(void *obj, const struct opt *o, const char *val,
+		       char *err, size_t errlen)
+{
+	struct relay_cfg *c = obj;
+	bool cpu = !strcmp(o->name, "cpu");
+	int n;
+
+	if (c->nplace) {
+		snprintf(err, errlen, "worker= and cpu= exclude each other");
+		return -EINVAL;
+	}
+	n = cpulist_parse(val, cpu ? 4095 : WORKERS_MAX - 1, c->place, RELAY_PLACE_MAX);
+	if (n <= 0) {
+		snprintf(err, errlen, "expected %s numbers, e.g. 0 or 2+3 or 0-3 (at most %d)",
+			 cpu ? "CPU" : "worker", RELAY_PLACE_MAX);
+		return -EINVAL;
+	}
+	c->nplace = n;
+	c->place_cpu = cpu;
+	return 0;
+}
+
 static const struct opt_choice mode_choices[] = {
 	{ "server", false }, { "client", true }, { NULL, 0 },
 };
@@ -322,6 +347,15 @@ const struct opt relay_opts[] = {
 	  .help = "failover: how long a VM starting here (a boot, a migration's "
 		  "destination, a cancelled migration) stays on the standby before its "
 		  "primary gets the MAC, unless the guest sends on the primary sooner" },
+	{ .name = "worker", .type = OPT_FUNC, .parse = parse_place,
+	  .metavar = "N[+N...]",
+	  .help = "run on worker N (numbered from 0), never moved; with several, "
+		  "queue pair k runs on the k-th (round robin). Default: the least "
+		  "loaded worker, preferably on the VF's NUMA node, each queue pair "
+		  "placed and balanced on its own when the VF has a queue for each" },
+	{ .name = "cpu", .type = OPT_FUNC, .parse = parse_place,
+	  .metavar = "CPU[+CPU...]",
+	  .help = "as worker=, naming the workers by the CPU --cpus put them on" },
 };
 const size_t relay_nopts = ARRAY_SIZE(relay_opts);
 
@@ -442,6 +476,22 @@ static int parse_relay_arg(void *obj, const struct opt *o, const char *val,
 	return 0;
 }
 
+static int parse_cpus(void *obj, const struct opt *o, const char *val,
+		      char *err, size_t errlen)
+{
+	struct daemon_cfg *d = obj;
+	int n = cpulist_parse(val, CPU_SETSIZE - 1, d->cpus, WORKERS_MAX);
+
+	(void)o;
+	if (n <= 0) {
+		snprintf(err, errlen, "expected a CPU list like 0-3,8 (at most %d CPUs)",
+			 WORKERS_MAX);
+		return -EINVAL;
+	}
+	d->ncpus = n;
+	return 0;
+}
+
 static int parse_control(void *obj, const struct opt *o, const char *val,
 			 char *err, size_t errlen)
 {
@@ -475,9 +525,18 @@ const struct opt daemon_opts[] = {
 	  .help = "add a relay, SPEC is KEY=VALUE,... with the relay options below "
 		  "(repeatable; at most 256 relays in all)" },
 	{ .name = "workers", .short_name = 'w', .type = OPT_UINT, DC(workers),
-	  .min = 1, .max = RELAY_MAX, .metavar = "N", .def = "1",
-	  .help = "threads running the relays, 1-256; a new relay goes to the worker "
-		  "with the fewest" },
+	  .min = 1, .max = WORKERS_MAX, .metavar = "N", .def = "1, or one per --cpus CPU",
+	  .help = "threads running the relays, 1-256; a new relay (each queue pair of "
+		  "one, when its VF has a queue for each) goes to the least loaded" },
+	{ .name = "cpus", .short_name = 'C', .type = OPT_FUNC, .parse = parse_cpus,
+	  .metavar = "LIST",
+	  .help = "pin the workers to these CPUs (e.g. 2-5,8), worker i to the i-th, "
+		  "round robin; default: no pinning" },
+	{ .name = "balance-interval", .type = OPT_UINT, DC(balance_ms), .min = 0,
+	  .max = 60000, .unit = " milliseconds", .metavar = "MS", .def = "1000",
+	  .help = "with several workers, measure their load this often and move a "
+		  "busy lane (a relay's queue pair) from the busiest to the idlest when "
+		  "that evens them out; 0: never move" },
 	{ .name = "busy-poll", .short_name = 'b', .type = OPT_UINT, DC(busy_poll_us),
 	  .min = 0, .max = 1000, .unit = " (microseconds)", .metavar = "US", .def = "50",
 	  .help = "after a round that moved frames, look for more for up to US "
@@ -516,12 +575,17 @@ const size_t daemon_nopts = ARRAY_SIZE(daemon_opts);
 void daemon_cfg_init(struct daemon_cfg *d)
 {
 	memset(d, 0, sizeof(*d));
-	d->workers = 1;
 	d->busy_poll_us = 50;
+	d->balance_ms = 1000;
 	d->log_level = 5;
 	d->mem_max = GUEST_MEM_TOTAL_LIMIT_DEFAULT;
 	snprintf(d->control, sizeof(d->control), "%s", VXDP_CONTROL_DEFAULT);
 	d->control_group = (gid_t)-1;
+}
+
+unsigned int daemon_cfg_workers(const struct daemon_cfg *d)
+{
+	return d->workers ? d->workers : d->ncpus ? d->ncpus : 1;
 }
 
 /* Config file ---------------------------------------------------------------- */

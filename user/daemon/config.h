@@ -22,6 +22,10 @@
 #define SOCKET_PATH_MAX sizeof(((struct sockaddr_un *)0)->sun_path)
 /* Relays one daemon runs: the only place the limit is written. */
 #define RELAY_MAX 256
+/* Workers (threads) one daemon runs. */
+#define WORKERS_MAX RELAY_MAX
+/* Entries of a relay's worker= or cpu= list: one per queue pair at most. */
+#define RELAY_PLACE_MAX 32
 
 /* The kernel's AF_XDP busy-poll recipe (af_xdp.rst) suggests 2 x 200 us;
  * measured in tools/bench/BENCH-RESULTS.md.
@@ -84,6 +88,14 @@ struct relay_cfg {
 	char qmp[SOCKET_PATH_MAX];	/* the VM's QMP socket, "" for none */
 	unsigned int unplug_grace_ms;	/* the state machine's graces */
 	unsigned int primary_grace_ms;
+	/* worker= or cpu=: the workers the relay's lanes run on (lane k on
+	 * the k-th, round robin), by number or by the CPU they are pinned to
+	 * (--cpus); such lanes are never moved. None: placed and balanced by
+	 * load.
+	 */
+	unsigned int nplace;
+	bool place_cpu;
+	int place[RELAY_PLACE_MAX];
 };
 
 /* Whether the relay's VM has a primary for the failover agent to manage. */
@@ -124,7 +136,11 @@ bool relay_cfg_equal(const struct relay_cfg *a, const struct relay_cfg *b);
 
 /* Daemon options: the command line and the config file's [daemon]. */
 struct daemon_cfg {
-	unsigned int workers;
+	unsigned int workers;		/* 0: not given (daemon_cfg_workers()) */
+	/* --cpus: worker i runs on cpus[i % ncpus] only. */
+	unsigned int ncpus;
+	int cpus[WORKERS_MAX];
+	unsigned int balance_ms;	/* 0: lanes are never moved */
 	unsigned int busy_poll_us;
 	unsigned int log_level;
 	enum log_target log_target;
@@ -143,6 +159,8 @@ extern const struct opt daemon_opts[];
 extern const size_t daemon_nopts;
 
 void daemon_cfg_init(struct daemon_cfg *d);
+/* --workers, or one per --cpus CPU, or 1. */
+unsigned int daemon_cfg_workers(const struct daemon_cfg *d);
 
 /* Read config file @path into @d: [daemon] sets daemon options, each
  * [relay NAME] adds a relay (name=NAME, same keys as --relay). Relays

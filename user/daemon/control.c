@@ -91,21 +91,46 @@ static void ctl_client_close(struct ctl_client *cl)
 		ctl_timer_arm(c, false);
 }
 
+/* Each worker: where it runs, what runs on it, its load at the last
+ * sample (the balancer's, every balance interval) and the moves.
+ */
 static json_object *ctl_workers_json(struct vxdp_daemon *d)
 {
 	json_object *a = json_object_new_array();
+	struct daemon_worker_info wi;
 	unsigned int i;
 
 	for (i = 0; i < daemon_nworkers(d); i++) {
 		json_object *w = json_object_new_object();
 
+		if (daemon_worker_get(d, i, &wi))
+			break;
 		json_object_object_add(w, "id", json_object_new_int(i));
-		json_object_object_add(w, "tid", json_object_new_int(daemon_worker_tid(d, i)));
-		json_object_object_add(w, "relays",
-				       json_object_new_int(daemon_worker_nrelays(d, i)));
+		json_object_object_add(w, "tid", json_object_new_int(wi.tid));
+		json_object_object_add(w, "cpu", json_object_new_int(wi.cpu));
+		json_object_object_add(w, "node", json_object_new_int(wi.node));
+		json_object_object_add(w, "relays", json_object_new_int(wi.relays));
+		json_object_object_add(w, "lanes", json_object_new_int(wi.lanes));
+		json_object_object_add(w, "load_percent",
+				       json_object_new_double(100 * wi.load));
+		json_object_object_add(w, "frames_per_s",
+				       json_object_new_double(wi.frames_per_s));
+		json_object_object_add(w, "cpu_seconds",
+				       json_object_new_double(wi.cpu_ns / 1e9));
+		json_object_object_add(w, "moves_in", json_object_new_uint64(wi.moves_in));
+		json_object_object_add(w, "moves_out", json_object_new_uint64(wi.moves_out));
 		json_object_array_add(a, w);
 	}
 	return a;
+}
+
+static json_object *ctl_do_workers(struct control *c)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "workers", ctl_workers_json(c->d));
+	json_object_object_add(o, "moves", json_object_new_uint64(daemon_moves(c->d)));
+	return o;
 }
 
 static json_object *ctl_do_hello(struct control *c)
@@ -280,6 +305,8 @@ static char *ctl_handle(struct control *c, const char *line, size_t len)
 		return ctl_reply_ok(ctl_do_list(c));
 	case CTL_STATS:
 		return ctl_do_stats(c, req.name);
+	case CTL_WORKERS:
+		return ctl_reply_ok(ctl_do_workers(c));
 	case CTL_SHOW:
 		if (daemon_relay_get(c->d, req.name, &info)) {
 			snprintf(err, sizeof(err), "no relay named '%s'", req.name);

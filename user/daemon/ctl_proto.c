@@ -7,6 +7,7 @@
 
 #include "ctl_proto.h"
 #include "util/compiler.h"
+#include "util/cpulist.h"
 
 static const char *const cmd_names[CTL_NCMDS] = {
 	[CTL_HELLO] = "hello",
@@ -17,6 +18,7 @@ static const char *const cmd_names[CTL_NCMDS] = {
 	[CTL_STATS] = "stats",
 	[CTL_FAILOVER] = "failover",
 	[CTL_FAILOVER_EVENT] = "failover-event",
+	[CTL_WORKERS] = "workers",
 };
 
 const char *ctl_cmd_name(enum ctl_cmd cmd)
@@ -251,6 +253,31 @@ static const char *const origin_names[] = {
 static const char *const xdp_mode_names[] = { "auto", "native", "skb" };
 static const char *const xsk_mode_names[] = { "auto", "copy", "zerocopy" };
 
+/* [{"queue_pairs": "0,2", "worker": 1}, ...]: where each lane runs. */
+static json_object *ctl_lanes_json(const struct daemon_relay_info *info)
+{
+	json_object *a = json_object_new_array();
+	unsigned int k;
+
+	for (k = 0; k < info->nlanes; k++) {
+		json_object *l = json_object_new_object();
+		int qp[RELAY_MAX_QUEUES], nq = 0;
+		uint32_t m = info->lane[k].qps;
+		char list[160];
+
+		while (m) {
+			qp[nq++] = __builtin_ctz(m);
+			m &= m - 1;
+		}
+		json_object_object_add(l, "queue_pairs",
+				       json_object_new_string(cpulist_format(qp, nq, list,
+									     sizeof(list))));
+		json_object_object_add(l, "worker", json_object_new_int(info->lane[k].worker));
+		json_object_array_add(a, l);
+	}
+	return a;
+}
+
 json_object *ctl_relay_json(const struct daemon_relay_info *info)
 {
 	const struct relay_cfg *c = &info->cfg;
@@ -304,6 +331,17 @@ json_object *ctl_relay_json(const struct daemon_relay_info *info)
 	}
 	json_object_object_add(o, "worker", json_object_new_int(info->worker));
 	json_object_object_add(o, "worker_tid", json_object_new_int(info->worker_tid));
+	if (c->nplace) {
+		char list[160];
+
+		json_object_object_add(o, c->place_cpu ? "cpu" : "workers",
+				       json_object_new_string(cpulist_format(c->place, c->nplace,
+									     list, sizeof(list))));
+	}
+	json_object_object_add(o, "pinned", json_object_new_boolean(info->pinned));
+	json_object_object_add(o, "node", json_object_new_int(info->node));
+	json_object_object_add(o, "lanes", ctl_lanes_json(info));
+	json_object_object_add(o, "moves", json_object_new_uint64(info->moves));
 	json_object_object_add(o, "origin", json_object_new_string(origin_names[info->origin]));
 	return o;
 }

@@ -7,8 +7,8 @@
  *             {"version": 1, "ok": false, "error": "no relay named 'vm1'"}
  *
  * Commands: hello, add {spec}, del {name}, list, show {name},
- * stats [{name}], failover, failover-event {mac, event}. A request is at
- * most CTL_REQ_MAX bytes with its newline.
+ * stats [{name}], failover, failover-event {mac, event}, workers. A request
+ * is at most CTL_REQ_MAX bytes with its newline.
  */
 #ifndef VXDP_CTL_PROTO_H
 #define VXDP_CTL_PROTO_H
@@ -32,6 +32,7 @@ enum ctl_cmd {
 	CTL_STATS,
 	CTL_FAILOVER,
 	CTL_FAILOVER_EVENT,
+	CTL_WORKERS,
 	CTL_NCMDS,
 };
 

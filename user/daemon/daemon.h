@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /* The daemon's relays as runtime objects: the calls that add, remove, list
- * and read relays while the others run. The control socket, the config
+ * and read relays while the others run, and place their lanes on workers
+ * (and move them when the load is uneven). The control socket, the config
  * file's reload and the failover agent all go through these, from any
  * thread but a worker's; each call is done when it returns.
  */
@@ -8,6 +9,7 @@
 #define VXDP_DAEMON_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "config.h"
@@ -23,27 +25,59 @@ enum relay_origin {
 	RELAY_FROM_CONTROL,	/* added through the control socket */
 };
 
-struct daemon_relay_info {
-	struct relay_cfg cfg;
+struct daemon_lane_info {
+	uint32_t qps;		/* guest queue pairs, a bit each */
 	unsigned int worker;
-	pid_t worker_tid;
-	enum relay_origin origin;
 };
 
-/* Start @nworkers workers, with no relay yet (see workers_start()). */
-int daemon_create(struct vxdp_daemon **dp, unsigned int nworkers,
-		  unsigned int busy_poll_us, int fail_fd);
+struct daemon_relay_info {
+	struct relay_cfg cfg;
+	unsigned int worker;	/* home: connection, device, lane 0 */
+	pid_t worker_tid;
+	enum relay_origin origin;
+	int node;		/* the VF's NUMA node when placed, -1: none */
+	bool pinned;		/* worker= or cpu=: never moved */
+	unsigned int nlanes;
+	struct daemon_lane_info lane[RELAY_MAX_QUEUES];
+	uint64_t moves;		/* lanes the balancer moved */
+};
+
+struct daemon_worker_info {
+	pid_t tid;
+	int cpu;		/* pinned to (--cpus), -1: anywhere */
+	int node;		/* that CPU's NUMA node, -1: unknown */
+	unsigned int relays;	/* whose home it is */
+	unsigned int lanes;	/* lanes running on it */
+	double load;		/* share of a core its thread used, last sample */
+	double frames_per_s;	/* its lanes' frames, last sample */
+	uint64_t cpu_ns;	/* its thread's CPU time so far */
+	uint64_t moves_in, moves_out;
+};
+
+/* Start the workers of @cfg (workers, cpus, busy-poll, balancing), with no
+ * relay yet (see workers_start()). @sysfs: the sysfs root NUMA facts are
+ * read from ("/sys").
+ */
+int daemon_create(struct vxdp_daemon **dp, const struct daemon_cfg *cfg,
+		  int fail_fd, const char *sysfs);
 /* Close every relay, stop the workers. 0, or -EIO when a worker's loop had
  * failed.
  */
 int daemon_destroy(struct vxdp_daemon *d);
 
-/* Open a relay on the worker worker_pick() gives. -EEXIST when its name,
- * vf or socket is another relay's, -ENOSPC past RELAY_MAX, or relay_open()'s
- * error; @err says which, naming the relay.
+/* Open a relay, its lanes placed on workers (worker=/cpu=, else by load
+ * and NUMA node). -EEXIST when its name, vf or socket is another relay's,
+ * -ENOSPC past RELAY_MAX, -EINVAL for a worker or CPU that does not exist,
+ * or relay_open()'s error; @err says which, naming the relay.
  */
 int daemon_relay_add(struct vxdp_daemon *d, const struct relay_cfg *cfg,
 		     enum relay_origin origin, char *err, size_t errlen);
+/* Several at once, opened in parallel on their workers (start-up): returns
+ * how many failed, the first failure in @err.
+ */
+int daemon_relay_add_many(struct vxdp_daemon *d, const struct relay_cfg *cfg,
+			  const enum relay_origin *origin, unsigned int n,
+			  char *err, size_t errlen);
 /* Close relay @name; -ENOENT when there is none. */
 int daemon_relay_del(struct vxdp_daemon *d, const char *name, char *err,
 		     size_t errlen);
@@ -52,7 +86,7 @@ unsigned int daemon_relay_list(struct vxdp_daemon *d,
 			       struct daemon_relay_info *info, unsigned int max);
 int daemon_relay_get(struct vxdp_daemon *d, const char *name,
 		     struct daemon_relay_info *info);
-/* Counters of relay @name, read on its worker. */
+/* Counters of relay @name, read on its workers. */
 int daemon_relay_stats(struct vxdp_daemon *d, const char *name,
 		       struct relay_stats *st, char *err, size_t errlen);
 /* relay_do() on relay @name, on its worker: steering of its MAC on or off,
@@ -96,9 +130,21 @@ int daemon_relay_sync(struct vxdp_daemon *d, const struct relay_cfg *want,
  */
 void daemon_vf_event(struct vxdp_daemon *d, int ifindex, const char *ifname);
 
+/* Sample the workers' load (their threads' CPU time, their lanes' frames)
+ * and, with balancing on, move a busy lane from the busiest worker to the
+ * idlest when that evens them out (placement.h: the marks and the
+ * hysteresis). Every balance interval, from the thread that owns @d's
+ * calls. The interval in milliseconds, 0 when nothing needs sampling (one
+ * worker).
+ */
+void daemon_tick(struct vxdp_daemon *d);
+unsigned int daemon_tick_ms(const struct vxdp_daemon *d);
+
 unsigned int daemon_nrelays(struct vxdp_daemon *d);
 unsigned int daemon_nworkers(struct vxdp_daemon *d);
-pid_t daemon_worker_tid(struct vxdp_daemon *d, unsigned int w);
-unsigned int daemon_worker_nrelays(struct vxdp_daemon *d, unsigned int w);
+int daemon_worker_get(struct vxdp_daemon *d, unsigned int w,
+		      struct daemon_worker_info *info);
+/* Lanes the balancer moved since start. */
+uint64_t daemon_moves(struct vxdp_daemon *d);
 
 #endif

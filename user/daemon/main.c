@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
 
@@ -52,6 +53,8 @@ struct vxdp_main {
 	struct uloop_src fail_src;
 	struct nl_watch *nlw;	/* link notifications: the VFs' lifecycle */
 	struct uloop_src nl_src;
+	int tick_fd;		/* timerfd: daemon_tick() */
+	struct uloop_src tick_src;
 	bool failed;
 	unsigned int nfile;	/* the first relays, from the config file */
 };
@@ -319,10 +322,13 @@ static void reload(struct vxdp_main *m)
 		free(want);
 		return;
 	}
-	if (want->workers != m->cfg->workers || want->busy_poll_us != m->cfg->busy_poll_us ||
-	    want->mem_max != m->cfg->mem_max ||
+	if (daemon_cfg_workers(want) != daemon_cfg_workers(m->cfg) ||
+	    want->ncpus != m->cfg->ncpus ||
+	    memcmp(want->cpus, m->cfg->cpus, sizeof(want->cpus)) ||
+	    want->balance_ms != m->cfg->balance_ms ||
+	    want->busy_poll_us != m->cfg->busy_poll_us || want->mem_max != m->cfg->mem_max ||
 	    strcmp(want->control, m->cfg->control) || want->control_group != m->cfg->control_group)
-		pr_notice("reload: [daemon] workers, busy-poll, mem-max and control take effect at the next start");
+		pr_notice("reload: [daemon] workers, cpus, balance-interval, busy-poll, mem-max and control take effect at the next start");
 	log_level = want->log_level;
 	failed = daemon_relay_sync(m->d, want->relay, want->nrelays, &added, &removed, &changed);
 	pr_notice("reloaded %s: %u relay%s added, %u removed, %u re-created, %d failed; %u running",
@@ -372,22 +378,47 @@ static int signals_setup(struct vxdp_main *m)
  */
 static int start_relays(struct vxdp_main *m, unsigned int nfile)
 {
+	enum relay_origin origin[RELAY_MAX];
 	char err[512];
 	unsigned int i;
 
+	/* All at once: each worker opens its own, in parallel. */
 	for (i = 0; i < m->cfg->nrelays; i++) {
-		const struct relay_cfg *c = &m->cfg->relay[i];
-
-		service_status("starting relay %s (%u of %u)", c->name, i + 1,
+		origin[i] = i < nfile ? RELAY_FROM_FILE : RELAY_FROM_CLI;
+		service_status("starting relay %s (%u of %u)", m->cfg->relay[i].name, i + 1,
 			       m->cfg->nrelays);
-		if (daemon_relay_add(m->d, c, i < nfile ? RELAY_FROM_FILE : RELAY_FROM_CLI,
-				     err, sizeof(err))) {
-			pr_err("%s: relay not started", c->name);
-			service_status("%s", err);
-			return -EINVAL;
-		}
+	}
+	if (daemon_relay_add_many(m->d, m->cfg->relay, origin, m->cfg->nrelays,
+				  err, sizeof(err))) {
+		pr_err("%s; relay not started", err);
+		service_status("%s", err);
+		return -EINVAL;
 	}
 	return 0;
+}
+
+/* The workers' load, sampled every balance interval (the balancer). */
+static void on_tick(struct uloop_src *s, int res)
+{
+	struct vxdp_main *m = container_of(s, struct vxdp_main, tick_src);
+
+	if (res > 0)
+		daemon_tick(m->d);
+}
+
+static int tick_start(struct vxdp_main *m)
+{
+	unsigned int ms = daemon_tick_ms(m->d);
+	struct itimerspec its = { 0 };
+
+	if (!ms)
+		return 0;	/* one worker: nothing to balance */
+	its.it_value.tv_sec = its.it_interval.tv_sec = ms / 1000;
+	its.it_value.tv_nsec = its.it_interval.tv_nsec = (ms % 1000) * 1000000L;
+	m->tick_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	if (m->tick_fd < 0 || timerfd_settime(m->tick_fd, 0, &its, NULL))
+		return -errno;
+	return uloop_add_read(&m->loop, &m->tick_src, m->tick_fd, NULL, 0, on_tick);
 }
 
 static int control_start(struct vxdp_main *m)
@@ -409,7 +440,7 @@ static int control_start(struct vxdp_main *m)
 
 int main(int argc, char **argv)
 {
-	static struct vxdp_main m = { .sigfd = -1, .fail_fd = -1 };
+	static struct vxdp_main m = { .sigfd = -1, .fail_fd = -1, .tick_fd = -1 };
 	int err, ret = EXIT_FAILURE;
 
 	m.cfg = malloc(sizeof(*m.cfg));
@@ -446,7 +477,7 @@ int main(int argc, char **argv)
 		pr_err("worker eventfd: %s", strerror(-err));
 		goto out_loop;
 	}
-	err = daemon_create(&m.d, m.cfg->workers, m.cfg->busy_poll_us, m.fail_fd);
+	err = daemon_create(&m.d, m.cfg, m.fail_fd, "/sys");
 	if (err) {
 		pr_err("cannot start the workers: %s", strerror(-err));
 		goto out_loop;
@@ -461,6 +492,11 @@ int main(int argc, char **argv)
 	}
 	if (start_relays(&m, m.nfile) || control_start(&m))
 		goto out_daemon;
+	err = tick_start(&m);
+	if (err) {
+		pr_err("balancer timer: %s", strerror(-err));
+		goto out_daemon;
+	}
 	/* Type=notify: the service is up once its relays are. */
 	pr_notice("ready: %u relay%s", daemon_nrelays(m.d),
 		  daemon_nrelays(m.d) == 1 ? "" : "s");
@@ -479,6 +515,8 @@ out_daemon:
 	fo_agent_close(m.agent);
 out_loop:
 	nl_watch_close(m.nlw);
+	if (m.tick_fd >= 0)
+		close(m.tick_fd);
 	if (m.fail_fd >= 0)
 		close(m.fail_fd);
 	if (m.sigfd >= 0)

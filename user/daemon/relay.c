@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <string.h>
 #include <net/if.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -108,17 +109,19 @@ static struct virtqueue *relay_vring(struct relay *r, unsigned int q)
 	return vhost_vring_ready(vq) ? &vq->vr : NULL;
 }
 
-static void relay_notify(struct relay *r, unsigned int q)
+static void relay_notify(struct relay_lane *l, unsigned int q)
 {
-	struct vhost_vring *vq = &r->dev.vq[q];
+	struct vhost_vring *vq = &l->r->dev.vq[q];
 
 	if (vq_should_notify(&vq->vr) && vq->callfd >= 0)
-		uloop_signal_eventfd(r->loop, vq->callfd);
+		uloop_signal_eventfd(l->loop, vq->callfd);
 }
 
-static void relay_ring_broken(struct relay *r, unsigned int q)
+static void relay_ring_broken(struct relay_lane *l, unsigned int q)
 {
-	if (r->broken_logged & (1ull << q))
+	struct relay *r = l->r;
+
+	if (l->broken_logged & (1ull << q))
 		return;
 	/* Zero pages where the frontend shrank memory look malformed too:
 	 * the one line that says why comes from the fault check after this
@@ -126,46 +129,56 @@ static void relay_ring_broken(struct relay *r, unsigned int q)
 	 */
 	if (vhost_dev_lost_memory(&r->dev))
 		return;
-	r->broken_logged |= 1ull << q;
+	l->broken_logged |= 1ull << q;
 	pr_err("%s: guest posted a malformed descriptor chain on %s queue %u; queue stopped until the guest resets it",
 	       r->cfg.name, VQ_IS_RX(q) ? "rx" : "tx", q / 2);
 }
 
-/* Guest rx queues frames can go to now, for flow-hash spreading. */
-static void relay_update_rx_ready(struct relay *r)
+/* The lane's guest rx queues frames can go to now, for flow-hash
+ * spreading.
+ */
+static void relay_update_rx_ready(struct relay_lane *l)
 {
-	unsigned int qp;
+	uint32_t qps = l->qps;
 
-	r->nrx_ready = 0;
-	for (qp = 0; qp < r->cfg.queues; qp++)
-		if (vhost_vring_ready(&r->dev.vq[VQ_RX(qp)]))
-			r->rx_ready[r->nrx_ready++] = qp;
+	l->nrx_ready = 0;
+	while (qps) {
+		unsigned int qp = __builtin_ctz(qps);
+
+		qps &= qps - 1;
+		if (vhost_vring_ready(&l->r->dev.vq[VQ_RX(qp)]))
+			l->rx_ready[l->nrx_ready++] = qp;
+	}
 }
 
 /* The guest rx queue pair for a frame from VF queue @port: the same index
  * when the VF has a queue for each of the guest's and the guest runs that
  * one (one-to-one, the VF's RSS did the spreading), else by flow hash over
- * the running ones, so a flow always lands on one queue. With fewer VF
- * queues than guest queues, one-to-one would leave the rest idle.
+ * the lane's running ones, so a flow always lands on one queue. With fewer
+ * VF queues than guest queues, one-to-one would leave the rest idle. (A
+ * lane of a relay split over workers has one queue pair: its VF queues'
+ * frames go there, or nowhere while the guest does not run it.)
  */
-static int relay_rx_port_queue(const struct relay *r, unsigned int port)
+static int relay_rx_port_queue(const struct relay_lane *l, unsigned int port)
 {
+	const struct relay *r = l->r;
+
 	if (port < r->cfg.queues && r->nports >= r->cfg.queues &&
-	    vhost_vring_ready(&r->dev.vq[VQ_RX(port)]))
+	    (l->qps & (1u << port)) && vhost_vring_ready(&r->dev.vq[VQ_RX(port)]))
 		return port;
-	if (r->nrx_ready == 1)
-		return r->rx_ready[0];
+	if (l->nrx_ready == 1)
+		return l->rx_ready[0];
 	return -1;	/* by flow */
 }
 
-static unsigned int relay_rx_pick(struct relay *r, unsigned int port,
+static unsigned int relay_rx_pick(struct relay_lane *l, unsigned int port,
 				  const struct xsk_pkt *pkt)
 {
-	int qp = relay_rx_port_queue(r, port);
+	int qp = relay_rx_port_queue(l, port);
 
 	if (qp >= 0)
 		return qp;
-	return r->rx_ready[flow_hash(pkt->data, pkt->len) % r->nrx_ready];
+	return l->rx_ready[flow_hash(pkt->data, pkt->len) % l->nrx_ready];
 }
 
 /* Ask the guest to kick vring @q when it posts more. While the loop
@@ -174,28 +187,28 @@ static unsigned int relay_rx_pick(struct relay *r, unsigned int port,
  * syscall and us a wake-up. Returns true when the guest posted meanwhile, so
  * the caller must look again rather than wait.
  */
-static bool relay_want_kick(struct relay *r, unsigned int q)
+static bool relay_want_kick(struct relay_lane *l, unsigned int q)
 {
-	if (uloop_busy_polling(r->loop)) {
-		r->kick_wanted |= 1ull << q;
+	if (uloop_busy_polling(l->loop)) {
+		l->kick_wanted |= 1ull << q;
 		return false;
 	}
-	r->kick_asked |= 1ull << q;
-	return vq_notify_enable(&r->dev.vq[q].vr);
+	l->kick_asked |= 1ull << q;
+	return vq_notify_enable(&l->r->dev.vq[q].vr);
 }
 
 /* The loop polls: take back the kicks asked for (see kick_asked), once per
  * polling period; relay_idle() asks for them again before the loop sleeps.
  */
-static void relay_kicks_off(struct relay *r)
+static void relay_kicks_off(struct relay_lane *l)
 {
-	uint64_t asked = r->kick_asked;
+	uint64_t asked = l->kick_asked;
 
-	r->kick_asked = 0;
-	r->kick_wanted |= asked;
+	l->kick_asked = 0;
+	l->kick_wanted |= asked;
 	while (asked) {
 		unsigned int q = __builtin_ctzll(asked);
-		struct virtqueue *vr = relay_vring(r, q);
+		struct virtqueue *vr = relay_vring(l->r, q);
 
 		asked &= asked - 1;
 		if (vr)
@@ -227,19 +240,19 @@ static unsigned int relay_rx_frame(const struct xsk_pkt *pkts, unsigned int n,
 }
 
 /* The rx side of what the guest negotiated, once per batch. */
-static void relay_rxq_setup(struct relay *r)
+static void relay_rxq_setup(struct relay_lane *l)
 {
-	struct virtio_net_rxq *q = &r->rxq;
-	const struct vhost_dev *d = &r->dev;
+	struct virtio_net_rxq *q = &l->rxq;
+	const struct vhost_dev *d = &l->r->dev;
 
 	q->mem = &d->mem;
-	q->hdr_len = r->hdr_len;
+	q->hdr_len = l->hdr_len;
 	q->mrg = vhost_dev_has_feature(d, VIRTIO_NET_F_MRG_RXBUF);
 	q->csum = vhost_dev_has_feature(d, VIRTIO_NET_F_GUEST_CSUM);
 	/* Joined frames span many buffers: only over mergeable ones. */
 	q->gro4 = q->csum && q->mrg && vhost_dev_has_feature(d, VIRTIO_NET_F_GUEST_TSO4);
 	q->gro6 = q->csum && q->mrg && vhost_dev_has_feature(d, VIRTIO_NET_F_GUEST_TSO6);
-	q->st = &r->off;
+	q->st = &l->off;
 	virtio_net_rx_batch_start(q);
 }
 
@@ -249,11 +262,12 @@ static void relay_rxq_setup(struct relay *r)
  * grow). Returns the frames delivered or a negative errno. The descriptors
  * it read are added to *@reads.
  */
-static int relay_rx_one(struct relay *r, unsigned int qp,
+static int relay_rx_one(struct relay_lane *l, unsigned int qp,
 			const struct xsk_pkt *pkts, unsigned int n,
 			unsigned int *nf, size_t *len, uint32_t *reads)
 {
-	struct virtio_net_rxq *q = &r->rxq;
+	struct virtio_net_rxq *q = &l->rxq;
+	struct relay *r = l->r;
 	uint32_t before;
 	int err;
 
@@ -289,26 +303,30 @@ static uint64_t relay_port_kernel_drops(const struct relay_port *p)
  * kernel drops meanwhile as "no guest buffer": once per guest ring running
  * dry, not per frame.)
  */
-static void relay_rx_pause(struct relay *r, unsigned int pi)
+static void relay_rx_pause(struct relay_lane *l, unsigned int pi)
 {
-	if (r->rx_paused & (1u << pi))
+	struct relay *r = l->r;
+
+	if (l->rx_paused & (1u << pi))
 		return;
-	r->rx_paused |= 1u << pi;
+	l->rx_paused |= 1u << pi;
 	r->port[pi].nobuf_base = relay_port_kernel_drops(&r->port[pi]);
-	uloop_del(r->loop, &r->port[pi].src);
+	uloop_del(l->loop, &l->srcs->port[pi].src);
 }
 
-static void relay_rx_resume(struct relay *r, uint32_t ports)
+static void relay_rx_resume(struct relay_lane *l, uint32_t ports)
 {
-	ports &= r->rx_paused;
-	r->rx_paused &= ~ports;
+	struct relay *r = l->r;
+
+	ports &= l->rx_paused;
+	l->rx_paused &= ~ports;
 	while (ports) {
 		struct relay_port *p = &r->port[__builtin_ctz(ports)];
 
 		ports &= ports - 1;
 		r->qc[p->idx].drop_no_buffer += relay_port_kernel_drops(p) - p->nobuf_base;
-		uloop_add_poll_lazy(r->loop, &p->src, xsk_port_fd(p->xsk), POLLIN,
-				    relay_on_xsk);
+		uloop_add_poll_lazy(l->loop, &l->srcs->port[p->idx].src, xsk_port_fd(p->xsk),
+				    POLLIN, relay_on_xsk);
 	}
 }
 
@@ -317,15 +335,16 @@ static void relay_rx_resume(struct relay *r, uint32_t ports)
  * consumed or left on the ring whole. Returns true when the budget (frames
  * or descriptor reads) ran out with frames left.
  */
-static bool relay_vf_to_guest(struct relay *r, unsigned int pi)
+static bool relay_vf_to_guest(struct relay_lane *l, unsigned int pi)
 {
+	struct relay *r = l->r;
 	struct xsk_port *port = r->port[pi].xsk;
 	struct relay_qcount *qc = &r->qc[pi];
 	struct xsk_pkt pkts[RELAY_BATCH];
 	unsigned int budget = RELAY_BUDGET;
 	uint32_t reads = 0;
 
-	r->hdr_len = relay_hdr_len(r);
+	l->hdr_len = relay_hdr_len(r);
 	while (budget) {
 		unsigned int n = xsk_port_rx_peek(port, pkts, RELAY_BATCH);
 		unsigned int done, nf, blocked = 0;
@@ -334,13 +353,13 @@ static bool relay_vf_to_guest(struct relay *r, unsigned int pi)
 		uint32_t touched = 0;
 		int err = 0;
 
-		relay_rxq_setup(r);
+		relay_rxq_setup(l);
 		if (!n) {
-			relay_rx_resume(r, 1u << pi);
+			relay_rx_resume(l, 1u << pi);
 			return false;
 		}
 		/* Without a running rx ring this is -1. */
-		fixed = relay_rx_port_queue(r, pi);
+		fixed = relay_rx_port_queue(l, pi);
 		if (fixed >= 0) {
 			struct virtqueue *vq = &r->dev.vq[VQ_RX(fixed)].vr;
 			uint32_t before = vq_desc_reads(vq);
@@ -357,7 +376,7 @@ static bool relay_vf_to_guest(struct relay *r, unsigned int pi)
 				break;
 			}
 			nf = relay_rx_frame(&pkts[done], n - done, &len);
-			if (!r->nrx_ready) {
+			if (!l->nrx_ready) {
 				/* The VF's traffic is the guest's; with no
 				 * guest ring running it has nowhere to go.
 				 */
@@ -365,18 +384,18 @@ static bool relay_vf_to_guest(struct relay *r, unsigned int pi)
 				continue;
 			}
 			/* The headers are in the first fragment. */
-			qp = relay_rx_pick(r, pi, &pkts[done]);
-			err = relay_rx_one(r, qp, &pkts[done], n - done, &nf, &len, &reads);
+			qp = relay_rx_pick(l, pi, &pkts[done]);
+			err = relay_rx_one(l, qp, &pkts[done], n - done, &nf, &len, &reads);
 			if (err == -EAGAIN || err == -ENOBUFS) {
 				blocked = qp;
 				kick_asked = err == -ENOBUFS;
 				if (kick_asked)
-					r->kick_asked |= 1ull << VQ_RX(qp);
+					l->kick_asked |= 1ull << VQ_RX(qp);
 				break;
 			}
 			if (err == -EIO) {
-				relay_ring_broken(r, VQ_RX(qp));
-				relay_update_rx_ready(r);
+				relay_ring_broken(l, VQ_RX(qp));
+				relay_update_rx_ready(l);
 				qc->drop_broken_ring++;
 				continue;
 			}
@@ -394,7 +413,7 @@ static bool relay_vf_to_guest(struct relay *r, unsigned int pi)
 
 			touched &= touched - 1;
 			vq_flush(&r->dev.vq[VQ_RX(qp)].vr);
-			relay_notify(r, VQ_RX(qp));
+			relay_notify(l, VQ_RX(qp));
 		}
 		xsk_port_rx_release(port, done, n);
 		if (spent)
@@ -404,8 +423,8 @@ static bool relay_vf_to_guest(struct relay *r, unsigned int pi)
 			 * ring (and the kernel drops beyond it) until the guest
 			 * kicks us with more.
 			 */
-			if (kick_asked || !relay_want_kick(r, VQ_RX(blocked))) {
-				relay_rx_pause(r, pi);
+			if (kick_asked || !relay_want_kick(l, VQ_RX(blocked))) {
+				relay_rx_pause(l, pi);
 				return false;
 			}
 			continue;
@@ -414,7 +433,7 @@ static bool relay_vf_to_guest(struct relay *r, unsigned int pi)
 		if (reads >= RELAY_DESC_BUDGET)
 			break;
 	}
-	relay_rx_resume(r, 1u << pi);
+	relay_rx_resume(l, 1u << pi);
 	return true;
 }
 
@@ -447,12 +466,12 @@ static uint64_t coarse_now_ns(void)
  * device; unlimited (the driver decides) when the MTU cannot be read.
  * Returns the MTU or a negative errno.
  */
-static int relay_read_vf_mtu(struct relay *r)
+static int relay_read_vf_mtu(struct relay_lane *l)
 {
-	int mtu = vf_mtu(r->cfg.vf);
+	int mtu = vf_mtu(l->r->cfg.vf);
 
-	r->vf_max_frame = mtu > 0 ? (uint32_t)mtu + ETH_HLEN + VLAN_HLEN : UINT32_MAX;
-	r->vf_mtu_read_ns = coarse_now_ns() | 1;
+	l->vf_max_frame = mtu > 0 ? (uint32_t)mtu + ETH_HLEN + VLAN_HLEN : UINT32_MAX;
+	l->vf_mtu_read_ns = coarse_now_ns() | 1;
 	return mtu;
 }
 
@@ -461,26 +480,26 @@ static int relay_read_vf_mtu(struct relay *r)
  * frame over it, at most once a second, so a guest sending oversized
  * frames costs no syscall per frame.
  */
-static bool relay_tx_too_big(struct relay *r, const struct xsk_port *port,
+static bool relay_tx_too_big(struct relay_lane *l, const struct xsk_port *port,
 			     uint32_t len)
 {
-	if (len > r->vf_max_frame &&
-	    (!r->vf_mtu_read_ns || coarse_now_ns() - r->vf_mtu_read_ns >= 1000000000ull))
-		relay_read_vf_mtu(r);
-	return len > r->vf_max_frame || len > xsk_port_max_frame(port);
+	if (len > l->vf_max_frame &&
+	    (!l->vf_mtu_read_ns || coarse_now_ns() - l->vf_mtu_read_ns >= 1000000000ull))
+		relay_read_vf_mtu(l);
+	return len > l->vf_max_frame || len > xsk_port_max_frame(port);
 }
 
 /* The tx side of what the guest negotiated, for queue pair @qp's txq. */
-static struct virtio_net_txq *relay_txq_setup(struct relay *r, unsigned int qp)
+static struct virtio_net_txq *relay_txq_setup(struct relay_lane *l, unsigned int qp)
 {
-	struct virtio_net_txq *q = &r->txq[qp];
-	const struct vhost_dev *d = &r->dev;
+	struct virtio_net_txq *q = &l->r->txq[qp];
+	const struct vhost_dev *d = &l->r->dev;
 
-	q->hdr_len = r->hdr_len;
+	q->hdr_len = l->hdr_len;
 	q->csum = vhost_dev_has_feature(d, VIRTIO_NET_F_CSUM);
 	q->tso4 = vhost_dev_has_feature(d, VIRTIO_NET_F_HOST_TSO4);
 	q->tso6 = vhost_dev_has_feature(d, VIRTIO_NET_F_HOST_TSO6);
-	q->st = &r->off;
+	q->st = &l->off;
 	return q;
 }
 
@@ -488,17 +507,17 @@ static struct virtio_net_txq *relay_txq_setup(struct relay *r, unsigned int qp)
  * virtio_net_tx_chain(). A frame or segment over the largest frame last
  * known is tried again once relay_tx_too_big() has re-read the VF's MTU.
  */
-static int relay_tx_offload(struct relay *r, struct virtio_net_txq *q,
+static int relay_tx_offload(struct relay_lane *l, struct virtio_net_txq *q,
 			    const struct xsk_port *port, const struct vq_chain *c,
 			    struct xsk_pkt *pkts, unsigned int avail)
 {
 	uint32_t room = xsk_port_frame_room(port), max = xsk_port_max_frame(port);
 	int n;
 
-	if (r->vf_max_frame < max)
-		max = r->vf_max_frame;
+	if (l->vf_max_frame < max)
+		max = l->vf_max_frame;
 	n = virtio_net_tx_chain(q, c, room, max, pkts, avail);
-	if (n == -EMSGSIZE && !relay_tx_too_big(r, port, q->need))
+	if (n == -EMSGSIZE && !relay_tx_too_big(l, port, q->need))
 		n = virtio_net_tx_chain(q, c, room, q->need, pkts, avail);
 	return n;
 }
@@ -508,9 +527,10 @@ static int relay_tx_offload(struct relay *r, struct virtio_net_txq *q,
  * keeps moving rather than stalling into its watchdog. Returns true when
  * the budget ran out with more posted.
  */
-static bool relay_tx_discard(struct relay *r, unsigned int qp, struct virtqueue *vr)
+static bool relay_tx_discard(struct relay_lane *l, unsigned int qp, struct virtqueue *vr)
 {
-	struct vq_chain *c = &r->tx_chain;
+	struct relay *r = l->r;
+	struct vq_chain *c = &l->tx_chain;
 	unsigned int n = 0;
 	int err = 0;
 
@@ -520,16 +540,34 @@ static bool relay_tx_discard(struct relay *r, unsigned int qp, struct virtqueue 
 	}
 	if (n) {
 		vq_flush(vr);
-		relay_notify(r, VQ_TX(qp));
+		relay_notify(l, VQ_TX(qp));
 		r->qc[qp].drop_vf_down += n;
 	}
 	/* A TSO frame's segments still to send went with the VF. */
 	r->txq[qp].tso_busy = false;
 	if (err == -EIO) {
-		relay_ring_broken(r, VQ_TX(qp));
+		relay_ring_broken(l, VQ_TX(qp));
 		return false;
 	}
-	return n == RELAY_BUDGET || (err == -EAGAIN && relay_want_kick(r, VQ_TX(qp)));
+	return n == RELAY_BUDGET || (err == -EAGAIN && relay_want_kick(l, VQ_TX(qp)));
+}
+
+/* The failover agent waits for the guest's next frame (RELAY_OP_WATCH_TX)
+ * and lane @l sent one: the agent hears of it once, through the home
+ * thread, the event queue's one producer (relay_on_fault()).
+ */
+static void relay_guest_tx_seen(struct relay_lane *l)
+{
+	struct relay *r = l->r;
+
+	if (!atomic_exchange(&r->watch_tx, false))
+		return;
+	if (l->host == r->home) {
+		relay_post(r, RELAY_EV_GUEST_TX);
+		return;
+	}
+	atomic_store(&r->guest_tx_seen, true);
+	eventfd_write(r->fault_efd, 1);
 }
 
 /* Guest tx queue of pair @qp -> its VF queue. A frame bigger than one umem
@@ -540,13 +578,14 @@ static bool relay_tx_discard(struct relay *r, unsigned int qp, struct virtqueue 
  * budget like frames; so do the descriptors every chain took to read.
  * Returns true when there is more to do right away.
  */
-static bool relay_guest_to_vf(struct relay *r, unsigned int qp)
+static bool relay_guest_to_vf(struct relay_lane *l, unsigned int qp)
 {
+	struct relay *r = l->r;
 	struct virtqueue *vr = relay_vring(r, VQ_TX(qp));
 	struct xsk_port *port;
 	uint32_t room;
 	struct xsk_pkt pkts[RELAY_BATCH];
-	struct vq_chain *c = &r->tx_chain;
+	struct vq_chain *c = &l->tx_chain;
 	struct relay_qcount *qc = &r->qc[qp];
 	struct virtio_net_txq *q;
 	unsigned int budget = RELAY_BUDGET;
@@ -557,12 +596,12 @@ static bool relay_guest_to_vf(struct relay *r, unsigned int qp)
 		return false;
 	}
 	if (r->vf_paused)
-		return relay_tx_discard(r, qp, vr);
+		return relay_tx_discard(l, qp, vr);
 	port = r->port[qp % r->nports].xsk;
 	room = xsk_port_frame_room(port);
 	reads0 = vq_desc_reads(vr);
-	r->hdr_len = relay_hdr_len(r);
-	q = relay_txq_setup(r, qp);
+	l->hdr_len = relay_hdr_len(r);
+	q = relay_txq_setup(l, qp);
 	while (budget) {
 		unsigned int m = xsk_port_tx_alloc(port, pkts, RELAY_BATCH);
 		unsigned int used = 0, popped = 0;
@@ -595,20 +634,20 @@ static bool relay_guest_to_vf(struct relay *r, unsigned int qp)
 			err = vq_pop(vr, &r->dev.mem, c);
 			if (err)
 				break;
-			if (c->out_len < r->hdr_len + ETH_HLEN ||
-			    (!q->csum && relay_tx_too_big(r, port, c->out_len - r->hdr_len))) {
+			if (c->out_len < l->hdr_len + ETH_HLEN ||
+			    (!q->csum && relay_tx_too_big(l, port, c->out_len - l->hdr_len))) {
 				popped++;
 				vq_push(vr, c->head, 0, c->ndesc);
 				qc->drop_bad_frame++;
 				continue;
 			}
-			len = c->out_len - r->hdr_len;
+			len = c->out_len - l->hdr_len;
 			if (q->csum)
-				n = relay_tx_offload(r, q, port, c, &pkts[used], m - used);
+				n = relay_tx_offload(l, q, port, c, &pkts[used], m - used);
 			else if ((len + room - 1) / room > m - used)
 				n = -ENOBUFS;
 			else
-				n = virtio_net_tx_frame(c, r->hdr_len, room, &pkts[used]);
+				n = virtio_net_tx_frame(c, l->hdr_len, room, &pkts[used]);
 			if (n == -ENOBUFS) {
 				/* The rest of this batch's buffers cannot hold
 				 * it: the chain waits for the next batch.
@@ -632,24 +671,22 @@ static bool relay_guest_to_vf(struct relay *r, unsigned int qp)
 		}
 		short_of_bufs |= q->tso_busy;
 		xsk_port_tx_submit(port, pkts, m, used);
-		if (__builtin_expect(r->watch_tx, 0) && used) {
-			r->watch_tx = false;
-			relay_post(r, RELAY_EV_GUEST_TX);
-		}
+		if (__builtin_expect(r->watch_tx, 0) && used)
+			relay_guest_tx_seen(l);
 		if (popped) {
 			vq_flush(vr);
-			relay_notify(r, VQ_TX(qp));
+			relay_notify(l, VQ_TX(qp));
 		}
 		if (err == -EIO) {
-			if (!(r->broken_logged & (1ull << VQ_TX(qp))))
+			if (!(l->broken_logged & (1ull << VQ_TX(qp))))
 				qc->drop_broken_ring++;
-			relay_ring_broken(r, VQ_TX(qp));
+			relay_ring_broken(l, VQ_TX(qp));
 			return false;
 		}
 		if (spent)
 			return true;
 		if (err == -EAGAIN) {
-			if (relay_want_kick(r, VQ_TX(qp)))
+			if (relay_want_kick(l, VQ_TX(qp)))
 				continue;
 			return xsk_port_tx_pending(port);
 		}
@@ -668,37 +705,58 @@ static bool relay_guest_to_vf(struct relay *r, unsigned int qp)
 	return true;
 }
 
-/* Run the given VF queues (rx) and guest queue pairs (tx); whatever stops at
- * its budget is run again after this round of events. Returns the frames
- * moved (also accounted to the loop).
+/* The fault count moved (a frontend shrank some guest memory file under
+ * some relay's mapping, util/fault_guard.h): tell the home thread, which
+ * looks whether the mappings are this relay's and drops the connection
+ * if so. A fault is rare; the look costs one load per run.
  */
-/* The frontend shrank memory under a mapping of this relay's, and an access
- * met zero pages instead of a SIGBUS (util/fault_guard.h). The connection
- * must go: shutting our end makes the loop see EOF on it and end it through
- * the normal disconnect path after this round. Until then the datapath may
- * run on, over zeros.
- */
-static void relay_check_fault(struct relay *r)
+static void relay_check_fault(struct relay_lane *l)
 {
+	uint64_t n = fault_guard_count();
+
+	if (__builtin_expect(n == l->faults_seen, 1))
+		return;
+	l->faults_seen = n;
+	eventfd_write(l->r->fault_efd, 1);
+}
+
+/* On the home thread. Shutting our end makes the loop see EOF on the
+ * connection and end it through the normal disconnect path after this
+ * round; until then the datapath may run on, over zeros.
+ */
+static void relay_on_fault(struct uloop_src *s, int res)
+{
+	struct relay *r = container_of(s, struct relay, fault_src);
+
+	(void)res;
+	if (atomic_exchange(&r->guest_tx_seen, false))
+		relay_post(r, RELAY_EV_GUEST_TX);
 	if (vhost_dev_faulted(&r->dev) && r->conn_fd >= 0)
 		shutdown(r->conn_fd, SHUT_RDWR);
 }
 
-/* What the guest makes the datapath log (a malformed chain, a shrunk
- * file) is charged to the relay's log budget like its frontend's lines.
+/* Run the given VF queues (rx) and guest queue pairs (tx) of lane @l;
+ * whatever stops at its budget is run again after this round of events.
+ * Returns the frames moved (also accounted to the loop). What the guest
+ * makes the datapath log (a malformed chain, a shrunk file) is charged to
+ * the lane's log budget, named after the relay.
  */
-static unsigned int relay_run(struct relay *r, uint32_t rx, uint32_t tx)
+static unsigned int relay_run(struct relay_lane *l, uint32_t rx, uint32_t tx)
 {
-	struct log_limit *prev = log_limit_enter(&r->loglim);
+	struct relay *r = l->r;
+	struct log_limit *prev;
 	unsigned int moved = 0;
 
+	if (l->paused)
+		return 0;	/* resuming runs everything */
+	prev = log_limit_enter(&l->loglim);
 	while (rx) {
 		unsigned int pi = __builtin_ctz(rx);
 		uint64_t before = r->qc[pi].to_guest;
 
 		rx &= rx - 1;
-		if (relay_vf_to_guest(r, pi))
-			r->rx_more |= 1u << pi;
+		if (relay_vf_to_guest(l, pi))
+			l->rx_more |= 1u << pi;
 		moved += r->qc[pi].to_guest - before;
 	}
 	while (tx) {
@@ -706,41 +764,47 @@ static unsigned int relay_run(struct relay *r, uint32_t rx, uint32_t tx)
 		uint64_t before = r->qc[qp].from_guest;
 
 		tx &= tx - 1;
-		if (relay_guest_to_vf(r, qp))
-			r->tx_more |= 1u << qp;
+		if (relay_guest_to_vf(l, qp))
+			l->tx_more |= 1u << qp;
 		moved += r->qc[qp].from_guest - before;
 	}
-	if (r->rx_more || r->tx_more)
-		uloop_defer(r->loop, &r->work);
-	if (vhost_dev_fault_pending(&r->dev))
-		relay_check_fault(r);
-	uloop_account(r->loop, moved);
+	if (l->rx_more || l->tx_more)
+		uloop_defer(l->loop, &l->work);
+	relay_check_fault(l);
+	uloop_account(l->loop, moved);
+	/* Single writer: a plain add, published for the balancer. */
+	__atomic_store_n(&l->frames, l->frames + moved, __ATOMIC_RELAXED);
 	log_limit_leave(prev);
 	return moved;
 }
 
-/* Whether some running guest rx queue has buffers posted. */
-static bool relay_rx_room(const struct relay *r)
+/* Whether some running guest rx queue of the lane has buffers posted. */
+static bool relay_rx_room(const struct relay_lane *l)
 {
 	unsigned int i;
 
-	for (i = 0; i < r->nrx_ready; i++)
-		if (vq_has_avail(&r->dev.vq[VQ_RX(r->rx_ready[i])].vr))
+	for (i = 0; i < l->nrx_ready; i++)
+		if (vq_has_avail(&l->r->dev.vq[VQ_RX(l->rx_ready[i])].vr))
 			return true;
 	return false;
 }
 
-/* Rx ports with frames waiting, when some guest rx queue has room. */
-static uint32_t relay_rx_ready_ports(const struct relay *r)
+/* The lane's rx ports with frames waiting, when one of its guest rx queues
+ * has room.
+ */
+static uint32_t relay_rx_ready_ports(const struct relay_lane *l)
 {
-	uint32_t rx = 0;
-	unsigned int i;
+	uint32_t rx = 0, ports = l->ports;
 
-	if (!r->nrx_ready || !relay_rx_room(r))
+	if (!l->nrx_ready || !relay_rx_room(l))
 		return 0;
-	for (i = 0; i < r->nports; i++)
-		if (xsk_port_rx_ready(r->port[i].xsk))
+	while (ports) {
+		unsigned int i = __builtin_ctz(ports);
+
+		ports &= ports - 1;
+		if (xsk_port_rx_ready(l->r->port[i].xsk))
 			rx |= 1u << i;
+	}
 	return rx;
 }
 
@@ -750,56 +814,78 @@ static uint32_t relay_rx_ready_ports(const struct relay *r)
  */
 static unsigned int relay_poll(struct uloop_poller *pl)
 {
-	struct relay *r = container_of(pl, struct relay, poller);
-	uint32_t rx = relay_rx_ready_ports(r), tx = 0;
-	unsigned int i;
+	struct relay_lane *l = container_of(pl, struct relay_lane, poller);
+	uint32_t rx = relay_rx_ready_ports(l), tx = 0, qps = l->qps;
 
-	if (r->kick_asked)
-		relay_kicks_off(r);
-	for (i = 0; i < r->cfg.queues; i++) {
-		struct virtqueue *vr = relay_vring(r, VQ_TX(i));
+	if (l->kick_asked)
+		relay_kicks_off(l);
+	while (qps) {
+		unsigned int i = __builtin_ctz(qps);
+		struct virtqueue *vr = relay_vring(l->r, VQ_TX(i));
 
-		if (vr && (vq_has_avail(vr) || r->txq[i].tso_busy))
+		qps &= qps - 1;
+		if (vr && (vq_has_avail(vr) || l->r->txq[i].tso_busy))
 			tx |= 1u << i;
 	}
 	if (!(rx | tx))
 		return 0;
-	return relay_run(r, rx, tx);
-}
-
-static uint32_t relay_all_ports(const struct relay *r)
-{
-	return r->nports == 32 ? ~0u : (1u << r->nports) - 1;
+	return relay_run(l, rx, tx);
 }
 
 /* Socket busy polling, on only while the loop busy-polls: then each
  * sendto() first takes what the VF received, in a batch (see vf_napi.c);
  * at low load it would add a NAPI run to every frame's syscall instead.
  */
-static void relay_xsk_busy(struct relay *r, bool on)
+static void relay_xsk_busy(struct relay_lane *l, bool on)
 {
-	unsigned int i, us = on ? uloop_busy_poll_us(r->loop) : 0;
+	unsigned int us = on ? uloop_busy_poll_us(l->loop) : 0;
+	struct relay *r = l->r;
+	uint32_t ports;
 	int err = 0;
 
-	if (!r->xsk_busy_ok || r->xsk_busy == on)
+	if (!l->xsk_busy_ok || l->xsk_busy == on)
 		return;
-	for (i = 0; i < r->nports && !err; i++)
-		err = xsk_port_set_busy_poll(r->port[i].xsk, us, RELAY_BUSY_POLL_BUDGET);
-	r->xsk_busy = on;
+	for (ports = l->ports; ports && !err; ports &= ports - 1)
+		err = xsk_port_set_busy_poll(r->port[__builtin_ctz(ports)].xsk, us,
+					     RELAY_BUSY_POLL_BUDGET);
+	l->xsk_busy = on;
 	if (!err)
 		return;
 	pr_warn("%s: AF_XDP socket busy polling unavailable (%s): polling without it",
 		r->cfg.name, strerror(-err));
 	/* Best effort: the sockets set before the failure go back too. */
-	for (i = 0; i < r->nports; i++)
-		xsk_port_set_busy_poll(r->port[i].xsk, 0, RELAY_BUSY_POLL_BUDGET);
-	r->xsk_busy = false;
-	r->xsk_busy_ok = false;
+	for (ports = l->ports; ports; ports &= ports - 1)
+		xsk_port_set_busy_poll(r->port[__builtin_ctz(ports)].xsk, 0,
+				       RELAY_BUSY_POLL_BUDGET);
+	l->xsk_busy = false;
+	l->xsk_busy_ok = false;
 }
 
 static void relay_busy(struct uloop_poller *pl)
 {
-	relay_xsk_busy(container_of(pl, struct relay, poller), true);
+	relay_xsk_busy(container_of(pl, struct relay_lane, poller), true);
+}
+
+/* Ask for the kicks relay_want_kick() put off. Returns the rings the guest
+ * posted to meanwhile, which must be run rather than waited for.
+ */
+static uint64_t relay_kicks_on(struct relay_lane *l)
+{
+	uint64_t want = l->kick_wanted, run = 0;
+
+	l->kick_wanted = 0;
+	while (want) {
+		unsigned int q = __builtin_ctzll(want);
+		struct virtqueue *vr = relay_vring(l->r, q);
+
+		want &= want - 1;
+		if (!vr)
+			continue;
+		l->kick_asked |= 1ull << q;
+		if (vq_notify_enable(vr))
+			run |= 1ull << q;
+	}
+	return run;
 }
 
 /* The loop is about to sleep: ask for the kicks relay_want_kick() put off;
@@ -807,65 +893,58 @@ static void relay_busy(struct uloop_poller *pl)
  */
 static void relay_idle(struct uloop_poller *pl)
 {
-	struct relay *r = container_of(pl, struct relay, poller);
-	struct log_limit *prev = log_limit_enter(&r->loglim);
-	uint64_t want = r->kick_wanted;
+	struct relay_lane *l = container_of(pl, struct relay_lane, poller);
+	struct log_limit *prev = log_limit_enter(&l->loglim);
+	uint64_t run = relay_kicks_on(l);
 
-	r->kick_wanted = 0;
-	relay_xsk_busy(r, false);
-	while (want) {
-		unsigned int q = __builtin_ctzll(want);
-		struct virtqueue *vr = relay_vring(r, q);
+	relay_xsk_busy(l, false);
+	while (run) {
+		unsigned int q = __builtin_ctzll(run);
 
-		want &= want - 1;
-		if (!vr)
-			continue;
-		r->kick_asked |= 1ull << q;
-		if (!vq_notify_enable(vr))
-			continue;
+		run &= run - 1;
 		if (VQ_IS_RX(q))
-			r->rx_more |= relay_all_ports(r);
+			l->rx_more |= l->ports;
 		else
-			r->tx_more |= 1u << (q / 2);
-		uloop_defer(r->loop, &r->work);
+			l->tx_more |= 1u << (q / 2);
+		uloop_defer(l->loop, &l->work);
 	}
-	if (vhost_dev_fault_pending(&r->dev))
-		relay_check_fault(r);
+	relay_check_fault(l);
 	log_limit_leave(prev);
 }
 
 static void relay_on_work(struct uloop_work *w)
 {
-	struct relay *r = container_of(w, struct relay, work);
+	struct relay_lane *l = container_of(w, struct relay_lane, work);
 	/* The XSK polls are lazy (disarmed while the loop is busy): look at
 	 * every port, not only those left at their budget.
 	 */
-	uint32_t rx = r->rx_more | relay_rx_ready_ports(r), tx = r->tx_more;
+	uint32_t rx = l->rx_more | relay_rx_ready_ports(l), tx = l->tx_more;
 
-	r->rx_more = r->tx_more = 0;
-	relay_run(r, rx, tx);
+	l->rx_more = l->tx_more = 0;
+	relay_run(l, rx, tx);
 }
 
 static void relay_on_xsk(struct uloop_src *s, int res)
 {
-	struct relay_port *p = container_of(s, struct relay_port, src);
+	struct relay_src *p = container_of(s, struct relay_src, src);
 
 	(void)res;
-	relay_run(p->relay, 1u << p->idx, 0);
+	relay_run(p->lane, 1u << p->idx, 0);
 }
 
 /* A kick fd that does not read like an eventfd (end of file, an error):
  * re-armed, it would fire again at once for ever and spin the worker. Stop
  * the ring until the frontend starts it again, with a new kick fd.
  */
-static void relay_kick_failed(struct relay *r, unsigned int q, int res)
+static void relay_kick_failed(struct relay_lane *l, unsigned int q, int res)
 {
-	struct log_limit *prev = log_limit_enter(&r->loglim);
+	struct relay *r = l->r;
+	struct log_limit *prev = log_limit_enter(&l->loglim);
 
-	uloop_del(r->loop, &r->kick[q].src);
+	uloop_del(l->loop, &l->srcs->kick[q].src);
 	vq_set_broken(&r->dev.vq[q].vr);
-	r->broken_logged |= 1ull << q;
-	relay_update_rx_ready(r);
+	l->broken_logged |= 1ull << q;
+	relay_update_rx_ready(l);
 	pr_err("%s: %s queue %u: reading its kick fd: %s; queue stopped until the frontend sets it up again",
 	       r->cfg.name, VQ_IS_RX(q) ? "rx" : "tx", q / 2,
 	       res < 0 ? strerror(-res) : res ? "short read (not an eventfd)" :
@@ -875,20 +954,459 @@ static void relay_kick_failed(struct relay *r, unsigned int q, int res)
 
 static void relay_on_kick(struct uloop_src *s, int res)
 {
-	struct relay_kick *k = container_of(s, struct relay_kick, src);
-	struct relay *r = k->relay;
+	struct relay_src *k = container_of(s, struct relay_src, src);
+	struct relay_lane *l = k->lane;
 
+	if (l->paused)
+		return;	/* the ring may be changing; resuming runs it */
 	if (res != sizeof(k->src.val)) {
-		relay_kick_failed(r, k->q, res);
+		relay_kick_failed(l, k->idx, res);
 		return;
 	}
-	/* New rx buffers may unblock any VF queue (flow spreading). */
-	if (VQ_IS_RX(k->q)) {
-		relay_rx_resume(r, relay_all_ports(r));
-		relay_run(r, relay_all_ports(r), 0);
+	/* New rx buffers may unblock any of the lane's VF queues (flow
+	 * spreading).
+	 */
+	if (VQ_IS_RX(k->idx)) {
+		relay_rx_resume(l, l->ports);
+		relay_run(l, l->ports, 0);
+	} else {
+		relay_run(l, 0, 1u << (k->idx / 2));
 	}
-	else
-		relay_run(r, 0, 1u << (k->q / 2));
+}
+
+/* Lanes -------------------------------------------------------------------- */
+
+/* The lane serving vring @q. */
+static struct relay_lane *relay_vring_lane(struct relay *r, unsigned int q)
+{
+	unsigned int i;
+
+	for (i = 0; i < r->nlanes; i++)
+		if (r->lane[i]->qps & (1u << (q / 2)))
+			return r->lane[i];
+	return NULL;
+}
+
+/* On the lane's thread, once it is attached and not paused: take in what
+ * the home thread changed (rings started or stopped, kick fds, memory) and
+ * run everything, as after any event: frames may wait on every ring.
+ */
+static void relay_lane_sync(struct relay_lane *l)
+{
+	struct relay *r = l->r;
+	uint32_t qps = l->qps, ports = l->ports;
+
+	l->paused = false;
+	l->vf_mtu_read_ns = 0;	/* the guest's MTU may have changed: read again */
+	relay_update_rx_ready(l);
+	while (qps) {
+		unsigned int qp = __builtin_ctz(qps), k;
+
+		qps &= qps - 1;
+		for (k = 0; k < 2; k++) {
+			unsigned int q = 2 * qp + k;
+			struct vhost_vring *vq = &r->dev.vq[q];
+			struct uloop_src *kick = &l->srcs->kick[q].src;
+			bool changed = l->changed & (1ull << q);
+
+			if (!vhost_vring_ready(vq) || vq->kickfd < 0) {
+				uloop_del(l->loop, kick);
+				/* The guest reset the queue: a TSO frame's rest goes. */
+				if (!VQ_IS_RX(q))
+					r->txq[qp].tso_busy = false;
+				continue;
+			}
+			if (!kick->active || kick->fd != vq->kickfd) {
+				uloop_add_read(l->loop, kick, vq->kickfd, NULL, 0, relay_on_kick);
+				if (changed)
+					pr_info("%s: %s queue %u running: %u entries, %s ring%s%s%s%s%s (worker %u)",
+						r->cfg.name, VQ_IS_RX(q) ? "rx" : "tx", qp, vq->num,
+						vq->vr.packed ? "packed" : "split",
+						vhost_dev_has_feature(&r->dev, VIRTIO_NET_F_MRG_RXBUF) ?
+							", mrg_rxbuf" : "",
+						vhost_dev_has_feature(&r->dev, VIRTIO_RING_F_EVENT_IDX) ?
+							", event_idx" : "",
+						vhost_dev_has_feature(&r->dev, VIRTIO_RING_F_INDIRECT_DESC) ?
+							", indirect" : "",
+						vhost_dev_has_feature(&r->dev, VQ_IS_RX(q) ? VIRTIO_NET_F_GUEST_CSUM :
+								      VIRTIO_NET_F_CSUM) ? ", csum" : "",
+						vhost_dev_has_feature(&r->dev, VQ_IS_RX(q) ? VIRTIO_NET_F_GUEST_TSO4 :
+								      VIRTIO_NET_F_HOST_TSO4) ? ", tso" : "",
+						l->host->id);
+			}
+			if (!changed)
+				continue;
+			l->broken_logged &= ~(1ull << q);
+			/* The guest may have queued work before the ring ran,
+			 * and with event_idx it kicks only if we asked: ask,
+			 * then look (below).
+			 */
+			l->kick_asked |= 1ull << q;
+			vq_notify_enable(&vq->vr);
+		}
+	}
+	l->changed = 0;
+	/* Ports paused for want of guest buffers listen again: the rings
+	 * may have changed under them (a stopped ring's frames are dropped,
+	 * a new one has buffers). Others are watched again if they were not.
+	 */
+	relay_rx_resume(l, l->rx_paused);
+	while (ports) {
+		unsigned int i = __builtin_ctz(ports);
+		struct uloop_src *src = &l->srcs->port[i].src;
+
+		ports &= ports - 1;
+		if (!src->active)
+			uloop_add_poll_lazy(l->loop, src, xsk_port_fd(r->port[i].xsk), POLLIN,
+					    relay_on_xsk);
+	}
+	if (!l->polling)
+		uloop_add_poller(l->loop, &l->poller);
+	l->polling = true;
+	l->rx_more |= l->ports;
+	l->tx_more |= l->qps;
+	uloop_defer(l->loop, &l->work);
+}
+
+/* On the lane's thread: stop running until relay_lane_sync(). What the
+ * guest posts meanwhile waits on its rings, what the VF receives on the
+ * XSK rings; a kick that comes is dropped (the sync runs every ring).
+ */
+static void relay_lane_pause(struct relay_lane *l)
+{
+	uint32_t ports = l->ports;
+
+	if (l->paused)
+		return;
+	/* Notifications put off while busy polling are asked for now: the
+	 * ring may change hands, and it must not stay silent.
+	 */
+	relay_kicks_on(l);
+	relay_xsk_busy(l, false);
+	while (ports) {
+		unsigned int i = __builtin_ctz(ports);
+
+		ports &= ports - 1;
+		if (!(l->rx_paused & (1u << i)))
+			uloop_del(l->loop, &l->srcs->port[i].src);
+	}
+	uloop_del_poller(l->loop, &l->poller);
+	l->polling = false;
+	uloop_undefer(l->loop, &l->work);
+	l->paused = true;
+}
+
+/* On the lane's thread: leave its loop for good or for another one. Its
+ * sources stay with this loop until their last completions are in.
+ */
+static void relay_lane_detach(struct relay_lane *l)
+{
+	unsigned int q;
+
+	if (!l->loop)
+		return;
+	relay_lane_pause(l);
+	for (q = 0; q < VHOST_DEV_MAX_VRINGS; q++)
+		uloop_del(l->loop, &l->srcs->kick[q].src);
+	/* Paused ports' sources are deleted already. */
+	uloop_free_later(l->loop, free, l->srcs);
+	if (l->r->cfg.poll_busy)
+		uloop_hold_busy(l->loop, false);
+	l->srcs = NULL;
+	l->loop = NULL;
+}
+
+/* On the new loop's thread: take @srcs (fresh) and run there. */
+static void relay_lane_attach(struct relay_lane *l, struct relay_host *h,
+			      struct relay_srcs *srcs)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(srcs->port); i++) {
+		srcs->port[i].lane = l;
+		srcs->port[i].idx = i;
+	}
+	for (i = 0; i < ARRAY_SIZE(srcs->kick); i++) {
+		srcs->kick[i].lane = l;
+		srcs->kick[i].idx = i;
+	}
+	l->srcs = srcs;
+	l->loop = h->loop;
+	l->paused = true;
+	/* poll=busy: the loop the lane runs on never sleeps while it is there. */
+	if (l->r->cfg.poll_busy)
+		uloop_hold_busy(l->loop, true);
+	l->faults_seen = fault_guard_count();
+	/* Ports paused for want of guest buffers come back with the sync,
+	 * on their new sources.
+	 */
+	relay_lane_sync(l);
+}
+
+/* A call run on a lane's thread (its loop's mailbox), or right here when
+ * the lane is on the home thread or on no loop at all.
+ */
+struct lane_call {
+	struct mbox_msg msg;
+	struct relay_lane *l;
+	struct relay_host *to;
+	struct relay_srcs *srcs;
+	struct relay_stats *st;
+};
+
+static int lane_do_pause(struct mbox_msg *m)
+{
+	relay_lane_pause(container_of(m, struct lane_call, msg)->l);
+	return 0;
+}
+
+static int lane_do_sync(struct mbox_msg *m)
+{
+	relay_lane_sync(container_of(m, struct lane_call, msg)->l);
+	return 0;
+}
+
+static int lane_do_detach(struct mbox_msg *m)
+{
+	relay_lane_detach(container_of(m, struct lane_call, msg)->l);
+	return 0;
+}
+
+static int lane_do_attach(struct mbox_msg *m)
+{
+	struct lane_call *c = container_of(m, struct lane_call, msg);
+
+	relay_lane_attach(c->l, c->to, c->srcs);
+	return 0;
+}
+
+static void relay_lane_read_stats(struct relay_lane *l, struct relay_stats *st);
+
+static int lane_do_stats(struct mbox_msg *m)
+{
+	struct lane_call *c = container_of(m, struct lane_call, msg);
+
+	relay_lane_read_stats(c->l, c->st);
+	return 0;
+}
+
+/* Run @fn for lane @l (see struct lane_call), on the home thread. Where the
+ * lane runs on another loop, this waits for that loop's thread, which
+ * takes the call between two rounds of its events.
+ */
+static int lane_call(struct relay_lane *l, int (*fn)(struct mbox_msg *m),
+		     struct lane_call *c)
+{
+	struct relay_host *h = l->host, *home = l->r->home;
+
+	c->msg.fn = fn;
+	c->l = l;
+	if (!h || h == home)
+		return fn(&c->msg);
+	return mbox_call_from(h->mbox, &c->msg, home->mbox);
+}
+
+void relay_ctl_begin(struct relay *r)
+{
+	struct lane_call c = { 0 };
+	unsigned int i;
+
+	if (r->ctl_depth++)
+		return;
+	for (i = 0; i < r->nlanes; i++) {
+		struct relay_lane *l = r->lane[i];
+
+		if (l->host && l->host != r->home)
+			lane_call(l, lane_do_pause, &c);
+	}
+}
+
+void relay_ctl_end(struct relay *r)
+{
+	struct lane_call c = { 0 };
+	unsigned int i;
+
+	if (--r->ctl_depth)
+		return;
+	for (i = 0; i < r->nlanes; i++)
+		if (r->lane[i]->host)
+			lane_call(r->lane[i], lane_do_sync, &c);
+}
+
+unsigned int relay_nlanes(const struct relay *r)
+{
+	return r->nlanes;
+}
+
+uint32_t relay_lane_qps(const struct relay *r, unsigned int k)
+{
+	return r->lane[k]->qps;
+}
+
+uint64_t relay_lane_frames(const struct relay *r, unsigned int k)
+{
+	return __atomic_load_n(&r->lane[k]->frames, __ATOMIC_RELAXED);
+}
+
+const struct relay_host *relay_lane_host(const struct relay *r, unsigned int k)
+{
+	return r->lane[k]->host;
+}
+
+/* Lanes may run on different threads only when each has ports of its own
+ * for its queue pairs' transmit (VF queue qp % nports).
+ */
+static bool relay_lanes_may_split(const struct relay *r)
+{
+	return r->nlanes == 1 || r->nports >= r->cfg.queues;
+}
+
+int relay_lane_move(struct relay *r, unsigned int k, struct relay_host *to)
+{
+	struct relay_lane *l = r->lane[k];
+	struct relay_host *from = l->host;
+	struct lane_call c = { 0 };
+	int err;
+
+	if (from == to)
+		return 0;
+	if (to != r->home && !relay_lanes_may_split(r))
+		return -EAGAIN;		/* they share ports: all on the home thread */
+	/* Before anything moves: a move cannot fail half way. */
+	c.srcs = calloc(1, sizeof(*c.srcs));
+	if (!c.srcs)
+		return -ENOMEM;
+	err = lane_call(l, lane_do_detach, &c);
+	if (err) {
+		free(c.srcs);
+		return err;
+	}
+	l->host = to;
+	c.to = to;
+	err = lane_call(l, lane_do_attach, &c);
+	if (!err)
+		return 0;
+	/* The target stopped (-ESHUTDOWN): back where it was. */
+	l->host = from;
+	c.to = from;
+	err = lane_call(l, lane_do_attach, &c);
+	if (err) {
+		l->host = NULL;
+		free(c.srcs);
+		pr_err("%s: lane %u could not be attached again: %s", r->cfg.name, k,
+		       strerror(-err));
+	}
+	return -EAGAIN;
+}
+
+/* Which lanes serve which ports: every port to the only lane, else VF
+ * queue i to the lane of guest queue pair i mod queues.
+ */
+static void relay_map_ports(struct relay *r)
+{
+	unsigned int q = r->cfg.queues, i;
+
+	for (i = 0; i < r->nlanes; i++)
+		r->lane[i]->ports = 0;
+	for (i = 0; i < r->nports; i++) {
+		struct relay_lane *l = r->lane[r->nlanes == 1 ? 0 : (i % q) % r->nlanes];
+
+		l->ports |= 1u << i;
+		r->port[i].lane = l;
+	}
+}
+
+void relay_lanes_park(struct relay *r)
+{
+	struct lane_call c = { 0 };
+	unsigned int i;
+
+	for (i = 0; i < r->nlanes; i++) {
+		struct relay_lane *l = r->lane[i];
+
+		l->parked = l->host;
+		if (!l->host)
+			continue;
+		if (lane_call(l, lane_do_detach, &c))
+			pr_err("%s: lane %u: its worker is gone", r->cfg.name, i);
+		l->host = NULL;
+	}
+}
+
+void relay_lanes_unpark(struct relay *r)
+{
+	bool split = relay_lanes_may_split(r);
+	unsigned int i;
+
+	relay_map_ports(r);
+	for (i = 0; i < r->nlanes; i++) {
+		struct relay_lane *l = r->lane[i];
+		struct lane_call c = { 0 };
+
+		if (!l->parked)
+			continue;
+		l->rx_paused &= l->ports;
+		l->rx_more &= l->ports;
+		l->xsk_busy_ok = r->napi.active;
+		l->vf_max_frame = 0;	/* read again when a frame needs it */
+		c.srcs = calloc(1, sizeof(*c.srcs));
+		c.to = split ? l->parked : r->home;
+		if (c.srcs) {
+			l->host = c.to;
+			if (!lane_call(l, lane_do_attach, &c))
+				continue;
+			l->host = NULL;
+			if (c.to != r->home) {
+				/* Its worker stopped: home instead. */
+				c.to = l->host = r->home;
+				if (!lane_call(l, lane_do_attach, &c))
+					continue;
+				l->host = NULL;
+			}
+			free(c.srcs);
+		}
+		pr_err("%s: lane %u could not be attached again", r->cfg.name, i);
+	}
+}
+
+/* Which lanes a relay has: a lane per queue pair when the VF has a queue
+ * for each (VF queue i feeds guest queue i mod queues), so that they can
+ * run on different workers; else one with everything (frames spread over
+ * the guest's queues by flow hash, guest tx queues sharing VF queues).
+ */
+static int relay_make_lanes(struct relay *r, unsigned int nlanes)
+{
+	unsigned int q = r->cfg.queues, i, k;
+
+	if (nlanes > 1 && (q < 2 || r->nports < q))
+		nlanes = 1;
+	if (nlanes > q)
+		nlanes = q;
+	/* Queue pair k goes to lane k mod nlanes. */
+	for (k = 0; k < nlanes; k++) {
+		struct relay_lane *l = calloc(1, sizeof(*l));
+
+		if (!l)
+			return -ENOMEM;
+		l->r = r;
+		l->id = k;
+		log_limit_init(&l->loglim, r->cfg.name);
+		l->work.fn = relay_on_work;
+		l->poller.fn = relay_poll;
+		l->poller.idle = relay_idle;
+		l->poller.busy = relay_busy;
+		r->lane[r->nlanes++] = l;
+	}
+	for (i = 0; i < q; i++)
+		r->lane[i % nlanes]->qps |= 1u << i;
+	for (i = 0; i < r->nports; i++) {
+		/* One lane: it has every port. */
+		struct relay_lane *l = r->lane[nlanes == 1 ? 0 : (i % q) % nlanes];
+
+		l->ports |= 1u << i;
+		r->port[i].lane = l;
+	}
+	return 0;
 }
 
 /* Queue pair 0 runs: the guest's driver is up (a boot), or QEMU started
@@ -909,53 +1427,20 @@ static void relay_note_running(struct relay *r)
 static void relay_vring_changed(struct vhost_dev *d, unsigned int q)
 {
 	struct relay *r = d->priv;
-	struct vhost_vring *vq = &d->vq[q];
-	struct uloop_src *kick = &r->kick[q].src;
+	struct relay_lane *l = relay_vring_lane(r, q);
 
-	relay_update_rx_ready(r);
 	relay_note_running(r);
-	if (!vhost_vring_ready(vq) || vq->kickfd < 0) {
-		uloop_del(r->loop, kick);
-		/* The guest reset the queue: a TSO frame's rest goes. */
-		if (!VQ_IS_RX(q))
-			r->txq[q / 2].tso_busy = false;
-		/* No guest rx buffers to wait for from this ring: listen to
-		 * the VF again (its frames are dropped if no ring runs).
-		 */
-		if (VQ_IS_RX(q))
-			relay_rx_resume(r, relay_all_ports(r));
-		return;
-	}
-	if (!kick->active || kick->fd != vq->kickfd) {
-		uloop_add_read(r->loop, kick, vq->kickfd, NULL, 0, relay_on_kick);
-		pr_info("%s: %s queue %u running: %u entries, %s ring%s%s%s%s%s", r->cfg.name,
-			VQ_IS_RX(q) ? "rx" : "tx", q / 2, vq->num,
-			vq->vr.packed ? "packed" : "split",
-			vhost_dev_has_feature(d, VIRTIO_NET_F_MRG_RXBUF) ? ", mrg_rxbuf" : "",
-			vhost_dev_has_feature(d, VIRTIO_RING_F_EVENT_IDX) ? ", event_idx" : "",
-			vhost_dev_has_feature(d, VIRTIO_RING_F_INDIRECT_DESC) ? ", indirect" : "",
-			vhost_dev_has_feature(d, VQ_IS_RX(q) ? VIRTIO_NET_F_GUEST_CSUM : VIRTIO_NET_F_CSUM) ?
-				", csum" : "",
-			vhost_dev_has_feature(d, VQ_IS_RX(q) ? VIRTIO_NET_F_GUEST_TSO4 : VIRTIO_NET_F_HOST_TSO4) ?
-				", tso" : "");
-	}
-	r->broken_logged &= ~(1ull << q);
-	/* The guest may have queued work before the ring ran, and with
-	 * event_idx it kicks only if we asked: ask, then look.
+	/* The lane takes it in at relay_ctl_end(), paused until then if it
+	 * runs elsewhere; one on this thread does not run meanwhile either.
 	 */
-	r->kick_asked |= 1ull << q;
-	vq_notify_enable(&vq->vr);
-	if (VQ_IS_RX(q))
-		r->rx_more |= relay_all_ports(r);
-	else
-		r->tx_more |= 1u << (q / 2);
-	uloop_defer(r->loop, &r->work);
+	if (l)
+		l->changed |= 1ull << q;
 }
 
 static void relay_mem_changing(struct vhost_dev *d)
 {
-	/* Single-threaded: no datapath runs while a message is handled, and
-	 * rings are re-validated by vhost_dev before they run again.
+	/* Lanes are paused (or on this thread) while a message is handled,
+	 * and rings are re-validated by vhost_dev before they run again.
 	 */
 	(void)d;
 }
@@ -975,7 +1460,7 @@ static int relay_set_mtu(struct vhost_dev *d, uint16_t mtu)
 	for (i = 0; i < r->nports; i++)
 		if (xsk_port_max_frame(r->port[i].xsk) < xsk_max)
 			xsk_max = xsk_port_max_frame(r->port[i].xsk);
-	vf = relay_read_vf_mtu(r);
+	vf = vf_mtu(r->cfg.vf);
 	if (vf < 0) {
 		pr_err("%s: refusing guest MTU %u: cannot read the MTU of vf %s: %s",
 		       r->cfg.name, mtu, r->cfg.vf, strerror(-vf));
@@ -998,6 +1483,8 @@ static int relay_set_mtu(struct vhost_dev *d, uint16_t mtu)
 
 /* After a migration QEMU asks us (SEND_RARP) to announce the guest's MAC so
  * switches learn its new port; guests with GUEST_ANNOUNCE do it themselves.
+ * During a message: the lane of VF queue 0 is paused (or on this thread),
+ * and runs everything when it resumes.
  */
 static void relay_send_rarp(struct vhost_dev *d, const uint8_t mac[6])
 {
@@ -1022,10 +1509,7 @@ static void relay_send_rarp(struct vhost_dev *d, const uint8_t mac[6])
 	if (len > 0)
 		pr_info("%s: RARP sent for %02x:%02x:%02x:%02x:%02x:%02x", r->cfg.name,
 			mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
-	if (xsk_port_tx_pending(port)) {
-		r->tx_more |= 1;
-		uloop_defer(r->loop, &r->work);
-	}
+	xsk_port_tx_pending(port);
 }
 
 /* QEMU's SEND_RARP: the guest runs here now, after a migration. */
@@ -1099,7 +1583,10 @@ int relay_do(struct relay *r, enum relay_op op)
 	case RELAY_OP_ANNOUNCE:
 		if (!r->cfg.has_mac)
 			return -EINVAL;
+		/* On port 0's tx ring, which its lane may be using elsewhere. */
+		relay_ctl_begin(r);
 		relay_send_rarp(&r->dev, r->cfg.mac);
+		relay_ctl_end(r);
 		break;
 	case RELAY_OP_WATCH_TX:
 		r->watch_tx = true;
@@ -1135,21 +1622,25 @@ unsigned int vf_rx_queues(const char *ifname)
 	return n;
 }
 
+/* With the lanes detached (relay_vf.c): their sources are gone from
+ * every loop, and the lanes take in the ports left when they attach again.
+ */
 void relay_trim_ports(struct relay *r, unsigned int n)
 {
 	uint32_t keep = n >= 32 ? ~0u : (1u << n) - 1;
+	unsigned int i;
 
 	while (r->nports > n) {
 		struct relay_port *p = &r->port[--r->nports];
 
-		uloop_del(r->loop, &p->src);
 		xsk_port_close(p->xsk);
 	}
 	/* Nothing may run a port that is gone (a deferred round). */
-	r->rx_paused &= keep;
-	r->rx_more &= keep;
-	if (!r->nports)
-		r->xsk_busy = false;
+	for (i = 0; i < r->nlanes; i++) {
+		r->lane[i]->ports &= keep;
+		r->lane[i]->rx_paused &= keep;
+		r->lane[i]->rx_more &= keep;
+	}
 }
 
 void relay_close_ports(struct relay *r)
@@ -1159,6 +1650,7 @@ void relay_close_ports(struct relay *r)
 
 /* An AF_XDP socket on every VF rx queue: frames on a queue without one
  * would pass to the host stack. Queues that have one already keep it.
+ * The lanes register them with their loops.
  */
 int relay_open_ports(struct relay *r, bool quiet)
 {
@@ -1174,28 +1666,12 @@ int relay_open_ports(struct relay *r, bool quiet)
 	for (i = r->nports; i < vfq; i++) {
 		struct relay_port *p = &r->port[i];
 
-		p->relay = r;
 		p->idx = i;
 		err = xsk_port_open(&p->xsk, cfg->vf, i, xdp_steer_xskmap_fd(r->steer),
 				    cfg->xsk_mode);
 		if (err)
 			goto err;
 		r->nports++;
-		/* Lazy: a busy relay finds rx frames itself (relay_poll(),
-		 * relay_on_work()), and an armed poll would cost the
-		 * kernel a wake-up per flush of the VF's receive batch.
-		 */
-		err = uloop_add_poll_lazy(r->loop, &p->src, xsk_port_fd(p->xsk), POLLIN,
-				     relay_on_xsk);
-		/* Busy polling, if on, applies to every socket. */
-		if (!err && r->xsk_busy)
-			xsk_port_set_busy_poll(p->xsk, uloop_busy_poll_us(r->loop),
-					       RELAY_BUSY_POLL_BUDGET);
-		if (err) {
-			pr_err("%s: cannot register with the event loop: %s", cfg->name,
-			       strerror(-err));
-			goto err;
-		}
 	}
 	if (vfq != cfg->queues && !quiet)
 		pr_notice("%s: vf %s has %u rx queue%s for %u guest queue pair%s: frames are spread by flow hash",
@@ -1229,7 +1705,6 @@ void relay_napi_setup(struct relay *r, bool quiet)
 			r->cfg.name, r->cfg.vf, strerror(-err));
 		return;
 	}
-	r->xsk_busy_ok = r->napi.active;
 	if (r->napi.active && !quiet)
 		pr_notice("%s: %s NAPI deferral %lu x %lu us for busy polling (%s)",
 			  r->cfg.name, r->cfg.vf, r->napi.defer, r->napi.timeout_ns / 1000,
@@ -1253,12 +1728,39 @@ static const char *const relay_offloads_name[] = {
 	[RELAY_OFFLOADS_OFF] = "none",
 };
 
-int relay_open(struct relay **rp, const struct relay_cfg *cfg, struct uloop *loop,
-	       struct evq *events)
+static void relay_free(void *p)
+{
+	struct relay *r = p;
+	unsigned int i;
+
+	for (i = 0; i < r->nlanes; i++)
+		free(r->lane[i]);
+	free(r);
+}
+
+/* Every lane off its loop, and back with no loop: on the home thread. */
+static void relay_detach_lanes(struct relay *r)
+{
+	struct lane_call c = { 0 };
+	unsigned int i;
+
+	for (i = 0; i < r->nlanes; i++) {
+		struct relay_lane *l = r->lane[i];
+
+		if (!l->host)
+			continue;
+		if (lane_call(l, lane_do_detach, &c))
+			pr_err("%s: lane %u: its worker is gone", r->cfg.name, i);
+		l->host = NULL;
+	}
+}
+
+int relay_open(struct relay **rp, const struct relay_cfg *cfg,
+	       struct relay_host *home, unsigned int nlanes, struct evq *events)
 {
 	uint64_t features = relay_features;
 	struct relay *r;
-	unsigned int q;
+	unsigned int i, q;
 	int err;
 
 	*rp = NULL;
@@ -1268,18 +1770,17 @@ int relay_open(struct relay **rp, const struct relay_cfg *cfg, struct uloop *loo
 		return -ENOMEM;
 	}
 	r->cfg = *cfg;
-	r->loop = loop;
+	r->home = home;
+	r->loop = home->loop;
 	r->events = events;
 	r->listen_fd = -1;
 	r->conn_fd = -1;
 	r->timer_fd = -1;
-	r->work.fn = relay_on_work;
-	/* What its guest and frontend make it log (relay.c, relay_conn.c). */
+	r->fault_efd = -1;
+	/* What its frontend makes it log (relay_conn.c); each lane has its
+	 * own budget for what its guest makes the datapath log.
+	 */
 	log_limit_init(&r->loglim, r->cfg.name);
-	for (q = 0; q < VHOST_DEV_MAX_VRINGS; q++) {
-		r->kick[q].relay = r;
-		r->kick[q].q = q;
-	}
 	/* QEMU handles the control queue and MQ itself (GET_QUEUE_NUM);
 	 * DPDK's virtio-user wants the feature bit from us.
 	 */
@@ -1319,6 +1820,9 @@ int relay_open(struct relay **rp, const struct relay_cfg *cfg, struct uloop *loo
 	if (err)
 		goto err_steer;
 	relay_vf_init(r);
+	err = relay_make_lanes(r, nlanes);
+	if (err)
+		goto err_ports;
 	pr_notice("%s: vf %s, %u queue pair%s (AF_XDP %s), vhost-user %s %s%s, offloads: %s, poll: %s",
 		  cfg->name, cfg->vf, cfg->queues, cfg->queues == 1 ? "" : "s",
 		  xsk_port_zerocopy(r->port[0].xsk) ? "zero-copy" : "copy mode",
@@ -1326,27 +1830,49 @@ int relay_open(struct relay **rp, const struct relay_cfg *cfg, struct uloop *loo
 		  cfg->has_mac ? ", MAC steering on" : "", relay_offloads_name[cfg->offloads],
 		  cfg->poll_busy ? "busy" : "adaptive");
 	relay_napi_setup(r, false);
+	r->fault_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (r->fault_efd < 0) {
+		err = -errno;
+		goto err_napi;
+	}
+	err = uloop_add_read(r->loop, &r->fault_src, r->fault_efd, NULL, 0, relay_on_fault);
+	if (err)
+		goto err_napi;
+	/* Every lane on the home thread to start with; the daemon moves them
+	 * where they should run.
+	 */
+	for (i = 0; i < r->nlanes; i++) {
+		struct relay_srcs *srcs = calloc(1, sizeof(*srcs));
+
+		if (!srcs) {
+			err = -ENOMEM;
+			goto err_lanes;
+		}
+		r->lane[i]->xsk_busy_ok = r->napi.active;
+		r->lane[i]->host = home;
+		relay_lane_attach(r->lane[i], home, srcs);
+	}
 	err = relay_conn_open(r);
 	if (err)
-		goto err_ports;
-	r->poller.fn = relay_poll;
-	r->poller.idle = relay_idle;
-	r->poller.busy = relay_busy;
-	uloop_add_poller(loop, &r->poller);
-	if (cfg->poll_busy)
-		uloop_hold_busy(loop, true);
+		goto err_lanes;
 	*rp = r;
 	return 0;
 
-err_ports:
+err_lanes:
+	relay_detach_lanes(r);
+	uloop_del(r->loop, &r->fault_src);
+err_napi:
+	if (r->fault_efd >= 0)
+		close(r->fault_efd);
 	vf_napi_restore(&r->napi);
+err_ports:
 	relay_close_ports(r);
 err_steer:
 	xdp_steer_close(r->steer);
 err_free:
 	relay_free_gso(r);
-	/* Ports may have been registered with the loop, and deleted. */
-	uloop_free_later(loop, free, r);
+	/* Sources may have been registered with the loop, and deleted. */
+	uloop_free_later(home->loop, relay_free, r);
 	return err;
 }
 
@@ -1379,8 +1905,49 @@ void relay_queue_stats_add(struct relay_queue_stats *dst,
 		d[i] += s[i];
 }
 
+/* Lane @l's queues into @st, on its thread: queue i is its own when it
+ * serves VF queue i or guest queue pair i (both, for a split relay).
+ */
+static void relay_lane_read_stats(struct relay_lane *l, struct relay_stats *st)
+{
+	struct relay *r = l->r;
+	unsigned int i;
+
+	for (i = 0; i < st->nqueues; i++) {
+		const struct relay_qcount *c = &r->qc[i];
+		struct relay_queue_stats *q = &st->q[i];
+
+		if (!((l->ports | l->qps) & (1u << i)))
+			continue;
+		q->to_guest = c->to_guest;
+		q->to_guest_bytes = c->to_guest_bytes;
+		q->from_guest = c->from_guest;
+		q->from_guest_bytes = c->from_guest_bytes;
+		q->drop_no_guest = c->drop_no_guest;
+		q->drop_no_buffer = c->drop_no_buffer;
+		q->drop_too_big = c->drop_too_big;
+		q->drop_bad_frame = c->drop_bad_frame;
+		q->drop_broken_ring = c->drop_broken_ring;
+		q->drop_vf_down = c->drop_vf_down;
+		if (i < r->nports && (l->ports & (1u << i))) {
+			struct xsk_port_stats ks;
+
+			xsk_port_read_stats(r->port[i].xsk, &ks);
+			q->xsk_rx_dropped = ks.rx_dropped + xsk_port_rx_dropped(r->port[i].xsk);
+			q->xsk_rx_ring_full = ks.rx_ring_full;
+			q->xsk_fill_ring_empty = ks.fill_ring_empty;
+			q->xsk_invalid = ks.invalid;
+			/* A pause still going on: its drops so far. */
+			if (l->rx_paused & (1u << i))
+				q->drop_no_buffer += ks.rx_ring_full + ks.rx_dropped -
+						     r->port[i].nobuf_base;
+		}
+	}
+}
+
 void relay_read_stats(struct relay *r, struct relay_stats *st)
 {
+	struct lane_call c = { .st = st };
 	unsigned int i;
 
 	memset(st, 0, sizeof(*st));
@@ -1394,51 +1961,52 @@ void relay_read_stats(struct relay *r, struct relay_stats *st)
 	st->logging = st->connected && vhost_dev_has_feature(&r->dev, VHOST_F_LOG_ALL);
 	st->steer_paused = xdp_steer_paused(r->steer);
 	xdp_steer_read_stats(r->steer, &st->xdp);
-	for (i = 0; i < st->nqueues; i++) {
-		const struct relay_qcount *c = &r->qc[i];
-		struct relay_queue_stats *q = &st->q[i];
+	for (i = 0; i < r->nlanes; i++)
+		lane_call(r->lane[i], lane_do_stats, &c);
+	for (i = 0; i < st->nqueues; i++)
+		relay_queue_stats_add(&st->total, &st->q[i]);
+}
 
-		q->to_guest = c->to_guest;
-		q->to_guest_bytes = c->to_guest_bytes;
-		q->from_guest = c->from_guest;
-		q->from_guest_bytes = c->from_guest_bytes;
-		q->drop_no_guest = c->drop_no_guest;
-		q->drop_no_buffer = c->drop_no_buffer;
-		q->drop_too_big = c->drop_too_big;
-		q->drop_bad_frame = c->drop_bad_frame;
-		q->drop_broken_ring = c->drop_broken_ring;
-		q->drop_vf_down = c->drop_vf_down;
-		if (i < r->nports) {
-			struct xsk_port_stats ks;
+/* The offload work of every lane, once the lanes are detached; and what
+ * their log budgets held back.
+ */
+static void relay_log_offloads(struct relay *r)
+{
+	struct virtio_net_offload_stats o = { 0 };
+	unsigned int i;
 
-			xsk_port_read_stats(r->port[i].xsk, &ks);
-			q->xsk_rx_dropped = ks.rx_dropped + xsk_port_rx_dropped(r->port[i].xsk);
-			q->xsk_rx_ring_full = ks.rx_ring_full;
-			q->xsk_fill_ring_empty = ks.fill_ring_empty;
-			q->xsk_invalid = ks.invalid;
-			/* A pause still going on: its drops so far. */
-			if (r->rx_paused & (1u << i))
-				q->drop_no_buffer += ks.rx_ring_full + ks.rx_dropped -
-						     r->port[i].nobuf_base;
-		}
-		relay_queue_stats_add(&st->total, q);
+	for (i = 0; i < r->nlanes; i++) {
+		const struct virtio_net_offload_stats *l = &r->lane[i]->off;
+
+		o.rx_csum_valid += l->rx_csum_valid;
+		o.rx_gro_frames += l->rx_gro_frames;
+		o.rx_gro_segs += l->rx_gro_segs;
+		o.tx_csum += l->tx_csum;
+		o.tx_tso_frames += l->tx_tso_frames;
+		o.tx_tso_segs += l->tx_tso_segs;
+		o.tx_bad_hdr += l->tx_bad_hdr;
+		log_limit_flush(&r->lane[i]->loglim, true);
 	}
+	pr_notice("%s: offloads: to guest %llu checksums verified, %llu joined frames of %llu segments; "
+		  "from guest %llu checksums filled, %llu TSO frames cut into %llu segments, "
+		  "%llu bad headers",
+		  r->cfg.name, (unsigned long long)o.rx_csum_valid,
+		  (unsigned long long)o.rx_gro_frames, (unsigned long long)o.rx_gro_segs,
+		  (unsigned long long)o.tx_csum, (unsigned long long)o.tx_tso_frames,
+		  (unsigned long long)o.tx_tso_segs, (unsigned long long)o.tx_bad_hdr);
 }
 
 void relay_close(struct relay *r)
 {
 	struct relay_stats *st = calloc(1, sizeof(*st));
 	struct relay_queue_stats *t;
-	unsigned int q;
 
-	uloop_del_poller(r->loop, &r->poller);
 	relay_vf_close(r);
-	if (r->cfg.poll_busy)
-		uloop_hold_busy(r->loop, false);
+	/* The lanes stop first: nothing runs the datapath from here on. */
+	relay_detach_lanes(r);
+	uloop_del(r->loop, &r->fault_src);
 	/* The frontend goes first, for good: no reconnect from here on. */
 	relay_conn_close(r);
-	for (q = 0; q < VHOST_DEV_MAX_VRINGS; q++)
-		uloop_del(r->loop, &r->kick[q].src);
 	/* Redirected by XDP but never delivered: the kernel's own counts. */
 	if (st)
 		relay_read_stats(r, st);
@@ -1448,20 +2016,11 @@ void relay_close(struct relay *r)
 	xdp_steer_close(r->steer);
 	relay_close_ports(r);
 	relay_free_gso(r);
-	pr_notice("%s: offloads: to guest %llu checksums verified, %llu joined frames of %llu segments; "
-		  "from guest %llu checksums filled, %llu TSO frames cut into %llu segments, "
-		  "%llu bad headers",
-		  r->cfg.name, (unsigned long long)r->off.rx_csum_valid,
-		  (unsigned long long)r->off.rx_gro_frames, (unsigned long long)r->off.rx_gro_segs,
-		  (unsigned long long)r->off.tx_csum, (unsigned long long)r->off.tx_tso_frames,
-		  (unsigned long long)r->off.tx_tso_segs, (unsigned long long)r->off.tx_bad_hdr);
-	/* Last, after everything above that may queue it: work left queued
-	 * would run on a closed relay, or on freed memory.
-	 */
-	uloop_undefer(r->loop, &r->work);
+	relay_log_offloads(r);
+	close(r->fault_efd);
 	if (!st) {
 		pr_notice("%s: stopped", r->cfg.name);
-		uloop_free_later(r->loop, free, r);
+		uloop_free_later(r->loop, relay_free, r);
 		return;
 	}
 	t = &st->total;
@@ -1484,5 +2043,5 @@ void relay_close(struct relay *r)
 		  (unsigned long long)t->xsk_invalid);
 	free(st);
 	/* Its sources' last completions may still be on their way. */
-	uloop_free_later(r->loop, free, r);
+	uloop_free_later(r->loop, relay_free, r);
 }

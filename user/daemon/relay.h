@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "util/mbox.h"
 #include "util/uring_loop.h"
 #include "vhost/vhost_user_dev.h"
 #include "xdp/xdp_steer.h"
@@ -87,15 +88,28 @@ struct relay_stats {
 	struct xdp_steer_stats xdp;
 };
 
-/* Set up steering, the AF_XDP sockets and the frontend socket, and register
- * with @loop. With @events, the relay posts struct relay_event there (and
- * wakes its reader) until relay_close(). Returns 0 or a negative errno
- * (already logged); on error nothing is left behind.
+/* A loop a relay, or a lane of it, runs on (a worker's), and the mailbox
+ * into its thread.
  */
-int relay_open(struct relay **rp, const struct relay_cfg *cfg, struct uloop *loop,
-	       struct evq *events);
+struct relay_host {
+	struct uloop *loop;
+	struct mbox *mbox;
+	unsigned int id;	/* for logs: the worker's number */
+};
 
-/* On the owning thread: 0, -EINVAL (steering or announcing without mac=),
+/* Set up steering, the AF_XDP sockets and the frontend socket, and register
+ * with @home's loop, on its thread: the relay's home, where its connection
+ * and vhost-user device live and where every call below is made. Up to
+ * @nlanes lanes (datapath parts, see relay_lane_move()) when the VF has a
+ * queue for each guest queue pair; all on @home to start with. With
+ * @events, the relay posts struct relay_event there (and wakes its reader)
+ * until relay_close(), always from the home thread. Returns 0 or a negative
+ * errno (already logged); on error nothing is left behind.
+ */
+int relay_open(struct relay **rp, const struct relay_cfg *cfg,
+	       struct relay_host *home, unsigned int nlanes, struct evq *events);
+
+/* On the home thread: 0, -EINVAL (steering or announcing without mac=),
  * or another negative errno.
  */
 int relay_do(struct relay *r, enum relay_op op);
@@ -103,9 +117,25 @@ const char *relay_op_name(enum relay_op op);
 const char *relay_event_name(enum relay_event_type t);
 
 /* Detach XDP, close sockets, remove the socket file, log final counters,
- * free @r.
+ * free @r. Lanes elsewhere stop first (their threads are called).
  */
 void relay_close(struct relay *r);
+
+/* Lanes: a relay's guest queue pairs, each with the VF queues feeding it,
+ * grouped so that a lane can run on another loop than the relay's home.
+ * Lane k has queue pairs k, k + n, ... of n lanes.
+ */
+unsigned int relay_nlanes(const struct relay *r);
+uint32_t relay_lane_qps(const struct relay *r, unsigned int k);	/* bit per pair */
+const struct relay_host *relay_lane_host(const struct relay *r, unsigned int k);
+/* Frames lane @k moved so far; from any thread (for load balancing). */
+uint64_t relay_lane_frames(const struct relay *r, unsigned int k);
+/* Move lane @k to @to (on the home thread): paused and taken off its loop
+ * on its thread, then attached to @to's loop on that one, where it runs
+ * every ring; frames wait on the vrings and XSK rings meanwhile, none is
+ * lost. 0, or a negative errno with the lane where it was.
+ */
+int relay_lane_move(struct relay *r, unsigned int k, struct relay_host *to);
 
 const struct relay_cfg *relay_get_cfg(const struct relay *r);
 

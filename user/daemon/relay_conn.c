@@ -123,6 +123,8 @@ static void relay_disconnect(struct relay *r)
 {
 	uint64_t to, from;
 
+	/* The lanes must not run while the device resets under them. */
+	relay_ctl_begin(r);
 	uloop_del(r->loop, &r->conn_src);
 	/* A message cut short may hold fds. */
 	vhost_user_rx_next(&r->rx);
@@ -132,6 +134,7 @@ static void relay_disconnect(struct relay *r)
 	r->conn_more = false;
 	r->msg_deadline_ns = 0;
 	relay_frame_totals(r, &to, &from);
+	relay_ctl_end(r);
 	pr_notice("%s: frontend disconnected (to guest %llu, from guest %llu frames so far)",
 		  r->cfg.name, (unsigned long long)to, (unsigned long long)from);
 	if (r->conn_refused > 1)
@@ -188,6 +191,10 @@ static void relay_conn_pass(struct relay *r)
 	int err = 0;
 
 	r->conn_more = false;
+	/* Lanes on other threads read the rings and memory a message may
+	 * change: paused meanwhile, and they take the changes in after.
+	 */
+	relay_ctl_begin(r);
 	for (n = 0; n < CONN_MSG_BUDGET; n++) {
 		err = vhost_user_rx_read(r->conn_fd, &r->rx);
 		if (err <= 0)
@@ -199,10 +206,11 @@ static void relay_conn_pass(struct relay *r)
 		if (err)
 			break;
 	}
-	if (err < 0) {
+	if (err < 0)
 		relay_drop(r, err);
+	relay_ctl_end(r);
+	if (err < 0)
 		return;
-	}
 	if (!r->conn_ran_rings && relay_rings_running(r)) {
 		/* A frontend that got this far is one worth coming back to
 		 * quickly.

@@ -110,7 +110,7 @@ static int relay_vf_resume(struct relay *r, const struct vf_state *v, bool broke
 			   char *did, size_t len)
 {
 	bool fresh = v->ifindex != r->vf_ifindex || !r->nports || broken;
-	unsigned int q, had = r->nports;
+	unsigned int had = r->nports;
 	int err = 0;
 
 	*did = '\0';
@@ -143,13 +143,9 @@ static int relay_vf_resume(struct relay *r, const struct vf_state *v, bool broke
 	r->vf_paused = false;
 	r->vf_ifindex = v->ifindex;
 	r->vf_mtu = v->mtu;
-	r->vf_max_frame = 0;		/* read again when a frame needs it */
-	r->vf_mtu_read_ns = 0;
-	/* Look at every queue: the guest may have posted meanwhile. */
-	for (q = 0; q < r->cfg.queues; q++)
-		r->tx_more |= 1u << q;
-	r->rx_more = r->nports == 32 ? ~0u : (1u << r->nports) - 1;
-	uloop_defer(r->loop, &r->work);
+	/* The lanes read the VF's MTU again and look at every queue (the
+	 * guest may have posted meanwhile) when they attach again.
+	 */
 	return 0;
 }
 
@@ -168,7 +164,9 @@ static void relay_vf_check(struct relay *r)
 
 		if (r->vf_paused && (!gone || !r->nports))
 			return;
+		relay_lanes_park(r);
 		relay_vf_pause(r, gone);
+		relay_lanes_unpark(r);
 		if (!v.ifindex)
 			pr_warn("%s: vf %s gone (ifindex %d deleted or renamed): paused until a link named %s runs",
 				name, vf, r->vf_ifindex, vf);
@@ -196,7 +194,9 @@ static void relay_vf_check(struct relay *r)
 	else
 		return;		/* nothing the relay depends on */
 	t0 = mono_us();
+	relay_lanes_park(r);
 	err = relay_vf_resume(r, &v, broken, did, sizeof(did));
+	relay_lanes_unpark(r);
 	if (err)
 		pr_err("%s: vf %s %s: re-opening AF_XDP and XDP failed (%s): paused until its next change",
 		       name, vf, why, strerror(-err));

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Worker threads: one io_uring loop per thread, each relay opened, run and
- * closed by the thread that owns its loop, calls arriving by mailbox.
+/* Worker threads: one io_uring loop per thread, each relay opened and
+ * closed by its home worker, its lanes run wherever they were placed, calls
+ * arriving by mailbox.
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -11,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util/compiler.h"
@@ -25,7 +28,9 @@
 struct worker {
 	struct workers *ws;
 	unsigned int id;
+	int cpu;		/* pinned to, or -1 */
 	pthread_t thread;
+	clockid_t clock;	/* the thread's CPU time */
 	pid_t tid;
 	bool created;
 	bool loop_ok;		/* uloop_init() succeeded */
@@ -34,22 +39,16 @@ struct worker {
 	struct uloop_src stop_src;
 	struct mbox mbox;
 	bool mbox_ok;
+	struct relay_host host;	/* loop + mailbox, for the relays */
 	int run_err;		/* what uloop_run() returned */
-	/* The worker's own relays: its thread alone touches this list. */
+	/* The relays whose home it is: its thread alone touches this list. */
 	struct relay **relays;
 	unsigned int nopen;
-	/* How many it has, for worker_pick(): under ws->lock. */
-	unsigned int nrelays;
 };
 
 struct workers {
-	/* Guards nstarted, start_err and the workers' nrelays, and serialises
-	 * opens and closes: opens share process-wide state (mounting bpffs,
-	 * the pin root, libbpf's feature probes), and the footprint measured
-	 * around one open must not contain another's. Control path only.
-	 */
+	/* Guards nstarted and start_err. */
 	pthread_mutex_t lock;
-	pthread_mutex_t op_lock;
 	pthread_cond_t started;
 	unsigned int nstarted;	/* workers whose loop is up, or failed */
 	int start_err;
@@ -110,6 +109,12 @@ static void worker_started(struct worker *w, int err)
 	pthread_mutex_unlock(&ws->lock);
 }
 
+static void worker_close_relays(struct worker *w)
+{
+	while (w->nopen)
+		relay_close(w->relays[--w->nopen]);
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -137,10 +142,11 @@ static void *worker_main(void *arg)
 			eventfd_write(w->ws->fail_fd, 1);
 		}
 	}
-	/* Calls that come too late fail; then the relays go. */
+	/* Calls that come too late fail; then the relays go (their lanes on
+	 * other workers stop through those workers' mailboxes).
+	 */
 	mbox_close(&w->mbox);
-	while (w->nopen)
-		relay_close(w->relays[--w->nopen]);
+	worker_close_relays(w);
 	if (w->loop_ok)
 		uloop_fini(&w->loop);
 	return NULL;
@@ -164,162 +170,27 @@ static void worker_block_signals(sigset_t *old)
 	pthread_sigmask(SIG_BLOCK, &set, old);
 }
 
-int workers_stop(struct workers *ws)
-{
-	unsigned int i;
-	int err = 0;
-
-	if (!ws)
-		return 0;
-	for (i = 0; i < ws->n; i++)
-		if (ws->w[i].created)
-			eventfd_write(ws->w[i].stop_fd, 1);
-	for (i = 0; i < ws->n; i++) {
-		struct worker *w = &ws->w[i];
-
-		if (!w->created)
-			continue;
-		pthread_join(w->thread, NULL);
-		if (w->run_err)
-			err = -EIO;
-	}
-	for (i = 0; i < ws->n; i++) {
-		struct worker *w = &ws->w[i];
-
-		if (w->stop_fd >= 0)
-			close(w->stop_fd);
-		if (w->mbox_ok)
-			mbox_fini(&w->mbox);
-		free(w->relays);
-	}
-	pthread_cond_destroy(&ws->started);
-	pthread_mutex_destroy(&ws->op_lock);
-	pthread_mutex_destroy(&ws->lock);
-	free(ws);
-	return err;
-}
-
-int workers_start(struct workers **wp, unsigned int n, int fail_fd,
-		  unsigned int busy_poll_us)
-{
-	unsigned int i, ncreated = 0;
-	struct workers *ws;
-	sigset_t old;
-	int err = 0;
-
-	*wp = NULL;
-	if (!n || n > WORKER_MAX)
-		return -EINVAL;
-	ws = calloc(1, sizeof(*ws) + n * sizeof(ws->w[0]));
-	if (!ws)
-		return -ENOMEM;
-	pthread_mutex_init(&ws->lock, NULL);
-	pthread_mutex_init(&ws->op_lock, NULL);
-	pthread_cond_init(&ws->started, NULL);
-	ws->fail_fd = fail_fd;
-	ws->busy_poll_us = busy_poll_us;
-	ws->n = n;
-	for (i = 0; i < n; i++) {
-		struct worker *w = &ws->w[i];
-
-		w->ws = ws;
-		w->id = i;
-		w->stop_fd = eventfd(0, EFD_CLOEXEC);
-		w->relays = calloc(RELAY_MAX, sizeof(*w->relays));
-		if (w->stop_fd < 0 || !w->relays) {
-			err = w->relays ? -errno : -ENOMEM;
-			pr_err("worker: %s", strerror(-err));
-			goto fail;
-		}
-		err = mbox_init(&w->mbox);
-		if (err) {
-			pr_err("worker: mailbox: %s", strerror(-err));
-			goto fail;
-		}
-		w->mbox_ok = true;
-	}
-
-	worker_block_signals(&old);
-	for (i = 0; i < n; i++) {
-		struct worker *w = &ws->w[i];
-		char name[16];
-
-		err = -pthread_create(&w->thread, NULL, worker_main, w);
-		if (err) {
-			pr_err("worker %u: cannot start a thread: %s", i, strerror(-err));
-			break;
-		}
-		w->created = true;
-		ncreated++;
-		snprintf(name, sizeof(name), "vxdp-w%u", i);
-		pthread_setname_np(w->thread, name);	/* for top -H; cosmetic */
-	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-
-	pthread_mutex_lock(&ws->lock);
-	while (ws->nstarted < ncreated)
-		pthread_cond_wait(&ws->started, &ws->lock);
-	if (!err)
-		err = ws->start_err;
-	pthread_mutex_unlock(&ws->lock);
-	if (err)
-		goto fail;
-	*wp = ws;
-	return 0;
-fail:
-	workers_stop(ws);
-	return err;
-}
-
-unsigned int workers_count(const struct workers *ws)
-{
-	return ws->n;
-}
-
-unsigned int worker_pick(struct workers *ws, const struct relay_cfg *cfg)
-{
-	unsigned int i, best = 0;
-
-	(void)cfg;	/* for placement by VF (NUMA, IRQ affinity) later */
-	pthread_mutex_lock(&ws->lock);
-	for (i = 1; i < ws->n; i++)
-		if (ws->w[i].nrelays < ws->w[best].nrelays)
-			best = i;
-	pthread_mutex_unlock(&ws->lock);
-	return best;
-}
-
-pid_t worker_tid(const struct workers *ws, unsigned int w)
-{
-	return ws->w[w].tid;
-}
-
-unsigned int worker_nrelays(struct workers *ws, unsigned int w)
-{
-	unsigned int n;
-
-	pthread_mutex_lock(&ws->lock);
-	n = ws->w[w].nrelays;
-	pthread_mutex_unlock(&ws->lock);
-	return n;
-}
-
 /* Calls run on the worker ---------------------------------------------------- */
 
 struct worker_call {
 	struct mbox_msg msg;
 	struct worker *w;
 	const struct relay_cfg *cfg;
+	unsigned int nlanes;
 	struct evq *events;
 	struct relay *relay;
 	struct relay_stats *st;
 	enum relay_op op;
 	int ifindex;		/* workers_vf_event() */
 	const char *ifname;
+	unsigned int lane;
+	struct relay_host *to;
 };
 
 /* The umem is registered with the kernel, which pins (and so faults in)
- * every page of it: it shows up whole in the anonymous part.
+ * every page of it: it shows up whole in the anonymous part. Opens on
+ * other workers at the same time show up too (the figure is the process's
+ * growth meanwhile): an upper bound.
  */
 static int worker_do_open(struct mbox_msg *m)
 {
@@ -334,7 +205,7 @@ static int worker_do_open(struct mbox_msg *m)
 	mem_read(&a);
 	/* What the modules below say while opening is about this relay. */
 	prev = log_set_relay(c->cfg->name);
-	err = relay_open(&c->relay, c->cfg, &w->loop, c->events);
+	err = relay_open(&c->relay, c->cfg, &w->host, c->nlanes, c->events);
 	log_set_relay(prev);
 	mem_read(&b);
 	if (err)
@@ -365,6 +236,12 @@ static int worker_do_close(struct mbox_msg *m)
 	return -ENOENT;
 }
 
+static int worker_do_close_all(struct mbox_msg *m)
+{
+	worker_close_relays(container_of(m, struct worker_call, msg)->w);
+	return 0;
+}
+
 static int worker_do_stats(struct mbox_msg *m)
 {
 	struct worker_call *c = container_of(m, struct worker_call, msg);
@@ -392,9 +269,7 @@ void workers_vf_event(struct workers *ws, int ifindex, const char *ifname)
 		struct worker_call c = { .msg.fn = worker_do_vf_event, .w = &ws->w[i],
 					 .ifindex = ifindex, .ifname = ifname };
 
-		/* (A worker without relays has nothing to look at.) */
-		if (worker_nrelays(ws, i))
-			mbox_call(&ws->w[i].mbox, &c.msg);
+		mbox_call(&ws->w[i].mbox, &c.msg);
 	}
 }
 
@@ -405,49 +280,256 @@ static int worker_do_op(struct mbox_msg *m)
 	return relay_do(c->relay, c->op);
 }
 
-int worker_relay_open(struct workers *ws, unsigned int w,
-		      const struct relay_cfg *cfg, struct evq *events,
-		      struct relay **rp)
+static int worker_do_move(struct mbox_msg *m)
 {
-	struct worker_call c = { .msg.fn = worker_do_open, .w = &ws->w[w], .cfg = cfg,
-				 .events = events };
-	int err;
+	struct worker_call *c = container_of(m, struct worker_call, msg);
 
-	pthread_mutex_lock(&ws->op_lock);
-	err = mbox_call(&ws->w[w].mbox, &c.msg);
-	if (!err) {
-		pthread_mutex_lock(&ws->lock);
-		ws->w[w].nrelays++;
-		pthread_mutex_unlock(&ws->lock);
-	}
-	pthread_mutex_unlock(&ws->op_lock);
-	*rp = err ? NULL : c.relay;
-	return err;
+	return relay_lane_move(c->relay, c->lane, c->to);
 }
 
-int worker_relay_close(struct workers *ws, unsigned int w, struct relay *r)
+int worker_relay_open(struct workers *ws, unsigned int home,
+		      const struct relay_cfg *cfg, unsigned int nlanes,
+		      struct evq *events, struct relay **rp)
 {
-	struct worker_call c = { .msg.fn = worker_do_close, .w = &ws->w[w], .relay = r };
-	int err;
+	struct worker_open req = { .home = home, .cfg = cfg, .nlanes = nlanes,
+				   .events = events };
 
-	pthread_mutex_lock(&ws->op_lock);
-	err = mbox_call(&ws->w[w].mbox, &c.msg);
-	if (!err) {
-		pthread_mutex_lock(&ws->lock);
-		ws->w[w].nrelays--;
-		pthread_mutex_unlock(&ws->lock);
-	}
-	pthread_mutex_unlock(&ws->op_lock);
-	return err;
+	workers_open(ws, &req, 1);
+	*rp = req.relay;
+	return req.err;
 }
 
-int worker_relay_stats(struct workers *ws, unsigned int w, struct relay *r,
+void workers_open(struct workers *ws, struct worker_open *req, unsigned int n)
+{
+	struct worker_call *c = calloc(n, sizeof(*c));
+	unsigned int i;
+
+	if (!c) {
+		for (i = 0; i < n; i++)
+			req[i].err = -ENOMEM;
+		return;
+	}
+	/* All posted before any is waited for: each worker takes its queue
+	 * at once, and the workers open at the same time. What they share
+	 * (the bpffs mount, the umem registry) has locks of its own.
+	 */
+	for (i = 0; i < n; i++) {
+		c[i].msg.fn = worker_do_open;
+		c[i].w = &ws->w[req[i].home];
+		c[i].cfg = req[i].cfg;
+		c[i].nlanes = req[i].nlanes;
+		c[i].events = req[i].events;
+		req[i].err = mbox_post(&c[i].w->mbox, &c[i].msg);
+		req[i].relay = NULL;
+	}
+	for (i = 0; i < n; i++) {
+		if (req[i].err)
+			continue;
+		req[i].err = mbox_wait(&c[i].msg);
+		req[i].relay = req[i].err ? NULL : c[i].relay;
+	}
+	free(c);
+}
+
+int worker_relay_close(struct workers *ws, unsigned int home, struct relay *r)
+{
+	struct worker_call c = { .msg.fn = worker_do_close, .w = &ws->w[home], .relay = r };
+
+	return mbox_call(&ws->w[home].mbox, &c.msg);
+}
+
+int worker_relay_stats(struct workers *ws, unsigned int home, struct relay *r,
 		       struct relay_stats *st)
 {
-	struct worker_call c = { .msg.fn = worker_do_stats, .w = &ws->w[w], .relay = r,
+	struct worker_call c = { .msg.fn = worker_do_stats, .w = &ws->w[home], .relay = r,
 				 .st = st };
 
-	return mbox_call(&ws->w[w].mbox, &c.msg);
+	return mbox_call(&ws->w[home].mbox, &c.msg);
+}
+
+int worker_lane_move(struct workers *ws, unsigned int home, struct relay *r,
+		     unsigned int k, unsigned int to)
+{
+	struct worker_call c = { .msg.fn = worker_do_move, .w = &ws->w[home], .relay = r,
+				 .lane = k, .to = &ws->w[to].host };
+
+	return mbox_call(&ws->w[home].mbox, &c.msg);
+}
+
+int worker_of_host(const struct workers *ws, const struct relay_host *h)
+{
+	return h ? (int)h->id : -1;
+	(void)ws;
+}
+
+/* Starting and stopping --------------------------------------------------- */
+
+int workers_stop(struct workers *ws)
+{
+	unsigned int i;
+	int err = 0;
+
+	if (!ws)
+		return 0;
+	/* Relays first, while every loop still runs: a relay's lanes may be
+	 * on any worker.
+	 */
+	for (i = 0; i < ws->n; i++) {
+		struct worker_call c = { .msg.fn = worker_do_close_all, .w = &ws->w[i] };
+
+		if (ws->w[i].created)
+			mbox_call(&ws->w[i].mbox, &c.msg);
+	}
+	for (i = 0; i < ws->n; i++)
+		if (ws->w[i].created)
+			eventfd_write(ws->w[i].stop_fd, 1);
+	for (i = 0; i < ws->n; i++) {
+		struct worker *w = &ws->w[i];
+
+		if (!w->created)
+			continue;
+		pthread_join(w->thread, NULL);
+		if (w->run_err)
+			err = -EIO;
+	}
+	for (i = 0; i < ws->n; i++) {
+		struct worker *w = &ws->w[i];
+
+		if (w->stop_fd >= 0)
+			close(w->stop_fd);
+		if (w->mbox_ok)
+			mbox_fini(&w->mbox);
+		free(w->relays);
+	}
+	pthread_cond_destroy(&ws->started);
+	pthread_mutex_destroy(&ws->lock);
+	free(ws);
+	return err;
+}
+
+/* A thread pinned to @cpu from its first instruction, or anywhere. */
+static int worker_create(struct worker *w, int cpu)
+{
+	pthread_attr_t attr;
+	cpu_set_t set;
+	int err;
+
+	pthread_attr_init(&attr);
+	if (cpu >= 0) {
+		CPU_ZERO(&set);
+		CPU_SET(cpu, &set);
+		err = pthread_attr_setaffinity_np(&attr, sizeof(set), &set);
+		if (err) {
+			pthread_attr_destroy(&attr);
+			return -err;
+		}
+	}
+	err = pthread_create(&w->thread, &attr, worker_main, w);
+	pthread_attr_destroy(&attr);
+	return -err;
+}
+
+int workers_start(struct workers **wp, const struct workers_cfg *cfg)
+{
+	unsigned int i, n = cfg->n, ncreated = 0;
+	struct workers *ws;
+	sigset_t old;
+	int err = 0;
+
+	*wp = NULL;
+	if (!n || n > WORKER_MAX)
+		return -EINVAL;
+	ws = calloc(1, sizeof(*ws) + n * sizeof(ws->w[0]));
+	if (!ws)
+		return -ENOMEM;
+	pthread_mutex_init(&ws->lock, NULL);
+	pthread_cond_init(&ws->started, NULL);
+	ws->fail_fd = cfg->fail_fd;
+	ws->busy_poll_us = cfg->busy_poll_us;
+	ws->n = n;
+	for (i = 0; i < n; i++) {
+		struct worker *w = &ws->w[i];
+
+		w->ws = ws;
+		w->id = i;
+		w->cpu = cfg->ncpus ? cfg->cpus[i % cfg->ncpus] : -1;
+		w->host.loop = &w->loop;
+		w->host.mbox = &w->mbox;
+		w->host.id = i;
+		w->stop_fd = eventfd(0, EFD_CLOEXEC);
+		w->relays = calloc(RELAY_MAX, sizeof(*w->relays));
+		if (w->stop_fd < 0 || !w->relays) {
+			err = w->relays ? -errno : -ENOMEM;
+			pr_err("worker: %s", strerror(-err));
+			goto fail;
+		}
+		err = mbox_init(&w->mbox);
+		if (err) {
+			pr_err("worker: mailbox: %s", strerror(-err));
+			goto fail;
+		}
+		w->mbox_ok = true;
+	}
+
+	worker_block_signals(&old);
+	for (i = 0; i < n; i++) {
+		struct worker *w = &ws->w[i];
+		char name[16];
+
+		err = worker_create(w, w->cpu);
+		if (err) {
+			pr_err("worker %u: cannot start a thread%s: %s", i,
+			       w->cpu >= 0 ? " on that CPU" : "", strerror(-err));
+			break;
+		}
+		w->created = true;
+		ncreated++;
+		if (pthread_getcpuclockid(w->thread, &w->clock))
+			w->clock = -1;
+		snprintf(name, sizeof(name), "vxdp-w%u", i);
+		pthread_setname_np(w->thread, name);	/* for top -H; cosmetic */
+		if (w->cpu >= 0)
+			pr_info("worker %u: on CPU %d", i, w->cpu);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+
+	pthread_mutex_lock(&ws->lock);
+	while (ws->nstarted < ncreated)
+		pthread_cond_wait(&ws->started, &ws->lock);
+	if (!err)
+		err = ws->start_err;
+	pthread_mutex_unlock(&ws->lock);
+	if (err)
+		goto fail;
+	*wp = ws;
+	return 0;
+fail:
+	workers_stop(ws);
+	return err;
+}
+
+unsigned int workers_count(const struct workers *ws)
+{
+	return ws->n;
+}
+
+pid_t worker_tid(const struct workers *ws, unsigned int w)
+{
+	return ws->w[w].tid;
+}
+
+int worker_cpu(const struct workers *ws, unsigned int w)
+{
+	return ws->w[w].cpu;
+}
+
+uint64_t worker_cpu_ns(const struct workers *ws, unsigned int w)
+{
+	struct timespec ts;
+
+	if (ws->w[w].clock == (clockid_t)-1 || clock_gettime(ws->w[w].clock, &ts))
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
 int worker_relay_do(struct workers *ws, unsigned int w, struct relay *r,

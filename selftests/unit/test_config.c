@@ -167,7 +167,7 @@ int main(void)
 	char err[256];
 	int ok;
 
-	ktap_plan(44);
+	ktap_plan(48);
 
 	ok = !relay_cfg_parse(&c[0], "vf=veth0,socket=/tmp/a.sock", err, sizeof(err));
 	KTAP_CHECK(ok && !strcmp(c[0].vf, "veth0") && !strcmp(c[0].socket, "/tmp/a.sock") &&
@@ -204,6 +204,27 @@ int main(void)
 		   c[2].queues == 1, "queues=32 accepted, default 1");
 	KTAP_CHECK(bad("vf=v0,socket=/x,queues=33", "1 to 32") && bad("vf=v0,socket=/x,queues=0", "1 to 32"),
 		   "queues out of range refused");
+
+	ok = !relay_cfg_parse(&c[2], "vf=v0,socket=/x,cpu=3+1", err, sizeof(err));
+	KTAP_CHECK(ok && c[2].nplace == 2 && c[2].place_cpu && c[2].place[0] == 3 && c[2].place[1] == 1,
+		   "cpu=3+1: the lanes' CPUs, in order");
+	ok = !relay_cfg_parse(&c[2], "vf=v0,socket=/x,worker=0-2", err, sizeof(err));
+	KTAP_CHECK(ok && c[2].nplace == 3 && !c[2].place_cpu && c[2].place[2] == 2 &&
+		   !relay_cfg_parse(&c[2], "vf=v0,socket=/x", err, sizeof(err)) && !c[2].nplace,
+		   "worker=0-2: the lanes' workers; none by default (placed by load)");
+	KTAP_CHECK(bad("vf=v0,socket=/x,worker=0,cpu=1", "exclude") &&
+		   bad("vf=v0,socket=/x,cpu=1+1", "CPU numbers") &&
+		   bad("vf=v0,socket=/x,worker=256", "worker numbers"),
+		   "worker= with cpu=, a CPU twice, a worker past 255: refused");
+	{
+		struct daemon_cfg *d = malloc(sizeof(*d));
+
+		ok = d && !load("[daemon]\ncpus = 0-1,3\nbalance-interval = 250\n", d, err, sizeof(err));
+		KTAP_CHECK(ok && d->ncpus == 3 && d->cpus[2] == 3 && d->balance_ms == 250 &&
+			   daemon_cfg_workers(d) == 3,
+			   "[daemon] cpus = 0-1,3: three CPUs and, with no workers =, three workers; balance-interval");
+		free(d);
+	}
 
 	ok = !relay_cfg_parse(&c[2], "vf=v0,socket=/x", err, sizeof(err)) &&
 	     c[2].napi_defer == RELAY_NAPI_DEFER_DEFAULT &&

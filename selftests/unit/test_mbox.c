@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Unit tests of the mailbox into an event loop's thread (util/mbox.h):
  * calls run on the owner's thread, in order, and fail cleanly once the
- * mailbox is closed.
+ * mailbox is closed; two loops calling each other at once (urgent calls,
+ * mbox_call_from()) both finish.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -98,6 +99,90 @@ static void *poster_main(void *arg)
 	return NULL;
 }
 
+/* Two owners call each other at the same moment (posted from here with
+ * mbox_post(), awaited with mbox_wait()): each waits in mbox_call_from()
+ * for the other, which must run the urgent call meanwhile.
+ */
+static pthread_barrier_t cross_barrier;
+
+struct cross {
+	struct mbox_msg msg;
+	struct owner *self, *peer;
+	pthread_t inner_ran_on;
+	int inner_ret;
+};
+
+static int call_inner(struct mbox_msg *m)
+{
+	struct cross *x = container_of(m, struct cross, msg);
+
+	x->inner_ran_on = pthread_self();
+	return 7;
+}
+
+static int call_cross(struct mbox_msg *m)
+{
+	struct cross *x = container_of(m, struct cross, msg);
+	struct cross in = { .msg.fn = call_inner };
+
+	pthread_barrier_wait(&cross_barrier);
+	x->inner_ret = mbox_call_from(&x->peer->mb, &in.msg, &x->self->mb);
+	x->inner_ran_on = in.inner_ran_on;
+	return 0;
+}
+
+static int owner_start(struct owner *o)
+{
+	pthread_mutex_init(&o->lock, NULL);
+	pthread_cond_init(&o->cond, NULL);
+	if (mbox_init(&o->mb))
+		return -1;
+	pthread_create(&o->thread, NULL, owner_main, o);
+	pthread_mutex_lock(&o->lock);
+	while (!o->ready)
+		pthread_cond_wait(&o->cond, &o->lock);
+	pthread_mutex_unlock(&o->lock);
+	return o->ready;
+}
+
+static void owner_stop(struct owner *o)
+{
+	struct call c = { .msg.fn = call_stop, .o = o };
+
+	mbox_call(&o->mb, &c.msg);
+	pthread_join(o->thread, NULL);
+	mbox_fini(&o->mb);
+}
+
+static void test_cross(void)
+{
+	struct owner a = { .order_ok = true }, b = { .order_ok = true };
+	struct cross xa = { .msg.fn = call_cross, .self = &a, .peer = &b };
+	struct cross xb = { .msg.fn = call_cross, .self = &b, .peer = &a };
+	int ra, rb;
+
+	if (owner_start(&a) < 0 || owner_start(&b) < 0) {
+		KTAP_CHECK(0, "two loops calling each other at once: both calls finish");
+		KTAP_CHECK(0, "each urgent call ran on the other loop's thread");
+		return;
+	}
+	pthread_barrier_init(&cross_barrier, NULL, 2);
+	ra = mbox_post(&a.mb, &xa.msg);
+	rb = mbox_post(&b.mb, &xb.msg);
+	if (!ra)
+		ra = mbox_wait(&xa.msg);
+	if (!rb)
+		rb = mbox_wait(&xb.msg);
+	KTAP_CHECK(!ra && !rb && xa.inner_ret == 7 && xb.inner_ret == 7,
+		   "two loops calling each other at once: both calls finish (mbox_call_from)");
+	KTAP_CHECK(pthread_equal(xa.inner_ran_on, b.thread) &&
+		   pthread_equal(xb.inner_ran_on, a.thread),
+		   "each urgent call ran on the other loop's thread");
+	pthread_barrier_destroy(&cross_barrier);
+	owner_stop(&a);
+	owner_stop(&b);
+}
+
 struct blocked {
 	struct mbox *mb;
 	int ret;
@@ -124,7 +209,9 @@ int main(void)
 	bool queued = false;
 	int i, ret;
 
-	ktap_plan(7);
+	ktap_plan(9);
+	/* A deadlock (check 8) ends the test as a failure instead of hanging. */
+	alarm(30);
 	pthread_mutex_init(&o.lock, NULL);
 	pthread_cond_init(&o.cond, NULL);
 	if (mbox_init(&o.mb))
@@ -183,5 +270,8 @@ int main(void)
 	pthread_join(bt, NULL);
 	KTAP_CHECK(b.ret == -ESHUTDOWN, "closing the mailbox fails the waiting call with -ESHUTDOWN");
 	mbox_fini(&mb2);
+
+	/* 8-9 */
+	test_cross();
 	return ktap_finish();
 }

@@ -99,13 +99,18 @@ t1=$(date +%s.%N)
 grep -Eq "ready: $NRELAYS relays\$" "$RELAY_LOG"
 ktap_result $((rc || $?)) "one daemon, $NRELAYS relays, $NWORKERS workers: ready" ||
 	ktap_abort "daemon did not start"
-# start-up in seconds: 5 is issue 12's mark; sanitized builds (ASan, UBSan)
-# run everything a few times slower, so they get three times as long
+# start-up in seconds: 5 is issue 12's mark, on a machine with a CPU to
+# spare; when more runs than there are CPUs (the 1-minute load average at
+# the end of start-up over the CPU count) the mark stretches by that
+# factor. Sanitized builds (ASan, UBSan) run everything a few times slower:
+# three times as long.
 startup=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
-startup_max=${STARTUP_MAX:-5}
-relay_sanitized && startup_max=$((startup_max * 3))
+load=$(cut -d' ' -f1 /proc/loadavg)
+startup_max=$(awk -v m="${STARTUP_MAX:-5}" -v l="$load" -v c="$(nproc)" \
+	'BEGIN { f = l / c; printf "%.1f", m * (f > 1 ? f : 1) }')
+relay_sanitized && startup_max=$(awk -v m="$startup_max" 'BEGIN { printf "%.1f", m * 3 }')
 awk -v s="$startup" -v m="$startup_max" 'BEGIN { exit !(s <= m) }'
-ktap_result $? "start-up: $startup s to \"ready\" for $NRELAYS relays (<= $startup_max s)"
+ktap_result $? "start-up: $startup s to \"ready\" for $NRELAYS relays (<= $startup_max s; load average $load on $(nproc) CPUs)"
 
 # 2: threads ------------------------------------------------------------------
 # (by name: a sanitizer runtime may add threads of its own)

@@ -28,6 +28,7 @@
 
 #include "daemon/config.h"
 #include "daemon/ctl_proto.h"
+#include "util/clock.h"
 #include "util/compiler.h"
 #include "vxdp_shared.h"
 #include "vxdp_xskprobe.skel.h"
@@ -720,10 +721,7 @@ struct sample {
 
 static double now_s(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
+	return mono_ns() / 1e9;
 }
 
 /* utime + stime of thread @tid of @pid, in clock ticks; -1 if gone. */

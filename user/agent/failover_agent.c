@@ -20,6 +20,7 @@
 #include "agent/qmp.h"
 #include "daemon/daemon.h"
 #include "net/nl_watch.h"
+#include "util/clock.h"
 #include "util/compiler.h"
 #include "util/evq.h"
 #include "util/log.h"
@@ -87,14 +88,6 @@ struct fo_agent {
 	struct fo_avm *vms[RELAY_MAX];
 };
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static void vm_step(struct fo_avm *v, const struct fo_event *ev);
 static void vm_step_log(struct fo_avm *v, const struct fo_event *ev, char *out, size_t outlen);
 
@@ -143,7 +136,7 @@ static void vm_qmp_close(struct fo_avm *v, const char *why)
 	uloop_del(v->a->loop, &v->qmp_src);
 	qmp_close(v->qmp);
 	v->qmp = NULL;
-	v->qmp_next_ms = now_ms() + AGENT_QMP_RETRY_MS;
+	v->qmp_next_ms = mono_ms() + AGENT_QMP_RETRY_MS;
 	pr_info("failover %s: QMP %s: %s", v->macs, v->cfg.qmp, why);
 	agent_tick_update(v->a);
 }
@@ -188,7 +181,7 @@ static void vm_qmp_try(struct fo_avm *v)
 
 	if (!v->cfg.qmp[0] || v->qmp)
 		return;
-	v->qmp_next_ms = now_ms() + AGENT_QMP_RETRY_MS;
+	v->qmp_next_ms = mono_ms() + AGENT_QMP_RETRY_MS;
 	err = qmp_open(&v->qmp, v->cfg.qmp, QMP_MIGRATION_EVENTS);
 	if (err) {
 		v->qmp = NULL;
@@ -321,7 +314,7 @@ static void vm_step_log(struct fo_avm *v, const struct fo_event *ev, char *out, 
 	struct fo_result res;
 	unsigned int i, nfail = 0;
 
-	fo_step(&v->fsm, ev, now_ms(), &res);
+	fo_step(&v->fsm, ev, mono_ms(), &res);
 	if (res.transition)
 		pr_notice("%s", res.log);
 	else
@@ -480,7 +473,7 @@ static void vm_on_timer(struct uloop_src *s, int res)
 static void agent_on_tick(struct uloop_src *s, int res)
 {
 	struct fo_agent *a = container_of(s, struct fo_agent, tick_src);
-	uint64_t now = now_ms();
+	uint64_t now = mono_ms();
 	unsigned int i;
 
 	(void)res;
@@ -770,7 +763,7 @@ unsigned int fo_agent_list(struct fo_agent *a, struct fo_agent_vm_info *info,
 			   unsigned int max)
 {
 	unsigned int i;
-	uint64_t now = now_ms();
+	uint64_t now = mono_ms();
 
 	for (i = 0; i < a->n && i < max; i++) {
 		const struct fo_avm *v = a->vms[i];

@@ -18,6 +18,7 @@
 #include "agent/failover_agent.h"
 #include "control.h"
 #include "ctl_proto.h"
+#include "util/clock.h"
 #include "util/compiler.h"
 #include "util/log.h"
 
@@ -50,14 +51,6 @@ struct control {
 	unsigned int nclients;
 	struct ctl_client *clients[CTL_MAX_CLIENTS];
 };
-
-static time_t mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
 
 /* A tick each second while clients are connected, for their deadlines. */
 static void ctl_timer_arm(struct control *c, bool on)
@@ -389,7 +382,7 @@ static bool ctl_client_process(struct ctl_client *cl)
 		cl->out_off = 0;
 		memmove(cl->buf, cl->buf + line, cl->len - line);
 		cl->len -= line;
-		cl->deadline = mono_s() + CTL_DEADLINE_S;
+		cl->deadline = (time_t)(mono_ns() / 1000000000u) + CTL_DEADLINE_S;
 		if (!ctl_client_flush(cl))
 			return false;
 	}
@@ -466,7 +459,7 @@ static bool ctl_accept(struct control *c)
 	}
 	cl->ctl = c;
 	cl->fd = fd;
-	cl->deadline = mono_s() + CTL_DEADLINE_S;
+	cl->deadline = (time_t)(mono_ns() / 1000000000u) + CTL_DEADLINE_S;
 	if (uloop_add_poll(c->loop, &cl->src, fd, POLLIN, ctl_on_client)) {
 		close(fd);
 		free(cl);
@@ -491,7 +484,7 @@ static void ctl_on_listen(struct uloop_src *s, int res)
 static void ctl_on_timer(struct uloop_src *s, int res)
 {
 	struct control *c = container_of(s, struct control, timer_src);
-	time_t now = mono_s();
+	time_t now = (time_t)(mono_ns() / 1000000000u);
 	unsigned int i;
 
 	(void)res;

@@ -25,6 +25,7 @@
 #include <linux/virtio_net.h>
 #include <linux/virtio_ring.h>
 
+#include "util/clock.h"
 #include "util/evq.h"
 #include "util/log.h"
 #include "net/flow_hash.h"
@@ -1543,12 +1544,10 @@ const char *relay_event_name(enum relay_event_type t)
 void relay_post(struct relay *r, enum relay_event_type t)
 {
 	struct relay_event ev = { .type = t };
-	struct timespec ts;
 
 	if (!r->events)
 		return;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ev.at_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	ev.at_ns = mono_ns();
 	/* A full queue means the main thread is far behind: the agent
 	 * re-reads the relay when it sees the count of dropped events grow.
 	 */

@@ -19,6 +19,7 @@
 
 #include "relay_impl.h"
 #include "relay_conn.h"
+#include "util/clock.h"
 #include "util/compiler.h"
 #include "util/log.h"
 #include "vhost/vhost_user_sock.h"
@@ -59,14 +60,6 @@
 static void relay_connect(struct relay *r);
 static void relay_reconnect_later(struct relay *r);
 static void relay_on_listen(struct uloop_src *s, int res);
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
 
 /* The relay's one timer serves the connection's deadline (msg_deadline_ns:
  * its first message, or the message being received) and the next try

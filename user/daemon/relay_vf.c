@@ -18,6 +18,7 @@
 
 #include "net/nl_util.h"
 #include "relay_impl.h"
+#include "util/clock.h"
 #include "util/compiler.h"
 #include "util/log.h"
 #include "xdp/xdp_steer.h"
@@ -59,14 +60,6 @@ static void vf_read(const char *ifname, struct vf_state *v)
 		v->rxq = vf_rx_queues(ifname);
 	}
 	nl_route_close(sk);
-}
-
-static uint64_t mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + ts.tv_nsec / 1000;
 }
 
 /* Whether some socket lost its binding (the kernel unbinds them from a

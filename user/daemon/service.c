@@ -8,6 +8,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "service.h"
+#include "util/clock.h"
 #include "util/log.h"
 
 static void service_notify(const char *msg)
@@ -43,13 +44,11 @@ void service_ready(unsigned int nrelays)
 
 void service_reloading(void)
 {
-	struct timespec ts;
 	char msg[96];
 
 	/* MONOTONIC_USEC: what Type=notify-reload (systemd 253+) asks for. */
-	clock_gettime(CLOCK_MONOTONIC, &ts);
 	snprintf(msg, sizeof(msg), "RELOADING=1\nSTATUS=reloading\nMONOTONIC_USEC=%llu",
-		 (unsigned long long)ts.tv_sec * 1000000ull + ts.tv_nsec / 1000);
+		 (unsigned long long)mono_us());
 	service_notify(msg);
 }
 

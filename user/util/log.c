@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
 
 int log_level = LOG_NOTICE;
@@ -60,14 +61,6 @@ const char *log_set_relay(const char *name)
 	return prev;
 }
 
-static uint64_t log_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 static void log_line(int level, const char *name, const char *line)
 {
 	struct timespec ts;
@@ -94,14 +87,14 @@ void log_limit_init(struct log_limit *ll, const char *name)
 	memset(ll, 0, sizeof(*ll));
 	ll->name = name;
 	ll->tokens = LOG_LIMIT_BURST;
-	ll->stamp_ns = log_now_ns();
+	ll->stamp_ns = mono_ns();
 }
 
 /* One line's worth of budget, if there is any. */
 static bool log_limit_take(struct log_limit *ll)
 {
 	const uint64_t per = 1000000000ull / LOG_LIMIT_PER_SEC;
-	uint64_t now = log_now_ns(), n = (now - ll->stamp_ns) / per;
+	uint64_t now = mono_ns(), n = (now - ll->stamp_ns) / per;
 
 	if (n) {
 		if (ll->tokens + n >= LOG_LIMIT_BURST) {

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
 #include "uring_loop.h"
 
@@ -439,14 +440,6 @@ static inline void cpu_relax(void)
 #endif
 }
 
-static uint64_t uloop_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);	/* vDSO */
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 /* Completions to reap, or task work (with TASKRUN_FLAG) to run for some. */
 static bool uloop_events_ready(struct uloop *l)
 {
@@ -513,7 +506,7 @@ static bool uloop_spin(struct uloop *l)
 	uloop_busy_begin(l);
 	/* What handlers queued (guest notifications) must not wait for us. */
 	io_uring_submit(&l->ring);
-	start = uloop_now_ns();
+	start = mono_ns();
 	for (;;) {
 		if (uloop_events_ready(l))
 			break;
@@ -522,7 +515,7 @@ static bool uloop_spin(struct uloop *l)
 			uloop_busy_begin(l);
 			break;
 		}
-		if (!l->busy_holds && uloop_now_ns() - start >= l->spin_ns) {
+		if (!l->busy_holds && mono_ns() - start >= l->spin_ns) {
 			l->spinning = false;
 			l->loaded = false;
 			return false;

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/clock.h"
 #include "util/log.h"
 #include "vhost_user_msg.h"
 
@@ -223,26 +224,23 @@ static int wait_sock(int sock, short events, int timeout_ms)
 int vhost_user_msg_recv(int sock, struct vhost_user_msg *m)
 {
 	struct vhost_user_rx rx;
-	struct timespec t0, t;
+	uint64_t t0;
 	int err, left;
 
 	vhost_user_rx_init(&rx, m);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	t0 = mono_ms();
 	for (;;) {
 		err = vhost_user_rx_read(sock, &rx);
 		if (err)
 			return err < 0 ? err : 0;
 		if (!vhost_user_rx_partial(&rx)) {
 			err = wait_sock(sock, POLLIN, -1);
-			clock_gettime(CLOCK_MONOTONIC, &t0);
+			t0 = mono_ms();
 			if (err)
 				return err;
 			continue;
 		}
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		left = VHOST_USER_MSG_DEADLINE_MS -
-		       ((t.tv_sec - t0.tv_sec) * 1000 +
-			(t.tv_nsec - t0.tv_nsec) / 1000000);
+		left = VHOST_USER_MSG_DEADLINE_MS - (int)(mono_ms() - t0);
 		err = left > 0 ? wait_sock(sock, POLLIN, left) : -ETIMEDOUT;
 		if (err) {
 			vhost_user_msg_close_fds(m);

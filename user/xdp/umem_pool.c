@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "umem_pool.h"
+#include "util/clock.h"
 
 /* Pool sizes: the first fits the default RLIMIT_MEMLOCK (8 MiB), so one
  * relay still registers without CAP_IPC_LOCK; later ones grow to amortise
@@ -195,18 +196,10 @@ static uint32_t reclaim(struct umem_pool *pl, uint16_t id)
 	return total;
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Closed members' frames whose grace is over go back to the pool. */
 static void reclaim_held(struct umem_pool *pl)
 {
-	if (pl->nheld && now_ms() - pl->held_since_ms >= grace_ms)
+	if (pl->nheld && mono_ms() - pl->held_since_ms >= grace_ms)
 		pl->nheld -= reclaim(pl, TAG_HELD);
 }
 
@@ -406,7 +399,7 @@ void umem_pool_leave(struct umem_pool *pl, uint16_t id)
 	}
 	if (n) {
 		pl->nheld += n;
-		pl->held_since_ms = now_ms();
+		pl->held_since_ms = mono_ms();
 	}
 	reclaim_held(pl);
 }

@@ -12,6 +12,7 @@
 #include "daemon.h"
 #include "service.h"
 #include "placement.h"
+#include "util/clock.h"
 #include "util/cpulist.h"
 #include "util/log.h"
 #include "worker.h"
@@ -66,14 +67,6 @@ static void daemon_closed(struct vxdp_daemon *d, const char *name)
 {
 	if (d->hooks)
 		d->hooks->relay_closed(d->hooks_arg, name);
-}
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
 int daemon_create(struct vxdp_daemon **dp, const struct daemon_cfg *cfg,
@@ -160,6 +153,17 @@ static struct daemon_relay *daemon_find(struct vxdp_daemon *d, const char *name)
 		if (!strcmp(d->relays[i].info.cfg.name, name))
 			return &d->relays[i];
 	return NULL;
+}
+
+/* daemon_find(), or NULL with "no relay named" in @err. */
+static struct daemon_relay *daemon_find_err(struct vxdp_daemon *d, const char *name,
+					    char *err, size_t errlen)
+{
+	struct daemon_relay *dr = daemon_find(d, name);
+
+	if (!dr)
+		snprintf(err, errlen, "no relay named '%s'", name);
+	return dr;
 }
 
 static int daemon_check_new(struct vxdp_daemon *d, const struct relay_cfg *cfg,
@@ -446,13 +450,11 @@ int daemon_relay_add_many(struct vxdp_daemon *d, const struct relay_cfg *cfg,
 static int daemon_del_locked(struct vxdp_daemon *d, const char *name, char *err,
 			     size_t errlen)
 {
-	struct daemon_relay *dr = daemon_find(d, name);
+	struct daemon_relay *dr = daemon_find_err(d, name, err, errlen);
 	int ret;
 
-	if (!dr) {
-		snprintf(err, errlen, "no relay named '%s'", name);
+	if (!dr)
 		return -ENOENT;
-	}
 	ret = worker_relay_close(d->workers, dr->info.worker, dr->relay);
 	if (ret) {
 		snprintf(err, errlen, "relay %s: %s", name, strerror(-ret));
@@ -511,15 +513,10 @@ int daemon_relay_stats(struct vxdp_daemon *d, const char *name,
 	int ret;
 
 	pthread_mutex_lock(&d->lock);
-	dr = daemon_find(d, name);
-	if (!dr) {
-		snprintf(err, errlen, "no relay named '%s'", name);
-		ret = -ENOENT;
-	} else {
-		ret = worker_relay_stats(d->workers, dr->info.worker, dr->relay, st);
-		if (ret)
-			snprintf(err, errlen, "relay %s: %s", name, strerror(-ret));
-	}
+	dr = daemon_find_err(d, name, err, errlen);
+	ret = dr ? worker_relay_stats(d->workers, dr->info.worker, dr->relay, st) : -ENOENT;
+	if (dr && ret)
+		snprintf(err, errlen, "relay %s: %s", name, strerror(-ret));
 	pthread_mutex_unlock(&d->lock);
 	return ret;
 }
@@ -531,16 +528,11 @@ int daemon_relay_op(struct vxdp_daemon *d, const char *name, enum relay_op op,
 	int ret;
 
 	pthread_mutex_lock(&d->lock);
-	dr = daemon_find(d, name);
-	if (!dr) {
-		snprintf(err, errlen, "no relay named '%s'", name);
-		ret = -ENOENT;
-	} else {
-		ret = worker_relay_do(d->workers, dr->info.worker, dr->relay, op);
-		if (ret)
-			snprintf(err, errlen, "relay %s: %s: %s", name, relay_op_name(op),
-				 strerror(-ret));
-	}
+	dr = daemon_find_err(d, name, err, errlen);
+	ret = dr ? worker_relay_do(d->workers, dr->info.worker, dr->relay, op) : -ENOENT;
+	if (dr && ret)
+		snprintf(err, errlen, "relay %s: %s: %s", name, relay_op_name(op),
+			 strerror(-ret));
 	pthread_mutex_unlock(&d->lock);
 	return ret;
 }

@@ -322,6 +322,28 @@ static void sock_close(struct xsk_port *p)
 	}
 }
 
+/* A socket closed on the same queue just before (a relay re-created by a
+ * reload, or restarted) is released by the kernel from deferred work:
+ * bind() says EBUSY until then, a few milliseconds, and no event says
+ * when. Only after BIND_BUSY_MS of that is the queue taken to be another
+ * socket's. (A cold path: opening a relay.)
+ */
+#define BIND_BUSY_MS	200
+#define BIND_STEP_MS	5
+
+static int sock_bind(int fd, const struct sockaddr_xdp *sxdp)
+{
+	unsigned int waited = 0;
+
+	while (bind(fd, (const struct sockaddr *)sxdp, sizeof(*sxdp))) {
+		if (errno != EBUSY || waited >= BIND_BUSY_MS)
+			return -errno;
+		usleep(BIND_STEP_MS * 1000);
+		waited += BIND_STEP_MS;
+	}
+	return 0;
+}
+
 /* A socket on @pl: registering its umem first when @flags lack
  * XDP_SHARED_UMEM (the pool's first member), else sharing it with a bound
  * member. Each socket on another (netdev, queue) needs its own fill and
@@ -407,10 +429,9 @@ static int sock_open(struct xsk_port *p, struct umem_pool *pl, uint16_t flags)
 		goto fail;
 	}
 	rx_top_up(p, FILL_MIN);
-	if (bind(p->fd, (struct sockaddr *)&sxdp, sizeof(sxdp))) {
-		err = -errno;
+	err = sock_bind(p->fd, &sxdp);
+	if (err)
 		goto fail;
-	}
 	p->bound = true;
 	optlen = sizeof(opts);
 	if (getsockopt(p->fd, SOL_XDP, XDP_OPTIONS, &opts, &optlen) == 0)

@@ -27,6 +27,7 @@
 #include "agent/failover_fsm.h"
 #include "net/nl_watch.h"
 #include "net/nl_util.h"
+#include "fixtures.h"
 #include "ktap.h"
 
 static const uint8_t mac_vm[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
@@ -39,22 +40,6 @@ static const char *tool(const char *env, const char *dflt)
 	const char *v = getenv(env);
 
 	return v && *v ? v : dflt;
-}
-
-/* does `CMD` print a line with WANT (iproute2: an independent reader) */
-static int out_has(const char *cmd, const char *want)
-{
-	char line[512];
-	FILE *f = popen(cmd, "r");
-	int found = 0;
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (strstr(line, want))
-			found = 1;
-	pclose(f);
-	return found;
 }
 
 static int ip_vf_has(int vf, const char *want)

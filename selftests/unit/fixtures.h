@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /* Set-up helpers the unit tests share: failing a test whose set-up broke,
- * anonymous memory, the open file descriptor count (leak checks), and the
- * vring tests' guest memory.
+ * anonymous memory, the open file descriptor count (leak checks), a
+ * command's output read back, and the vring tests' guest memory.
  */
 #ifndef VXDP_FIXTURES_H
 #define VXDP_FIXTURES_H
@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -21,6 +22,24 @@ static inline __attribute__((noreturn)) void die(const char *what)
 {
 	ktap_diag("test set-up failed: %s: %s", what, strerror(errno));
 	exit(KSFT_FAIL);
+}
+
+/* Whether a line that `@cmd` prints holds @want: state read back by an
+ * independent program (iproute2), not by the code under test.
+ */
+static inline int out_has(const char *cmd, const char *want)
+{
+	char line[512];
+	FILE *f = popen(cmd, "r");
+	int found = 0;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, want))
+			found = 1;
+	pclose(f);
+	return found;
 }
 
 /* @len bytes of private anonymous memory, reserved as touched. */

@@ -22,6 +22,7 @@
 #include "agent/failover_backend.h"
 #include "agent/failover_fsm.h"
 #include "net/nl_watch.h"
+#include "fixtures.h"
 #include "ktap.h"
 
 #define ETH_P_TEST 0x88b5	/* IEEE local experimental */
@@ -35,22 +36,6 @@ static int sh(const char *cmd)
 	if (rc)
 		ktap_diag("'%s' exited %d", cmd, rc);
 	return rc;
-}
-
-/* the first line of CMD's output containing WANT */
-static int out_has(const char *cmd, const char *want)
-{
-	char line[512];
-	FILE *f = popen(cmd, "r");
-	int found = 0;
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (strstr(line, want))
-			found = 1;
-	pclose(f);
-	return found;
 }
 
 static int packet_sock(const char *dev)

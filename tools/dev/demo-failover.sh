@@ -14,19 +14,8 @@
 # selftests/e2e/test_failover.sh.) Everything lives in namespaces created here
 # and is removed on exit. Needs root, qemu-system-x86_64 and a built tree.
 
-. "$(dirname "$0")/../../selftests/lib.sh"
-
-say() { printf '\n== %s\n' "$*"; }
-indent() { sed 's/^/   /'; }
-die() {
-	echo "demo-failover: $*" >&2
-	exit 1
-}
-
-[ "$(id -u)" -eq 0 ] || die "run as root (network namespaces, XDP)"
-command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing: make deps"
-[ -x "$RELAY_BIN" ] || die "$RELAY_BIN missing: make"
-vxdp_init >/dev/null
+DEMO=demo-failover
+. "$(dirname "$0")/demo-lib.sh"
 
 ctl() { local s=$1; shift; netns_exec "$NS_RELAY" "$VXDPCTL_BIN" -s "$s" "$@"; }
 state_is() { [ "$(json_get "$(ctl "$1" failover --json 2>/dev/null)" 'j["vms"][0]["state"]')" = "$2" ]; }

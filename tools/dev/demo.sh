@@ -12,21 +12,10 @@
 # on failure or ^C. Exits non-zero when the guest's pings did not get through.
 # Needs root, qemu-system-x86_64 and a built tree (`make`).
 
-. "$(dirname "$0")/../../selftests/lib.sh"
+DEMO=demo
+. "$(dirname "$0")/demo-lib.sh"
 
 COUNT=${COUNT:-5}
-
-say() { printf '\n== %s\n' "$*"; }
-indent() { sed 's/^/   /'; }
-die() {
-	echo "demo: $*" >&2
-	exit 1
-}
-
-[ "$(id -u)" -eq 0 ] || die "run as root (network namespaces, XDP)"
-command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing: make deps"
-[ -x "$RELAY_BIN" ] || die "$RELAY_BIN missing: make"
-vxdp_init >/dev/null
 
 say "Topology"
 topo_setup || die "cannot create the namespaces and the veth pair"

@@ -137,11 +137,29 @@ ktap_result $? "emfile: one line says why; the frontend waiting is served $(val 
 neighbours emfile
 
 # 8: connection bursts ---------------------------------------------------------
+# burst_ok [TIME] - the last burst attack stranded none, never found the
+# backlog full, served one at a time, and (with TIME) answered each within
+# MAX_WAIT_MS net of run-queue time
+burst_ok()
+{
+	[ "$HRC" -ne 2 ] && [ "$(val attack=burst stranded)" = 0 ] &&
+		[ "$(val attack=burst backlog_full)" = 0 ] && [ "$(val attack=burst bad_rounds)" = 0 ] &&
+		{ [ -z "${1:-}" ] ||
+		  awk -v w="$(val attack=burst worst_ms)" -v m="$MAX_WAIT_MS" 'BEGIN { exit !(w != "" && w <= m) }'; }
+}
 attack burst "$SA"
-ktap_diag "burst: $(grep attack=burst "$OUT" | head -n 1)"
-[ "$HRC" -ne 2 ] && [ "$(val attack=burst stranded)" = 0 ] &&
-	[ "$(val attack=burst backlog_full)" = 0 ] && [ "$(val attack=burst bad_rounds)" = 0 ] &&
-	awk -v w="$(val attack=burst worst_ms)" -v m="$MAX_WAIT_MS" 'BEGIN { exit !(w != "" && w <= m) }'
+ktap_diag "burst: $(grep 'attack=burst rounds' "$OUT" | head -n 1)"
+# Some 500 connections, each timed: one wait of the machine's own (a stall
+# outside the relay and the run queues, as the disk or the hypervisor
+# give) would fail the whole attack. A relay that is slow to accept or
+# refuse is slow in any run: a run lost on time alone is run once more, and
+# both must not be.
+if burst_ok && ! burst_ok time; then
+	ktap_diag "burst: over $MAX_WAIT_MS ms once; the bursts again:"
+	attack burst "$SA"
+	ktap_diag "burst: $(grep 'attack=burst rounds' "$OUT" | head -n 1)"
+fi
+burst_ok time
 ktap_result $? "burst: every connection accepted or refused within $MAX_WAIT_MS ms, none stranded, one served at a time" ||
 	hostile_diag "$OUT"
 n=$(lines "$A: refusing a second frontend")

@@ -422,6 +422,7 @@ static int a_burst(const struct hostile_opts *o)
 	unsigned int rounds = o->cycles ? o->cycles : BURST_ROUNDS, r, acc;
 	double limit = dur(o, 0.5) * 1000;
 	struct burst_stats st = { 0 };
+	unsigned long majflt = hostile_majflt(o);
 	uint64_t t0 = now_ns();
 	int holder, won;
 	bool good;
@@ -468,9 +469,11 @@ static int a_burst(const struct hostile_opts *o)
 	if (holder >= 0)
 		close(holder);
 	good = check_good(o, "burst");
-	hostile_report("attack=burst rounds=%u conns=%u accepted=%u refused=%u stranded=%u backlog_full=%u bad_rounds=%u worst_ms=%.2f worst_raw_ms=%.2f",
+	majflt = hostile_majflt(o) - majflt;
+	hostile_report("attack=burst rounds=%u conns=%u accepted=%u refused=%u stranded=%u backlog_full=%u bad_rounds=%u worst_ms=%.2f worst_raw_ms=%.2f majflt=%lu",
 		       r, st.conns, st.accepted, st.refused, st.stranded,
-		       st.backlog_full, st.rounds_bad, st.worst_ms, st.worst_raw_ms);
+		       st.backlog_full, st.rounds_bad, st.worst_ms, st.worst_raw_ms,
+		       majflt);
 	return !st.stranded && !st.backlog_full && !st.rounds_bad &&
 	       st.worst_ms <= o->max_wait_ms && good ? 0 : 1;
 }

@@ -66,6 +66,12 @@ uint64_t hostile_runq_ns(void);
  */
 long hostile_daemon_ticks(const struct hostile_opts *o);
 
+/* Major page faults so far of the calling thread plus the daemon's
+ * (--daemon-pid): a wait that includes one waited on the disk, which
+ * neither the run queues nor the relay account for.
+ */
+unsigned long hostile_majflt(const struct hostile_opts *o);
+
 struct fe_dev;
 /* Run @fn on the control probe's connection to relay C, between two of its
  * probes (so it is never timed); REPLY_ACK is negotiated on it. Returns what

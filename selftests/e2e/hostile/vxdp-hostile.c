@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <linux/virtio_config.h>
 
@@ -335,6 +336,30 @@ long hostile_daemon_ticks(const struct hostile_opts *o)
 		   &ut, &st) != 2)
 		return -1;
 	return ut + st;
+}
+
+unsigned long hostile_majflt(const struct hostile_opts *o)
+{
+	unsigned long n = 0, d;
+	char path[64], buf[1024], *p;
+	struct rusage ru;
+	FILE *f;
+
+	if (!getrusage(RUSAGE_THREAD, &ru))
+		n = ru.ru_majflt;
+	if (!o->daemon_pid)
+		return n;
+	snprintf(path, sizeof(path), "/proc/%d/stat", o->daemon_pid);
+	f = fopen(path, "re");
+	if (!f)
+		return n;
+	p = fgets(buf, sizeof(buf), f);
+	fclose(f);
+	/* majflt: field 12, the 10th after ") " */
+	if (p && (p = strrchr(buf, ')')) &&
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %lu", &d) == 1)
+		n += d;
+	return n;
 }
 
 /* ---- main ---- */

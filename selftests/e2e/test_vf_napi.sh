@@ -1,11 +1,12 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# The VF's NAPI deferral for AF_XDP busy polling (user/vf_napi.c): with
-# busy polling on, the relay sets napi_defer_hard_irqs / gro_flush_timeout
-# on its VF while it runs and puts back what was there when it stops; an
-# operator's own values are left alone (and used); napi-defer=0 and
-# --busy-poll 0 leave the VF untouched; a failed start puts them back too.
+# The VF's NAPI deferral for AF_XDP busy polling (user/xdp/vf_napi.c): by
+# default the VF is left alone; with napi-defer=N and busy polling on, the
+# relay sets napi_defer_hard_irqs / gro_flush_timeout on its VF while it
+# runs and puts back what was there when it stops; an operator's own values
+# are left alone (and used); --busy-poll 0 leaves the VF untouched; a
+# failed start puts them back too.
 # A relay killed with SIGKILL cannot put them back: the values it replaced
 # are recorded in a map pinned in its bpffs directory, and its next run
 # puts those back at exit. No QEMU needed: the relay only has
@@ -61,30 +62,32 @@ run_relay()
 	ktap_result $? "$name: exit 0, VF knobs '$after' afterwards"
 }
 
-# 1-3: defaults, VF untuned: 2 x 200 us while up, 0 0 after
+# 1-3: the default leaves the VF alone: a lone frame would wait for the
+# deferral's timer (tools/bench/BENCH-RESULTS.md, run 12)
 set_knobs 0 0
-run_relay default "2 200000" "0 0" "NAPI deferral 2 x 200 us for busy polling (set now, put back at exit)" \
-	--relay "vf=$VF,socket=$SOCK"
+run_relay default "0 0" "0 0" "" --relay "vf=$VF,socket=$SOCK"
 
-# 4-6: napi-defer=3,napi-timeout=50
+# 4-6: napi-defer=2 (the kernel's recipe), VF untuned: 2 x 200 us while up,
+# 0 0 after
+run_relay napi-defer=2 "2 200000" "0 0" "NAPI deferral 2 x 200 us for busy polling (set now, put back at exit)" \
+	--relay "vf=$VF,socket=$SOCK,napi-defer=2"
+
+# 7-9: napi-defer=3,napi-timeout=50
 run_relay tuned "3 50000" "0 0" "NAPI deferral 3 x 50 us" \
 	--relay "vf=$VF,socket=$SOCK,napi-defer=3,napi-timeout=50"
 
-# 7-9: the operator's own deferral stays, and is used
+# 10-12: the operator's own deferral stays, and is used
 set_knobs 1 30000
 run_relay operator "1 30000" "1 30000" "NAPI deferral 1 x 30 us for busy polling (the VF's own)" \
-	--relay "vf=$VF,socket=$SOCK"
+	--relay "vf=$VF,socket=$SOCK,napi-defer=2"
 set_knobs 0 0
 
-# 10-12: napi-defer=0: the VF is left alone
-run_relay napi-defer=0 "0 0" "0 0" "" --relay "vf=$VF,socket=$SOCK,napi-defer=0"
-
 # 13-15: --busy-poll 0: no busy polling, no deferral
-run_relay busy-poll-0 "0 0" "0 0" "" --busy-poll 0 --relay "vf=$VF,socket=$SOCK"
+run_relay busy-poll-0 "0 0" "0 0" "" --busy-poll 0 --relay "vf=$VF,socket=$SOCK,napi-defer=2"
 
 # 16: a relay that fails after setting the knobs (its socket cannot be
 # created) puts them back before it exits
-out=$(netns_exec "$NS_RELAY" "$RELAY_BIN" --relay "vf=$VF,socket=$TMPD/no-such-dir/s" 2>&1)
+out=$(netns_exec "$NS_RELAY" "$RELAY_BIN" --relay "vf=$VF,socket=$TMPD/no-such-dir/s,napi-defer=2" 2>&1)
 rc=$?
 got=$(knobs)
 ktap_diag "failed start: exit $rc, knobs after: $got"
@@ -94,7 +97,7 @@ ktap_result $? "a relay failing after the NAPI change puts the knobs back, exit 
 
 # 17-21: SIGKILL, then a new run of the same relay
 PIN=$VXDP_PIN_ROOT/$VF/vf_napi
-relay_start "$TMPD/relay-crash1.log" --relay "vf=$VF,socket=$SOCK"
+relay_start "$TMPD/relay-crash1.log" --relay "vf=$VF,socket=$SOCK,napi-defer=2"
 [ "$(knobs)" = "2 200000" ] && [ -e "$PIN" ] &&
 	bpftool map dump pinned "$PIN" >"$TMPD/rec.txt" 2>&1
 ktap_result $? "the values replaced are recorded at $PIN (bpftool map dump)" ||
@@ -104,7 +107,7 @@ got=$(knobs)
 ktap_diag "after SIGKILL: knobs $got, record $([ -e "$PIN" ] && echo kept || echo gone)"
 [ "$got" = "2 200000" ] && [ -e "$PIN" ]
 ktap_result $? "SIGKILL: the deferral and its record stay behind"
-relay_start "$TMPD/relay-crash2.log" --relay "vf=$VF,socket=$SOCK"
+relay_start "$TMPD/relay-crash2.log" --relay "vf=$VF,socket=$SOCK,napi-defer=2"
 ktap_result $? "the relay starts again after SIGKILL"
 grep -q 'left by an earlier run that did not shut down cleanly; 0 x 0 ns go back at exit' "$RELAY_LOG" &&
 	[ "$(knobs)" = "2 200000" ]

@@ -227,11 +227,11 @@ int main(void)
 	}
 
 	ok = !relay_cfg_parse(&c[2], "vf=v0,socket=/x", err, sizeof(err)) &&
-	     c[2].napi_defer == RELAY_NAPI_DEFER_DEFAULT &&
+	     c[2].napi_defer == 0 &&
 	     c[2].napi_timeout_us == RELAY_NAPI_TIMEOUT_US_DEFAULT &&
-	     !relay_cfg_parse(&c[2], "vf=v0,socket=/x,napi-defer=0,napi-timeout=50", err, sizeof(err)) &&
-	     c[2].napi_defer == 0 && c[2].napi_timeout_us == 50;
-	KTAP_CHECK(ok, "napi-defer/napi-timeout: defaults 2 x 200 us, 0 accepted");
+	     !relay_cfg_parse(&c[2], "vf=v0,socket=/x,napi-defer=2,napi-timeout=50", err, sizeof(err)) &&
+	     c[2].napi_defer == 2 && c[2].napi_timeout_us == 50;
+	KTAP_CHECK(ok, "napi-defer/napi-timeout: defaults 0 (VF left alone) and 200 us, 2 x 50 accepted");
 	KTAP_CHECK(bad("vf=v0,socket=/x,napi-defer=101", "0 to 100") &&
 		   bad("vf=v0,socket=/x,napi-defer=-1", "0 to 100") &&
 		   bad("vf=v0,socket=/x,napi-timeout=0", "1 to 100000") &&

@@ -292,10 +292,11 @@ const struct opt relay_opts[] = {
 	  .help = "AF_XDP mode" },
 	{ .name = "napi-defer", .type = OPT_UINT, RC(napi_defer), .min = 0, .max = 100,
 	  .unit = " completions (0: leave the VF's NAPI alone)", .metavar = "N",
-	  .def = "2",
+	  .def = "0",
 	  .help = "with --busy-poll on, the VF's napi_defer_hard_irqs for AF_XDP busy "
 		  "polling, set while the relay runs unless the VF has its own; 0 leaves "
-		  "the VF alone" },
+		  "the VF alone (a deferred frame waits for napi-timeout whenever the "
+		  "relay is not polling)" },
 	{ .name = "napi-timeout", .type = OPT_UINT, RC(napi_timeout_us), .min = 1,
 	  .max = 100000, .unit = " microseconds", .metavar = "US", .def = "200",
 	  .help = "with --busy-poll on, the VF's gro_flush_timeout for AF_XDP busy "

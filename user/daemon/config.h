@@ -27,10 +27,12 @@
 /* Entries of a relay's worker= or cpu= list: one per queue pair at most. */
 #define RELAY_PLACE_MAX 32
 
-/* The kernel's AF_XDP busy-poll recipe (af_xdp.rst) suggests 2 x 200 us;
- * measured in tools/bench/BENCH-RESULTS.md.
+/* The VF's NAPI is left alone by default: with the deferral the kernel's
+ * AF_XDP busy-poll recipe (af_xdp.rst) suggests, 2 x 200 us, a frame
+ * arriving while the relay sleeps waits for the timer, and every figure of
+ * tools/bench/BENCH-RESULTS.md's run 12 was better without it.
  */
-#define RELAY_NAPI_DEFER_DEFAULT	2
+#define RELAY_NAPI_DEFER_DEFAULT	0
 #define RELAY_NAPI_TIMEOUT_US_DEFAULT	200
 
 #define VXDP_CONTROL_DEFAULT "/run/vxdp-relay/control.sock"

@@ -90,7 +90,7 @@ static void die(const char *what, int err)
 	exit(1);
 }
 
-/* Send @m; with @want_reply, read the reply's u64 into *@val. */
+/* Send @m; with @val, await the reply and read its u64 into *@val. */
 static int req(struct mq *s, struct vhost_user_msg *m, uint64_t *val)
 {
 	struct vhost_user_msg r;

@@ -986,13 +986,16 @@ peer_ping()
 # the guest in the background (iputils: -D epoch timestamps, -O a line per
 # missing reply, -i 0.1 unless PING-ARGS say otherwise), output to LOG. For
 # measuring outages and recoveries on the peer's clock; ends with cleanup or
-# vxdp_stop. Sets PEER_PING_PID.
+# vxdp_stop. Sets PEER_PING_PID. PEER_PING_RT=1 runs ping SCHED_FIFO (chrt),
+# so that its sends and its -D stamps keep their pace on a loaded machine
+# when a test measures gaps of a few ms (ping uses little CPU).
 peer_ping_bg()
 {
-	local log=$1
+	local log=$1 rt=()
 
 	shift
-	vxdp_bg "$log" ip netns exec "$NS_PEER" ping -D -O -i 0.1 -W 1 "$@" "$GUEST_IP"
+	[ "${PEER_PING_RT:-0}" = 1 ] && chrt -f 10 true 2>/dev/null && rt=(chrt -f 10)
+	vxdp_bg "$log" ip netns exec "$NS_PEER" "${rt[@]}" ping -D -O -i 0.1 -W 1 "$@" "$GUEST_IP"
 	PEER_PING_PID=$VXDP_LAST_PID
 }
 

@@ -697,6 +697,18 @@ static void print_relay_stats(json_object *r)
 	       (unsigned long long)st->xdp.redirected,
 	       (unsigned long long)st->xdp.redirected_bytes,
 	       (unsigned long long)st->xdp.passed, (unsigned long long)st->xdp.dropped);
+	if (st->nmembers)
+		printf("  bond: %llu switch%s\n", (unsigned long long)st->switches,
+		       st->switches == 1 ? "" : "es");
+	for (q = 0; q < st->nmembers; q++) {
+		const struct relay_member_stats *m = &st->member[q];
+
+		printf("    %-16s %-7s %-8s %u queue%s, rx %llu frames, tx %llu frames, activations %llu, announced %llu\n",
+		       m->vf, m->active ? "active" : "backup", m->running ? "running" : "down",
+		       m->queues, m->queues == 1 ? "" : "s", (unsigned long long)m->rx_frames,
+		       (unsigned long long)m->tx_frames, (unsigned long long)m->activations,
+		       (unsigned long long)m->announced);
+	}
 	printf("  %-32s %14s", "", "total");
 	for (q = 0; q < st->nqueues && st->nqueues > 1; q++)
 		printf(" %11s%-3u", "queue ", q);

@@ -105,6 +105,37 @@ static int parse_ifname(void *obj, const struct opt *o, const char *val,
 	return -EINVAL;
 }
 
+/* vf=IFNAME or vf=A+B (a bond: two VFs in active-backup). */
+static int parse_vf(void *obj, const struct opt *o, const char *val,
+		    char *err, size_t errlen)
+{
+	struct relay_cfg *c = obj;
+	const char *plus = strchr(val, '+');
+	size_t la = plus ? (size_t)(plus - val) : strlen(val);
+
+	(void)o;
+	if (plus && strchr(plus + 1, '+')) {
+		snprintf(err, errlen, "a bond has two members: vf=A+B");
+		return -EINVAL;
+	}
+	if (!la || la >= sizeof(c->vf) ||
+	    (plus && (!plus[1] || strlen(plus + 1) >= sizeof(c->vf2)))) {
+		snprintf(err, errlen, "interface names are 1-%zu characters%s",
+			 sizeof(c->vf) - 1, plus ? " (vf=A+B: a bond of A and B)" : "");
+		return -EINVAL;
+	}
+	if (plus && (size_t)strlen(plus + 1) == la && !strncmp(val, plus + 1, la)) {
+		snprintf(err, errlen, "a bond's members are two different VFs");
+		return -EINVAL;
+	}
+	memcpy(c->vf, val, la);
+	c->vf[la] = 0;
+	c->vf2[0] = 0;
+	if (plus)
+		strcpy(c->vf2, plus + 1);
+	return 0;
+}
+
 static bool valid_name(const char *s)
 {
 	if (!*s || !strcmp(s, ".") || !strcmp(s, ".."))
@@ -256,9 +287,12 @@ static const struct opt_choice xsk_mode_choices[] = {
 #define RC(f) OPT_FIELD(struct relay_cfg, f)
 
 const struct opt relay_opts[] = {
-	{ .name = "vf", .type = OPT_FUNC, RC(vf), .parse = parse_ifname,
-	  .metavar = "IFNAME", .flags = OPT_REQUIRED,
-	  .help = "the VF netdev" },
+	{ .name = "vf", .type = OPT_FUNC, RC(vf), .parse = parse_vf,
+	  .metavar = "IFNAME|A+B", .flags = OPT_REQUIRED,
+	  .help = "the VF netdev; A+B: a bond of two VFs (usually on two PFs) in "
+		  "active-backup: frames from either go to the guest, the guest's go "
+		  "out of the active one, which changes when its link goes down "
+		  "(logged, then the guest's mac= announced by RARP on the new one)" },
 	{ .name = "socket", .type = OPT_FUNC, RC(socket), .parse = parse_str,
 	  .metavar = "PATH", .flags = OPT_REQUIRED,
 	  .help = "the vhost-user socket" },
@@ -397,6 +431,15 @@ int relay_cfg_finish(struct relay_cfg *c, char *err, size_t errlen)
 		snprintf(err, errlen, "failover (primary=, primary-port=) needs the VM's mac=");
 		return -EINVAL;
 	}
+	if (relay_cfg_bond(c) && !c->has_mac) {
+		snprintf(err, errlen, "a bond (vf=A+B) needs the VM's mac=, announced after a switch");
+		return -EINVAL;
+	}
+	if (relay_cfg_bond(c) && c->queues > RELAY_BOND_MAX_QUEUES) {
+		snprintf(err, errlen, "a bond (vf=A+B) has at most %d queue pairs",
+			 RELAY_BOND_MAX_QUEUES);
+		return -EINVAL;
+	}
 	if (c->qmp[0] && !relay_cfg_failover(c)) {
 		snprintf(err, errlen, "qmp= is for failover: give primary= or primary-port=");
 		return -EINVAL;
@@ -427,7 +470,11 @@ int relay_cfg_parse(struct relay_cfg *c, const char *spec, char *err,
 const char *relay_cfg_collides(const struct relay_cfg *a,
 			       const struct relay_cfg *b)
 {
-	return !strcmp(a->vf, b->vf) ? "vf" :
+	bool vf = !strcmp(a->vf, b->vf) ||
+		  (a->vf2[0] && (!strcmp(a->vf2, b->vf) || !strcmp(a->vf2, b->vf2))) ||
+		  (b->vf2[0] && !strcmp(a->vf, b->vf2));
+
+	return vf ? "vf" :
 	       !strcmp(a->socket, b->socket) ? "socket" :
 	       !strcmp(a->name, b->name) ? "name" : NULL;
 }

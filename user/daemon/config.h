@@ -50,6 +50,8 @@ enum relay_offloads {
 struct relay_cfg {
 	char name[RELAY_NAME_MAX];	/* pin dir name; defaults to vf */
 	char vf[IF_NAMESIZE];
+	/* vf=A+B: a bond, A (vf) and B (vf2) in active-backup; "" for none. */
+	char vf2[IF_NAMESIZE];
 	char socket[SOCKET_PATH_MAX];
 	bool has_mac;
 	uint8_t mac[6];
@@ -99,6 +101,16 @@ struct relay_cfg {
 	bool place_cpu;
 	int place[RELAY_PLACE_MAX];
 };
+
+/* Guest queue pairs a bonded relay may have: each member's AF_XDP
+ * sockets take half of the relay's ports.
+ */
+#define RELAY_BOND_MAX_QUEUES 16
+
+static inline bool relay_cfg_bond(const struct relay_cfg *c)
+{
+	return c->vf2[0];
+}
 
 /* Whether the relay's VM has a primary for the failover agent to manage. */
 static inline bool relay_cfg_failover(const struct relay_cfg *c)

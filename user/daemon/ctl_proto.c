@@ -284,7 +284,14 @@ json_object *ctl_relay_json(const struct daemon_relay_info *info)
 	json_object *o = json_object_new_object();
 
 	json_object_object_add(o, "name", json_object_new_string(c->name));
-	json_object_object_add(o, "vf", json_object_new_string(c->vf));
+	if (relay_cfg_bond(c)) {
+		char vf[2 * IF_NAMESIZE];
+
+		snprintf(vf, sizeof(vf), "%s+%s", c->vf, c->vf2);
+		json_object_object_add(o, "vf", json_object_new_string(vf));
+	} else {
+		json_object_object_add(o, "vf", json_object_new_string(c->vf));
+	}
 	json_object_object_add(o, "socket", json_object_new_string(c->socket));
 	json_object_object_add(o, "mode", json_object_new_string(c->client ? "client" : "server"));
 	json_object_object_add(o, "queues", json_object_new_int(c->queues));
@@ -380,7 +387,67 @@ json_object *ctl_stats_json(const char *name, const struct relay_stats *st)
 	json_object_object_add(x, "dropped", json_object_new_uint64(st->xdp.dropped));
 	json_object_object_add(x, "dropped_bytes", json_object_new_uint64(st->xdp.dropped_bytes));
 	json_object_object_add(o, "xdp", x);
+	if (st->nmembers) {
+		json_object *b = json_object_new_object(), *ms = json_object_new_array();
+
+		json_object_object_add(b, "switches", json_object_new_uint64(st->switches));
+		for (i = 0; i < st->nmembers && i < ARRAY_SIZE(st->member); i++) {
+			const struct relay_member_stats *m = &st->member[i];
+			json_object *j = json_object_new_object();
+
+			json_object_object_add(j, "vf", json_object_new_string(m->vf));
+			json_object_object_add(j, "active", json_object_new_boolean(m->active));
+			json_object_object_add(j, "running", json_object_new_boolean(m->running));
+			json_object_object_add(j, "queues", json_object_new_int(m->queues));
+			json_object_object_add(j, "rx_frames", json_object_new_uint64(m->rx_frames));
+			json_object_object_add(j, "tx_frames", json_object_new_uint64(m->tx_frames));
+			json_object_object_add(j, "activations", json_object_new_uint64(m->activations));
+			json_object_object_add(j, "announced", json_object_new_uint64(m->announced));
+			json_object_array_add(ms, j);
+		}
+		json_object_object_add(b, "members", ms);
+		json_object_object_add(o, "bond", b);
+	}
 	return o;
+}
+
+static uint64_t get_u64(json_object *o, const char *key, bool *ok);
+
+/* A bond's "bond" object back into @st; absent: not a bond. */
+static bool bond_from_json(json_object *o, struct relay_stats *st)
+{
+	json_object *b, *ms, *v;
+	bool ok = true;
+	size_t i, n;
+
+	if (!json_object_object_get_ex(o, "bond", &b))
+		return true;
+	if (!json_object_object_get_ex(b, "members", &ms) ||
+	    !json_object_is_type(ms, json_type_array))
+		return false;
+	n = json_object_array_length(ms);
+	if (n > ARRAY_SIZE(st->member))
+		return false;
+	st->nmembers = n;
+	st->switches = get_u64(b, "switches", &ok);
+	for (i = 0; i < n; i++) {
+		struct relay_member_stats *m = &st->member[i];
+		json_object *j = json_object_array_get_idx(ms, i);
+
+		if (!json_object_object_get_ex(j, "vf", &v) || !json_object_is_type(v, json_type_string))
+			return false;
+		snprintf(m->vf, sizeof(m->vf), "%s", json_object_get_string(v));
+		if (json_object_object_get_ex(j, "active", &v))
+			m->active = json_object_get_boolean(v);
+		if (json_object_object_get_ex(j, "running", &v))
+			m->running = json_object_get_boolean(v);
+		m->queues = get_u64(j, "queues", &ok);
+		m->rx_frames = get_u64(j, "rx_frames", &ok);
+		m->tx_frames = get_u64(j, "tx_frames", &ok);
+		m->activations = get_u64(j, "activations", &ok);
+		m->announced = get_u64(j, "announced", &ok);
+	}
+	return ok;
 }
 
 static uint64_t get_u64(json_object *o, const char *key, bool *ok)
@@ -440,5 +507,6 @@ int ctl_stats_from_json(json_object *o, struct relay_stats *st)
 	st->xdp.passed_bytes = get_u64(x, "passed_bytes", &ok);
 	st->xdp.dropped = get_u64(x, "dropped", &ok);
 	st->xdp.dropped_bytes = get_u64(x, "dropped_bytes", &ok);
+	ok = ok && bond_from_json(o, st);
 	return ok ? 0 : -EINVAL;
 }

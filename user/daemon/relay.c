@@ -163,10 +163,12 @@ static void relay_update_rx_ready(struct relay_lane *l)
 static int relay_rx_port_queue(const struct relay_lane *l, unsigned int port)
 {
 	const struct relay *r = l->r;
+	const struct relay_port *p = &r->port[port];
+	unsigned int q = p->vfq;
 
-	if (port < r->cfg.queues && r->nports >= r->cfg.queues &&
-	    (l->qps & (1u << port)) && vhost_vring_ready(&r->dev.vq[VQ_RX(port)]))
-		return port;
+	if (q < r->cfg.queues && p->m->nports >= r->cfg.queues &&
+	    (l->qps & (1u << q)) && vhost_vring_ready(&r->dev.vq[VQ_RX(q)]))
+		return q;
 	if (l->nrx_ready == 1)
 		return l->rx_ready[0];
 	return -1;	/* by flow */
@@ -469,7 +471,7 @@ static uint64_t coarse_now_ns(void)
  */
 static int relay_read_vf_mtu(struct relay_lane *l)
 {
-	int mtu = vf_mtu(l->r->cfg.vf);
+	int mtu = vf_mtu(READ_ONCE(l->r->active)->vf);
 
 	l->vf_max_frame = mtu > 0 ? (uint32_t)mtu + ETH_HLEN + VLAN_HLEN : UINT32_MAX;
 	l->vf_mtu_read_ns = coarse_now_ns() | 1;
@@ -590,22 +592,27 @@ static bool relay_guest_to_vf(struct relay_lane *l, unsigned int qp)
 	struct relay_qcount *qc = &r->qc[qp];
 	struct virtio_net_txq *q;
 	unsigned int budget = RELAY_BUDGET;
+	const struct relay_member *act;
+	struct relay_port *pp;
 	uint32_t reads0;
 
 	if (!vr) {
 		r->txq[qp].tso_busy = false;
 		return false;
 	}
-	if (r->vf_paused)
+	/* A bond's active member: the one pointer a switch changes. */
+	act = READ_ONCE(r->active);
+	if (r->vf_paused || !act->nports)
 		return relay_tx_discard(l, qp, vr);
-	port = r->port[qp % r->nports].xsk;
+	pp = &r->port[act->base + qp % act->nports];
+	port = pp->xsk;
 	room = xsk_port_frame_room(port);
 	reads0 = vq_desc_reads(vr);
 	l->hdr_len = relay_hdr_len(r);
 	q = relay_txq_setup(l, qp);
 	while (budget) {
 		unsigned int m = xsk_port_tx_alloc(port, pkts, RELAY_BATCH);
-		unsigned int used = 0, popped = 0;
+		unsigned int used = 0, popped = 0, sent = 0;
 		bool short_of_bufs = false, spent = false;
 		int err = 0;
 
@@ -667,11 +674,13 @@ static bool relay_guest_to_vf(struct relay_lane *l, unsigned int qp)
 				continue;
 			}
 			used += n;
+			sent++;
 			qc->from_guest++;
 			qc->from_guest_bytes += len;
 		}
 		short_of_bufs |= q->tso_busy;
 		xsk_port_tx_submit(port, pkts, m, used);
+		pp->tx_frames += sent;
 		if (__builtin_expect(r->watch_tx, 0) && used)
 			relay_guest_tx_seen(l);
 		if (popped) {
@@ -1259,7 +1268,7 @@ const struct relay_host *relay_lane_host(const struct relay *r, unsigned int k)
  */
 static bool relay_lanes_may_split(const struct relay *r)
 {
-	return r->nlanes == 1 || r->nports >= r->cfg.queues;
+	return r->nlanes == 1 || r->m[0].nports >= r->cfg.queues;
 }
 
 int relay_lane_move(struct relay *r, unsigned int k, struct relay_host *to)
@@ -1305,15 +1314,19 @@ int relay_lane_move(struct relay *r, unsigned int k, struct relay_host *to)
  */
 static void relay_map_ports(struct relay *r)
 {
-	unsigned int q = r->cfg.queues, i;
+	unsigned int q = r->cfg.queues, i, k;
 
 	for (i = 0; i < r->nlanes; i++)
 		r->lane[i]->ports = 0;
-	for (i = 0; i < r->nports; i++) {
-		struct relay_lane *l = r->lane[r->nlanes == 1 ? 0 : (i % q) % r->nlanes];
+	for (k = 0; k < r->nmembers; k++) {
+		const struct relay_member *m = &r->m[k];
 
-		l->ports |= 1u << i;
-		r->port[i].lane = l;
+		for (i = 0; i < m->nports; i++) {
+			struct relay_lane *l = r->lane[r->nlanes == 1 ? 0 : (i % q) % r->nlanes];
+
+			l->ports |= 1u << (m->base + i);
+			r->port[m->base + i].lane = l;
+		}
 	}
 }
 
@@ -1379,7 +1392,8 @@ static int relay_make_lanes(struct relay *r, unsigned int nlanes)
 {
 	unsigned int q = r->cfg.queues, i, k;
 
-	if (nlanes > 1 && (q < 2 || r->nports < q))
+	/* A bond's members share the guest's queues: one lane. */
+	if (nlanes > 1 && (q < 2 || r->m[0].nports < q || r->nmembers > 1))
 		nlanes = 1;
 	if (nlanes > q)
 		nlanes = q;
@@ -1400,13 +1414,7 @@ static int relay_make_lanes(struct relay *r, unsigned int nlanes)
 	}
 	for (i = 0; i < q; i++)
 		r->lane[i % nlanes]->qps |= 1u << i;
-	for (i = 0; i < r->nports; i++) {
-		/* One lane: it has every port. */
-		struct relay_lane *l = r->lane[nlanes == 1 ? 0 : (i % q) % nlanes];
-
-		l->ports |= 1u << i;
-		r->port[i].lane = l;
-	}
+	relay_map_ports(r);
 	return 0;
 }
 
@@ -1458,8 +1466,8 @@ static int relay_set_mtu(struct vhost_dev *d, uint16_t mtu)
 	unsigned int i;
 	int vf;
 
-	for (i = 0; i < r->nports; i++)
-		if (xsk_port_max_frame(r->port[i].xsk) < xsk_max)
+	for (i = 0; i < RELAY_MAX_PORTS; i++)
+		if (r->port[i].xsk && xsk_port_max_frame(r->port[i].xsk) < xsk_max)
 			xsk_max = xsk_port_max_frame(r->port[i].xsk);
 	vf = vf_mtu(r->cfg.vf);
 	if (vf < 0) {
@@ -1487,30 +1495,39 @@ static int relay_set_mtu(struct vhost_dev *d, uint16_t mtu)
  * During a message: the lane of VF queue 0 is paused (or on this thread),
  * and runs everything when it resumes.
  */
-static void relay_send_rarp(struct vhost_dev *d, const uint8_t mac[6])
+int relay_announce(struct relay *r, const uint8_t mac[6])
 {
-	struct relay *r = d->priv;
-	struct xsk_port *port = r->port[0].xsk;
+	struct relay_member *m = r->active;
+	struct xsk_port *port;
 	struct xsk_pkt pkt;
 	int len;
 
-	if (r->vf_paused) {
+	if (r->vf_paused || !m->nports) {
 		pr_warn("%s: vf %s is down or gone: no RARP announcement", r->cfg.name,
-			r->cfg.vf);
-		return;
+			m->vf);
+		return -ENETDOWN;
 	}
+	port = r->port[m->base].xsk;
 	if (xsk_port_tx_alloc(port, &pkt, 1) != 1) {
 		pr_warn("%s: no tx buffer for the RARP announcement", r->cfg.name);
-		return;
+		return -ENOBUFS;
 	}
 	len = rarp_build(pkt.data, xsk_port_frame_room(port), mac);
 	pkt.len = len > 0 ? len : 0;
 	pkt.more = false;
 	xsk_port_tx_submit(port, &pkt, 1, len > 0);
-	if (len > 0)
-		pr_info("%s: RARP sent for %02x:%02x:%02x:%02x:%02x:%02x", r->cfg.name,
-			mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+	if (len > 0) {
+		m->announced++;
+		pr_info("%s: RARP sent for %02x:%02x:%02x:%02x:%02x:%02x on %s", r->cfg.name,
+			mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], m->vf);
+	}
 	xsk_port_tx_pending(port);
+	return len > 0 ? 0 : len;
+}
+
+static void relay_send_rarp(struct vhost_dev *d, const uint8_t mac[6])
+{
+	relay_announce(d->priv, mac);
 }
 
 /* QEMU's SEND_RARP: the guest runs here now, after a migration. */
@@ -1569,12 +1586,14 @@ const char *relay_op_name(enum relay_op op)
 
 int relay_do(struct relay *r, enum relay_op op)
 {
+	unsigned int i;
 	int err = 0;
 
 	switch (op) {
 	case RELAY_OP_STEER_ON:
 	case RELAY_OP_STEER_OFF:
-		err = xdp_steer_pause(r->steer, op == RELAY_OP_STEER_OFF);
+		for (i = 0; i < r->nmembers && !err; i++)
+			err = xdp_steer_pause(r->m[i].steer, op == RELAY_OP_STEER_OFF);
 		if (!err)
 			pr_info("%s: steering of its MAC %s", r->cfg.name,
 				op == RELAY_OP_STEER_ON ? "on" : "off (to the host stack)");
@@ -1624,15 +1643,18 @@ unsigned int vf_rx_queues(const char *ifname)
 /* With the lanes detached (relay_vf.c): their sources are gone from
  * every loop, and the lanes take in the ports left when they attach again.
  */
-void relay_trim_ports(struct relay *r, unsigned int n)
+void relay_trim_ports(struct relay *r, struct relay_member *m, unsigned int n)
 {
-	uint32_t keep = n >= 32 ? ~0u : (1u << n) - 1;
+	uint32_t keep = ~0u;
 	unsigned int i;
 
-	while (r->nports > n) {
-		struct relay_port *p = &r->port[--r->nports];
+	for (i = n; i < m->max; i++)
+		keep &= ~(1u << (m->base + i));
+	while (m->nports > n) {
+		struct relay_port *p = &r->port[m->base + --m->nports];
 
 		xsk_port_close(p->xsk);
+		p->xsk = NULL;
 	}
 	/* Nothing may run a port that is gone (a deferred round). */
 	for (i = 0; i < r->nlanes; i++) {
@@ -1644,41 +1666,46 @@ void relay_trim_ports(struct relay *r, unsigned int n)
 
 void relay_close_ports(struct relay *r)
 {
-	relay_trim_ports(r, 0);
+	unsigned int k;
+
+	for (k = 0; k < r->nmembers; k++)
+		relay_trim_ports(r, &r->m[k], 0);
 }
 
 /* An AF_XDP socket on every VF rx queue: frames on a queue without one
  * would pass to the host stack. Queues that have one already keep it.
  * The lanes register them with their loops.
  */
-int relay_open_ports(struct relay *r, bool quiet)
+int relay_open_ports(struct relay *r, struct relay_member *m, bool quiet)
 {
 	const struct relay_cfg *cfg = &r->cfg;
-	unsigned int vfq = vf_rx_queues(cfg->vf), i;
+	unsigned int vfq = vf_rx_queues(m->vf), i;
 	int err;
 
-	if (vfq > RELAY_MAX_PORTS) {
-		pr_err("%s: vf %s has %u rx queues; at most %u are supported (ethtool -L %s combined N)",
-		       cfg->name, cfg->vf, vfq, RELAY_MAX_PORTS, cfg->vf);
+	if (vfq > m->max) {
+		pr_err("%s: vf %s has %u rx queues; at most %u are supported%s (ethtool -L %s combined N)",
+		       cfg->name, m->vf, vfq, m->max, r->nmembers > 1 ? " in a bond" : "", m->vf);
 		return -E2BIG;
 	}
-	for (i = r->nports; i < vfq; i++) {
-		struct relay_port *p = &r->port[i];
+	for (i = m->nports; i < vfq; i++) {
+		struct relay_port *p = &r->port[m->base + i];
 
-		p->idx = i;
-		err = xsk_port_open(&p->xsk, cfg->vf, i, xdp_steer_xskmap_fd(r->steer),
+		p->idx = m->base + i;
+		p->vfq = i;
+		p->m = m;
+		err = xsk_port_open(&p->xsk, m->vf, i, xdp_steer_xskmap_fd(m->steer),
 				    cfg->xsk_mode);
 		if (err)
 			goto err;
-		r->nports++;
+		m->nports++;
 	}
 	if (vfq != cfg->queues && !quiet)
 		pr_notice("%s: vf %s has %u rx queue%s for %u guest queue pair%s: frames are spread by flow hash",
-			  cfg->name, cfg->vf, vfq, vfq == 1 ? "" : "s", cfg->queues,
+			  cfg->name, m->vf, vfq, vfq == 1 ? "" : "s", cfg->queues,
 			  cfg->queues == 1 ? "" : "s");
 	return 0;
 err:
-	relay_close_ports(r);
+	relay_trim_ports(r, m, 0);
 	return err;
 }
 
@@ -1726,6 +1753,64 @@ static const char *const relay_offloads_name[] = {
 	[RELAY_OFFLOADS_CSUM] = "checksums",
 	[RELAY_OFFLOADS_OFF] = "none",
 };
+
+static void relay_close_members(struct relay *r);
+
+/* The pin directory of member @k: the relay's name, and NAME+b for a
+ * bond's second member.
+ */
+static void relay_member_pin_name(const struct relay *r, unsigned int k, char *buf,
+				  size_t len)
+{
+	snprintf(buf, len, k ? "%s+b" : "%s", r->cfg.name);
+}
+
+/* Steering and AF_XDP sockets on every member. Like a single VF, each
+ * must exist when the relay opens; after that either may go and come back
+ * (relay_vf.c). 0 or a negative errno (logged), nothing left behind.
+ */
+static int relay_open_members(struct relay *r)
+{
+	const struct relay_cfg *cfg = &r->cfg;
+	unsigned int k;
+	int err = 0;
+
+	r->nmembers = relay_cfg_bond(cfg) ? 2 : 1;
+	snprintf(r->vfs, sizeof(r->vfs), "%s%s%s", cfg->vf, r->nmembers > 1 ? "+" : "",
+		 r->nmembers > 1 ? cfg->vf2 : "");
+	for (k = 0; k < r->nmembers; k++) {
+		struct relay_member *m = &r->m[k];
+		char pin[RELAY_NAME_MAX + 4];
+
+		m->vf = k ? cfg->vf2 : cfg->vf;
+		m->base = k ? RELAY_BOND_BASE : 0;
+		m->max = r->nmembers > 1 ? RELAY_BOND_BASE : RELAY_MAX_PORTS;
+		relay_member_pin_name(r, k, pin, sizeof(pin));
+		err = xdp_steer_open(&m->steer, pin, m->vf, cfg->has_mac ? cfg->mac : NULL,
+				     cfg->xdp_mode);
+		if (err)
+			break;
+		err = relay_open_ports(r, m, false);
+		if (err)
+			break;
+	}
+	r->active = &r->m[0];
+	if (err)
+		relay_close_members(r);
+	return err;
+}
+
+/* Detach XDP first, so the VFs stop redirecting into closing sockets. */
+static void relay_close_members(struct relay *r)
+{
+	unsigned int k;
+
+	for (k = 0; k < r->nmembers; k++) {
+		xdp_steer_close(r->m[k].steer);
+		r->m[k].steer = NULL;
+	}
+	relay_close_ports(r);
+}
 
 static void relay_free(void *p)
 {
@@ -1811,19 +1896,15 @@ int relay_open(struct relay **rp, const struct relay_cfg *cfg,
 	r->dev.queue_pairs = cfg->queues;
 	guest_mem_set_limit(&r->dev.mem, cfg->mem_max, "the relay's mem-max");
 
-	err = xdp_steer_open(&r->steer, cfg->name, cfg->vf,
-			     cfg->has_mac ? cfg->mac : NULL, cfg->xdp_mode);
+	err = relay_open_members(r);
 	if (err)
 		goto err_free;
-	err = relay_open_ports(r, false);
-	if (err)
-		goto err_steer;
 	relay_vf_init(r);
 	err = relay_make_lanes(r, nlanes);
 	if (err)
 		goto err_ports;
 	pr_notice("%s: vf %s, %u queue pair%s (AF_XDP %s), vhost-user %s %s%s, offloads: %s, poll: %s",
-		  cfg->name, cfg->vf, cfg->queues, cfg->queues == 1 ? "" : "s",
+		  cfg->name, r->vfs, cfg->queues, cfg->queues == 1 ? "" : "s",
 		  xsk_port_zerocopy(r->port[0].xsk) ? "zero-copy" : "copy mode",
 		  cfg->client ? "client of" : "server on", cfg->socket,
 		  cfg->has_mac ? ", MAC steering on" : "", relay_offloads_name[cfg->offloads],
@@ -1865,9 +1946,7 @@ err_napi:
 		close(r->fault_efd);
 	vf_napi_restore(&r->napi);
 err_ports:
-	relay_close_ports(r);
-err_steer:
-	xdp_steer_close(r->steer);
+	relay_close_members(r);
 err_free:
 	relay_free_gso(r);
 	/* Sources may have been registered with the loop, and deleted. */
@@ -1912,7 +1991,7 @@ static void relay_lane_read_stats(struct relay_lane *l, struct relay_stats *st)
 	struct relay *r = l->r;
 	unsigned int i;
 
-	for (i = 0; i < st->nqueues; i++) {
+	for (i = 0; i < RELAY_MAX_QUEUES; i++) {
 		const struct relay_qcount *c = &r->qc[i];
 		struct relay_queue_stats *q = &st->q[i];
 
@@ -1928,8 +2007,12 @@ static void relay_lane_read_stats(struct relay_lane *l, struct relay_stats *st)
 		q->drop_bad_frame = c->drop_bad_frame;
 		q->drop_broken_ring = c->drop_broken_ring;
 		q->drop_vf_down = c->drop_vf_down;
-		if (i < r->nports && (l->ports & (1u << i))) {
+		if (r->port[i].xsk && (l->ports & (1u << i))) {
 			struct xsk_port_stats ks;
+			struct relay_member_stats *ms = &st->member[r->port[i].m - r->m];
+
+			ms->rx_frames += c->to_guest;
+			ms->tx_frames += r->port[i].tx_frames;
 
 			xsk_port_read_stats(r->port[i].xsk, &ks);
 			q->xsk_rx_dropped = ks.rx_dropped + xsk_port_rx_dropped(r->port[i].xsk);
@@ -1950,19 +2033,39 @@ void relay_read_stats(struct relay *r, struct relay_stats *st)
 	unsigned int i;
 
 	memset(st, 0, sizeof(*st));
-	st->nqueues = r->nports > r->cfg.queues ? r->nports : r->cfg.queues;
-	st->vf_queues = r->nports;
-	st->zerocopy = r->nports && xsk_port_zerocopy(r->port[0].xsk);
+	st->nqueues = r->m[0].nports > r->cfg.queues ? r->m[0].nports : r->cfg.queues;
+	st->vf_queues = r->m[0].nports;
+	st->zerocopy = r->m[0].nports && xsk_port_zerocopy(r->port[0].xsk);
 	st->connects = r->st.connects;
 	st->refused = r->st.refused;
 	st->connected = r->conn_fd >= 0;
 	st->running = r->rings_running;
 	st->logging = st->connected && vhost_dev_has_feature(&r->dev, VHOST_F_LOG_ALL);
-	st->steer_paused = xdp_steer_paused(r->steer);
-	xdp_steer_read_stats(r->steer, &st->xdp);
+	st->steer_paused = xdp_steer_paused(r->m[0].steer);
+	st->nmembers = r->nmembers > 1 ? r->nmembers : 0;
+	st->switches = r->switches;
+	for (i = 0; i < r->nmembers; i++) {
+		struct relay_member_stats *ms = &st->member[i];
+		struct xdp_steer_stats xs;
+
+		xdp_steer_read_stats(r->m[i].steer, &xs);
+		st->xdp.redirected += xs.redirected;
+		st->xdp.redirected_bytes += xs.redirected_bytes;
+		st->xdp.passed += xs.passed;
+		st->xdp.passed_bytes += xs.passed_bytes;
+		st->xdp.dropped += xs.dropped;
+		st->xdp.dropped_bytes += xs.dropped_bytes;
+		snprintf(ms->vf, sizeof(ms->vf), "%s", r->m[i].vf);
+		ms->active = r->active == &r->m[i];
+		ms->running = !r->m[i].paused;
+		ms->queues = r->m[i].nports;
+		ms->activations = r->m[i].activations;
+		ms->announced = r->m[i].announced;
+	}
 	for (i = 0; i < r->nlanes; i++)
 		lane_call(r->lane[i], lane_do_stats, &c);
-	for (i = 0; i < st->nqueues; i++)
+	/* A bond's second member's queues are counted in the total only. */
+	for (i = 0; i < RELAY_MAX_QUEUES; i++)
 		relay_queue_stats_add(&st->total, &st->q[i]);
 }
 
@@ -2011,9 +2114,7 @@ void relay_close(struct relay *r)
 		relay_read_stats(r, st);
 	/* Its record lives in the pin directory xdp_steer_close() removes. */
 	vf_napi_restore(&r->napi);
-	/* Detach first so the VF stops redirecting into a closing socket. */
-	xdp_steer_close(r->steer);
-	relay_close_ports(r);
+	relay_close_members(r);
 	relay_free_gso(r);
 	relay_log_offloads(r);
 	close(r->fault_efd);

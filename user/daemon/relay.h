@@ -72,6 +72,18 @@ struct relay_queue_stats {
 	uint64_t xsk_invalid;		/* kernel: invalid rx/tx descriptors */
 };
 
+/* A bond member's (vf=A+B) counters and state. */
+struct relay_member_stats {
+	char vf[IF_NAMESIZE];
+	bool active;			/* the guest's frames go out of it */
+	bool running;			/* up, with carrier */
+	unsigned int queues;		/* AF_XDP sockets on it */
+	uint64_t rx_frames;		/* to the guest, received on it */
+	uint64_t tx_frames;		/* from the guest, sent out of it */
+	uint64_t activations;		/* switches that made it the active one */
+	uint64_t announced;		/* RARP announcements sent out of it */
+};
+
 /* A snapshot of a relay's counters, taken on its worker. */
 struct relay_stats {
 	unsigned int nqueues;		/* max(VF rx queues, guest queue pairs) */
@@ -83,9 +95,15 @@ struct relay_stats {
 	bool running;			/* its queue pair 0 runs */
 	bool logging;			/* VHOST_F_LOG_ALL acked */
 	bool steer_paused;		/* RELAY_OP_STEER_OFF */
-	unsigned int vf_queues;		/* AF_XDP sockets */
+	unsigned int vf_queues;		/* AF_XDP sockets (a bond's first member's) */
 	bool zerocopy;
-	struct xdp_steer_stats xdp;
+	struct xdp_steer_stats xdp;	/* every member's */
+	/* A bond: its two members, and the switches of the active one; 0
+	 * members for a relay on one VF.
+	 */
+	unsigned int nmembers;
+	struct relay_member_stats member[2];
+	uint64_t switches;
 };
 
 /* A loop a relay, or a lane of it, runs on (a worker's), and the mailbox

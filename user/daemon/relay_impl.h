@@ -54,11 +54,19 @@ struct relay_srcs {
 	struct relay_src kick[VHOST_DEV_MAX_VRINGS];
 };
 
-/* One AF_XDP socket, on VF queue @idx, served by lane @lane. */
+struct relay_member;
+
+/* One AF_XDP socket, on queue @vfq of member @m's VF, port @idx of the
+ * relay, served by lane @lane.
+ */
 struct relay_port {
 	struct xsk_port *xsk;
 	struct relay_lane *lane;
+	struct relay_member *m;
 	unsigned int idx;
+	unsigned int vfq;
+	/* Guest frames sent on it: written by its lane only. */
+	uint64_t tx_frames;
 	/* While paused for want of guest buffers: the kernel's drops of frames
 	 * (rx ring full + no fill buffer) when the pause began.
 	 */
@@ -66,6 +74,26 @@ struct relay_port {
 };
 
 #define RELAY_MAX_PORTS VHOST_DEV_MAX_QUEUE_PAIRS
+
+/* A VF of the relay: its only one, or a member of a bond (vf=A+B, the
+ * second member's ports from RELAY_BOND_BASE on). Written on the home
+ * thread while the lanes are parked (relay_vf.c).
+ */
+struct relay_member {
+	const char *vf;			/* cfg.vf or cfg.vf2 */
+	struct xdp_steer *steer;
+	unsigned int base, max;		/* its ports: base .. base + max - 1 */
+	unsigned int nports;		/* VF rx queues it has a socket on */
+	/* The VF as relay_vf.c last saw it; paused: down or gone. */
+	int ifindex;
+	int mtu;
+	bool paused;
+	char why[48];			/* why it paused, for a switch's log line */
+	uint64_t activations;		/* times a switch made it the active one */
+	uint64_t announced;		/* RARP announcements sent out of it */
+};
+
+#define RELAY_BOND_BASE (RELAY_MAX_PORTS / 2)
 
 /* A datapath part of a relay: some of its guest queue pairs (both rings of
  * each) and the VF queues that feed them, run by one loop's thread. A
@@ -134,13 +162,20 @@ struct relay {
 	struct relay_cfg cfg;
 	struct relay_host *home;	/* connection, device, XDP: its thread */
 	struct uloop *loop;		/* home->loop */
-	struct xdp_steer *steer;
+	/* Its VFs: one, or a bond's two. The datapath sends on the active
+	 * one's ports, a single pointer it reads per batch; relay_vf.c
+	 * changes it while the lanes are parked.
+	 */
+	struct relay_member m[2];
+	unsigned int nmembers;
+	struct relay_member *active;
+	uint64_t switches;
+	char vfs[2 * IF_NAMESIZE];	/* "A" or "A+B", for logs */
 	struct vhost_dev dev;
 	int listen_fd;
 	int conn_fd;
 	struct uloop_src listen_src;
 	struct uloop_src conn_src;
-	unsigned int nports;		/* VF rx queues we have a socket on */
 	struct relay_port port[RELAY_MAX_PORTS];
 	unsigned int nlanes;
 	struct relay_lane *lane[RELAY_MAX_PORTS];
@@ -178,12 +213,10 @@ struct relay {
 	 */
 	struct evq *events;
 	bool rings_running;
-	/* The VF as relay_vf.c last saw it. Paused (down or gone): the
-	 * guest's frames are handed back unsent; the AF_XDP sockets stay
-	 * while the link does (nports 0 once it is gone).
+	/* No member to send on (the active one down or gone, and no other
+	 * running): the guest's frames are handed back unsent; the AF_XDP
+	 * sockets stay while the link does (nports 0 once it is gone).
 	 */
-	int vf_ifindex;
-	int vf_mtu;
 	bool vf_paused;
 	bool vf_closed;			/* relay_close() began: no more looks */
 	struct uloop_work vf_work;	/* look at the VF again, on this worker */
@@ -205,14 +238,19 @@ struct relay {
 
 /* Tell the agent, if there is one (relay_open()'s @events). */
 void relay_post(struct relay *r, enum relay_event_type t);
-/* The VF side (relay.c): AF_XDP sockets on each of the VF's rx queues
- * that has none yet, without the notices of a first open when @quiet;
- * closing those from queue @n on (all of them); how many rx queues the VF
- * has; the NAPI deferral for busy polling.
+/* The VF side (relay.c): AF_XDP sockets on each of member @m's VF rx
+ * queues that has none yet, without the notices of a first open when
+ * @quiet; closing those from queue @n on; closing every member's; how
+ * many rx queues a VF has; the NAPI deferral for busy polling (the first
+ * member's).
  */
-int relay_open_ports(struct relay *r, bool quiet);
-void relay_trim_ports(struct relay *r, unsigned int n);
+int relay_open_ports(struct relay *r, struct relay_member *m, bool quiet);
+void relay_trim_ports(struct relay *r, struct relay_member *m, unsigned int n);
 void relay_close_ports(struct relay *r);
+/* Send a RARP for @mac out of the active member: on the home thread, with
+ * the lanes paused or parked. 0 or a negative errno (logged).
+ */
+int relay_announce(struct relay *r, const uint8_t mac[6]);
 unsigned int vf_rx_queues(const char *ifname);
 void relay_napi_setup(struct relay *r, bool quiet);
 
@@ -228,6 +266,12 @@ void relay_vf_init(struct relay *r);
 void relay_lanes_park(struct relay *r);
 void relay_lanes_unpark(struct relay *r);
 void relay_vf_close(struct relay *r);
+/* Which of @n members a bond sends on, @active being the one it does now:
+ * @active while it runs (no switch back), else the first running one;
+ * NULL when none runs. Pure (relay_vf.c's policy, unit-tested).
+ */
+struct relay_member *relay_bond_pick(struct relay_member *m, unsigned int n,
+				     struct relay_member *active);
 /* The home thread is about to change what the lanes read (a message, the
  * connection coming or going): pause every lane attached elsewhere. And
  * after: every lane takes in what changed (rings started or stopped, kick

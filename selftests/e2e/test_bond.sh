@@ -1,0 +1,179 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# VF bond (vf=A+B, active-backup): a QEMU guest behind a relay on two veth
+# stand-in VFs, A and B, whose far ends are ports of one bridge in the peer
+# netns, as two PFs would be ports of one switch. The peer pings the guest
+# every 2 ms (10 ms while replies are outstanding). `ip link set A down`:
+# the relay switches to B, and the requests lost around the change span at
+# most SWITCH_MAX_MS (see outage_ms: from the ping's -D stamps and kernel-
+# timed round trips); then A up and B down: back to A, the same bound. Each switch is one log line with its cause, and
+# the per-member counters (vxdpctl stats) show the guest's traffic moved.
+#
+#   netns relay                              netns peer
+#   vxdp-relay --AF_XDP-- A ====veth==== A' -+
+#      | vhost-user   \-- B ====veth==== B' -+- bridge 192.0.2.1/24
+#   QEMU guest 192.0.2.2/24                      ping -i 0.002 -> guest
+#
+# One guest boot; the two switches take a second or two.
+
+. "$(dirname "$0")/../lib.sh"
+
+SWITCH_MAX_MS=${SWITCH_MAX_MS:-100}	# the gap a switch may leave
+
+vxdp_init
+command -v qemu-system-x86_64 >/dev/null || ktap_skip_all "qemu-system-x86_64 not installed (make deps)"
+
+ktap_plan 13
+
+VF_A=vxba$VXDP_ID
+VF_B=vxbb$VXDP_ID
+PEER_A=vxqa$VXDP_ID
+PEER_B=vxqb$VXDP_ID
+BR=vxbr$VXDP_ID
+VF=$VF_A		# relay_stop_check's XDP and pin checks: member A
+RELAY_NAME=$VF_A
+
+bond_topo()
+{
+	local end
+
+	netns_add "$NS_RELAY" "$NS_PEER" || return 1
+	ip -n "$NS_PEER" link add "$BR" type bridge || return 1
+	for end in "$VF_A:$PEER_A" "$VF_B:$PEER_B"; do
+		ip link add "${end%:*}" netns "$NS_RELAY" type veth \
+			peer name "${end#*:}" netns "$NS_PEER" || return 1
+		ip -n "$NS_PEER" link set dev "${end#*:}" master "$BR" up || return 1
+		ip -n "$NS_RELAY" link set dev "${end%:*}" up || return 1
+	done
+	ip -n "$NS_PEER" addr add "$PEER_IP/$PREFIX_LEN" dev "$BR" || return 1
+	ip -n "$NS_PEER" link set dev "$BR" up || return 1
+	# A permanent ARP entry: a carrier loss would flush a learned one, and
+	# its retry (a second later) would be measured as the switch.
+	ip -n "$NS_PEER" neigh replace "$GUEST_IP" lladdr "$GUEST_MAC" dev "$BR" nud permanent
+	VXDP_PINS+=("$VF_A" "$VF_A+b")
+}
+
+relay_bin_check || ktap_abort "daemon not built"
+guest_prepare || ktap_abort "cannot build the guest initramfs"
+bond_topo || ktap_abort "cannot create the netns/veth/bridge topology"
+
+SOCK=$TMPD/vhost.sock
+relay_start "$TMPD/relay.log" --relay "vf=$VF_A+$VF_B,socket=$SOCK,mac=$GUEST_MAC" ||
+	ktap_abort "relay did not start"
+guest_boot "$SOCK" idle "$TMPD/guest.log" || ktap_abort "guest did not boot"
+PING_LOG=$TMPD/ping.log
+# (real-time: a ping starved by the guest's TCG threads would send late and
+# stamp late, and its own gaps would be measured as the switch's)
+PEER_PING_RT=1 peer_ping_bg "$PING_LOG" -i 0.002
+wait_for 30 ping_log_replies_ge "$PING_LOG" 0 50 || ktap_abort "no ping replies through the bond"
+
+# member FIELD VF - FIELD of member VF in `vxdpctl -j stats`
+member()
+{
+	local st
+
+	st=$(vxdpctl -j stats "$RELAY_NAME" 2>/dev/null)
+	json_get "$st" "[m['$1'] for m in j['relays'][0]['bond']['members'] if m['vf'] == '$2'][0]"
+}
+
+# outage_ms T0 - how long the path lost frames around a change made at T0:
+# between the send times of the last request answered before the lost ones
+# and the first one answered after them (a send time is the reply's -D
+# stamp minus its round trip, which the kernel timed), the widest such span
+# reaching past T0; "never" when no request sent after T0 came back. A reply
+# merely late (a TCG guest starved for a while on a loaded machine answers
+# 300 ms late) loses nothing and is not counted: a switch's outage is the
+# frames the down member swallowed.
+outage_ms()
+{
+	tr -d '\r' <"$PING_LOG" | awk '
+		/ bytes from .*icmp_seq=.*time=/ {
+			t = substr($1, 2, length($1) - 2) + 0
+			s = $0; sub(/.*icmp_seq=/, "", s); sub(/ .*/, "", s)
+			r = $0; sub(/.*time=/, "", r); sub(/ .*/, "", r)
+			printf "%d %.6f\n", s, t - r / 1000
+		}' | sort -n -k1,1 -u | awk -v t0="$1" '
+		NR > 1 && $2 >= t0 && ta <= t0 + 2 && $2 - ta > g { g = $2 - ta }
+		$2 >= t0 { after = 1 }
+		{ ta = $2 }
+		END { if (after) printf "%.1f\n", g * 1000; else print "never" }'
+}
+
+# reply_gap_ms T0 - the reply arrivals' gap around T0 (delays included),
+# for the log
+reply_gap_ms()
+{
+	tr -d '\r' <"$PING_LOG" | awk -v t0="$1" '
+		/ bytes from .*icmp_seq=/ {
+			t = substr($1, 2, length($1) - 2) + 0
+			if (t < t0) last = t
+			else if (!first) first = t
+		}
+		END { if (first && last) printf "%.1f\n", (first - last) * 1000; else print "never" }'
+}
+
+# switch_check WHAT T0 FROM TO - replies resumed within SWITCH_MAX_MS of the
+# last one before T0 (the change), and one log line says FROM -> TO and why
+switch_check()
+{
+	local what=$1 t0=$2 from=$3 to=$4 g pat
+
+	wait_for 5 eval '[ -n "$(ping_log_first_reply "$PING_LOG" "$t0")" ]'
+	g=$(outage_ms "$t0")
+	ktap_diag "$what: requests lost for $g ms, replies stopped for $(reply_gap_ms "$t0") ms (peer ping -D)"
+	[ "$g" != never ] && awk -v g="$g" -v m="$SWITCH_MAX_MS" 'BEGIN { exit !(g <= m) }'
+	ktap_result $? "$what: the guest answers again within $SWITCH_MAX_MS ms ($g ms)"
+	pat="bond $VF_A\\+$VF_B: active $from -> $to \\($from down or no carrier\\)"
+	wait_for 2 log_count_ge "$RELAY_LOG" "$pat" 1
+	grep -E "bond $VF_A" "$RELAY_LOG" | tail -n 1 | sed 's/^/# relay: /'
+	[ "$(log_count "$RELAY_LOG" "$pat")" -eq 1 ]
+	ktap_result $? "$what: one log line: active $from -> $to, and why"
+}
+
+# moved TO FROM TX0 WHAT - TO is active, announced itself, and sent more
+# than TX0 frames since (the guest's replies)
+moved()
+{
+	local to=$1 from=$2 tx0=$3 what=$4 tx act ann
+
+	tx=$(member tx_frames "$to")
+	act=$(member active "$to")
+	ann=$(member announced "$to")
+	ktap_diag "$what: $to active=$act tx_frames ${tx0:-?} -> ${tx:-?} announced=${ann:-?}; $from active=$(member active "$from") tx_frames=$(member tx_frames "$from") rx_frames=$(member rx_frames "$from")"
+	[ "$act" = True ] && [ "${ann:-0}" -ge 1 ] && [ "${tx:-0}" -gt "${tx0:-0}" ] 2>/dev/null
+	ktap_result $? "$what: $to active, announced, the guest's replies go out of it"
+}
+
+# 1-3: A down -> B ----------------------------------------------------------------
+txb=$(member tx_frames "$VF_B")
+ktap_diag "before: $VF_A tx_frames=$(member tx_frames "$VF_A") rx_frames=$(member rx_frames "$VF_A"), $VF_B tx_frames=$txb"
+t0=$(now_epoch)
+ip -n "$NS_RELAY" link set dev "$VF_A" down
+switch_check "$VF_A down" "$t0" "$VF_A" "$VF_B"
+wait_for 5 ping_log_replies_ge "$PING_LOG" "$t0" 100
+moved "$VF_B" "$VF_A" "$txb" "$VF_A down"
+
+# 4-6: A up, B down -> A ----------------------------------------------------------
+ip -n "$NS_RELAY" link set dev "$VF_A" up
+wait_for_log "$RELAY_LOG" "vf $VF_A up again" 5
+txa=$(member tx_frames "$VF_A")
+t0=$(now_epoch)
+ip -n "$NS_RELAY" link set dev "$VF_B" down
+switch_check "$VF_A up, $VF_B down" "$t0" "$VF_B" "$VF_A"
+wait_for 5 ping_log_replies_ge "$PING_LOG" "$t0" 100
+moved "$VF_A" "$VF_B" "$txa" "$VF_B down"
+
+# 7: two switches counted ----------------------------------------------------------
+st=$(vxdpctl stats "$RELAY_NAME" 2>&1)
+printf '%s\n' "$st" | grep -A2 'bond:' | sed 's/^/# /'
+[ "$(stat_value "$st" 'bond:')" = 2 ]
+ktap_result $? "vxdpctl stats: 2 switches"
+
+# 8-12: a clean stop, both members' XDP and pins gone -----------------------------------
+vxdp_stop "$PEER_PING_PID" INT 5
+relay_stop_check "$SOCK"
+! xdp_attached "$NS_RELAY" "$VF_B" && [ ! -e "$VXDP_PIN_ROOT/$VF_A+b" ]
+ktap_result $? "no XDP program left on $VF_B, its pins removed"
+
+ktap_finish

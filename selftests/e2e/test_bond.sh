@@ -20,6 +20,7 @@
 . "$(dirname "$0")/../lib.sh"
 
 SWITCH_MAX_MS=${SWITCH_MAX_MS:-100}	# the gap a switch may leave
+LATE_MS=1000				# a reply later than this was lost (ping -W 1)
 
 vxdp_init
 command -v qemu-system-x86_64 >/dev/null || ktap_skip_all "qemu-system-x86_64 not installed (make deps)"
@@ -83,16 +84,17 @@ member()
 # stamp minus its round trip, which the kernel timed), the widest such span
 # reaching past T0; "never" when no request sent after T0 came back. A reply
 # merely late (a TCG guest starved for a while on a loaded machine answers
-# 300 ms late) loses nothing and is not counted: a switch's outage is the
-# frames the down member swallowed.
+# 300 ms late) loses nothing and is not counted; one later than LATE_MS is
+# lost (a frame that sat in the down member's tx ring until it came back up).
 outage_ms()
 {
-	tr -d '\r' <"$PING_LOG" | awk '
+	tr -d '\r' <"$PING_LOG" | awk -v late="$LATE_MS" '
 		/ bytes from .*icmp_seq=.*time=/ {
 			t = substr($1, 2, length($1) - 2) + 0
 			s = $0; sub(/.*icmp_seq=/, "", s); sub(/ .*/, "", s)
 			r = $0; sub(/.*time=/, "", r); sub(/ .*/, "", r)
-			printf "%d %.6f\n", s, t - r / 1000
+			if (r + 0 < late)
+				printf "%d %.6f\n", s, t - r / 1000
 		}' | sort -n -k1,1 -u | awk -v t0="$1" '
 		NR > 1 && $2 >= t0 && ta <= t0 + 2 && $2 - ta > g { g = $2 - ta }
 		$2 >= t0 { after = 1 }

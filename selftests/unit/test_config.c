@@ -161,13 +161,56 @@ static void test_conf(void)
 	free(d);
 }
 
+/* vf=A+B: a bond's two members, and what a bond needs. */
+static void test_bond(struct relay_cfg *c)
+{
+	struct daemon_cfg *d = malloc(sizeof(*d));
+	char err[256];
+	int ok;
+
+	ok = !relay_cfg_parse(&c[0], "vf=enp1s0v0+enp2s0v0,socket=/x,mac=52:54:00:00:00:01",
+			      err, sizeof(err));
+	KTAP_CHECK(ok && !strcmp(c[0].vf, "enp1s0v0") && !strcmp(c[0].vf2, "enp2s0v0") &&
+		   relay_cfg_bond(&c[0]) && !strcmp(c[0].name, "enp1s0v0"),
+		   "vf=A+B: members A and B, named after A");
+	ok = !relay_cfg_parse(&c[1], "vf=v0,socket=/y", err, sizeof(err));
+	KTAP_CHECK(ok && !relay_cfg_bond(&c[1]) && !c[1].vf2[0], "vf=A: no bond");
+	KTAP_CHECK(bad("vf=v0+v1,socket=/x", "needs the VM's mac=") &&
+		   bad("vf=v0+v1,socket=/x,mac=52:54:00:00:00:01,queues=17", "at most 16"),
+		   "a bond without mac=, or with 17 queue pairs: refused");
+	KTAP_CHECK(bad("vf=v0+v0,socket=/x,mac=52:54:00:00:00:01", "two different") &&
+		   bad("vf=v0+v1+v2,socket=/x,mac=52:54:00:00:00:01", "two members") &&
+		   bad("vf=v0+,socket=/x,mac=52:54:00:00:00:01", "interface names") &&
+		   bad("vf=+v1,socket=/x,mac=52:54:00:00:00:01", "interface names") &&
+		   bad("vf=v0+averyveryverylongifname,socket=/x,mac=52:54:00:00:00:01",
+		       "interface names"),
+		   "vf=A+A, three members, an empty or too long member: refused");
+	ok = !relay_cfg_parse(&c[1], "vf=enp2s0v0,socket=/y,name=b", err, sizeof(err)) &&
+	     relay_cfg_collides(&c[0], &c[1]) && relay_cfg_collides(&c[1], &c[0]) &&
+	     !relay_cfg_parse(&c[1], "vf=v9+enp1s0v0,socket=/y,name=b,mac=52:54:00:00:00:02",
+			      err, sizeof(err)) &&
+	     relay_cfg_collides(&c[0], &c[1]) &&
+	     !relay_cfg_parse(&c[1], "vf=v9+v8,socket=/y,name=b,mac=52:54:00:00:00:02",
+			      err, sizeof(err)) &&
+	     !relay_cfg_collides(&c[0], &c[1]);
+	KTAP_CHECK(ok, "a VF in two relays, as a member of either or both: refused; distinct bonds accepted");
+	ok = !relay_cfg_parse(&c[1], "vf=v0+v1,socket=/y,mac=52:54:00:00:00:02,queues=16",
+			      err, sizeof(err)) && c[1].queues == 16;
+	KTAP_CHECK(ok, "a bond with 16 queue pairs");
+	ok = d && !load("[relay vm1]\nvf = a0+b0\nsocket = /s\nmac = 52:54:00:00:00:03\n", d, err,
+			sizeof(err)) && d->nrelays == 1 && !strcmp(d->relay[0].vf, "a0") &&
+	     !strcmp(d->relay[0].vf2, "b0");
+	KTAP_CHECK(ok, "config file: vf = a0+b0");
+	free(d);
+}
+
 int main(void)
 {
 	struct relay_cfg c[3];
 	char err[256];
 	int ok;
 
-	ktap_plan(48);
+	ktap_plan(55);
 
 	ok = !relay_cfg_parse(&c[0], "vf=veth0,socket=/tmp/a.sock", err, sizeof(err));
 	KTAP_CHECK(ok && !strcmp(c[0].vf, "veth0") && !strcmp(c[0].socket, "/tmp/a.sock") &&
@@ -275,6 +318,7 @@ int main(void)
 	KTAP_CHECK(relay_cfg_check_unique(c, 3, err, sizeof(err)) == -EINVAL &&
 		   strstr(err, "same vf"), "same vf twice refused");
 	KTAP_CHECK(relay_cfg_check_unique(c, 2, err, sizeof(err)) == 0, "distinct relays accepted");
+	test_bond(c);
 	test_conf();
 	return ktap_finish();
 }

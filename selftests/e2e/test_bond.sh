@@ -20,7 +20,6 @@
 . "$(dirname "$0")/../lib.sh"
 
 SWITCH_MAX_MS=${SWITCH_MAX_MS:-100}	# the gap a switch may leave
-LATE_MS=1000				# a reply later than this was lost (ping -W 1)
 
 vxdp_init
 command -v qemu-system-x86_64 >/dev/null || ktap_skip_all "qemu-system-x86_64 not installed (make deps)"
@@ -78,24 +77,37 @@ member()
 	json_get "$st" "[m['$1'] for m in j['relays'][0]['bond']['members'] if m['vf'] == '$2'][0]"
 }
 
-# outage_ms T0 - how long the path lost frames around a change made at T0:
-# between the send times of the last request answered before the lost ones
-# and the first one answered after them (a send time is the reply's -D
-# stamp minus its round trip, which the kernel timed), the widest such span
-# reaching past T0; "never" when no request sent after T0 came back. A reply
-# merely late (a TCG guest starved for a while on a loaded machine answers
-# 300 ms late) loses nothing and is not counted; one later than LATE_MS is
-# lost (a frame that sat in the down member's tx ring until it came back up).
-outage_ms()
+# ping_sends LOG - "SEQ SEND-TIME" of each answered request in a ping -D
+# log, by sequence: a send time is the reply's stamp minus its round trip,
+# which the kernel timed
+ping_sends()
 {
-	tr -d '\r' <"$PING_LOG" | awk -v late="$LATE_MS" '
+	tr -d '\r' <"$1" | awk '
 		/ bytes from .*icmp_seq=.*time=/ {
 			t = substr($1, 2, length($1) - 2) + 0
 			s = $0; sub(/.*icmp_seq=/, "", s); sub(/ .*/, "", s)
 			r = $0; sub(/.*time=/, "", r); sub(/ .*/, "", r)
-			if (r + 0 < late)
-				printf "%d %.6f\n", s, t - r / 1000
-		}' | sort -n -k1,1 -u | awk -v t0="$1" '
+			printf "%d %.6f\n", s, t - r / 1000
+		}' | sort -n -k1,1 -u
+}
+
+# answered_after T - true once a request sent at or after T was answered
+answered_after()
+{
+	ping_sends "$PING_LOG" | awk -v t="$1" '$2 >= t { f = 1 } END { exit !f }'
+}
+
+# outage_ms LOG T0 - how long the path lost frames around a change made at
+# T0: between the send times of the last request answered before the lost
+# ones and the first one answered after them, the widest such span reaching
+# past T0; "never" when no request sent after T0 came back. LOG is a copy
+# taken once requests sent 0.5 s after T0 were answered, and before the
+# down member comes back: a reply merely late (a TCG guest starved for a
+# while on a loaded machine answers a second late) is in it, a frame held
+# in the down member's tx ring (sent when it comes back up) is not.
+outage_ms()
+{
+	ping_sends "$1" | awk -v t0="$2" '
 		NR > 1 && $2 >= t0 && ta <= t0 + 2 && $2 - ta > g { g = $2 - ta }
 		$2 >= t0 { after = 1 }
 		{ ta = $2 }
@@ -121,8 +133,9 @@ switch_check()
 {
 	local what=$1 t0=$2 from=$3 to=$4 g pat
 
-	wait_for 5 eval '[ -n "$(ping_log_first_reply "$PING_LOG" "$t0")" ]'
-	g=$(outage_ms "$t0")
+	wait_for 10 answered_after "$(awk -v t="$t0" 'BEGIN { printf "%.6f", t + 0.5 }')"
+	cp "$PING_LOG" "$TMPD/ping-$to.log"
+	g=$(outage_ms "$TMPD/ping-$to.log" "$t0")
 	ktap_diag "$what: requests lost for $g ms, replies stopped for $(reply_gap_ms "$t0") ms (peer ping -D)"
 	[ "$g" != never ] && awk -v g="$g" -v m="$SWITCH_MAX_MS" 'BEGIN { exit !(g <= m) }'
 	ktap_result $? "$what: the guest answers again within $SWITCH_MAX_MS ms ($g ms)"

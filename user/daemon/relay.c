@@ -1490,10 +1490,9 @@ static int relay_set_mtu(struct vhost_dev *d, uint16_t mtu)
 	return 0;
 }
 
-/* After a migration QEMU asks us (SEND_RARP) to announce the guest's MAC so
- * switches learn its new port; guests with GUEST_ANNOUNCE do it themselves.
- * During a message: the lane of VF queue 0 is paused (or on this thread),
- * and runs everything when it resumes.
+/* On the active member's first queue, whose lane is paused (during a
+ * message, relay_do()) or parked (a bond's switch, relay_vf.c) and runs
+ * everything when it resumes.
  */
 int relay_announce(struct relay *r, const uint8_t mac[6])
 {
@@ -1525,6 +1524,9 @@ int relay_announce(struct relay *r, const uint8_t mac[6])
 	return len > 0 ? 0 : len;
 }
 
+/* After a migration QEMU asks us (SEND_RARP) to announce the guest's MAC so
+ * switches learn its new port; guests with GUEST_ANNOUNCE do it themselves.
+ */
 static void relay_send_rarp(struct vhost_dev *d, const uint8_t mac[6])
 {
 	relay_announce(d->priv, mac);

@@ -40,7 +40,7 @@ done
 sed 's/^owner = libvirt-qemu$/owner = root/' "$EXAMPLE" >"$TMP/example.conf"
 out=$("$RELAY_BIN" --config "$TMP/example.conf" --test-config 2>&1)
 rc=$?
-[ "$rc" -eq 0 ] && [[ $out == *"configuration fine: 2 relays"* ]]
+[ "$rc" -eq 0 ] && [[ $out == *"configuration fine: 3 relays"* ]]
 ktap_result $? "tools/dist/vxdp-relay.conf.example parses: $out"
 
 # 4-5: --test-config on a broken file ----------------------------------------------

@@ -1039,6 +1039,20 @@ ping_log_first_reply()
 		}'
 }
 
+# ping_log_sends LOG - "SEQ SEND-TIME" of each answered request in a
+# peer_ping_bg (ping -D) LOG, by sequence: a send time is the reply's stamp
+# minus its round trip, which the kernel timed
+ping_log_sends()
+{
+	tr -d '\r' <"$1" | awk '
+		/ bytes from .*icmp_seq=.*time=/ {
+			t = substr($1, 2, length($1) - 2) + 0
+			s = $0; sub(/.*icmp_seq=/, "", s); sub(/ .*/, "", s)
+			r = $0; sub(/.*time=/, "", r); sub(/ .*/, "", r)
+			printf "%d %.6f\n", s, t - r / 1000
+		}' | sort -n -k1,1 -u
+}
+
 # ping_log_gaps LOG - the runs of unanswered requests in a peer_ping_bg LOG,
 # one a line: "FIRST-SEQ LAST-SEQ COUNT FROM TO", FROM and TO the times
 # (epoch) the first and last unanswered request were sent: a reply's request
@@ -1047,13 +1061,7 @@ ping_log_first_reply()
 # not counted (still in flight when the log ended).
 ping_log_gaps()
 {
-	tr -d '\r' <"$1" | awk '
-		/ bytes from .*icmp_seq=.*time=/ {
-			t = substr($1, 2, length($1) - 2) + 0
-			s = $0; sub(/.*icmp_seq=/, "", s); sub(/ .*/, "", s)
-			r = $0; sub(/.*time=/, "", r); sub(/ .*/, "", r)
-			printf "%d %.6f\n", s, t - r / 1000
-		}' | sort -n -k1,1 -u | awk '
+	ping_log_sends "$1" | awk '
 		NR > 1 && $1 > a + 1 {
 			b = $1; tb = $2
 			printf "%d %d %d %.6f %.6f\n", a + 1, b - 1, b - a - 1,

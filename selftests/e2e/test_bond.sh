@@ -77,24 +77,10 @@ member()
 	json_get "$st" "[m['$1'] for m in j['relays'][0]['bond']['members'] if m['vf'] == '$2'][0]"
 }
 
-# ping_sends LOG - "SEQ SEND-TIME" of each answered request in a ping -D
-# log, by sequence: a send time is the reply's stamp minus its round trip,
-# which the kernel timed
-ping_sends()
-{
-	tr -d '\r' <"$1" | awk '
-		/ bytes from .*icmp_seq=.*time=/ {
-			t = substr($1, 2, length($1) - 2) + 0
-			s = $0; sub(/.*icmp_seq=/, "", s); sub(/ .*/, "", s)
-			r = $0; sub(/.*time=/, "", r); sub(/ .*/, "", r)
-			printf "%d %.6f\n", s, t - r / 1000
-		}' | sort -n -k1,1 -u
-}
-
 # answered_after T - true once a request sent at or after T was answered
 answered_after()
 {
-	ping_sends "$PING_LOG" | awk -v t="$1" '$2 >= t { f = 1 } END { exit !f }'
+	ping_log_sends "$PING_LOG" | awk -v t="$1" '$2 >= t { f = 1 } END { exit !f }'
 }
 
 # outage_ms LOG T0 - how long the path lost frames around a change made at
@@ -108,7 +94,7 @@ answered_after()
 # in the down member's tx ring (sent when it comes back up) is not.
 outage_ms()
 {
-	ping_sends "$1" | awk -v t0="$2" '
+	ping_log_sends "$1" | awk -v t0="$2" '
 		NR > 1 && $2 >= t0 && ta <= t0 + 2 && $2 - ta > g { g = $2 - ta }
 		{ ta = $2 }
 		END { if (ta >= t0 + 0.5) printf "%.1f\n", g * 1000; else print "never" }'

@@ -136,6 +136,11 @@ static int parse_vf(void *obj, const struct opt *o, const char *val,
 	return 0;
 }
 
+void relay_cfg_vfs(const struct relay_cfg *c, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s%s", c->vf, relay_cfg_bond(c) ? "+" : "", c->vf2);
+}
+
 static bool valid_name(const char *s)
 {
 	if (!*s || !strcmp(s, ".") || !strcmp(s, ".."))

@@ -112,6 +112,12 @@ static inline bool relay_cfg_bond(const struct relay_cfg *c)
 	return c->vf2[0];
 }
 
+/* Room for relay_cfg_vfs(): two names and the '+'. */
+#define RELAY_VFS_MAX (2 * IF_NAMESIZE)
+
+/* The relay's VF as written in vf=: "A", or "A+B" for a bond. */
+void relay_cfg_vfs(const struct relay_cfg *c, char *buf, size_t len);
+
 /* Whether the relay's VM has a primary for the failover agent to manage. */
 static inline bool relay_cfg_failover(const struct relay_cfg *c)
 {

@@ -282,16 +282,11 @@ json_object *ctl_relay_json(const struct daemon_relay_info *info)
 {
 	const struct relay_cfg *c = &info->cfg;
 	json_object *o = json_object_new_object();
+	char vf[RELAY_VFS_MAX];
 
 	json_object_object_add(o, "name", json_object_new_string(c->name));
-	if (relay_cfg_bond(c)) {
-		char vf[2 * IF_NAMESIZE];
-
-		snprintf(vf, sizeof(vf), "%s+%s", c->vf, c->vf2);
-		json_object_object_add(o, "vf", json_object_new_string(vf));
-	} else {
-		json_object_object_add(o, "vf", json_object_new_string(c->vf));
-	}
+	relay_cfg_vfs(c, vf, sizeof(vf));
+	json_object_object_add(o, "vf", json_object_new_string(vf));
 	json_object_object_add(o, "socket", json_object_new_string(c->socket));
 	json_object_object_add(o, "mode", json_object_new_string(c->client ? "client" : "server"));
 	json_object_object_add(o, "queues", json_object_new_int(c->queues));

@@ -1778,8 +1778,7 @@ static int relay_open_members(struct relay *r)
 	int err = 0;
 
 	r->nmembers = relay_cfg_bond(cfg) ? 2 : 1;
-	snprintf(r->vfs, sizeof(r->vfs), "%s%s%s", cfg->vf, r->nmembers > 1 ? "+" : "",
-		 r->nmembers > 1 ? cfg->vf2 : "");
+	relay_cfg_vfs(cfg, r->vfs, sizeof(r->vfs));
 	for (k = 0; k < r->nmembers; k++) {
 		struct relay_member *m = &r->m[k];
 		char pin[RELAY_NAME_MAX + 4];

@@ -170,7 +170,7 @@ struct relay {
 	unsigned int nmembers;
 	struct relay_member *active;
 	uint64_t switches;
-	char vfs[2 * IF_NAMESIZE];	/* "A" or "A+B", for logs */
+	char vfs[RELAY_VFS_MAX];	/* "A" or "A+B", for logs */
 	struct vhost_dev dev;
 	int listen_fd;
 	int conn_fd;

@@ -1713,16 +1713,40 @@ hostile_parse()
 # neighbour probes HOSTILE_PROBES (an array: --probe-data, --probe-ctl,
 # --max-wait, --daemon-pid ...); its results parsed (hostile_parse). Sets
 # HOSTILE_LOG0 (RELAY_LOG's length before) and HOSTILE_RC (its status).
+# An attack lost on the neighbours' time alone (none lost, the daemon
+# alive) is run once more and the second run is the one checked: a wait
+# of the machine's own (the disk, the hypervisor) can hit any one run,
+# while a relay that stalls its neighbours stalls them in both.
 hostile_attack()
 {
-	local name=$1 target=$2
+	local name=$1 target=$2 try
 
 	shift 2
-	HOSTILE_LOG0=$(wc -l <"$RELAY_LOG")
-	hostile "$TMPD/$name.out" --target "$target" "${HOSTILE_PROBES[@]}" "$@" "$name"
-	HOSTILE_RC=$?
-	[ "$HOSTILE_RC" -eq 2 ] && hostile_diag "$TMPD/$name.out"
-	hostile_parse "$TMPD/$name.out"
+	for try in 1 2; do
+		HOSTILE_LOG0=$(wc -l <"$RELAY_LOG")
+		hostile "$TMPD/$name.out" --target "$target" "${HOSTILE_PROBES[@]}" "$@" "$name"
+		HOSTILE_RC=$?
+		[ "$HOSTILE_RC" -eq 2 ] && hostile_diag "$TMPD/$name.out"
+		hostile_parse "$TMPD/$name.out"
+		[ "$try" -eq 1 ] && hostile_late_only || break
+		ktap_diag "$name: a neighbour waited too long once (B $(hostile_val probe=data worst_ms) ms, C $(hostile_val probe=ctl worst_ms) ms; raw $(hostile_val probe=data worst_raw_ms) / $(hostile_val probe=ctl worst_raw_ms) ms), nothing lost: the attack once more"
+		hostile_diag "$TMPD/$name.out"
+	done
+}
+
+# hostile_late_only - the last attack's probes saw a wait over the bound,
+# but none was lost, each probe ran, and the daemon is alive
+hostile_late_only()
+{
+	local p over=0
+
+	[ "$HOSTILE_RC" -eq 1 ] && proc_alive "$RELAY_PID" || return 1
+	for p in data ctl; do
+		[ -z "$(hostile_val probe=$p n)" ] && continue	# not probed
+		[ "$(hostile_val probe=$p lost)" = 0 ] || return 1
+		[ "$(hostile_val probe=$p over)" = 0 ] 2>/dev/null || over=1
+	done
+	[ "$over" -eq 1 ]
 }
 
 # hostile_val WHAT KEY - a value of the last attack ("attack=drip" dropped)

@@ -45,6 +45,13 @@ const volatile bool has_buff_len = false;
  * instead, e.g. while the failover agent has the VM on its primary.
  */
 volatile bool steer_paused = false;
+/* Also written by the relay: this VF is a bond's backup member. Its
+ * group-addressed frames pass to the host stack, as a bonding driver's
+ * inactive slave drops them: the switch floods each broadcast to both
+ * members, and the active one already brings it to the VM. Unicast still
+ * goes to the VM from either, while the switch learns the new port.
+ */
+volatile bool steer_backup = false;
 
 static __always_inline void count(__u32 idx, __u64 bytes)
 {
@@ -91,6 +98,10 @@ int vxdp_steer(struct xdp_md *ctx)
 		return XDP_DROP;
 	}
 
+	if (steer_backup && (dst[0] & 1)) {
+		count(VXDP_STAT_PASSED, len);
+		return XDP_PASS;
+	}
 	/* Group addresses (broadcast, multicast: I/G bit) go to the VM too:
 	 * it needs ARP, ND and its own multicast groups.
 	 */

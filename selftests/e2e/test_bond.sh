@@ -9,6 +9,8 @@
 # most SWITCH_MAX_MS (see outage_ms: from the ping's -D stamps and kernel-
 # timed round trips); then A up and B down: back to A, the same bound. Each switch is one log line with its cause, and
 # the per-member counters (vxdpctl stats) show the guest's traffic moved.
+# The switch floods the peer's broadcasts to both members: the backup's XDP
+# program leaves them to the host stack, so the guest gets each once.
 #
 #   netns relay                              netns peer
 #   vxdp-relay --AF_XDP-- A ====veth==== A' -+
@@ -24,7 +26,7 @@ SWITCH_MAX_MS=${SWITCH_MAX_MS:-100}	# the gap a switch may leave
 vxdp_init
 command -v qemu-system-x86_64 >/dev/null || ktap_skip_all "qemu-system-x86_64 not installed (make deps)"
 
-ktap_plan 13
+ktap_plan 15
 
 VF_A=vxba$VXDP_ID
 VF_B=vxbb$VXDP_ID
@@ -133,7 +135,38 @@ moved()
 	ktap_result $? "$what: $to active, announced, the guest's replies go out of it"
 }
 
-# 1-3: A down -> B ----------------------------------------------------------------
+# member_ge FIELD VF N - FIELD of member VF is at least N
+member_ge()
+{
+	[ "$(member "$1" "$2")" -ge "$3" ] 2>/dev/null
+}
+
+# group_once ACTIVE BACKUP WHAT - N broadcasts from the peer (flooded by its
+# bridge to both members) reach the guest once, through ACTIVE: BACKUP's XDP
+# program passes them to the host stack and it brings none to the guest
+# (unicast to the guest goes only to ACTIVE's port: the bridge learned it)
+group_once()
+{
+	local act=$1 bak=$2 what=$3 n=20 p0 r0 a0 p r a
+
+	p0=$(member xdp_passed "$bak")
+	r0=$(member rx_frames "$bak")
+	a0=$(member rx_frames "$act")
+	ip netns exec "$NS_PEER" ping -b -q -n -c "$n" -i 0.01 -W 1 "${PEER_IP%.*}.255" >/dev/null 2>&1
+	wait_for 5 member_ge xdp_passed "$bak" $((${p0:-0} + n))
+	p=$(member xdp_passed "$bak")
+	r=$(member rx_frames "$bak")
+	a=$(member rx_frames "$act")
+	ktap_diag "$what: $n broadcasts from the peer: $bak xdp_passed ${p0:-?} -> ${p:-?}, rx_frames ${r0:-?} -> ${r:-?}; $act rx_frames ${a0:-?} -> ${a:-?}"
+	[ "${p:-0}" -ge $((${p0:-0} + n)) ] 2>/dev/null && [ -n "$r" ] && [ "$r" = "$r0" ] &&
+		[ "${a:-0}" -ge $((${a0:-0} + n)) ] 2>/dev/null
+	ktap_result $? "$what: the peer's broadcasts reach the guest once, through $act; $bak leaves them to the host"
+}
+
+[ "$PREFIX_LEN" = 24 ] || ktap_abort "group_once's broadcast address assumes a /24"
+group_once "$VF_A" "$VF_B" "at start"
+
+# 2-4: A down -> B ----------------------------------------------------------------
 txb=$(member tx_frames "$VF_B")
 ktap_diag "before: $VF_A tx_frames=$(member tx_frames "$VF_A") rx_frames=$(member rx_frames "$VF_A"), $VF_B tx_frames=$txb"
 t0=$(now_epoch)
@@ -142,9 +175,10 @@ switch_check "$VF_A down" "$t0" "$VF_A" "$VF_B"
 wait_for 5 ping_log_replies_ge "$PING_LOG" "$t0" 100
 moved "$VF_B" "$VF_A" "$txb" "$VF_A down"
 
-# 4-6: A up, B down -> A ----------------------------------------------------------
+# 5-8: A up (the backup now), B down -> A ----------------------------------------------------------
 ip -n "$NS_RELAY" link set dev "$VF_A" up
 wait_for_log "$RELAY_LOG" "vf $VF_A up again" 5
+group_once "$VF_B" "$VF_A" "$VF_A up again, $VF_B active"
 txa=$(member tx_frames "$VF_A")
 t0=$(now_epoch)
 ip -n "$NS_RELAY" link set dev "$VF_B" down
@@ -152,13 +186,13 @@ switch_check "$VF_A up, $VF_B down" "$t0" "$VF_B" "$VF_A"
 wait_for 5 ping_log_replies_ge "$PING_LOG" "$t0" 100
 moved "$VF_A" "$VF_B" "$txa" "$VF_B down"
 
-# 7: two switches counted ----------------------------------------------------------
+# 9: two switches counted ----------------------------------------------------------
 st=$(vxdpctl stats "$RELAY_NAME" 2>&1)
 printf '%s\n' "$st" | grep -A2 'bond:' | sed 's/^/# /'
 [ "$(stat_value "$st" 'bond:')" = 2 ]
 ktap_result $? "vxdpctl stats: 2 switches"
 
-# 8-12: a clean stop, both members' XDP and pins gone -----------------------------------
+# 10-15: a clean stop, both members' XDP and pins gone -----------------------------------
 vxdp_stop "$PEER_PING_PID" INT 5
 relay_stop_check "$SOCK"
 ! xdp_attached "$NS_RELAY" "$VF_B" && [ ! -e "$VXDP_PIN_ROOT/$VF_A+b" ]

@@ -58,6 +58,7 @@ static void test_stats_json(void)
 	a->member[1].tx_frames = 500;
 	a->member[1].activations = 2;
 	a->member[1].announced = 2;
+	a->member[1].xdp_passed = 40;
 	o = ctl_stats_json("vm1", a);
 	ok = o && !ctl_stats_from_json(o, b) && !memcmp(a, b, sizeof(*a));
 	KTAP_CHECK(ok, "a bond's members, their counters and switches: the same after the JSON trip");

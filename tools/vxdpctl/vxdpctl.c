@@ -703,11 +703,11 @@ static void print_relay_stats(json_object *r)
 	for (q = 0; q < st->nmembers; q++) {
 		const struct relay_member_stats *m = &st->member[q];
 
-		printf("    %-16s %-7s %-8s %u queue%s, rx %llu frames, tx %llu frames, activations %llu, announced %llu\n",
+		printf("    %-16s %-7s %-8s %u queue%s, rx %llu frames, tx %llu frames, activations %llu, announced %llu, xdp passed %llu\n",
 		       m->vf, m->active ? "active" : "backup", m->running ? "running" : "down",
 		       m->queues, m->queues == 1 ? "" : "s", (unsigned long long)m->rx_frames,
 		       (unsigned long long)m->tx_frames, (unsigned long long)m->activations,
-		       (unsigned long long)m->announced);
+		       (unsigned long long)m->announced, (unsigned long long)m->xdp_passed);
 	}
 	printf("  %-32s %14s", "", "total");
 	for (q = 0; q < st->nqueues && st->nqueues > 1; q++)

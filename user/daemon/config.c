@@ -295,7 +295,8 @@ const struct opt relay_opts[] = {
 	{ .name = "vf", .type = OPT_FUNC, RC(vf), .parse = parse_vf,
 	  .metavar = "IFNAME|A+B", .flags = OPT_REQUIRED,
 	  .help = "the VF netdev; A+B: a bond of two VFs (usually on two PFs) in "
-		  "active-backup: frames from either go to the guest, the guest's go "
+		  "active-backup: unicast from either goes to the guest (broadcast and "
+		  "multicast from the active one only), the guest's frames go "
 		  "out of the active one, which changes when its link goes down "
 		  "(logged, then the guest's mac= announced by RARP on the new one)" },
 	{ .name = "socket", .type = OPT_FUNC, RC(socket), .parse = parse_str,

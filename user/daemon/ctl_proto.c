@@ -398,6 +398,7 @@ json_object *ctl_stats_json(const char *name, const struct relay_stats *st)
 			json_object_object_add(j, "tx_frames", json_object_new_uint64(m->tx_frames));
 			json_object_object_add(j, "activations", json_object_new_uint64(m->activations));
 			json_object_object_add(j, "announced", json_object_new_uint64(m->announced));
+			json_object_object_add(j, "xdp_passed", json_object_new_uint64(m->xdp_passed));
 			json_object_array_add(ms, j);
 		}
 		json_object_object_add(b, "members", ms);
@@ -441,6 +442,7 @@ static bool bond_from_json(json_object *o, struct relay_stats *st)
 		m->tx_frames = get_u64(j, "tx_frames", &ok);
 		m->activations = get_u64(j, "activations", &ok);
 		m->announced = get_u64(j, "announced", &ok);
+		m->xdp_passed = get_u64(j, "xdp_passed", &ok);
 	}
 	return ok;
 }

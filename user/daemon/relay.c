@@ -2062,6 +2062,7 @@ void relay_read_stats(struct relay *r, struct relay_stats *st)
 		ms->queues = r->m[i].nports;
 		ms->activations = r->m[i].activations;
 		ms->announced = r->m[i].announced;
+		ms->xdp_passed = xs.passed;
 	}
 	for (i = 0; i < r->nlanes; i++)
 		lane_call(r->lane[i], lane_do_stats, &c);

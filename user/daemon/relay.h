@@ -82,6 +82,7 @@ struct relay_member_stats {
 	uint64_t tx_frames;		/* from the guest, sent out of it */
 	uint64_t activations;		/* switches that made it the active one */
 	uint64_t announced;		/* RARP announcements sent out of it */
+	uint64_t xdp_passed;		/* frames its XDP program left to the host */
 };
 
 /* A snapshot of a relay's counters, taken on its worker. */

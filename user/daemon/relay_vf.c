@@ -220,6 +220,17 @@ struct relay_member *relay_bond_pick(struct relay_member *m, unsigned int n,
 	return NULL;
 }
 
+/* Every member but the active one a backup, for its steering program. */
+static void relay_bond_steer(struct relay *r)
+{
+	unsigned int k;
+
+	if (r->nmembers < 2)
+		return;
+	for (k = 0; k < r->nmembers; k++)
+		xdp_steer_set_backup(r->m[k].steer, &r->m[k] != r->active);
+}
+
 /* With the lanes parked: point the datapath at the member to send on, and
  * when that changed, say why and announce the guest there.
  */
@@ -241,6 +252,7 @@ static void relay_bond_update(struct relay *r, uint64_t t0_us)
 	if (now == was && !paused)
 		return;
 	WRITE_ONCE(r->active, now);
+	relay_bond_steer(r);
 	if (now != was) {
 		now->activations++;
 		r->switches++;
@@ -329,6 +341,7 @@ void relay_vf_init(struct relay *r)
 		if (r->nmembers > 1 && !v.running && r->active == m && k + 1 < r->nmembers)
 			r->active = &r->m[k + 1];
 	}
+	relay_bond_steer(r);
 	r->vf_paused = false;
 	r->vf_work.fn = relay_vf_work;
 }

@@ -464,6 +464,12 @@ bool xdp_steer_paused(const struct xdp_steer *s)
 	return s->skel->bss && s->skel->bss->steer_paused;
 }
 
+void xdp_steer_set_backup(struct xdp_steer *s, bool backup)
+{
+	if (s->skel->bss)
+		s->skel->bss->steer_backup = backup;
+}
+
 int xdp_steer_open(struct xdp_steer **sp, const char *relay_name,
 		   const char *ifname, const uint8_t mac[6],
 		   enum xdp_steer_mode mode)

@@ -44,6 +44,12 @@ bool xdp_steer_prog_uses_map(uint32_t prog_id, uint32_t map_id);
 int xdp_steer_pause(struct xdp_steer *s, bool paused);
 bool xdp_steer_paused(const struct xdp_steer *s);
 
+/* A bond's backup member (@backup): pass broadcast and multicast frames to
+ * the host stack instead of the VM, which gets them from the active
+ * member. Takes effect for the next frame; no syscall.
+ */
+void xdp_steer_set_backup(struct xdp_steer *s, bool backup);
+
 /* Attach the loaded program again, to whichever interface has the name
  * now (the VF came back with a new ifindex, or was reset), with its maps
  * and counters as they are. 0 or a negative errno (logged).

@@ -26,7 +26,7 @@ SWITCH_MAX_MS=${SWITCH_MAX_MS:-100}	# the gap a switch may leave
 vxdp_init
 command -v qemu-system-x86_64 >/dev/null || ktap_skip_all "qemu-system-x86_64 not installed (make deps)"
 
-ktap_plan 15
+ktap_plan 17
 
 VF_A=vxba$VXDP_ID
 VF_B=vxbb$VXDP_ID
@@ -57,12 +57,33 @@ bond_topo()
 }
 
 relay_bin_check || ktap_abort "daemon not built"
+[ -x "$HOSTILE_BIN" ] || ktap_abort "$HOSTILE_BIN not built (make)"
 guest_prepare || ktap_abort "cannot build the guest initramfs"
 bond_topo || ktap_abort "cannot create the netns/veth/bridge topology"
 
 SOCK=$TMPD/vhost.sock
 relay_start "$TMPD/relay.log" --relay "vf=$VF_A+$VF_B,socket=$SOCK,mac=$GUEST_MAC" ||
 	ktap_abort "relay did not start"
+
+# set_mtu MTU - what the relay said to a frontend's NET_SET_MTU of MTU (as
+# QEMU's host_mtu=): refused=0 or refused=1
+set_mtu()
+{
+	hostile "$TMPD/mtu.out" --target "$SOCK" --cycles "$1" set-mtu
+	hostile_kv "$TMPD/mtu.out" attack=set-mtu refused
+}
+
+# 1-2: the guest's MTU must fit both members: it sends out of either in turn
+ip -n "$NS_RELAY" link set dev "$VF_B" mtu 1400
+r=$(set_mtu 1500)
+ktap_diag "B at MTU 1400, NET_SET_MTU 1500: refused=${r:-?}; $(grep -h 'refusing guest MTU' "$RELAY_LOG" | tail -n 1)"
+[ "$r" = 1 ] && log_count_ge "$RELAY_LOG" "refusing guest MTU 1500: vf $VF_B has MTU 1400" 1
+ktap_result $? "a guest MTU of 1500 refused while member $VF_B has MTU 1400 (the log names it)"
+ip -n "$NS_RELAY" link set dev "$VF_B" mtu 1500
+r=$(set_mtu 1500)
+[ "$r" = 0 ]
+ktap_result $? "... and taken once $VF_B has 1500 again (refused=${r:-?})"
+
 guest_boot "$SOCK" idle "$TMPD/guest.log" || ktap_abort "guest did not boot"
 PING_LOG=$TMPD/ping.log
 # (real-time: a ping starved by the guest's TCG threads would send late and
@@ -164,9 +185,10 @@ group_once()
 }
 
 [ "$PREFIX_LEN" = 24 ] || ktap_abort "group_once's broadcast address assumes a /24"
+# 3: broadcasts reach the guest once -------------------------------------------------
 group_once "$VF_A" "$VF_B" "at start"
 
-# 2-4: A down -> B ----------------------------------------------------------------
+# 4-6: A down -> B ----------------------------------------------------------------
 txb=$(member tx_frames "$VF_B")
 ktap_diag "before: $VF_A tx_frames=$(member tx_frames "$VF_A") rx_frames=$(member rx_frames "$VF_A"), $VF_B tx_frames=$txb"
 t0=$(now_epoch)
@@ -175,7 +197,7 @@ switch_check "$VF_A down" "$t0" "$VF_A" "$VF_B"
 wait_for 5 ping_log_replies_ge "$PING_LOG" "$t0" 100
 moved "$VF_B" "$VF_A" "$txb" "$VF_A down"
 
-# 5-8: A up (the backup now), B down -> A ----------------------------------------------------------
+# 7-10: A up (the backup now), B down -> A ----------------------------------------------------------
 ip -n "$NS_RELAY" link set dev "$VF_A" up
 wait_for_log "$RELAY_LOG" "vf $VF_A up again" 5
 group_once "$VF_B" "$VF_A" "$VF_A up again, $VF_B active"
@@ -186,13 +208,13 @@ switch_check "$VF_A up, $VF_B down" "$t0" "$VF_B" "$VF_A"
 wait_for 5 ping_log_replies_ge "$PING_LOG" "$t0" 100
 moved "$VF_A" "$VF_B" "$txa" "$VF_B down"
 
-# 9: two switches counted ----------------------------------------------------------
+# 11: two switches counted ----------------------------------------------------------
 st=$(vxdpctl stats "$RELAY_NAME" 2>&1)
 printf '%s\n' "$st" | grep -A2 'bond:' | sed 's/^/# /'
 [ "$(stat_value "$st" 'bond:')" = 2 ]
 ktap_result $? "vxdpctl stats: 2 switches"
 
-# 10-15: a clean stop, both members' XDP and pins gone -----------------------------------
+# 12-17: a clean stop, both members' XDP and pins gone -----------------------------------
 vxdp_stop "$PEER_PING_PID" INT 5
 relay_stop_check "$SOCK"
 ! xdp_attached "$NS_RELAY" "$VF_B" && [ ! -e "$VXDP_PIN_ROOT/$VF_A+b" ]

@@ -5,6 +5,7 @@
  * bounded busy-poll (relay_poll()); an idle relay never polls.
  */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1457,36 +1458,44 @@ static void relay_mem_changing(struct vhost_dev *d)
 /* NET_SET_MTU (QEMU's host_mtu=N): the guest will send frames of up to N
  * bytes plus headers. Refuse an MTU the VF or the AF_XDP sockets cannot
  * carry, so QEMU says so at start-up instead of the guest's big frames
- * being dropped later.
+ * being dropped later. A bond's guest sends out of either member in turn:
+ * each must carry it.
  */
 static int relay_set_mtu(struct vhost_dev *d, uint16_t mtu)
 {
 	struct relay *r = d->priv;
 	uint32_t need = (uint32_t)mtu + ETH_HLEN + VLAN_HLEN, xsk_max = UINT32_MAX;
+	const char *vf_min = r->m[0].vf;
+	int vf, min = INT_MAX;
 	unsigned int i;
-	int vf;
 
 	for (i = 0; i < RELAY_MAX_PORTS; i++)
 		if (r->port[i].xsk && xsk_port_max_frame(r->port[i].xsk) < xsk_max)
 			xsk_max = xsk_port_max_frame(r->port[i].xsk);
-	vf = vf_mtu(r->cfg.vf);
-	if (vf < 0) {
-		pr_err("%s: refusing guest MTU %u: cannot read the MTU of vf %s: %s",
-		       r->cfg.name, mtu, r->cfg.vf, strerror(-vf));
-		return vf;
+	for (i = 0; i < r->nmembers; i++) {
+		vf = vf_mtu(r->m[i].vf);
+		if (vf < 0) {
+			pr_err("%s: refusing guest MTU %u: cannot read the MTU of vf %s: %s",
+			       r->cfg.name, mtu, r->m[i].vf, strerror(-vf));
+			return vf;
+		}
+		if (vf < min) {
+			min = vf;
+			vf_min = r->m[i].vf;
+		}
 	}
-	if (mtu > vf) {
+	if (mtu > min) {
 		pr_err("%s: refusing guest MTU %u: vf %s has MTU %d",
-		       r->cfg.name, mtu, r->cfg.vf, vf);
+		       r->cfg.name, mtu, vf_min, min);
 		return -EINVAL;
 	}
 	if (need > xsk_max) {
 		pr_err("%s: refusing guest MTU %u: AF_XDP on vf %s carries frames of up to %u bytes (no multi-buffer), the guest's need %u",
-		       r->cfg.name, mtu, r->cfg.vf, xsk_max, need);
+		       r->cfg.name, mtu, r->vfs, xsk_max, need);
 		return -EMSGSIZE;
 	}
 	pr_notice("%s: guest MTU %u (vf %s MTU %d, AF_XDP frames up to %u bytes)",
-		  r->cfg.name, mtu, r->cfg.vf, vf, xsk_max);
+		  r->cfg.name, mtu, vf_min, min, xsk_max);
 	return 0;
 }
 

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <linux/virtio_config.h>
+#include <linux/virtio_net.h>
 
 #include "hostile.h"
 
@@ -695,6 +696,43 @@ static int a_good(const struct hostile_opts *o)
 	return check_good(o, "good") ? 0 : 1;
 }
 
+/* Not an attack: NET_SET_MTU as QEMU sends it for host_mtu= (--cycles:
+ * the MTU, 1500), after the features. Whether the relay should refuse it
+ * is for the test to judge: it reports what the relay said.
+ */
+static int a_set_mtu(const struct hostile_opts *o)
+{
+	struct fe_cfg cfg = {
+		.features = (1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_NET_F_MTU),
+		.protocol = (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK) |
+			    (1ull << VHOST_USER_PROTOCOL_F_NET_MTU),
+	};
+	uint64_t mtu = o->cycles ? o->cycles : 1500;
+	struct fe_dev d;
+	int sock, err;
+
+	sock = fe_connect_served(o->target, 2000);
+	if (sock < 0) {
+		hostile_log("set-mtu: connecting: %s", strerror(-sock));
+		return 2;
+	}
+	err = fe_dev_hello(&d, sock, &cfg, 2000);
+	if (!err && !(d.protocol & (1ull << VHOST_USER_PROTOCOL_F_NET_MTU)))
+		err = -EOPNOTSUPP;
+	if (!err)
+		err = fe_dev_req(&d, VHOST_USER_SET_FEATURES, &d.features,
+				 sizeof(d.features), NULL, 0);
+	if (!err)
+		err = fe_dev_req(&d, VHOST_USER_NET_SET_MTU, &mtu, sizeof(mtu), NULL, 0);
+	fe_dev_close(&d);
+	if (err < 0) {
+		hostile_log("set-mtu: %s", strerror(-err));
+		return 2;
+	}
+	hostile_report("attack=set-mtu mtu=%llu refused=%d", (unsigned long long)mtu, err);
+	return 0;
+}
+
 const struct hostile_attack conn_attacks[] = {
 	{ "idle", "nothing: the probes alone (--duration, 1 s)", a_idle },
 	{ "good", "a well-behaved frontend: rings up, a round trip", a_good },
@@ -712,5 +750,6 @@ const struct hostile_attack conn_attacks[] = {
 	{ "reset", "client mode: reset the connection (reply left unread)", a_reset },
 	{ "never-accept", "client mode: listen, never accept, go (--duration, 2.5 s)", a_never_accept },
 	{ "silent-listener", "client mode: accept the relay, never speak, until dropped", a_silent_listener },
+	{ "set-mtu", "not an attack: NET_SET_MTU of --cycles bytes (1500), as QEMU's host_mtu=; refused or not", a_set_mtu },
 	{ 0 },
 };

@@ -129,14 +129,17 @@ int main(void)
 	KTAP_CHECK(n == 300 && st.free == 4096 && st.members == 7,
 		   "a member that leaves holding 300 frames gives them all back");
 
-	/* 6-7: with a grace period they wait it out */
-	umem_pool_set_grace_ms(30);
+	/* 6-7: with a grace period they wait it out. The grace is long
+	 * enough that a preemption between umem_pool_leave()'s stamp and its
+	 * own reclaim (a CI machine's one-off stall) cannot end it early.
+	 */
+	umem_pool_set_grace_ms(100);
 	n = drain(a, ids[2], addrs, 130);
 	umem_pool_leave(a, ids[2]);
 	umem_pool_read_stats(a, &st);
 	KTAP_CHECK(n == 130 && st.held == 130 && st.free == 4096 - 130,
 		   "within the grace period a closed member's frames stay out of the pool");
-	nanosleep(&(struct timespec){ .tv_nsec = 40 * 1000000 }, NULL);	/* the grace itself */
+	nanosleep(&(struct timespec){ .tv_nsec = 110 * 1000000 }, NULL);	/* the grace itself */
 	umem_pool_join(a, -1, &id2);
 	umem_pool_read_stats(a, &st);
 	KTAP_CHECK(st.held == 0 && st.free == 4096, "after it, the next join takes them back");

@@ -18,19 +18,22 @@
 #     relay B        --AF_XDP-- vxm1v$$  ====veth==== vxm1p$$  <- vxdp-benchgen
 #       | dpdk-testpmd, virtio-user on A and B, rxonly
 #
-# The load is made cheaply: with --busy-poll 200 a worker spins 200 us after
-# each of a generator's bursts (one a millisecond), so worker 0 runs about
-# half a core for 2 x RATE frames a second, well over the balancer's gap. A
+# The load is made cheaply: with --busy-poll 400 a worker spins 400 us after
+# each of a generator's bursts (one a millisecond), so worker 0 runs 40% of a
+# core when the two generators' bursts fall together and up to 80% when
+# they fall apart, over the balancer's gap (25%) either way; with 200 us the
+# aligned case left about 20% and CI measured 28-41%, a few points from
+# never moving. A
 # low RATE leaves the AF_XDP rings time to spare (256 fill frames are 50 ms
 # at 5000 frames/s) while a worker shares its CPU with testpmd's polling.
 #
-# Knobs: RATE (5000 frames/s a relay), SECS (6 s of stream), BUSY_US (200),
+# Knobs: RATE (5000 frames/s a relay), SECS (6 s of stream), BUSY_US (400),
 # BALANCE_MS (200; 0 turns the balancer off, and the test must fail then).
 
 . "$(dirname "$0")/../lib.sh"
 
 RATE=${RATE:-5000}
-BUSY_US=${BUSY_US:-200}
+BUSY_US=${BUSY_US:-400}
 SECS=${SECS:-6}
 BALANCE_MS=${BALANCE_MS:-200}
 GEN_BIN=$BUILD/vxdp-benchgen

@@ -176,15 +176,23 @@ ktap_result $? "$p of $NRELAYS relays pinned; vxdpctl list: $n of $NRELAYS relay
 	printf '%s\n' "$list" | head -n 12 | sed 's/^/#   /'
 
 # 7: idle CPU -------------------------------------------------------------------
+# Under 1% of a core: fewer than IDLE_SECS * hz / 100 ticks (5 in 5 s; CI
+# counted 0-2). A window over it is measured once more and the second one
+# checked: a wait of the machine's own (the hypervisor taking the CPU while
+# the daemon runs a timer) can land on a tick, a spinning daemon spins in
+# both windows.
 hz=$(getconf CLK_TCK)
-c0=$(proc_cpu_ticks "$RELAY_PID")
-sleep "$IDLE_SECS"	# measurement window, not synchronisation
-c1=$(proc_cpu_ticks "$RELAY_PID")
-ticks=$((c1 - c0))
-pct=$(awk -v t="$ticks" -v hz="$hz" -v s="$IDLE_SECS" 'BEGIN { printf "%.2f", 100 * t / hz / s }')
-ktap_diag "idle CPU, $NRELAYS relays on $NWORKERS workers: $ticks ticks ($(awk -v t="$ticks" -v hz="$hz" \
-	'BEGIN { printf "%.3f", t / hz }') s) in $IDLE_SECS s = $pct% of one core"
-# under 1% of a core: fewer than IDLE_SECS * hz / 100 ticks
+for try in 1 2; do
+	c0=$(proc_cpu_ticks "$RELAY_PID")
+	sleep "$IDLE_SECS"	# measurement window, not synchronisation
+	c1=$(proc_cpu_ticks "$RELAY_PID")
+	ticks=$((c1 - c0))
+	pct=$(awk -v t="$ticks" -v hz="$hz" -v s="$IDLE_SECS" 'BEGIN { printf "%.2f", 100 * t / hz / s }')
+	ktap_diag "idle CPU, $NRELAYS relays on $NWORKERS workers: $ticks ticks ($(awk -v t="$ticks" -v hz="$hz" \
+		'BEGIN { printf "%.3f", t / hz }') s) in $IDLE_SECS s = $pct% of one core"
+	[ $((ticks * 100)) -lt $((IDLE_SECS * hz)) ] && break
+	[ "$try" -eq 1 ] && ktap_diag "idle: over 1% once: the window once more"
+done
 [ $((ticks * 100)) -lt $((IDLE_SECS * hz)) ]
 ktap_result $? "idle: $pct% of one core (< 1%)"
 

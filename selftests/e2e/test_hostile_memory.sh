@@ -104,8 +104,15 @@ for a in amplify amplify-packed amplify-valid; do
 done
 
 # 19-21: the same on the rx path, with VF traffic into it --------------------------
+# means_ok - the neighbours' mean waits of the last attack under MAX_MEAN_MS
+# (checked below; a run over it on time alone is run once more)
+means_ok()
+{
+	awk -v d="$(hostile_val probe=data mean_ms)" -v c="$(hostile_val probe=ctl mean_ms)" -v m="$MAX_MEAN_MS" \
+		'BEGIN { exit !(d != "" && c != "" && d <= m && c <= m) }'
+}
 tb0=$(too_big "$A")
-hostile_attack amplify-rx "$SA"
+HOSTILE_TIME_OK=means_ok hostile_attack amplify-rx "$SA"
 tb1=$(too_big "$A")
 n=$(hostile_lines "$A: guest posted a malformed descriptor chain")
 ktap_diag "amplify-rx: $(hostile_val attack=amplify-rx sent) frames sent and reflected; A dropped $((tb1 - tb0)) as too big after walking its chains"
@@ -117,7 +124,7 @@ hostile_neighbours amplify-rx
 # (about 10 ms here), with it one: the neighbours' mean wait shows it
 # (about 1 ms against 0.1 ms), where their worst alone stays under 20 ms.
 md=$(hostile_val probe=data mean_ms) mc=$(hostile_val probe=ctl mean_ms)
-awk -v d="$md" -v c="$mc" -v m="$MAX_MEAN_MS" 'BEGIN { exit !(d != "" && c != "" && d <= m && c <= m) }'
+means_ok
 ktap_result $? "amplify-rx: A yields between frames: the neighbours' mean wait stays under $MAX_MEAN_MS ms (B $md ms, C $mc ms)"
 
 # 22-24: more memory than a relay may map ------------------------------------------

@@ -126,11 +126,20 @@ wait_for 10 testpmd_rx_ge "$TMPD/rxonly.log" 2000
 ktap_result $? "relay B's guest (virtio-user) receives the stream ($(testpmd_rx "$TMPD/rxonly.log") frames so far)"
 
 # 6-7: stats --rate --json: the stream's rate within 5% ------------------------
-rate_json=$(vxdpctl stats "$VFB" --rate --interval "$RATE_SECS" --json 2>&1)
-pps=$(jget "$rate_json" '$d->{relays}[0]{total}{to_guest_pps}')
-cpu=$(jget "$rate_json" 'join(" ", map { "$_->{id}:$_->{cpu_percent}%" } @{$d->{workers}})')
-ktap_diag "vxdpctl stats --rate over ${RATE_SECS} s: to guest ${pps:-?} pps (stream $RATE pps), worker CPU $cpu"
-awk -v p="${pps:-0}" -v r="$RATE" 'BEGIN { exit !(p >= 0.95 * r && p <= 1.05 * r) }'
+# A window off the rate is measured once more (the stream runs 40 s) and
+# the second one checked: a wait of the machine's own can stall the
+# generator or the guest for part of one window; a wrong rate is wrong in
+# both.
+rate_ok() { awk -v p="${pps:-0}" -v r="$RATE" 'BEGIN { exit !(p >= 0.95 * r && p <= 1.05 * r) }'; }
+for try in 1 2; do
+	rate_json=$(vxdpctl stats "$VFB" --rate --interval "$RATE_SECS" --json 2>&1)
+	pps=$(jget "$rate_json" '$d->{relays}[0]{total}{to_guest_pps}')
+	cpu=$(jget "$rate_json" 'join(" ", map { "$_->{id}:$_->{cpu_percent}%" } @{$d->{workers}})')
+	ktap_diag "vxdpctl stats --rate over ${RATE_SECS} s: to guest ${pps:-?} pps (stream $RATE pps), worker CPU $cpu"
+	rate_ok && break
+	[ "$try" -eq 1 ] && ktap_diag "rate off by more than 5% once: the window once more"
+done
+rate_ok
 ktap_result $? "stats --rate --json: to-guest rate within 5% of $RATE pps" ||
 	ktap_diag "$rate_json"
 [ -n "$(jget "$rate_json" '$d->{workers}[0]{cpu_percent}')" ] &&

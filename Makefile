@@ -29,7 +29,7 @@ LDLIBS   := -lxdp -lbpf -luring -lelf -lz -pthread
 # the daemon and the agent link libnl; only the objects that use them pull
 # them out of libvxdp.a.
 PKG_CONFIG ?= pkg-config
-NL_PKGS    := libnl-route-3.0 libnl-3.0
+NL_PKGS    := libnl-route-3.0 libnl-genl-3.0 libnl-3.0
 EXT_CFLAGS  = $(shell $(PKG_CONFIG) --cflags $(NL_PKGS) json-c)
 NL_LIBS     = $(shell $(PKG_CONFIG) --libs $(NL_PKGS))
 JSON_LIBS   = $(shell $(PKG_CONFIG) --libs json-c)

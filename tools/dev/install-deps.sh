@@ -4,7 +4,7 @@
 set -eu
 
 PKGS="make gcc pkg-config libc6-dev linux-libc-dev libbpf-dev libxdp-dev xdp-tools
-liburing-dev libnl-3-dev libnl-route-3-dev libelf-dev zlib1g-dev clang llvm
+liburing-dev libnl-3-dev libnl-route-3-dev libnl-genl-3-dev libelf-dev zlib1g-dev clang llvm
 bpftool iproute2 ethtool iputils-ping qemu-system-x86 linux-image-amd64
 busybox-static cpio gzip iperf3 dpdk dpdk-dev perl util-linux libclang-rt-14-dev
 valgrind libjson-c-dev libvirt-daemon-system libvirt-clients libsystemd-dev

@@ -23,6 +23,7 @@
 #include "control.h"
 #include "daemon.h"
 #include "kcheck.h"
+#include "net/ethtool_watch.h"
 #include "net/nl_watch.h"
 #include "service.h"
 #include "util/compiler.h"
@@ -53,6 +54,8 @@ struct vxdp_main {
 	struct uloop_src fail_src;
 	struct nl_watch *nlw;	/* link notifications: the VFs' lifecycle */
 	struct uloop_src nl_src;
+	struct ethtool_watch *etw;	/* ... and their channel count changes */
+	struct uloop_src et_src;
 	int tick_fd;		/* timerfd: daemon_tick() */
 	struct uloop_src tick_src;
 	bool failed;
@@ -283,6 +286,30 @@ static void on_netlink(struct uloop_src *s, int res)
 	}
 }
 
+/* ethtool -L: the relays whose VF it is look at it now, not when the
+ * kernel's link watch gets round to the link notification.
+ */
+static void on_channels(int ifindex, const char *ifname, void *arg)
+{
+	struct vxdp_main *m = arg;
+
+	daemon_vf_event(m->d, ifindex, *ifname ? ifname : NULL);
+}
+
+static void on_ethtool(struct uloop_src *s, int res)
+{
+	struct vxdp_main *m = container_of(s, struct vxdp_main, et_src);
+	int err;
+
+	(void)res;
+	err = ethtool_watch_dispatch(m->etw);
+	if (err < 0) {
+		pr_err("ethtool notifications: %s; channel changes are seen with the link's",
+		       strerror(-err));
+		uloop_del(&m->loop, &m->et_src);
+	}
+}
+
 /* Without the watch relays still run; they just do not follow their VF. */
 static void link_watch_start(struct vxdp_main *m)
 {
@@ -291,9 +318,18 @@ static void link_watch_start(struct vxdp_main *m)
 	if (!err)
 		err = uloop_add_poll(&m->loop, &m->nl_src, nl_watch_fd(m->nlw), POLLIN,
 				     on_netlink);
-	if (err)
+	if (err) {
 		pr_warn("cannot watch links (%s): relays will not follow their VF going down, away or changing",
 			strerror(-err));
+		return;
+	}
+	err = ethtool_watch_open(&m->etw, on_channels, m);
+	if (!err)
+		err = uloop_add_poll(&m->loop, &m->et_src, ethtool_watch_fd(m->etw), POLLIN,
+				     on_ethtool);
+	if (err)
+		pr_notice("no ethtool notifications (%s): a VF's channel change is seen with its link's notification, which the kernel may hold for up to 1 s",
+			  strerror(-err));
 }
 
 /* SIGHUP: read the config file again; on any error keep everything as it
@@ -509,12 +545,14 @@ int main(int argc, char **argv)
 out_daemon:
 	control_close(m.ctl);
 	uloop_del(&m.loop, &m.nl_src);
+	uloop_del(&m.loop, &m.et_src);
 	if (daemon_destroy(m.d))
 		ret = EXIT_FAILURE;
 	/* after the relays, which post to its VMs until they close */
 	fo_agent_close(m.agent);
 out_loop:
 	nl_watch_close(m.nlw);
+	ethtool_watch_close(m.etw);
 	if (m.tick_fd >= 0)
 		close(m.tick_fd);
 	if (m.fail_fd >= 0)

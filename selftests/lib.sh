@@ -1053,6 +1053,19 @@ ping_log_sends()
 		}' | sort -n -k1,1 -u
 }
 
+# ping_log_rtt_max LOG FROM TO - the longest round trip, seconds, of the
+# replies a peer_ping_bg (ping -D) LOG received between FROM and TO (epoch)
+ping_log_rtt_max()
+{
+	tr -d '\r' <"$1" | awk -v from="$2" -v to="$3" '
+		/ bytes from .*icmp_seq=.*time=/ {
+			t = substr($1, 2, length($1) - 2) + 0
+			r = $0; sub(/.*time=/, "", r); sub(/ .*/, "", r)
+			if (t >= from && t < to && r + 0 > m) m = r + 0
+		}
+		END { printf "%.4f\n", m / 1000 }'
+}
+
 # ping_log_gaps LOG - the runs of unanswered requests in a peer_ping_bg LOG,
 # one a line: "FIRST-SEQ LAST-SEQ COUNT FROM TO", FROM and TO the times
 # (epoch) the first and last unanswered request were sent: a reply's request

@@ -60,13 +60,11 @@ int ethtool_watch_open(struct ethtool_watch **wp, ethtool_watch_fn fn, void *arg
 		return -ENOMEM;
 	w->fn = fn;
 	w->arg = arg;
-	w->sk = nl_socket_alloc();
+	w->sk = nl_notify_alloc(watch_cb, w);
 	if (!w->sk) {
 		err = -ENOMEM;
 		goto err;
 	}
-	nl_socket_disable_seq_check(w->sk);
-	nl_socket_modify_cb(w->sk, NL_CB_VALID, NL_CB_CUSTOM, watch_cb, w);
 	err = nl_errno(genl_connect(w->sk));
 	if (err)
 		goto err;
@@ -99,19 +97,12 @@ int ethtool_watch_dispatch(struct ethtool_watch *w)
 	int err;
 
 	w->count = 0;
-	for (;;) {
-		err = nl_recvmsgs_default(w->sk);
-		if (err >= 0)
-			continue;
-		err = nl_errno(err);
-		if (err == -EAGAIN || err == -EINTR)
-			break;
-		if (err == -ENOMEM) {	/* libnl's name for ENOBUFS */
-			w->count++;
-			w->fn(0, "", w->arg);
-			continue;
-		}
+	err = nl_notify_drain(w->sk);
+	if (err < 0)
 		return err;
+	if (err) {
+		w->count++;
+		w->fn(0, "", w->arg);
 	}
 	return w->count;
 }

@@ -33,6 +33,37 @@ void nl_route_close(struct nl_sock *sk)
 		nl_socket_free(sk);
 }
 
+struct nl_sock *nl_notify_alloc(int (*cb)(struct nl_msg *msg, void *arg), void *arg)
+{
+	struct nl_sock *sk = nl_socket_alloc();
+
+	if (!sk)
+		return NULL;
+	/* (The socket's own callbacks: a fresh nl_cb would check sequence
+	 * numbers again.)
+	 */
+	nl_socket_disable_seq_check(sk);
+	nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, cb, arg);
+	return sk;
+}
+
+int nl_notify_drain(struct nl_sock *sk)
+{
+	int err, lost = 0;
+
+	for (;;) {
+		err = nl_recvmsgs_default(sk);
+		if (err >= 0)
+			continue;
+		err = nl_errno(err);
+		if (err == -EAGAIN || err == -EINTR)
+			return lost;
+		if (err != -ENOMEM)	/* libnl's name for ENOBUFS */
+			return err;
+		lost = 1;
+	}
+}
+
 int nl_errno(int nlerr)
 {
 	static const int map[] = {

@@ -99,16 +99,11 @@ int nl_watch_open(struct nl_watch **wp, nl_watch_fn fn, void *arg)
 		return -ENOMEM;
 	w->fn = fn;
 	w->arg = arg;
-	w->sk = nl_socket_alloc();
+	w->sk = nl_notify_alloc(watch_cb, w);
 	if (!w->sk) {
 		err = -ENOMEM;
 		goto err;
 	}
-	/* notifications carry no sequence numbers of ours (the socket's own
-	 * callbacks: a fresh nl_cb would check them again)
-	 */
-	nl_socket_disable_seq_check(w->sk);
-	nl_socket_modify_cb(w->sk, NL_CB_VALID, NL_CB_CUSTOM, watch_cb, w);
 	err = nl_errno(nl_connect(w->sk, NETLINK_ROUTE));
 	if (err)
 		goto err;
@@ -138,19 +133,12 @@ int nl_watch_dispatch(struct nl_watch *w)
 	int err;
 
 	w->count = 0;
-	for (;;) {
-		err = nl_recvmsgs_default(w->sk);
-		if (err >= 0)
-			continue;
-		err = nl_errno(err);
-		if (err == -EAGAIN || err == -EINTR)
-			break;
-		if (err == -ENOMEM) {	/* libnl's name for ENOBUFS */
-			w->count++;
-			w->fn(&ev, w->arg);
-			continue;
-		}
+	err = nl_notify_drain(w->sk);
+	if (err < 0)
 		return err;
+	if (err) {
+		w->count++;
+		w->fn(&ev, w->arg);
 	}
 	return w->count;
 }
